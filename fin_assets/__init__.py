@@ -1,0 +1,1 @@
+"""fin_assets: a market-data platform built as a Dagster asset graph."""

@@ -1,0 +1,115 @@
+"""Technical indicators of daily bars, computed per symbol with TA-Lib's default settings.
+
+Every indicator is causal and seeded from the first rows of the symbol's history, so the value on
+day D depends only on the bars up to D: computing over a prefix of the history ending at D gives
+the same row D as computing over the whole history. Rows before an indicator has enough history
+(its warm-up) are NaN, exactly where TA-Lib puts them. Indices below count rows of one symbol
+from 0, in trade_date order.
+
+- sma_N (N = 20, 50, 200): simple mean of the last N closes; first value at row N-1.
+- ema_N (N = 12, 26): alpha = 2/(N+1), seeded at row N-1 with the simple mean of the first N
+  closes, then ema[t] = ema[t-1] + alpha * (close[t] - ema[t-1]).
+- rsi_14: changes d[t] = close[t] - close[t-1]; average gain and loss seeded at row 14 with the
+  simple mean of the gains and losses of d[1..14], then Wilder smoothing
+  avg[t] = (13 * avg[t-1] + x[t]) / 14; rsi = 100 * gain / (gain + loss) (0 when both are 0).
+- macd, macd_signal, macd_hist: MACD(12, 26, 9) with TA-Lib's aligned seeding: the slow EMA 26
+  is seeded at row 25 with the mean of closes 0..25, and the fast EMA 12 is seeded at the same
+  row 25 with the mean of closes 14..25; macd = fast - slow from row 25; macd_signal is the EMA 9
+  of macd seeded at row 33 with the mean of macd 25..33; macd_hist = macd - macd_signal. All
+  three are reported from row 33 (NaN before).
+- bb_upper, bb_middle, bb_lower: Bollinger(20, 2, 2, SMA): middle = sma_20, bands = middle
+  +/- 2 population standard deviations (divisor 20) of the last 20 closes; first value at row 19.
+- atr_14: true range tr[t] = max(high - low, |high - close[t-1]|, |low - close[t-1]|) for t >= 1;
+  seeded at row 14 with the mean of tr[1..14], then Wilder smoothing (13 * atr + tr) / 14.
+- roc_10: (close[t] / close[t-10] - 1) * 100; first value at row 10.
+
+Gaps: TA-Lib propagates an interior NaN to every later value, so the input must have no NaN,
+non-finite or non-positive open/high/low/close and no duplicate (symbol, trade_date). A day
+without a session has no row, so daily bars have no interior gaps by construction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import talib
+
+from fin_assets.analytics.schemas import INDICATORS
+
+KEY_COLUMNS = ("symbol", "trade_date")
+PRICE_COLUMNS = ("open", "high", "low", "close")
+
+
+def compute_indicators(bars: pd.DataFrame) -> pd.DataFrame:
+    """Compute the INDICATORS columns for daily bars of one or many symbols.
+
+    `bars` needs symbol, trade_date, open, high, low, close (volume and other columns are
+    ignored), in any row order. Each symbol is computed on its own rows in trade_date order with
+    TA-Lib's defaults (conventions in the module docstring). Returns one row per input row, sorted
+    by (symbol, trade_date), index reset, columns exactly `INDICATORS.names`; trade_date values
+    are passed through unchanged, indicator columns are float64. Raises ValueError on a missing
+    column, a null symbol or trade_date, a duplicate (symbol, trade_date) or a NaN, non-finite or
+    non-positive open/high/low/close.
+    """
+    _validate_bars(bars)
+    ordered = bars.sort_values(list(KEY_COLUMNS), kind="stable").reset_index(drop=True)
+    if ordered.empty:
+        return INDICATORS.empty_table().to_pandas()
+    per_symbol = [
+        _symbol_indicators(rows) for _, rows in ordered.groupby("symbol", sort=False, dropna=False)
+    ]
+    return pd.concat(per_symbol, ignore_index=True)[INDICATORS.names]
+
+
+def _validate_bars(bars: pd.DataFrame) -> None:
+    """Raise ValueError unless `bars` satisfies the input contract of compute_indicators."""
+    missing = [name for name in (*KEY_COLUMNS, *PRICE_COLUMNS) if name not in bars.columns]
+    if missing:
+        raise ValueError(f"bars is missing columns {missing}")
+    for name in KEY_COLUMNS:
+        if bars[name].isna().any():
+            raise ValueError(f"bars has null {name} values")
+    duplicated = bars.duplicated(list(KEY_COLUMNS), keep=False)
+    if duplicated.any():
+        symbols = sorted(bars.loc[duplicated, "symbol"].unique())
+        raise ValueError(f"bars has duplicate trade_date rows for symbols {symbols}")
+    for name in PRICE_COLUMNS:
+        prices = bars[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        invalid = ~(np.isfinite(prices) & (prices > 0))
+        if invalid.any():
+            symbols = sorted(bars.loc[invalid, "symbol"].unique())
+            raise ValueError(
+                f"bars has NaN, non-finite or non-positive {name} for symbols {symbols}"
+            )
+
+
+def _symbol_indicators(rows: pd.DataFrame) -> pd.DataFrame:
+    """Indicators of one symbol's bars, already sorted by trade_date."""
+    close = rows["close"].to_numpy(dtype=np.float64)
+    high = rows["high"].to_numpy(dtype=np.float64)
+    low = rows["low"].to_numpy(dtype=np.float64)
+    macd, macd_signal, macd_hist = talib.MACD(close, fastperiod=12, slowperiod=26, signalperiod=9)
+    bb_upper, bb_middle, bb_lower = talib.BBANDS(
+        close, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0
+    )
+    return pd.DataFrame(
+        {
+            "symbol": rows["symbol"].to_numpy(),
+            "trade_date": rows["trade_date"].to_numpy(),
+            "close": close,
+            "sma_20": talib.SMA(close, timeperiod=20),
+            "sma_50": talib.SMA(close, timeperiod=50),
+            "sma_200": talib.SMA(close, timeperiod=200),
+            "ema_12": talib.EMA(close, timeperiod=12),
+            "ema_26": talib.EMA(close, timeperiod=26),
+            "rsi_14": talib.RSI(close, timeperiod=14),
+            "macd": macd,
+            "macd_signal": macd_signal,
+            "macd_hist": macd_hist,
+            "bb_upper": bb_upper,
+            "bb_middle": bb_middle,
+            "bb_lower": bb_lower,
+            "atr_14": talib.ATR(high, low, close, timeperiod=14),
+            "roc_10": talib.ROC(close, timeperiod=10),
+        }
+    )

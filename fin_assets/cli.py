@@ -1,0 +1,149 @@
+"""The `fin-assets` command: demo, backfill and dev."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+from dagster import ExecuteInProcessResult
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fin_assets.definitions import build_definitions
+from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
+from fin_assets.instance import open_instance, prepare_instance_environment
+from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.runner import RunRequest, execute, plan_runs
+from fin_assets.settings import Settings, get_settings
+
+console = Console()
+
+
+def last_complete_date() -> date:
+    """Yesterday in UTC: the newest date partition."""
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+def run_graph(
+    settings: Settings, start: date, end: date, symbols: Sequence[str]
+) -> list[tuple[RunRequest, ExecuteInProcessResult, float]]:
+    """Materialize the whole graph for [start, end] × symbols: one run per job and range."""
+    if start < HISTORY_START:
+        raise ValueError(f"start {start} is before the partitions' first date {HISTORY_START}")
+    if end > last_complete_date():
+        raise ValueError(f"end {end} is after the last complete date {last_complete_date()}")
+    instance = open_instance(settings)
+    defs = build_definitions(settings)
+    outcomes = []
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
+    with Progress(*columns, console=console) as progress:
+        for request in plan_runs(start, end, symbols):
+            began = time.perf_counter()
+            job = defs.get_job_def(request.job_name)
+            result = execute(instance, job, request, progress)
+            outcomes.append((request, result, time.perf_counter() - began))
+            if not result.success:
+                break
+    return outcomes
+
+
+def print_summary(
+    settings: Settings, outcomes: list[tuple[RunRequest, ExecuteInProcessResult, float]]
+) -> bool:
+    """Print runs, checks, warehouse rows and signals; True when everything passed."""
+    runs = Table(title="Runs")
+    for column in ("job", "range", "run id", "seconds", "status"):
+        runs.add_column(column)
+    checks = Table(title="Asset checks")
+    for column in ("asset", "check", "result", "detail"):
+        checks.add_column(column)
+    all_passed = True
+    for request, result, seconds in outcomes:
+        span = f"{request.range_start} → {request.range_end}" if request.range_start else "-"
+        status = "[green]success" if result.success else "[red]failure"
+        runs.add_row(request.job_name, span, result.run_id[:8], f"{seconds:.1f}", status)
+        all_passed &= result.success
+        for evaluation in result.get_asset_check_evaluations():
+            detail = evaluation.metadata.get("detail")
+            checks.add_row(
+                evaluation.asset_key.to_user_string(),
+                evaluation.check_name,
+                "[green]passed" if evaluation.passed else "[red]failed",
+                str(detail.value) if detail is not None and not evaluation.passed else "",
+            )
+            all_passed &= evaluation.passed
+    console.print(runs)
+    console.print(checks)
+    warehouse = DuckDBWarehouse(str(settings.warehouse_path))
+    rows = Table(title=f"Warehouse {settings.warehouse_path}")
+    rows.add_column("table")
+    rows.add_column("rows", justify="right")
+    for table, count in warehouse.row_counts().items():
+        rows.add_row(table, f"{count:,}")
+    console.print(rows)
+    signals = warehouse.query(
+        "SELECT signal, count(*) AS fired, count(DISTINCT symbol) AS symbols "
+        "FROM fact_signal GROUP BY signal ORDER BY signal"
+    )
+    found = Table(title="Signals found")
+    for column in ("signal", "fired", "symbols"):
+        found.add_column(column, justify="right" if column != "signal" else "left")
+    for row in signals.itertuples(index=False):
+        found.add_row(row.signal, f"{row.fired:,}", str(row.symbols))
+    console.print(found)
+    return all_passed
+
+
+def parse_date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fin-assets", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo", help="materialize the whole graph for the default universe and window"
+    )
+    demo.add_argument("--start", type=parse_date, default=HISTORY_START)
+    demo.add_argument("--end", type=parse_date, default=None, help="default: yesterday (UTC)")
+    backfill = commands.add_parser("backfill", help="materialize the graph for a date range")
+    backfill.add_argument("--start", type=parse_date, required=True)
+    backfill.add_argument("--end", type=parse_date, required=True)
+    for command in (demo, backfill):
+        command.add_argument(
+            "--symbols", default=",".join(SYMBOLS), help="comma-separated, default: all"
+        )
+    commands.add_parser("dev", help="open the Dagster UI on this FIN_HOME (dagster dev)")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+
+    if args.command == "dev":
+        prepare_instance_environment(settings)
+        dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+        os.execv(dagster, [dagster, "dev", "-m", "fin_assets.definitions"])
+
+    end = args.end or last_complete_date()
+    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+    console.print(
+        f"fin_assets {args.command}: {args.start} → {end}, {len(symbols)} symbols, "
+        f"FIN_HOME={settings.home}"
+    )
+    outcomes = run_graph(settings, args.start, end, symbols)
+    ok = print_summary(settings, outcomes)
+    console.print("[green]all runs and checks passed" if ok else "[red]some runs or checks failed")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""The fin_assets code location: `dagster dev` loads `defs` from here (see workspace.yaml)."""
+
+from dagster import Definitions, in_process_executor, load_assets_from_modules
+
+from fin_assets.defs import analytics, bars, ingest, risk, warehouse
+from fin_assets.defs.jobs import portfolio_job, reference_job, symbol_history_job
+from fin_assets.resources.environments import resources_for
+from fin_assets.settings import Settings, get_settings
+
+
+def build_definitions(settings: Settings) -> Definitions:
+    """Every asset, check and job, with the resources of `settings.env`."""
+    return Definitions(
+        assets=load_assets_from_modules([ingest, bars, analytics, risk, warehouse]),
+        jobs=[symbol_history_job, portfolio_job, reference_job],
+        resources=resources_for(settings),
+        # One step at a time within a run: DuckDB takes one writer process at a time.
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions(get_settings())

@@ -1,0 +1,1 @@
+"""Thin Dagster definitions, grouped by layer: ingest → bars → analytics → risk → warehouse."""

@@ -1,0 +1,110 @@
+"""Analytics layer: technical indicators and trading signals per (date, symbol)."""
+
+from datetime import timedelta
+
+import pandas as pd
+from dagster import AssetDep, AssetExecutionContext, BackfillPolicy, MaterializeResult, asset
+
+from fin_assets.analytics import quality
+from fin_assets.analytics.indicators import compute_indicators
+from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS, SIGNALS
+from fin_assets.analytics.signals import SIGNAL_NAMES, compute_signals
+from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.lake_io import read_symbol_history, write_symbol_partitions
+from fin_assets.defs.partition_scope import date_symbol_scope
+from fin_assets.defs.partitions import (
+    HISTORY_START,
+    LOOKBACK_DAYS,
+    PREVIOUS_SESSION_DAYS,
+    date_symbol_partitions,
+    lookback_mapping,
+)
+from fin_assets.resources.storage import LakeResource
+
+
+@asset(
+    group_name="analytics",
+    partitions_def=date_symbol_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=[AssetDep("daily_bars", partition_mapping=lookback_mapping(LOOKBACK_DAYS))],
+    check_specs=check_specs("technical_indicators", blocking=["schema", "unique_key", "rsi_range"]),
+    kinds={"parquet", "pandas"},
+)
+def technical_indicators(
+    context: AssetExecutionContext, lake: LakeResource
+) -> MaterializeResult:
+    """SMA 20/50/200, EMA 12/26, RSI 14, MACD 12/26/9, Bollinger 20/2, ATR 14, ROC 10 (TA-Lib).
+
+    Each symbol's indicators are computed over its whole daily history from HISTORY_START up to
+    the run's last date, then the run's dates are written: a partition holds exactly what TA-Lib
+    gives over the whole history, however the partitions were run.
+    """
+    scope = date_symbol_scope(context)
+    store = lake.get_lake()
+    frames = []
+    for symbol in scope.symbols:
+        history = read_symbol_history(store, "daily_bars", DAILY_BARS, symbol, HISTORY_START, scope.end)
+        indicators = compute_indicators(history)
+        frames.append(indicators[indicators["trade_date"] >= scope.start])
+    frame = pd.concat(frames, ignore_index=True)
+    rows = write_symbol_partitions(store, "technical_indicators", INDICATORS, frame, scope)
+    return MaterializeResult(
+        metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
+        check_results=[
+            check_result("schema", quality.check_schema(frame, INDICATORS)),
+            check_result("unique_key", quality.check_unique(frame, ["symbol", "trade_date"])),
+            check_result("rsi_range", quality.check_value_range(frame, "rsi_14", 0.0, 100.0)),
+        ],
+    )
+
+
+@asset(
+    group_name="analytics",
+    partitions_def=date_symbol_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=[
+        AssetDep(
+            "technical_indicators", partition_mapping=lookback_mapping(PREVIOUS_SESSION_DAYS)
+        )
+    ],
+    check_specs=check_specs("trading_signals", blocking=["schema", "unique_key", "known_signals"]),
+    kinds={"parquet", "pandas"},
+)
+def trading_signals(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+    """Crossover signals fired on each date (golden/death cross, RSI 70/30, MACD, Bollinger,
+    momentum), one row per fired signal; a date where nothing fired is a zero-row partition."""
+    scope = date_symbol_scope(context)
+    store = lake.get_lake()
+    first_read = max(HISTORY_START, scope.start - timedelta(days=PREVIOUS_SESSION_DAYS))
+    frames = []
+    for symbol in scope.symbols:
+        indicators = read_symbol_history(
+            store, "technical_indicators", INDICATORS, symbol, first_read, scope.end
+        )
+        signals = compute_signals(indicators)
+        frames.append(signals[signals["trade_date"] >= scope.start])
+    frame = pd.concat(frames, ignore_index=True)
+    rows = write_symbol_partitions(store, "trading_signals", SIGNALS, frame, scope)
+    unknown = ~frame["signal"].isin(SIGNAL_NAMES)
+    known = quality.RuleResult(
+        rule="known_signals",
+        passed=not unknown.any(),
+        failed_rows=int(unknown.sum()),
+        checked_rows=len(frame),
+        sample=frame[unknown].head(20),
+        detail=f"signal names outside {', '.join(SIGNAL_NAMES)}",
+    )
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "partitions": scope.partition_count,
+            **{f"signals_{name}": int((frame["signal"] == name).sum()) for name in SIGNAL_NAMES},
+        },
+        check_results=[
+            check_result("schema", quality.check_schema(frame, SIGNALS)),
+            check_result(
+                "unique_key", quality.check_unique(frame, ["symbol", "trade_date", "signal"])
+            ),
+            check_result("known_signals", known),
+        ],
+    )

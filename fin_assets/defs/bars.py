@@ -1,0 +1,124 @@
+"""Bars layer: normalized one-minute bars and daily bars per (date, symbol)."""
+
+import pandas as pd
+import pyarrow as pa
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    MaterializeResult,
+    asset,
+)
+
+from fin_assets.analytics import quality
+from fin_assets.analytics.bars import aggregate_daily_bars, normalize_intraday_bars
+from fin_assets.analytics.market_calendar import session_minutes
+from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
+from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.ingest import raw_partition_prefix
+from fin_assets.defs.lake_io import read_scope, write_symbol_partitions
+from fin_assets.defs.partition_scope import date_symbol_scope
+from fin_assets.defs.partitions import date_symbol_partitions
+from fin_assets.resources.market_data import MarketDataResource, decode_payload
+from fin_assets.resources.storage import LakeResource
+from fin_assets.universe import load_universe
+
+BAR_CHECKS = ["schema", "unique_key", "ohlc_consistency", "positive_prices", "non_negative_volume"]
+
+
+def bar_check_results(
+    frame: pd.DataFrame, schema: pa.Schema, keys: list[str]
+) -> list[AssetCheckResult]:
+    """The blocking checks every bar dataset passes before anything downstream reads it."""
+    return [
+        check_result("schema", quality.check_schema(frame, schema)),
+        check_result("unique_key", quality.check_unique(frame, keys)),
+        check_result("ohlc_consistency", quality.check_ohlc_consistency(frame)),
+        check_result("positive_prices", quality.check_positive_prices(frame)),
+        check_result("non_negative_volume", quality.check_non_negative_volume(frame)),
+    ]
+
+
+@asset(
+    group_name="bars",
+    partitions_def=date_symbol_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=[AssetKey("raw_quotes")],
+    check_specs=check_specs(
+        "intraday_bars", blocking=BAR_CHECKS, warning=["session_completeness"]
+    ),
+    kinds={"parquet", "pandas"},
+)
+def intraday_bars(
+    context: AssetExecutionContext, market_data: MarketDataResource, lake: LakeResource
+) -> MaterializeResult:
+    """One-minute OHLCV bars, UTC bar-open timestamps, deduplicated (last delivery wins).
+
+    Decodes the newest raw payload of each session partition; dates without a session are
+    written as zero-row partitions.
+    """
+    scope = date_symbol_scope(context)
+    store = lake.get_lake()
+    universe = {s.symbol: s for s in load_universe()}
+    frames: list[pd.DataFrame] = []
+    expected: dict[tuple[str, object], pd.DatetimeIndex] = {}
+    duplicates = 0
+    for symbol in scope.symbols:
+        calendar = universe[symbol].calendar
+        for trade_date in scope.dates:
+            minutes = session_minutes(calendar, trade_date)
+            expected[(symbol, trade_date)] = minutes
+            if minutes.empty:
+                continue
+            prefix = raw_partition_prefix(market_data.vendor, symbol, trade_date.isoformat())
+            keys = store.list_objects(prefix)
+            if not keys:
+                raise ValueError(
+                    f"no raw payload for {symbol} on {trade_date} under {prefix}: "
+                    "materialize raw_quotes for this partition first"
+                )
+            raw = decode_payload(market_data.vendor, store.get_object(keys[-1]))
+            normalized = normalize_intraday_bars(raw, symbol, trade_date)
+            duplicates += normalized.duplicates_dropped
+            frames.append(normalized.bars)
+        context.log.info(f"intraday_bars {symbol}: {len(scope.dates)} dates normalized")
+    bars = pd.concat(frames, ignore_index=True) if frames else _empty(INTRADAY_BARS)
+    rows = write_symbol_partitions(store, "intraday_bars", INTRADAY_BARS, bars, scope)
+    completeness = quality.check_session_completeness(bars, expected)
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "partitions": scope.partition_count,
+            "duplicates_dropped": duplicates,
+        },
+        check_results=[
+            *bar_check_results(bars, INTRADAY_BARS, ["symbol", "ts"]),
+            check_result("session_completeness", completeness, AssetCheckSeverity.WARN),
+        ],
+    )
+
+
+@asset(
+    group_name="bars",
+    partitions_def=date_symbol_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=[AssetKey("intraday_bars")],
+    check_specs=check_specs("daily_bars", blocking=BAR_CHECKS),
+    kinds={"parquet", "pandas"},
+)
+def daily_bars(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+    """Daily OHLCV per session aggregated from the one-minute bars (VWAP on typical price)."""
+    scope = date_symbol_scope(context)
+    store = lake.get_lake()
+    daily = aggregate_daily_bars(read_scope(store, "intraday_bars", INTRADAY_BARS, scope))
+    rows = write_symbol_partitions(store, "daily_bars", DAILY_BARS, daily, scope)
+    return MaterializeResult(
+        metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
+        check_results=bar_check_results(daily, DAILY_BARS, ["symbol", "trade_date"]),
+    )
+
+
+def _empty(schema: pa.Schema) -> pd.DataFrame:
+    return schema.empty_table().to_pandas()

@@ -1,0 +1,95 @@
+"""Reading and writing a run's partitions in the lake (one Parquet file per partition)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+import pandas as pd
+import pyarrow as pa
+
+from fin_assets.defs.partition_scope import PartitionScope
+from fin_assets.resources.lake import ParquetLake
+
+
+def calendar_dates(start: date, end: date) -> list[date]:
+    """Every calendar date from start to end, inclusive."""
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """The frame as an Arrow table of exactly `schema` (raises if a column does not fit)."""
+    return pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
+
+
+def write_symbol_partitions(
+    lake: ParquetLake, dataset: str, schema: pa.Schema, frame: pd.DataFrame, scope: PartitionScope
+) -> int:
+    """Write one file per (symbol, date) of the scope; dates without rows get a zero-row file.
+
+    Rows outside the scope are a programming error and raise before anything is written.
+    Returns the number of rows written.
+    """
+    frame = frame.sort_values(["symbol", "trade_date"], kind="stable").reset_index(drop=True)
+    in_scope = frame["symbol"].isin(scope.symbols) & frame["trade_date"].between(
+        scope.start, scope.end
+    )
+    if not in_scope.all():
+        raise ValueError(f"{dataset}: {int((~in_scope).sum())} rows fall outside the run's scope")
+    table = to_arrow(frame, schema)
+    bounds = _group_bounds(frame, ["symbol", "trade_date"])
+    for symbol in scope.symbols:
+        for trade_date in scope.dates:
+            offset, length = bounds.get((symbol, trade_date), (0, 0))
+            lake.write_partition(
+                dataset, table.slice(offset, length), trade_date=trade_date, symbol=symbol
+            )
+    return table.num_rows
+
+
+def write_date_partitions(
+    lake: ParquetLake, dataset: str, schema: pa.Schema, frame: pd.DataFrame, dates: Iterable[date]
+) -> int:
+    """Write one file per date of a date-partitioned dataset (zero-row files where no rows)."""
+    dates = list(dates)
+    frame = frame.sort_values("trade_date", kind="stable").reset_index(drop=True)
+    if not frame["trade_date"].isin(dates).all():
+        raise ValueError(f"{dataset}: rows fall outside the run's dates")
+    table = to_arrow(frame, schema)
+    bounds = _group_bounds(frame, ["trade_date"])
+    for trade_date in dates:
+        offset, length = bounds.get((trade_date,), (0, 0))
+        lake.write_partition(dataset, table.slice(offset, length), trade_date=trade_date)
+    return table.num_rows
+
+
+def _group_bounds(frame: pd.DataFrame, keys: list[str]) -> dict[tuple, tuple[int, int]]:
+    """(offset, length) of each key's contiguous block in a frame sorted by `keys`."""
+    if frame.empty:
+        return {}
+    sizes = frame.groupby(keys, sort=False).size()
+    offsets = sizes.cumsum() - sizes
+    return {
+        (key if isinstance(key, tuple) else (key,)): (int(offsets[key]), int(size))
+        for key, size in sizes.items()
+    }
+
+
+def read_symbol_history(
+    lake: ParquetLake, dataset: str, schema: pa.Schema, symbol: str, start: date, end: date
+) -> pd.DataFrame:
+    """Every row of one symbol from start to end; raises if any date's partition is missing."""
+    return lake.read_partitions(
+        dataset, schema, calendar_dates(start, end), symbol=symbol
+    ).to_pandas()
+
+
+def read_scope(
+    lake: ParquetLake, dataset: str, schema: pa.Schema, scope: PartitionScope
+) -> pd.DataFrame:
+    """Every row of the scope's partitions (symbols in scope order, then dates)."""
+    tables = [
+        lake.read_partitions(dataset, schema, scope.dates, symbol=symbol)
+        for symbol in scope.symbols
+    ]
+    return pa.concat_tables(tables).to_pandas()

@@ -1,0 +1,53 @@
+"""The (dates × symbols) rectangle a run covers, read from its partition keys.
+
+One run may cover a single partition or a range (BackfillPolicy.single_run, or the range tags
+the CLI sets); a range of a date × symbol MultiPartitionsDefinition is always a rectangle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from dagster import AssetExecutionContext, MultiPartitionKey
+
+from fin_assets.defs.partitions import SYMBOLS
+
+
+@dataclass(frozen=True)
+class PartitionScope:
+    """Calendar dates (ascending) and symbols (universe order) of a run."""
+
+    dates: tuple[date, ...]
+    symbols: tuple[str, ...]
+
+    @property
+    def start(self) -> date:
+        return self.dates[0]
+
+    @property
+    def end(self) -> date:
+        return self.dates[-1]
+
+    @property
+    def partition_count(self) -> int:
+        return len(self.dates) * len(self.symbols)
+
+
+def date_symbol_scope(context: AssetExecutionContext) -> PartitionScope:
+    """Scope of a run of a date × symbol partitioned asset."""
+    dates: set[date] = set()
+    symbols: set[str] = set()
+    for key in context.partition_keys:
+        if not isinstance(key, MultiPartitionKey):
+            raise TypeError(f"expected a date|symbol partition key, got {key!r}")
+        dates.add(date.fromisoformat(key.keys_by_dimension["date"]))
+        symbols.add(key.keys_by_dimension["symbol"])
+    return PartitionScope(
+        dates=tuple(sorted(dates)), symbols=tuple(s for s in SYMBOLS if s in symbols)
+    )
+
+
+def date_scope(context: AssetExecutionContext) -> tuple[date, ...]:
+    """Dates (ascending) of a run of a date partitioned asset."""
+    return tuple(sorted(date.fromisoformat(key) for key in context.partition_keys))

@@ -1,0 +1,148 @@
+"""Risk layer: per-symbol returns, volatility, VaR/CVaR; portfolio VaR and correlations."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+from dagster import (
+    AssetCheckSpec,
+    AssetDep,
+    AssetExecutionContext,
+    AssetSpec,
+    BackfillPolicy,
+    MaterializeResult,
+    MultiToSingleDimensionPartitionMapping,
+    asset,
+    multi_asset,
+)
+
+from fin_assets.analytics import quality
+from fin_assets.analytics.market_calendar import sessions_in_range
+from fin_assets.analytics.risk import compute_portfolio_risk, compute_risk_metrics
+from fin_assets.analytics.schemas import CORRELATION, DAILY_BARS, PORTFOLIO_RISK, RISK
+from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.lake_io import (
+    read_symbol_history,
+    write_date_partitions,
+    write_symbol_partitions,
+)
+from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
+from fin_assets.defs.partitions import (
+    HISTORY_START,
+    LOOKBACK_DAYS,
+    SYMBOLS,
+    date_partitions,
+    date_symbol_partitions,
+    lookback_mapping,
+)
+from fin_assets.resources.storage import LakeResource
+from fin_assets.universe import load_universe
+
+# Portfolio figures are computed on the sessions of this calendar; crypto closes are sampled on
+# those dates, so a weekend's crypto move lands in Monday's return.
+PORTFOLIO_CALENDAR = "XNYS"
+
+
+@asset(
+    group_name="risk",
+    partitions_def=date_symbol_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=[AssetDep("daily_bars", partition_mapping=lookback_mapping(LOOKBACK_DAYS))],
+    check_specs=check_specs("risk_metrics", blocking=["schema", "unique_key", "var_ordering"]),
+    kinds={"parquet", "pandas"},
+)
+def risk_metrics(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+    """Daily returns, annualized 20/60-day volatility, 1-day historical and parametric VaR and
+    CVaR at 95% and 99% over the last 250 returns, per symbol and session."""
+    scope = date_symbol_scope(context)
+    store = lake.get_lake()
+    periods = {s.symbol: s.periods_per_year for s in load_universe()}
+    frames = []
+    for symbol in scope.symbols:
+        history = read_symbol_history(
+            store, "daily_bars", DAILY_BARS, symbol, HISTORY_START, scope.end
+        )
+        metrics = compute_risk_metrics(history, periods)
+        frames.append(metrics[metrics["trade_date"] >= scope.start])
+    frame = pd.concat(frames, ignore_index=True)
+    rows = write_symbol_partitions(store, "risk_metrics", RISK, frame, scope)
+    return MaterializeResult(
+        metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
+        check_results=[
+            check_result("schema", quality.check_schema(frame, RISK)),
+            check_result("unique_key", quality.check_unique(frame, ["symbol", "trade_date"])),
+            check_result("var_ordering", quality.check_var_ordering(frame)),
+        ],
+    )
+
+
+@multi_asset(
+    group_name="risk",
+    partitions_def=date_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    specs=[
+        AssetSpec(
+            "portfolio_risk",
+            deps=[
+                AssetDep(
+                    "daily_bars",
+                    partition_mapping=MultiToSingleDimensionPartitionMapping("date"),
+                )
+            ],
+            description="Equal-weight portfolio of the universe: 1-day VaR/CVaR and volatility.",
+            kinds={"parquet", "pandas"},
+        ),
+        AssetSpec(
+            "correlation_matrix",
+            deps=[
+                AssetDep(
+                    "daily_bars",
+                    partition_mapping=MultiToSingleDimensionPartitionMapping("date"),
+                )
+            ],
+            description="Pearson correlation of daily returns over 60 sessions, all pairs.",
+            kinds={"parquet", "pandas"},
+        ),
+    ],
+    check_specs=[
+        AssetCheckSpec("var_ordering", asset="portfolio_risk", blocking=True),
+        AssetCheckSpec("correlation_range", asset="correlation_matrix", blocking=True),
+    ],
+)
+def portfolio_risk(context: AssetExecutionContext, lake: LakeResource) -> Iterator[Any]:
+    """Portfolio risk per session of PORTFOLIO_CALENDAR; other dates are zero-row partitions."""
+    dates = date_scope(context)
+    store = lake.get_lake()
+    sessions = sessions_in_range(PORTFOLIO_CALENDAR, HISTORY_START, dates[-1])
+    closes = pd.DataFrame(index=pd.Index(sessions, name="trade_date"))
+    for symbol in SYMBOLS:
+        history = read_symbol_history(
+            store, "daily_bars", DAILY_BARS, symbol, HISTORY_START, dates[-1]
+        )
+        closes[symbol] = history.set_index("trade_date")["close"].reindex(closes.index)
+    weights = {symbol: 1.0 / len(SYMBOLS) for symbol in SYMBOLS}
+    portfolio, correlation = compute_portfolio_risk(closes, weights)
+    portfolio = portfolio[portfolio["trade_date"].isin(dates)]
+    correlation = correlation[correlation["trade_date"].isin(dates)]
+    portfolio_rows = write_date_partitions(
+        store, "portfolio_risk", PORTFOLIO_RISK, portfolio, dates
+    )
+    correlation_rows = write_date_partitions(
+        store, "correlation_matrix", CORRELATION, correlation, dates
+    )
+    yield MaterializeResult(
+        asset_key="portfolio_risk",
+        metadata={"dagster/row_count": portfolio_rows, "partitions": len(dates)},
+    )
+    yield MaterializeResult(
+        asset_key="correlation_matrix",
+        metadata={"dagster/row_count": correlation_rows, "partitions": len(dates)},
+    )
+    yield check_result(
+        "var_ordering", quality.check_var_ordering(portfolio), asset="portfolio_risk"
+    )
+    yield check_result(
+        "correlation_range",
+        quality.check_value_range(correlation, "correlation", -1.0, 1.0),
+        asset="correlation_matrix",
+    )

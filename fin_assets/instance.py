@@ -1,0 +1,78 @@
+"""The Dagster instance under FIN_HOME, shared by the CLI and `dagster dev`."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import yaml
+from dagster import DagsterInstance
+
+from fin_assets.settings import Settings
+
+# Dagster's own knobs for runs that cover thousands of partitions: one "planned" event per asset
+# for a single-run range instead of one per partition, and materialization events written in
+# batches (Postgres storage writes a batch in one statement).
+EVENT_ENVIRONMENT = {
+    "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
+    "DAGSTER_EVENT_BATCH_SIZE": "1000",
+}
+
+
+def instance_config(settings: Settings) -> dict:
+    """dagster.yaml of the instance: Postgres or SQLite storage, local artifacts, no telemetry."""
+    if settings.dagster_storage == "postgres":
+        storage = {"postgres": {"postgres_url": settings.dagster_pg_url}}
+    else:
+        storage = {"sqlite": {"base_dir": str(settings.dagster_home / "storage")}}
+    return {
+        "storage": storage,
+        "run_coordinator": {
+            "module": "dagster.core.run_coordinator",
+            "class": "QueuedRunCoordinator",
+        },
+        "concurrency": {"pools": {"default_limit": 1}},
+        "telemetry": {"enabled": False},
+    }
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the instance's database on its server when it does not exist yet."""
+    parts = urlsplit(url)
+    database = parts.path.lstrip("/")
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    try:
+        connection = psycopg2.connect(admin_url)
+    except psycopg2.OperationalError as error:
+        raise RuntimeError(
+            f"cannot reach the Dagster instance's Postgres at {parts.hostname}:{parts.port}: "
+            f"{error}. Start Postgres, set FIN_DAGSTER_PG_URL, or set FIN_DAGSTER_STORAGE=sqlite."
+        ) from error
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        connection.close()
+
+
+def prepare_instance_environment(settings: Settings) -> None:
+    """Write dagster.yaml under FIN_HOME and point this process (and its children) at it."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    config_file = settings.dagster_home / "dagster.yaml"
+    config = yaml.safe_dump(instance_config(settings), sort_keys=False)
+    if not config_file.exists() or config_file.read_text() != config:
+        config_file.write_text(config)
+    if settings.dagster_storage == "postgres":
+        ensure_postgres_database(settings.dagster_pg_url)
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    os.environ.update(EVENT_ENVIRONMENT)
+
+
+def open_instance(settings: Settings) -> DagsterInstance:
+    """The persistent instance under FIN_HOME (created on first use)."""
+    prepare_instance_environment(settings)
+    return DagsterInstance.get()

@@ -1,0 +1,1 @@
+"""Adapters to storage and vendors: the Parquet lake, the warehouse, market-data clients."""

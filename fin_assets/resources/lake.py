@@ -1,0 +1,228 @@
+"""Parquet lake over `pyarrow.fs`: the same code writes a local folder or an object store.
+
+Layout (hive style, readable by DuckDB and Spark):
+
+- per-symbol datasets: `{root}/{dataset}/symbol={SYMBOL}/trade_date={YYYY-MM-DD}/part-0.parquet`
+- date-only datasets:  `{root}/{dataset}/trade_date={YYYY-MM-DD}/part-0.parquet`
+- raw objects:         `{root}/{key}`, immutable once written
+
+Every write is atomic. On a local filesystem the bytes go to a temporary file in the target
+directory (name starting with ".", so listings and readers ignore it) that is then renamed over
+the final path (`os.replace` semantics). On an object store a single PUT is already atomic, so
+the final key is written directly.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+PART_FILE = "part-0.parquet"
+COMPRESSION = "snappy"
+MAX_LISTED_MISSING = 10
+_PARTITION_FILE = re.compile(rf"trade_date=(\d{{4}}-\d{{2}}-\d{{2}})/{re.escape(PART_FILE)}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+
+
+class MissingPartitionsError(ValueError):
+    """Some requested lake partitions do not exist."""
+
+
+class ImmutableObjectError(ValueError):
+    """A raw object already exists at the key with different bytes."""
+
+
+def _is_temporary(name: str) -> bool:
+    """Temporary files start with "." or "_tmp"; every reader and listing skips them."""
+    return name.startswith((".", "_tmp"))
+
+
+def _check_name(kind: str, value: str) -> None:
+    if not _NAME.fullmatch(value):
+        raise ValueError(f"invalid {kind} {value!r}: use letters, digits, '_', '.', '-'")
+
+
+def _check_key(key: str) -> None:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"invalid object key {key!r}: must be a relative path like 'a/b.json'")
+    if any(_is_temporary(p) for p in parts):
+        raise ValueError(f"invalid object key {key!r}: no part may start with '.' or '_tmp'")
+
+
+def _check_partition_content(table: pa.Table, trade_date: date, symbol: str | None) -> None:
+    """The `trade_date` (and `symbol`) columns, when present, must match the partition."""
+    expected = {"trade_date": pa.scalar(trade_date, pa.date32())}
+    if symbol is not None:
+        expected["symbol"] = pa.scalar(symbol, pa.string())
+    for column, value in expected.items():
+        if column not in table.column_names or table.num_rows == 0:
+            continue
+        matches = pc.equal(table[column], value.cast(table.schema.field(column).type))
+        if not pc.all(matches).as_py() or table[column].null_count:
+            found = sorted(map(str, pc.unique(table[column]).to_pylist()))
+            raise ValueError(f"{column} values {found[:10]} do not all equal partition {value}")
+
+
+class ParquetLake:
+    """Parquet datasets partitioned by symbol and trade date, plus immutable raw objects.
+
+    `root` is a local path (made absolute; the folder is created) or a URI such as
+    `s3://bucket/prefix` (anything containing "://", resolved by `FileSystem.from_uri`).
+    """
+
+    def __init__(self, root: str) -> None:
+        if "://" in root:
+            self.filesystem, self.root = pafs.FileSystem.from_uri(root)
+        else:
+            self.filesystem, self.root = pafs.LocalFileSystem(), str(Path(root).resolve())
+        self.root = self.root.rstrip("/")
+        self._is_local = isinstance(self.filesystem, pafs.LocalFileSystem)
+        if self._is_local:
+            self.filesystem.create_dir(self.root, recursive=True)
+
+    def uri(self, path: str) -> str:
+        """Human-readable location of a filesystem path: `s3://bucket/key`, or the local path."""
+        return path if self._is_local else f"{self.filesystem.type_name}://{path}"
+
+    def partition_path(self, dataset: str, trade_date: date, symbol: str | None = None) -> str:
+        """Filesystem path of one partition file (symbol=None for date-only datasets)."""
+        directory = self._partition_dir(dataset, symbol)
+        return f"{directory}/trade_date={trade_date.isoformat()}/{PART_FILE}"
+
+    def write_partition(
+        self, dataset: str, table: pa.Table, *, trade_date: date, symbol: str | None = None
+    ) -> str:
+        """Atomically write (or replace) one partition; returns its filesystem path.
+
+        A zero-row table is a valid partition (an explicit "no session" result). When the table
+        has `trade_date` / `symbol` columns, every value must equal the partition's, else
+        ValueError. Snappy-compressed.
+        """
+        _check_partition_content(table, trade_date, symbol)
+        path = self.partition_path(dataset, trade_date, symbol)
+        self._atomic_write(path, lambda sink: pq.write_table(table, sink, compression=COMPRESSION))
+        return path
+
+    def read_partitions(
+        self,
+        dataset: str,
+        schema: pa.Schema,
+        trade_dates: Iterable[date],
+        symbol: str | None = None,
+    ) -> pa.Table:
+        """Read exactly the partitions of `trade_dates`, concatenated in ascending date order.
+
+        Columns are selected by name and cast to `schema` (ValueError if one is missing).
+        Raises MissingPartitionsError listing the first 10 missing (symbol, date) and their count.
+        """
+        dates = sorted(set(trade_dates))
+        paths = [self.partition_path(dataset, d, symbol) for d in dates]
+        infos = self.filesystem.get_file_info(paths)
+        missing = [
+            d for d, info in zip(dates, infos, strict=True) if info.type != pafs.FileType.File
+        ]
+        if missing:
+            listed = ", ".join(f"({symbol}, {d.isoformat()})" for d in missing[:MAX_LISTED_MISSING])
+            raise MissingPartitionsError(
+                f"{len(missing)} missing partition(s) of {self.uri(self._dataset_dir(dataset))}: "
+                f"{listed}{' ...' if len(missing) > MAX_LISTED_MISSING else ''}"
+            )
+        tables = [self._read_file(path, schema) for path in paths]
+        return pa.concat_tables(tables) if tables else schema.empty_table()
+
+    def existing_dates(self, dataset: str, symbol: str | None = None) -> set[date]:
+        """Trade dates whose partition file exists (symbol=None for date-only datasets)."""
+        base = self._partition_dir(dataset, symbol)
+        selector = pafs.FileSelector(base, allow_not_found=True, recursive=True)
+        found = set()
+        for info in self.filesystem.get_file_info(selector):
+            match = _PARTITION_FILE.fullmatch(info.path[len(base) + 1 :])
+            if match and info.type == pafs.FileType.File:
+                found.add(date.fromisoformat(match.group(1)))
+        return found
+
+    def put_object(self, key: str, content: bytes) -> bool:
+        """Write an immutable raw object atomically if absent.
+
+        Returns True if written, False if identical bytes were already there; raises
+        ImmutableObjectError if different bytes exist. Check-then-write: concurrent writers of
+        one key must write identical bytes (true for content fetched once per key).
+        """
+        _check_key(key)
+        path = f"{self.root}/{key}"
+        if self.filesystem.get_file_info(path).type == pafs.FileType.File:
+            if self.get_object(key) == content:
+                return False
+            raise ImmutableObjectError(f"{self.uri(path)} already exists with different content")
+        self._atomic_write(path, lambda sink: sink.write(content))
+        return True
+
+    def get_object(self, key: str) -> bytes:
+        """Bytes of a raw object; FileNotFoundError if absent."""
+        _check_key(key)
+        path = f"{self.root}/{key}"
+        if self.filesystem.get_file_info(path).type != pafs.FileType.File:
+            raise FileNotFoundError(f"no object at {self.uri(path)}")
+        with self.filesystem.open_input_stream(path) as stream:
+            return stream.read()
+
+    def list_objects(self, prefix: str) -> list[str]:
+        """Sorted keys (relative to the root) of all files under the folder `prefix`."""
+        base = f"{self.root}/{prefix.strip('/')}".rstrip("/")
+        selector = pafs.FileSelector(base, allow_not_found=True, recursive=True)
+        keys = [
+            info.path[len(self.root) + 1 :]
+            for info in self.filesystem.get_file_info(selector)
+            if info.type == pafs.FileType.File
+        ]
+        return sorted(k for k in keys if not any(_is_temporary(p) for p in k.split("/")))
+
+    def _dataset_dir(self, dataset: str) -> str:
+        _check_name("dataset", dataset)
+        return f"{self.root}/{dataset}"
+
+    def _partition_dir(self, dataset: str, symbol: str | None) -> str:
+        if symbol is None:
+            return self._dataset_dir(dataset)
+        _check_name("symbol", symbol)
+        return f"{self._dataset_dir(dataset)}/symbol={symbol}"
+
+    def _read_file(self, path: str, schema: pa.Schema) -> pa.Table:
+        with self.filesystem.open_input_file(path) as source:
+            table = pq.read_table(source)
+        absent = [name for name in schema.names if name not in table.column_names]
+        if absent:
+            raise ValueError(f"{self.uri(path)} lacks columns {absent}")
+        return table.select(schema.names).cast(schema)
+
+    def _atomic_write(self, path: str, write: Callable[[pa.NativeFile], object]) -> None:
+        """Run `write` so that `path` ends up either fully written or untouched.
+
+        Local: stream into a temporary file beside `path`, then rename it over `path`; the
+        temporary file is removed on failure. Object store: serialize in memory, then one PUT.
+        """
+        if not self._is_local:
+            buffer = pa.BufferOutputStream()
+            write(buffer)
+            with self.filesystem.open_output_stream(path) as sink:
+                sink.write(buffer.getvalue())
+            return
+        directory = path.rsplit("/", 1)[0]
+        self.filesystem.create_dir(directory, recursive=True)
+        temporary = f"{directory}/.{uuid.uuid4().hex}.tmp"
+        try:
+            with self.filesystem.open_output_stream(temporary) as sink:
+                write(sink)
+            self.filesystem.move(temporary, path)
+        finally:
+            if self.filesystem.get_file_info(temporary).type == pafs.FileType.File:
+                self.filesystem.delete_file(temporary)

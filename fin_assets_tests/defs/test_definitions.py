@@ -1,0 +1,61 @@
+"""The code location loads, every asset is checked, partitions stay within Dagster's limits."""
+
+from dagster import AssetKey, MultiPartitionsDefinition
+
+from fin_assets.definitions import defs
+from fin_assets.defs.partitions import HISTORY_START, SYMBOLS, date_symbol_partitions
+
+EXPECTED_ASSETS = {
+    "raw_quotes",
+    "intraday_bars",
+    "daily_bars",
+    "technical_indicators",
+    "trading_signals",
+    "risk_metrics",
+    "portfolio_risk",
+    "correlation_matrix",
+    "dim_symbol",
+    "dim_date",
+    "fact_daily_bar",
+    "fact_indicator",
+    "fact_signal",
+    "fact_risk",
+    "fact_portfolio_risk",
+    "fact_correlation",
+}
+
+
+def test_definitions_load_with_every_layer() -> None:
+    keys = {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
+    assert keys == EXPECTED_ASSETS
+    for job in ("symbol_history_job", "portfolio_job", "reference_job"):
+        assert defs.resolve_job_def(job).name == job
+
+
+def test_every_asset_has_a_check() -> None:
+    graph = defs.resolve_asset_graph()
+    checked = {key.asset_key for key in graph.asset_check_keys}
+    assert {AssetKey(name) for name in EXPECTED_ASSETS} <= checked
+
+
+def test_bar_checks_that_poison_downstream_are_blocking() -> None:
+    graph = defs.resolve_asset_graph()
+    blocking = {
+        (key.asset_key.to_user_string(), key.name)
+        for key in graph.asset_check_keys
+        if graph.get_check_spec(key).blocking
+    }
+    for asset in ("intraday_bars", "daily_bars"):
+        for check in ("ohlc_consistency", "unique_key", "positive_prices", "schema"):
+            assert (asset, check) in blocking
+    assert ("risk_metrics", "var_ordering") in blocking
+    assert ("technical_indicators", "rsi_range") in blocking
+
+
+def test_partitions_are_date_by_static_symbol_under_dagster_limit() -> None:
+    assert isinstance(date_symbol_partitions, MultiPartitionsDefinition)
+    symbol_keys = date_symbol_partitions.get_partitions_def_for_dimension("symbol")
+    assert tuple(symbol_keys.get_partition_keys()) == SYMBOLS
+    first = date_symbol_partitions.get_partition_keys()[0]
+    assert first.keys_by_dimension["date"] == HISTORY_START.isoformat()
+    assert len(date_symbol_partitions.get_partition_keys()) < 100_000

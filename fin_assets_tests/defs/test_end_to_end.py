@@ -1,0 +1,98 @@
+"""Materialize a small range through the real Definitions on a real instance, twice."""
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fin_assets.analytics.simulator import simulate_intraday
+from fin_assets.definitions import build_definitions
+from fin_assets.instance import open_instance
+from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.runner import plan_runs
+from fin_assets.settings import Settings
+from fin_assets.universe import load_universe
+
+START, END = date(2025, 1, 1), date(2025, 2, 14)
+FACT_KEYS = {
+    "fact_daily_bar": ["symbol", "trade_date"],
+    "fact_indicator": ["symbol", "trade_date"],
+    "fact_signal": ["symbol", "trade_date", "signal"],
+    "fact_risk": ["symbol", "trade_date"],
+    "fact_portfolio_risk": ["trade_date"],
+    "fact_correlation": ["trade_date", "symbol_a", "symbol_b"],
+}
+
+
+def materialize(settings: Settings, start: date, end: date, symbols: list[str]) -> None:
+    instance = open_instance(settings)
+    defs = build_definitions(settings)
+    for request in plan_runs(start, end, symbols):
+        result = defs.get_job_def(request.job_name).execute_in_process(
+            instance=instance, tags=request.tags
+        )
+        assert result.success, request
+        failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+        assert failed == [] or failed == ["session_completeness"], failed
+
+
+def table(warehouse: DuckDBWarehouse, name: str) -> pd.DataFrame:
+    keys = FACT_KEYS.get(name, [])
+    order = f" ORDER BY {', '.join(keys)}" if keys else ""
+    return warehouse.query(f"SELECT * FROM {name}{order}")
+
+
+@pytest.fixture
+def loaded(fin_settings: Settings) -> tuple[Settings, DuckDBWarehouse]:
+    symbols = [s.symbol for s in load_universe()]
+    materialize(fin_settings, START, END, symbols)
+    return fin_settings, DuckDBWarehouse(str(fin_settings.warehouse_path))
+
+
+def test_daily_bars_in_the_warehouse_match_the_simulated_minutes(loaded) -> None:
+    _, warehouse = loaded
+    bars = table(warehouse, "fact_daily_bar")
+    aapl = next(s for s in load_universe() if s.symbol == "AAPL")
+    minutes = simulate_intraday(42, aapl, date(2025, 1, 2))
+    row = bars[(bars["symbol"] == "AAPL") & (bars["trade_date"] == pd.Timestamp("2025-01-02"))]
+    assert len(row) == 1
+    assert row["open"].iloc[0] == minutes["open"].iloc[0]
+    assert row["high"].iloc[0] == minutes["high"].max()
+    assert row["low"].iloc[0] == minutes["low"].min()
+    assert row["close"].iloc[0] == minutes["close"].iloc[-1]
+    assert row["volume"].iloc[0] == pytest.approx(minutes["volume"].sum(), rel=1e-12)
+
+
+def test_sessions_weekends_and_holidays(loaded) -> None:
+    _, warehouse = loaded
+    counts = warehouse.query(
+        "SELECT symbol, count(*) AS n FROM fact_daily_bar GROUP BY symbol"
+    ).set_index("symbol")["n"]
+    days = (END - START).days + 1
+    assert counts["BTC"] == days
+    # XNYS sessions from 2025-01-01 to 2025-02-14: New Year's Day, the Carter day of mourning
+    # (2025-01-09) and MLK day (2025-01-20) are closed.
+    weekdays = np.busday_count(START, END + pd.Timedelta(days=1).to_pytimedelta())
+    assert counts["AAPL"] == weekdays - 3
+
+
+def test_indicator_matches_an_independent_sma(loaded) -> None:
+    _, warehouse = loaded
+    bars = table(warehouse, "fact_daily_bar")
+    indicators = table(warehouse, "fact_indicator")
+    btc_close = bars[bars["symbol"] == "BTC"]["close"].to_numpy()
+    btc = indicators[indicators["symbol"] == "BTC"]
+    assert btc["sma_20"].iloc[18] != btc["sma_20"].iloc[18]  # NaN warm-up
+    assert btc["sma_20"].iloc[-1] == pytest.approx(btc_close[-20:].mean(), rel=1e-12)
+
+
+def test_rerunning_and_overlapping_ranges_keep_one_row_per_key(loaded) -> None:
+    settings, warehouse = loaded
+    before = {name: table(warehouse, name) for name in FACT_KEYS}
+    materialize(settings, START, END, [s.symbol for s in load_universe()])
+    materialize(settings, date(2025, 1, 20), END, ["ETH", "SOL"])
+    for name, keys in FACT_KEYS.items():
+        after = table(warehouse, name)
+        assert not after.duplicated(keys).any(), name
+        pd.testing.assert_frame_equal(after, before[name], check_exact=True, obj=name)
