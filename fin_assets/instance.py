@@ -37,24 +37,38 @@ def instance_config(settings: Settings) -> dict:
     }
 
 
-def ensure_postgres_database(url: str) -> None:
-    """Create the instance's database on its server when it does not exist yet."""
+def _admin_connection(url: str) -> tuple[psycopg2.extensions.connection, str]:
+    """An autocommit connection to the server's `postgres` database, and url's database name."""
     parts = urlsplit(url)
-    database = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
     try:
-        connection = psycopg2.connect(admin_url)
+        connection = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
     except psycopg2.OperationalError as error:
         raise RuntimeError(
             f"cannot reach the Dagster instance's Postgres at {parts.hostname}:{parts.port}: "
             f"{error}. Start Postgres, set FIN_DAGSTER_PG_URL, or set FIN_DAGSTER_STORAGE=sqlite."
         ) from error
     connection.autocommit = True
+    return connection, parts.path.lstrip("/")
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the instance's database on its server when it does not exist yet."""
+    connection, database = _admin_connection(url)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
             if cursor.fetchone() is None:
                 cursor.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        connection.close()
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop a (throw-away) instance database, closing its open connections."""
+    connection, database = _admin_connection(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     finally:
         connection.close()
 

@@ -4,24 +4,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 
-from fin_assets.instance import ensure_postgres_database
+from fin_assets.instance import drop_postgres_database, ensure_postgres_database
 from fin_assets.settings import Settings
 
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def _drop_database(name: str) -> None:
-    connection = psycopg2.connect(f"{POSTGRES_SERVER}/postgres")
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        connection.close()
 
 
 @pytest.fixture
@@ -37,4 +25,4 @@ def fin_settings(tmp_path: Path) -> Iterator[Settings]:
     )
     ensure_postgres_database(settings.dagster_pg_url)
     yield settings
-    _drop_database(database)
+    drop_postgres_database(settings.dagster_pg_url)

@@ -30,9 +30,7 @@ from fin_assets.resources.storage import LakeResource
     check_specs=check_specs("technical_indicators", blocking=["schema", "unique_key", "rsi_range"]),
     kinds={"parquet", "pandas"},
 )
-def technical_indicators(
-    context: AssetExecutionContext, lake: LakeResource
-) -> MaterializeResult:
+def technical_indicators(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     """SMA 20/50/200, EMA 12/26, RSI 14, MACD 12/26/9, Bollinger 20/2, ATR 14, ROC 10 (TA-Lib).
 
     Each symbol's indicators are computed over its whole daily history from HISTORY_START up to
@@ -43,7 +41,9 @@ def technical_indicators(
     store = lake.get_lake()
     frames = []
     for symbol in scope.symbols:
-        history = read_symbol_history(store, "daily_bars", DAILY_BARS, symbol, HISTORY_START, scope.end)
+        history = read_symbol_history(
+            store, "daily_bars", DAILY_BARS, symbol, HISTORY_START, scope.end
+        )
         indicators = compute_indicators(history)
         frames.append(indicators[indicators["trade_date"] >= scope.start])
     frame = pd.concat(frames, ignore_index=True)
@@ -63,9 +63,7 @@ def technical_indicators(
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     deps=[
-        AssetDep(
-            "technical_indicators", partition_mapping=lookback_mapping(PREVIOUS_SESSION_DAYS)
-        )
+        AssetDep("technical_indicators", partition_mapping=lookback_mapping(PREVIOUS_SESSION_DAYS))
     ],
     check_specs=check_specs("trading_signals", blocking=["schema", "unique_key", "known_signals"]),
     kinds={"parquet", "pandas"},

@@ -46,9 +46,7 @@ def bar_check_results(
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     deps=[AssetKey("raw_quotes")],
-    check_specs=check_specs(
-        "intraday_bars", blocking=BAR_CHECKS, warning=["session_completeness"]
-    ),
+    check_specs=check_specs("intraday_bars", blocking=BAR_CHECKS, warning=["session_completeness"]),
     kinds={"parquet", "pandas"},
 )
 def intraday_bars(

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from fin_assets.defs.partitions import date_partitions, date_symbol_partitions
-
 SYMBOL_HISTORY_ASSETS = (
     "raw_quotes",
     "intraday_bars",
@@ -23,19 +21,22 @@ SYMBOL_HISTORY_ASSETS = (
     "fact_signal",
     "fact_risk",
 )
-PORTFOLIO_ASSETS = ("portfolio_risk", "correlation_matrix", "fact_portfolio_risk", "fact_correlation")
+PORTFOLIO_ASSETS = (
+    "portfolio_risk",
+    "correlation_matrix",
+    "fact_portfolio_risk",
+    "fact_correlation",
+)
 REFERENCE_ASSETS = ("dim_symbol", "dim_date")
 
 symbol_history_job = define_asset_job(
     "symbol_history_job",
     selection=AssetSelection.assets(*SYMBOL_HISTORY_ASSETS),
-    partitions_def=date_symbol_partitions,
-    description="Raw quotes → bars → indicators → signals → risk → facts for a date × symbol range.",
+    description="Raw quotes → bars → indicators → signals → risk → facts, date × symbol range.",
 )
 portfolio_job = define_asset_job(
     "portfolio_job",
     selection=AssetSelection.assets(*PORTFOLIO_ASSETS),
-    partitions_def=date_partitions,
     description="Portfolio VaR and correlations per session, and their warehouse facts.",
 )
 reference_job = define_asset_job(

@@ -72,9 +72,7 @@ def fact_asset(
 ) -> AssetsDefinition:
     """An asset loading lake dataset `source` into warehouse `table` for the run's range."""
     per_symbol = "symbol" in keys
-    partitions_def: PartitionsDefinition = (
-        date_symbol_partitions if per_symbol else date_partitions
-    )
+    partitions_def: PartitionsDefinition = date_symbol_partitions if per_symbol else date_partitions
 
     @asset(
         name=table,

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -136,8 +137,13 @@ class ParquetLake:
                 f"{len(missing)} missing partition(s) of {self.uri(self._dataset_dir(dataset))}: "
                 f"{listed}{' ...' if len(missing) > MAX_LISTED_MISSING else ''}"
             )
-        tables = [self._read_file(path, schema) for path in paths]
-        return pa.concat_tables(tables) if tables else schema.empty_table()
+        if not paths:
+            return schema.empty_table()
+        files = ds.dataset(paths, format="parquet", filesystem=self.filesystem)
+        absent = [name for name in schema.names if name not in files.schema.names]
+        if absent:
+            raise ValueError(f"{self.uri(self._dataset_dir(dataset))} lacks columns {absent}")
+        return files.to_table(columns=schema.names).cast(schema)
 
     def existing_dates(self, dataset: str, symbol: str | None = None) -> set[date]:
         """Trade dates whose partition file exists (symbol=None for date-only datasets)."""
@@ -195,14 +201,6 @@ class ParquetLake:
             return self._dataset_dir(dataset)
         _check_name("symbol", symbol)
         return f"{self._dataset_dir(dataset)}/symbol={symbol}"
-
-    def _read_file(self, path: str, schema: pa.Schema) -> pa.Table:
-        with self.filesystem.open_input_file(path) as source:
-            table = pq.read_table(source)
-        absent = [name for name in schema.names if name not in table.column_names]
-        if absent:
-            raise ValueError(f"{self.uri(path)} lacks columns {absent}")
-        return table.select(schema.names).cast(schema)
 
     def _atomic_write(self, path: str, write: Callable[[pa.NativeFile], object]) -> None:
         """Run `write` so that `path` ends up either fully written or untouched.

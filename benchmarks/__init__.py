@@ -1,0 +1,1 @@
+"""Benchmarks of fin_assets (see BENCHMARKS.md)."""

@@ -1,0 +1,140 @@
+"""Throughput of each pipeline stage of the demo, against a Parquet I/O floor in the same run.
+
+Runs the real jobs (as `fin-assets demo` does) over `--days` dates × the whole universe in a
+throw-away FIN_HOME, reads each step's duration from the instance's event log and its row
+count from the materialization metadata, then times the baseline: writing and reading back the
+same rows as one Parquet file with pyarrow alone. The ratio says how many times slower a stage
+is than just moving its output through Parquet once.
+
+    python -m benchmarks.pipeline_stages --days 120
+"""
+
+import argparse
+import platform
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dagster import DagsterEventType, DagsterInstance
+from rich.console import Console
+from rich.progress import Progress
+
+from fin_assets.definitions import build_definitions
+from fin_assets.defs.lake_io import calendar_dates
+from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
+from fin_assets.instance import drop_postgres_database, open_instance
+from fin_assets.resources.lake import ParquetLake
+from fin_assets.runner import execute, plan_runs
+from fin_assets.settings import Settings
+
+# Lake dataset written by each step (the multi-asset step writes two; its first is measured).
+STAGE_DATASETS = {
+    "raw_quotes": None,
+    "intraday_bars": "intraday_bars",
+    "daily_bars": "daily_bars",
+    "technical_indicators": "technical_indicators",
+    "trading_signals": "trading_signals",
+    "risk_metrics": "risk_metrics",
+    "portfolio_risk": "portfolio_risk",
+}
+
+
+def step_timings(instance: DagsterInstance, run_id: str) -> dict[str, tuple[float, int]]:
+    """Seconds and rows of every step of a run, from its event log."""
+    started: dict[str, float] = {}
+    timings: dict[str, tuple[float, int]] = {}
+    rows: dict[str, int] = {}
+    for record in instance.get_records_for_run(run_id, limit=1_000_000).records:
+        entry = record.event_log_entry
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            started[event.step_key] = entry.timestamp
+        elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            count = event.step_materialization_data.materialization.metadata.get(
+                "dagster/row_count"
+            )
+            if count is not None:
+                rows.setdefault(event.step_key, int(count.value))
+        elif event.event_type == DagsterEventType.STEP_SUCCESS:
+            seconds = entry.timestamp - started[event.step_key]
+            timings[event.step_key] = (seconds, rows.get(event.step_key, 0))
+    return timings
+
+
+def parquet_floor(table: pa.Table, folder: Path) -> float:
+    """Seconds to write `table` as one Snappy Parquet file and read it back."""
+    path = folder / f"floor-{uuid.uuid4().hex}.parquet"
+    began = time.perf_counter()
+    pq.write_table(table, path, compression="snappy")
+    pq.read_table(path)
+    seconds = time.perf_counter() - began
+    path.unlink()
+    return seconds
+
+
+def read_dataset(lake: ParquetLake, dataset: str) -> pa.Table:
+    files = sorted(Path(lake.root, dataset).rglob("part-0.parquet"))
+    return pa.concat_tables([pq.read_table(f) for f in files])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--days", type=int, default=120)
+    args = parser.parse_args()
+    console = Console()
+    end = HISTORY_START + timedelta(days=args.days - 1)
+    pg_url = f"postgresql://postgres@127.0.0.1:5432/fin_assets_bench_{uuid.uuid4().hex[:12]}"
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(
+            home=Path(folder),
+            env="local",
+            seed=42,
+            dagster_storage="postgres",
+            dagster_pg_url=pg_url,
+        )
+        try:
+            instance = open_instance(settings)
+            defs = build_definitions(settings)
+            timings: dict[str, tuple[float, int]] = {}
+            began = time.perf_counter()
+            with Progress(console=console) as progress:
+                for request in plan_runs(HISTORY_START, end, SYMBOLS):
+                    job = defs.get_job_def(request.job_name)
+                    result = execute(instance, job, request, progress)
+                    if not result.success:
+                        raise SystemExit(f"{request.job_name} failed")
+                    timings |= step_timings(instance, result.run_id)
+            total = time.perf_counter() - began
+            lake = ParquetLake(str(settings.lake_root))
+            lines = [
+                f"Window: {HISTORY_START} → {end} ({len(calendar_dates(HISTORY_START, end))} "
+                f"dates) × {len(SYMBOLS)} symbols; all runs {total:.1f} s.",
+                "",
+                "| stage | seconds | rows | rows/s | Parquet floor s | stage / floor |",
+                "| --- | ---: | ---: | ---: | ---: | ---: |",
+            ]
+            for step, (seconds, rows) in timings.items():
+                dataset = STAGE_DATASETS.get(step)
+                floor = ratio = "-"
+                if dataset is not None and rows:
+                    floor_seconds = parquet_floor(read_dataset(lake, dataset), Path(folder))
+                    floor, ratio = f"{floor_seconds:.3f}", f"{seconds / floor_seconds:.1f}"
+                rate = f"{rows / seconds:,.0f}" if rows else "-"
+                lines.append(f"| {step} | {seconds:.2f} | {rows:,} | {rate} | {floor} | {ratio} |")
+        finally:
+            drop_postgres_database(pg_url)
+    machine = (
+        f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
+    )
+    console.print(f"Machine: {machine}")
+    console.print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Planning runs over partition ranges."""
+
+from datetime import date
+
+import pytest
+
+from fin_assets.runner import RunRequest, plan_runs, symbol_blocks
+
+
+def test_symbol_blocks_follow_the_universe_order() -> None:
+    assert symbol_blocks(
+        ["AAPL", "MSFT", "NVDA", "JPM", "XOM", "JNJ", "SPY", "BTC", "ETH", "SOL"]
+    ) == [("AAPL", "SOL")]
+    assert symbol_blocks(["SOL", "AAPL", "MSFT", "BTC"]) == [
+        ("AAPL", "MSFT"),
+        ("BTC", "BTC"),
+        ("SOL", "SOL"),
+    ]
+
+
+def test_unknown_symbols_are_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown symbols \\['DOGE'\\]"):
+        symbol_blocks(["AAPL", "DOGE"])
+
+
+def test_plan_runs_one_run_per_job_and_range() -> None:
+    runs = plan_runs(date(2025, 3, 1), date(2025, 3, 31), ["AAPL", "MSFT"])
+    assert runs == [
+        RunRequest("reference_job"),
+        RunRequest("symbol_history_job", "2025-03-01|AAPL", "2025-03-31|MSFT"),
+        RunRequest("portfolio_job", "2025-03-01", "2025-03-31"),
+    ]
+    assert runs[1].tags == {
+        "dagster/asset_partition_range_start": "2025-03-01|AAPL",
+        "dagster/asset_partition_range_end": "2025-03-31|MSFT",
+    }
+    assert runs[0].tags == {}
+
+
+def test_plan_runs_rejects_reversed_ranges() -> None:
+    with pytest.raises(ValueError, match="after end"):
+        plan_runs(date(2025, 3, 2), date(2025, 3, 1), ["AAPL"])
