@@ -105,7 +105,7 @@ def main() -> None:
             began = time.perf_counter()
             with Progress(console=console) as progress:
                 for request in plan_runs(HISTORY_START, end, SYMBOLS):
-                    job = defs.get_job_def(request.job_name)
+                    job = defs.resolve_job_def(request.job_name)
                     result = execute(instance, job, request, progress)
                     if not result.success:
                         raise SystemExit(f"{request.job_name} failed")

@@ -50,7 +50,7 @@ def run_graph(
     with Progress(*columns, console=console) as progress:
         for request in plan_runs(start, end, symbols):
             began = time.perf_counter()
-            job = defs.get_job_def(request.job_name)
+            job = defs.resolve_job_def(request.job_name)
             result = execute(instance, job, request, progress)
             outcomes.append((request, result, time.perf_counter() - began))
             if not result.success:

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,17 +13,30 @@ from fin_assets.settings import Settings
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
 
 
-@pytest.fixture
-def fin_settings(tmp_path: Path) -> Iterator[Settings]:
+@contextmanager
+def throwaway_settings(home: Path) -> Iterator[Settings]:
     """Settings of an empty FIN_HOME whose Dagster instance is a fresh Postgres database."""
-    database = f"fin_assets_test_{uuid.uuid4().hex[:12]}"
     settings = Settings(
-        home=tmp_path / "fin_home",
+        home=home,
         env="local",
         seed=42,
         dagster_storage="postgres",
-        dagster_pg_url=f"{POSTGRES_SERVER}/{database}",
+        dagster_pg_url=f"{POSTGRES_SERVER}/fin_assets_test_{uuid.uuid4().hex[:12]}",
     )
     ensure_postgres_database(settings.dagster_pg_url)
-    yield settings
-    drop_postgres_database(settings.dagster_pg_url)
+    try:
+        yield settings
+    finally:
+        drop_postgres_database(settings.dagster_pg_url)
+
+
+@pytest.fixture
+def fin_settings(tmp_path: Path) -> Iterator[Settings]:
+    with throwaway_settings(tmp_path / "fin_home") as settings:
+        yield settings
+
+
+@pytest.fixture(scope="module")
+def module_fin_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    with throwaway_settings(tmp_path_factory.mktemp("fin_home")) as settings:
+        yield settings

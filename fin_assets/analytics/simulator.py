@@ -345,10 +345,11 @@ def decode_payload(content: bytes) -> pd.DataFrame:
     columns = {}
     for key, column in PAYLOAD_ARRAYS.items():
         integers = key == "t"
-        allowed = (int,) if integers else (int, float)
-        if not all(type(value) in allowed for value in bars[key]):
+        values = np.asarray(bars[key])
+        allowed_kinds = "i" if integers else "if"
+        if values.size and values.dtype.kind not in allowed_kinds:
             kind = "integer epoch milliseconds" if integers else "numbers"
             raise ValueError(f"synthetic bar array {key!r} must hold {kind}")
-        columns[column] = np.asarray(bars[key], dtype=np.int64 if integers else np.float64)
+        columns[column] = values.astype(np.int64 if integers else np.float64)
     ts = pd.to_datetime(columns["ts"], unit="ms", utc=True).as_unit("us")
     return _bars_frame(ts, [columns[name] for name in BAR_COLUMNS[1:]])

@@ -14,6 +14,9 @@ from fin_assets.runner import plan_runs
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
 
+# One worker runs the whole module, so the module's materialization happens once.
+pytestmark = pytest.mark.xdist_group("end_to_end")
+
 START, END = date(2025, 1, 1), date(2025, 2, 14)
 FACT_KEYS = {
     "fact_daily_bar": ["symbol", "trade_date"],
@@ -29,7 +32,7 @@ def materialize(settings: Settings, start: date, end: date, symbols: list[str]) 
     instance = open_instance(settings)
     defs = build_definitions(settings)
     for request in plan_runs(start, end, symbols):
-        result = defs.get_job_def(request.job_name).execute_in_process(
+        result = defs.resolve_job_def(request.job_name).execute_in_process(
             instance=instance, tags=request.tags
         )
         assert result.success, request
@@ -43,11 +46,12 @@ def table(warehouse: DuckDBWarehouse, name: str) -> pd.DataFrame:
     return warehouse.query(f"SELECT * FROM {name}{order}")
 
 
-@pytest.fixture
-def loaded(fin_settings: Settings) -> tuple[Settings, DuckDBWarehouse]:
+@pytest.fixture(scope="module")
+def loaded(module_fin_settings: Settings) -> tuple[Settings, DuckDBWarehouse]:
+    """The whole graph materialized once for START..END over the universe."""
     symbols = [s.symbol for s in load_universe()]
-    materialize(fin_settings, START, END, symbols)
-    return fin_settings, DuckDBWarehouse(str(fin_settings.warehouse_path))
+    materialize(module_fin_settings, START, END, symbols)
+    return module_fin_settings, DuckDBWarehouse(str(module_fin_settings.warehouse_path))
 
 
 def test_daily_bars_in_the_warehouse_match_the_simulated_minutes(loaded) -> None:
