@@ -23,12 +23,11 @@ from dagster import DagsterEventType, DagsterInstance
 from rich.console import Console
 from rich.progress import Progress
 
-from fin_assets.definitions import build_definitions
 from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import drop_postgres_database, open_instance
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.runner import execute, plan_runs
+from fin_assets.runner import plan_runs, run_stages
 from fin_assets.settings import Settings
 
 # Lake dataset written by each step (the multi-asset step writes two; its first is measured).
@@ -100,16 +99,14 @@ def main() -> None:
         )
         try:
             instance = open_instance(settings)
-            defs = build_definitions(settings)
             timings: dict[str, tuple[float, int]] = {}
             began = time.perf_counter()
             with Progress(console=console) as progress:
-                for request in plan_runs(HISTORY_START, end, SYMBOLS):
-                    job = defs.resolve_job_def(request.job_name)
-                    result = execute(instance, job, request, progress)
-                    if not result.success:
-                        raise SystemExit(f"{request.job_name} failed")
-                    timings |= step_timings(instance, result.run_id)
+                stages = plan_runs(HISTORY_START, end, SYMBOLS, parallel_runs=1)
+                for outcome in run_stages(settings, stages, progress):
+                    if not outcome.success:
+                        raise SystemExit(f"{outcome.request.label} failed")
+                    timings |= step_timings(instance, outcome.run_id)
             total = time.perf_counter() - began
             lake = ParquetLake(str(settings.lake_root))
             lines = [

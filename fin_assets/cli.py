@@ -5,20 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from dagster import ExecuteInProcessResult
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fin_assets.definitions import build_definitions
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance, prepare_instance_environment
 from fin_assets.resources.warehouse import DuckDBWarehouse
-from fin_assets.runner import RunRequest, execute, plan_runs
+from fin_assets.runner import RunOutcome, check_outcomes, plan_runs, run_stages
 from fin_assets.settings import Settings, get_settings
 
 console = Console()
@@ -30,16 +27,13 @@ def last_complete_date() -> date:
 
 
 def run_graph(
-    settings: Settings, start: date, end: date, symbols: Sequence[str]
-) -> list[tuple[RunRequest, ExecuteInProcessResult, float]]:
-    """Materialize the whole graph for [start, end] × symbols: one run per job and range."""
+    settings: Settings, start: date, end: date, symbols: Sequence[str], parallel_runs: int
+) -> list[RunOutcome]:
+    """Materialize the whole graph for [start, end] × symbols, showing progress."""
     if start < HISTORY_START:
         raise ValueError(f"start {start} is before the partitions' first date {HISTORY_START}")
     if end > last_complete_date():
         raise ValueError(f"end {end} is after the last complete date {last_complete_date()}")
-    instance = open_instance(settings)
-    defs = build_definitions(settings)
-    outcomes = []
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -48,20 +42,12 @@ def run_graph(
         TextColumn("{task.fields[status]}"),
     )
     with Progress(*columns, console=console) as progress:
-        for request in plan_runs(start, end, symbols):
-            began = time.perf_counter()
-            job = defs.resolve_job_def(request.job_name)
-            result = execute(instance, job, request, progress)
-            outcomes.append((request, result, time.perf_counter() - began))
-            if not result.success:
-                break
-    return outcomes
+        return run_stages(settings, plan_runs(start, end, symbols, parallel_runs), progress)
 
 
-def print_summary(
-    settings: Settings, outcomes: list[tuple[RunRequest, ExecuteInProcessResult, float]]
-) -> bool:
+def print_summary(settings: Settings, outcomes: list[RunOutcome]) -> bool:
     """Print runs, checks, warehouse rows and signals; True when everything passed."""
+    instance = open_instance(settings)
     runs = Table(title="Runs")
     for column in ("job", "range", "run id", "seconds", "status"):
         runs.add_column(column)
@@ -69,24 +55,24 @@ def print_summary(
     for column in ("asset", "check", "result", "detail"):
         checks.add_column(column)
     all_passed = True
-    for request, result, seconds in outcomes:
+    for outcome in outcomes:
+        request = outcome.request
         span = f"{request.range_start} → {request.range_end}" if request.range_start else "-"
-        status = "[green]success" if result.success else "[red]failure"
-        runs.add_row(request.job_name, span, result.run_id[:8], f"{seconds:.1f}", status)
-        all_passed &= result.success
-        for evaluation in result.get_asset_check_evaluations():
-            detail = evaluation.metadata.get("detail")
+        status = "[green]success" if outcome.success else "[red]failure"
+        runs.add_row(request.job_name, span, outcome.run_id[:8], f"{outcome.seconds:.1f}", status)
+        all_passed &= outcome.success
+        for check in check_outcomes(instance, outcome.run_id):
             checks.add_row(
-                evaluation.asset_key.to_user_string(),
-                evaluation.check_name,
-                "[green]passed" if evaluation.passed else "[red]failed",
-                str(detail.value) if detail is not None and not evaluation.passed else "",
+                check.asset,
+                check.check,
+                "[green]passed" if check.passed else "[red]failed",
+                "" if check.passed else check.detail,
             )
-            all_passed &= evaluation.passed
+            all_passed &= check.passed
     console.print(runs)
     console.print(checks)
     warehouse = DuckDBWarehouse(str(settings.warehouse_path))
-    rows = Table(title=f"Warehouse {settings.warehouse_path}")
+    rows = Table(title="Warehouse tables")
     rows.add_column("table")
     rows.add_column("rows", justify="right")
     for table, count in warehouse.row_counts().items():
@@ -124,6 +110,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.add_argument(
             "--symbols", default=",".join(SYMBOLS), help="comma-separated, default: all"
         )
+        command.add_argument(
+            "--parallel-runs",
+            type=int,
+            default=2,
+            help="date × symbol runs executed at once, one process each (default 2)",
+        )
     commands.add_parser("dev", help="open the Dagster UI on this FIN_HOME (dagster dev)")
     args = parser.parse_args(argv)
     settings = get_settings()
@@ -139,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"fin_assets {args.command}: {args.start} → {end}, {len(symbols)} symbols, "
         f"FIN_HOME={settings.home}"
     )
-    outcomes = run_graph(settings, args.start, end, symbols)
+    outcomes = run_graph(settings, args.start, end, symbols, args.parallel_runs)
     ok = print_summary(settings, outcomes)
     console.print("[green]all runs and checks passed" if ok else "[red]some runs or checks failed")
     return 0 if ok else 1

@@ -32,7 +32,9 @@ def instance_config(settings: Settings) -> dict:
             "module": "dagster.core.run_coordinator",
             "class": "QueuedRunCoordinator",
         },
-        "concurrency": {"pools": {"default_limit": 1}},
+        # Op-level pools, limit 1 unless set otherwise: warehouse steps of concurrent runs
+        # take turns on the DuckDB file.
+        "concurrency": {"pools": {"granularity": "op", "default_limit": 1}},
         "telemetry": {"enabled": False},
     }
 

@@ -1,17 +1,28 @@
-"""Running the jobs over partition ranges, one run per range, with live progress."""
+"""Running the jobs over partition ranges: a few range runs, in parallel, with live progress.
 
-from __future__ import annotations
+A demo or backfill is three stages: the reference dimensions, the date × symbol history (split
+into up to `parallel_runs` symbol blocks, each one run over the whole date range, executed in
+separate processes), then the portfolio over the date range. Runs are recorded in the instance
+under FIN_HOME, so they appear in `dagster dev`. Warehouse steps share the `duckdb_warehouse`
+pool (limit 1), so concurrent runs take turns on the DuckDB file.
+"""
 
+import multiprocessing
 import threading
+import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
-from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult, JobDefinition
+from dagster import DagsterEventType, DagsterInstance
 from dagster._core.utils import make_new_run_id
 from rich.progress import Progress
 
+from fin_assets.definitions import build_definitions
 from fin_assets.defs.partitions import SYMBOLS
+from fin_assets.instance import open_instance
+from fin_assets.settings import Settings
 
 # Only warnings and errors from Dagster's console logger; progress is shown by the CLI itself.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -35,43 +46,91 @@ class RunRequest:
             "dagster/asset_partition_range_end": self.range_end,
         }
 
+    @property
+    def label(self) -> str:
+        if self.range_start is None:
+            return self.job_name
+        return f"{self.job_name} {self.range_start} → {self.range_end}"
 
-def symbol_blocks(symbols: Sequence[str]) -> list[tuple[str, str]]:
-    """Contiguous blocks (first, last) of the universe order covering `symbols`.
 
-    A range of a date × symbol partitions definition is a rectangle over the universe order, so
-    any symbol set is covered by one run per contiguous block.
+@dataclass(frozen=True)
+class RunOutcome:
+    request: RunRequest
+    run_id: str
+    success: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    asset: str
+    check: str
+    passed: bool
+    detail: str
+
+
+def symbol_blocks(symbols: Sequence[str], parallel_runs: int = 1) -> list[tuple[str, str]]:
+    """Blocks (first, last) of the universe order covering exactly `symbols`.
+
+    A range of a date × symbol partitions definition is a rectangle over the universe order:
+    any symbol set is covered by one block per contiguous stretch; the largest blocks are then
+    halved until there are `parallel_runs` blocks (or every block is one symbol).
     """
     unknown = sorted(set(symbols) - set(SYMBOLS))
     if unknown:
         raise ValueError(f"unknown symbols {unknown}; the universe has {', '.join(SYMBOLS)}")
-    wanted = [s in set(symbols) for s in SYMBOLS]
-    blocks: list[tuple[str, str]] = []
+    wanted = set(symbols)
+    blocks: list[list[str]] = []
     for index, symbol in enumerate(SYMBOLS):
-        if wanted[index] and (index == 0 or not wanted[index - 1]):
-            blocks.append((symbol, symbol))
-        elif wanted[index]:
-            blocks[-1] = (blocks[-1][0], symbol)
-    return blocks
+        if symbol not in wanted:
+            continue
+        if index > 0 and SYMBOLS[index - 1] in wanted:
+            blocks[-1].append(symbol)
+        else:
+            blocks.append([symbol])
+    while len(blocks) < parallel_runs and max(len(b) for b in blocks) > 1:
+        largest = max(range(len(blocks)), key=lambda i: len(blocks[i]))
+        block = blocks[largest]
+        half = (len(block) + 1) // 2
+        blocks[largest : largest + 1] = [block[:half], block[half:]]
+    return [(block[0], block[-1]) for block in blocks]
 
 
-def plan_runs(start: date, end: date, symbols: Sequence[str]) -> list[RunRequest]:
-    """The runs that materialize the whole graph for [start, end] × symbols."""
+def plan_runs(
+    start: date, end: date, symbols: Sequence[str], parallel_runs: int = 1
+) -> list[list[RunRequest]]:
+    """Stages of runs materializing the whole graph for [start, end] × symbols."""
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
-    runs = [RunRequest("reference_job")]
-    runs += [
+    history = [
         RunRequest("symbol_history_job", f"{start}|{first}", f"{end}|{last}")
-        for first, last in symbol_blocks(symbols)
+        for first, last in symbol_blocks(symbols, parallel_runs)
     ]
-    runs.append(RunRequest("portfolio_job", start.isoformat(), end.isoformat()))
-    return runs
+    return [
+        [RunRequest("reference_job")],
+        history,
+        [RunRequest("portfolio_job", start.isoformat(), end.isoformat())],
+    ]
+
+
+def execute_run(settings: Settings, request: RunRequest, run_id: str) -> bool:
+    """Execute one run in this process, recorded in the instance under FIN_HOME."""
+    instance = open_instance(settings)
+    job = build_definitions(settings).resolve_job_def(request.job_name)
+    result = job.execute_in_process(
+        instance=instance,
+        run_id=run_id,
+        tags=request.tags,
+        run_config=QUIET_RUN_CONFIG,
+        raise_on_error=False,
+    )
+    return result.success
 
 
 def _follow(
     instance: DagsterInstance, run_id: str, progress: Progress, task: int, done: threading.Event
 ) -> None:
-    """Show the run's current step and latest message until `done` is set."""
+    """Show a run's current step and latest log message until `done` is set."""
     cursor: str | None = None
     while not done.wait(POLL_SECONDS):
         page = instance.get_records_for_run(run_id, cursor=cursor, limit=10_000)
@@ -79,7 +138,7 @@ def _follow(
             entry = record.event_log_entry
             event = entry.dagster_event
             if event is None:
-                progress.update(task, status=entry.user_message[:70])
+                progress.update(task, status=entry.user_message[:60])
             elif event.event_type == DagsterEventType.STEP_START:
                 progress.update(task, status=str(event.step_key))
             elif event.event_type == DagsterEventType.STEP_SUCCESS:
@@ -87,33 +146,63 @@ def _follow(
         cursor = page.cursor
 
 
-def execute(
-    instance: DagsterInstance, job: JobDefinition, request: RunRequest, progress: Progress
-) -> ExecuteInProcessResult:
-    """Execute one run in this process, recorded in the instance, showing its steps."""
-    run_id = make_new_run_id()
-    steps = len(job.graph.nodes)
-    label = request.job_name
-    if request.range_start:
-        label += f" {request.range_start} → {request.range_end}"
-    task = progress.add_task(label, total=steps, status="starting")
-    done = threading.Event()
-    follower = threading.Thread(
-        target=_follow, args=(instance, run_id, progress, task, done), daemon=True
-    )
-    follower.start()
-    try:
-        result = job.execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            tags=request.tags,
-            run_config=QUIET_RUN_CONFIG,
-            raise_on_error=False,
-        )
-    finally:
+def run_stages(
+    settings: Settings, stages: list[list[RunRequest]], progress: Progress
+) -> list[RunOutcome]:
+    """Run each stage's requests concurrently (one process each); stop after a failed stage."""
+    instance = open_instance(settings)
+    defs = build_definitions(settings)
+    outcomes: list[RunOutcome] = []
+    context = multiprocessing.get_context("spawn")
+    for stage in stages:
+        run_ids = [make_new_run_id() for _ in stage]
+        done = threading.Event()
+        followers = []
+        for request, run_id in zip(stage, run_ids, strict=True):
+            steps = len(defs.resolve_job_def(request.job_name).graph.nodes)
+            task = progress.add_task(request.label, total=steps, status="starting")
+            follower = threading.Thread(
+                target=_follow, args=(instance, run_id, progress, task, done), daemon=True
+            )
+            follower.start()
+            followers.append((follower, task, steps))
+        began = time.perf_counter()
+        with ProcessPoolExecutor(max_workers=len(stage), mp_context=context) as pool:
+            futures = [
+                pool.submit(execute_run, settings, request, run_id)
+                for request, run_id in zip(stage, run_ids, strict=True)
+            ]
+            results = [future.result() for future in futures]
         done.set()
-        follower.join()
-    progress.update(
-        task, completed=steps, status="[green]succeeded" if result.success else "[red]failed"
-    )
-    return result
+        for (follower, task, steps), success in zip(followers, results, strict=True):
+            follower.join()
+            status = "[green]succeeded" if success else "[red]failed"
+            progress.update(task, completed=steps, status=status)
+        seconds = time.perf_counter() - began
+        outcomes += [
+            RunOutcome(request, run_id, success, seconds)
+            for request, run_id, success in zip(stage, run_ids, results, strict=True)
+        ]
+        if not all(results):
+            break
+    return outcomes
+
+
+def check_outcomes(instance: DagsterInstance, run_id: str) -> list[CheckOutcome]:
+    """Every asset check evaluated by a run, from the instance's event log."""
+    records = instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=100_000
+    ).records
+    outcomes = []
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.asset_check_evaluation_data
+        detail = evaluation.metadata.get("detail")
+        outcomes.append(
+            CheckOutcome(
+                asset=evaluation.asset_key.to_user_string(),
+                check=evaluation.check_name,
+                passed=evaluation.passed,
+                detail=str(detail.value) if detail is not None else "",
+            )
+        )
+    return outcomes

@@ -23,13 +23,22 @@ def test_unknown_symbols_are_rejected() -> None:
         symbol_blocks(["AAPL", "DOGE"])
 
 
-def test_plan_runs_one_run_per_job_and_range() -> None:
-    runs = plan_runs(date(2025, 3, 1), date(2025, 3, 31), ["AAPL", "MSFT"])
-    assert runs == [
-        RunRequest("reference_job"),
-        RunRequest("symbol_history_job", "2025-03-01|AAPL", "2025-03-31|MSFT"),
-        RunRequest("portfolio_job", "2025-03-01", "2025-03-31"),
+def test_blocks_are_halved_for_parallel_runs() -> None:
+    assert symbol_blocks(["AAPL", "MSFT", "NVDA", "JPM", "XOM"], parallel_runs=2) == [
+        ("AAPL", "NVDA"),
+        ("JPM", "XOM"),
     ]
+    assert symbol_blocks(["AAPL", "BTC"], parallel_runs=4) == [("AAPL", "AAPL"), ("BTC", "BTC")]
+
+
+def test_plan_runs_one_run_per_job_and_range() -> None:
+    stages = plan_runs(date(2025, 3, 1), date(2025, 3, 31), ["AAPL", "MSFT"])
+    assert stages == [
+        [RunRequest("reference_job")],
+        [RunRequest("symbol_history_job", "2025-03-01|AAPL", "2025-03-31|MSFT")],
+        [RunRequest("portfolio_job", "2025-03-01", "2025-03-31")],
+    ]
+    runs = [request for stage in stages for request in stage]
     assert runs[1].tags == {
         "dagster/asset_partition_range_start": "2025-03-01|AAPL",
         "dagster/asset_partition_range_end": "2025-03-31|MSFT",

@@ -37,6 +37,8 @@ from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
 from fin_assets.universe import load_universe
 
 FACT_CHECKS = ["rows_match_lake", "unique_key"]
+# Steps writing the DuckDB file share this pool (limit 1): one writer process at a time.
+WAREHOUSE_POOL = "duckdb_warehouse"
 
 
 def _keys_result(name: str, warehouse_rows: pd.DataFrame, lake_rows: int) -> list[RuleResult]:
@@ -82,6 +84,7 @@ def fact_asset(
         deps=[source],
         check_specs=check_specs(table, blocking=FACT_CHECKS),
         kinds={"duckdb"},
+        pool=WAREHOUSE_POOL,
         description=f"Warehouse table {table}, one row per ({', '.join(keys)}), from {source}.",
     )
     def load(
@@ -169,6 +172,7 @@ def _unique_result(frame: pd.DataFrame, key: str) -> RuleResult:
     group_name="warehouse",
     check_specs=check_specs("dim_symbol", blocking=["unique_key"]),
     kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
 )
 def dim_symbol(warehouse: DuckDBWarehouseResource) -> MaterializeResult:
     """One row per symbol of the universe file, with its vendor ids."""
@@ -203,6 +207,7 @@ def dim_symbol(warehouse: DuckDBWarehouseResource) -> MaterializeResult:
     group_name="warehouse",
     check_specs=check_specs("dim_date", blocking=["unique_key"]),
     kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
 )
 def dim_date(warehouse: DuckDBWarehouseResource) -> MaterializeResult:
     """Calendar dates from HISTORY_START to the end of next year, with XNYS session flags."""

@@ -5,12 +5,12 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from rich.progress import Progress
 
 from fin_assets.analytics.simulator import simulate_intraday
-from fin_assets.definitions import build_definitions
 from fin_assets.instance import open_instance
 from fin_assets.resources.warehouse import DuckDBWarehouse
-from fin_assets.runner import plan_runs
+from fin_assets.runner import check_outcomes, plan_runs, run_stages
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
 
@@ -29,15 +29,20 @@ FACT_KEYS = {
 
 
 def materialize(settings: Settings, start: date, end: date, symbols: list[str]) -> None:
+    """Run the graph as the CLI does (two concurrent history runs) and require every check."""
+    with Progress(disable=True) as progress:
+        outcomes = run_stages(settings, plan_runs(start, end, symbols, 2), progress)
     instance = open_instance(settings)
-    defs = build_definitions(settings)
-    for request in plan_runs(start, end, symbols):
-        result = defs.resolve_job_def(request.job_name).execute_in_process(
-            instance=instance, tags=request.tags
-        )
-        assert result.success, request
-        failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
-        assert failed == [] or failed == ["session_completeness"], failed
+    assert [o.request.job_name for o in outcomes] == [
+        "reference_job",
+        "symbol_history_job",
+        "symbol_history_job",
+        "portfolio_job",
+    ]
+    for outcome in outcomes:
+        assert outcome.success, outcome
+        failed = [c for c in check_outcomes(instance, outcome.run_id) if not c.passed]
+        assert failed == [], failed
 
 
 def table(warehouse: DuckDBWarehouse, name: str) -> pd.DataFrame:
