@@ -1,5 +1,8 @@
 """The fin_assets code location: `dagster dev` loads `defs` from here (see workspace.yaml)."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from dagster import Definitions, in_process_executor, load_assets_from_modules
 
 from fin_assets.defs import analytics, bars, ingest, risk, warehouse
@@ -8,12 +11,14 @@ from fin_assets.resources.environments import resources_for
 from fin_assets.settings import Settings, get_settings
 
 
-def build_definitions(settings: Settings) -> Definitions:
-    """Every asset, check and job, with the resources of `settings.env`."""
+def build_definitions(
+    settings: Settings, resource_overrides: Mapping[str, Any] | None = None
+) -> Definitions:
+    """Every asset, check and job, with the resources of `settings.env` (or the overrides)."""
     return Definitions(
         assets=load_assets_from_modules([ingest, bars, analytics, risk, warehouse]),
         jobs=[symbol_history_job, portfolio_job, reference_job],
-        resources=resources_for(settings),
+        resources={**resources_for(settings), **(resource_overrides or {})},
         # One step at a time within a run: DuckDB takes one writer process at a time.
         executor=in_process_executor,
     )
