@@ -46,7 +46,11 @@ def run_graph(
 
 
 def print_summary(settings: Settings, outcomes: list[RunOutcome]) -> bool:
-    """Print runs, checks, warehouse rows and signals; True when everything passed."""
+    """Print runs, checks, warehouse rows and signals.
+
+    True when every run succeeded and no ERROR-severity check failed (failed WARN checks, such
+    as a rejected VaR backtest, are shown as warnings).
+    """
     instance = open_instance(settings)
     runs = Table(title="Runs")
     for column in ("job", "range", "run id", "seconds", "status"):
@@ -62,13 +66,12 @@ def print_summary(settings: Settings, outcomes: list[RunOutcome]) -> bool:
         runs.add_row(request.job_name, span, outcome.run_id[:8], f"{outcome.seconds:.1f}", status)
         all_passed &= outcome.success
         for check in check_outcomes(instance, outcome.run_id):
-            checks.add_row(
-                check.asset,
-                check.check,
-                "[green]passed" if check.passed else "[red]failed",
-                "" if check.passed else check.detail,
-            )
-            all_passed &= check.passed
+            if check.passed:
+                result = "[green]passed"
+            else:
+                result = "[red]failed" if check.blocking_severity else "[yellow]warning"
+            checks.add_row(check.asset, check.check, result, "" if check.passed else check.detail)
+            all_passed &= check.passed or not check.blocking_severity
     console.print(runs)
     console.print(checks)
     warehouse = DuckDBWarehouse(str(settings.warehouse_path))

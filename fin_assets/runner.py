@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
-from dagster import DagsterEventType, DagsterInstance
+from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 from dagster._core.utils import make_new_run_id
 from rich.progress import Progress
 
@@ -66,6 +66,7 @@ class CheckOutcome:
     asset: str
     check: str
     passed: bool
+    blocking_severity: bool  # ERROR severity; a failed WARN check is reported, not fatal
     detail: str
 
 
@@ -202,6 +203,7 @@ def check_outcomes(instance: DagsterInstance, run_id: str) -> list[CheckOutcome]
                 asset=evaluation.asset_key.to_user_string(),
                 check=evaluation.check_name,
                 passed=evaluation.passed,
+                blocking_severity=evaluation.severity == AssetCheckSeverity.ERROR,
                 detail=str(detail.value) if detail is not None else "",
             )
         )

@@ -398,3 +398,63 @@ def compute_portfolio_risk(
         }
     )[CORRELATION.names]
     return portfolio, correlations
+
+
+BACKTEST_COLUMNS = [
+    "symbol",
+    "observations",
+    "exceptions",
+    "expected_exceptions",
+    "kupiec_lr",
+    "kupiec_p",
+    "christoffersen_lr_ind",
+    "christoffersen_p_ind",
+    "christoffersen_lr_cc",
+    "christoffersen_p_cc",
+    "rejected",
+]
+"""Columns of backtest_var, one row per symbol."""
+
+
+def backtest_var(
+    metrics: pd.DataFrame, var_column: str, confidence: float, window: int = 250
+) -> pd.DataFrame:
+    """Kupiec POF and Christoffersen tests of one VaR series, per symbol, over its last forecasts.
+
+    `metrics` is compute_risk_metrics output (symbol, trade_date, return_1d, var_column). The
+    VaR on row t-1 is the forecast for row t's return: an exception is return_1d(t) < -VaR(t-1).
+    Each symbol is tested over its last `window` forecast/return pairs (fewer when its history
+    is shorter). Columns: symbol, observations, exceptions, expected_exceptions, kupiec_lr,
+    kupiec_p, christoffersen_lr_ind, christoffersen_p_ind, christoffersen_lr_cc,
+    christoffersen_p_cc, rejected (either p-value below 5%).
+    """
+    _check_confidence(confidence)
+    _check_window("window", window, 2)
+    rows = []
+    ordered = metrics.sort_values(["symbol", "trade_date"], kind="stable")
+    for symbol, group in ordered.groupby("symbol", sort=True):
+        forecast = group[var_column].shift(1).to_numpy(dtype=np.float64)
+        realized = group["return_1d"].to_numpy(dtype=np.float64)
+        valid = ~np.isnan(forecast) & ~np.isnan(realized)
+        exceptions = (realized[valid] < -forecast[valid])[-window:].astype(int)
+        n = len(exceptions)
+        if n < 2:
+            continue
+        kupiec_lr, kupiec_p = kupiec_pof(int(exceptions.sum()), n, confidence)
+        lr_ind, p_ind, lr_cc, p_cc = christoffersen(exceptions, confidence)
+        rows.append(
+            {
+                "symbol": symbol,
+                "observations": n,
+                "exceptions": int(exceptions.sum()),
+                "expected_exceptions": n * (1.0 - confidence),
+                "kupiec_lr": kupiec_lr,
+                "kupiec_p": kupiec_p,
+                "christoffersen_lr_ind": lr_ind,
+                "christoffersen_p_ind": p_ind,
+                "christoffersen_lr_cc": lr_cc,
+                "christoffersen_p_cc": p_cc,
+                "rejected": bool(min(kupiec_p, p_ind, p_cc) < 0.05),
+            }
+        )
+    return pd.DataFrame(rows, columns=BACKTEST_COLUMNS)

@@ -5,6 +5,7 @@ from typing import Any
 
 import pandas as pd
 from dagster import (
+    AssetCheckSeverity,
     AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
@@ -18,7 +19,12 @@ from dagster import (
 
 from fin_assets.analytics import quality
 from fin_assets.analytics.market_calendar import sessions_in_range
-from fin_assets.analytics.risk import compute_portfolio_risk, compute_risk_metrics
+from fin_assets.analytics.risk import (
+    CONFIDENCE_LEVELS,
+    backtest_var,
+    compute_portfolio_risk,
+    compute_risk_metrics,
+)
 from fin_assets.analytics.schemas import CORRELATION, DAILY_BARS, PORTFOLIO_RISK, RISK
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.lake_io import (
@@ -41,6 +47,8 @@ from fin_assets.universe import load_universe
 # Portfolio figures are computed on the sessions of this calendar; crypto closes are sampled on
 # those dates, so a weekend's crypto move lands in Monday's return.
 PORTFOLIO_CALENDAR = "XNYS"
+# VaR forecasts per symbol that the backtest checks test (about one year of sessions).
+BACKTEST_WINDOW = 250
 
 
 @asset(
@@ -48,7 +56,11 @@ PORTFOLIO_CALENDAR = "XNYS"
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     deps=[AssetDep("daily_bars", partition_mapping=lookback_mapping(LOOKBACK_DAYS))],
-    check_specs=check_specs("risk_metrics", blocking=["schema", "unique_key", "var_ordering"]),
+    check_specs=check_specs(
+        "risk_metrics",
+        blocking=["schema", "unique_key", "var_ordering"],
+        warning=[f"var_backtest_{label}" for label in CONFIDENCE_LEVELS],
+    ),
     kinds={"parquet", "pandas"},
 )
 def risk_metrics(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
@@ -57,22 +69,57 @@ def risk_metrics(context: AssetExecutionContext, lake: LakeResource) -> Material
     scope = date_symbol_scope(context)
     store = lake.get_lake()
     periods = {s.symbol: s.periods_per_year for s in load_universe()}
-    frames = []
+    histories, frames = [], []
     for symbol in scope.symbols:
         history = read_symbol_history(
             store, "daily_bars", DAILY_BARS, symbol, HISTORY_START, scope.end
         )
         metrics = compute_risk_metrics(history, periods)
+        histories.append(metrics)
         frames.append(metrics[metrics["trade_date"] >= scope.start])
     frame = pd.concat(frames, ignore_index=True)
     rows = write_symbol_partitions(store, "risk_metrics", RISK, frame, scope)
+    history = pd.concat(histories, ignore_index=True)
+    backtests = [
+        check_result(
+            f"var_backtest_{label}",
+            var_backtest_result(history, label, confidence),
+            AssetCheckSeverity.WARN,
+        )
+        for label, confidence in CONFIDENCE_LEVELS.items()
+    ]
     return MaterializeResult(
         metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
         check_results=[
             check_result("schema", quality.check_schema(frame, RISK)),
             check_result("unique_key", quality.check_unique(frame, ["symbol", "trade_date"])),
             check_result("var_ordering", quality.check_var_ordering(frame)),
+            *backtests,
         ],
+    )
+
+
+def var_backtest_result(metrics: pd.DataFrame, label: str, confidence: float) -> quality.RuleResult:
+    """Kupiec and Christoffersen tests of the historical VaR over each symbol's last 250 days.
+
+    Fails (as a warning) when the model is rejected at 5% for any symbol; the statistics of
+    every symbol are the check's evidence.
+    """
+    table = backtest_var(metrics, f"var_{label}_hist", confidence, window=BACKTEST_WINDOW)
+    rejected = table[table["rejected"]]
+    if table.empty:
+        detail = "no VaR forecast/return pairs yet (the VaR window is not full)"
+    elif rejected.empty:
+        detail = f"not rejected at 5% for any of {len(table)} symbols"
+    else:
+        detail = f"rejected at 5% for {', '.join(rejected['symbol'])}"
+    return quality.RuleResult(
+        rule=f"var_backtest_{label}",
+        passed=rejected.empty,
+        failed_rows=len(rejected),
+        checked_rows=len(table),
+        sample=table.round(4),
+        detail=detail,
     )
 
 

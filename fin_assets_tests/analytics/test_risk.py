@@ -439,3 +439,41 @@ def test_portfolio_unsorted_dates_rejected() -> None:
 def test_portfolio_empty_closes_rejected() -> None:
     with pytest.raises(ValueError, match="no rows"):
         risk.compute_portfolio_risk(two_symbol_closes().iloc[:0], {"AAA": 0.5, "BBB": 0.5})
+
+
+def test_backtest_var_counts_exceptions_against_the_previous_days_forecast() -> None:
+    returns = [np.nan, 0.01, -0.03, 0.0, -0.025, 0.01, 0.02, -0.01, 0.0, -0.005]
+    var = [0.02] * 10
+    var[3] = 0.05  # the forecast for row 4: its -2.5% return is not an exception
+    metrics = pd.DataFrame(
+        {
+            "symbol": ["A"] * 10,
+            "trade_date": pd.date_range("2025-01-01", periods=10).date,
+            "return_1d": returns,
+            "var_95_hist": var,
+        }
+    )
+    result = risk.backtest_var(metrics.iloc[::-1], "var_95_hist", 0.95, window=250)
+    row = result.iloc[0]
+    # Forecast/return pairs are rows 1..9 (9 observations); only row 2 (-3% < -2%) is an exception.
+    assert (row["observations"], row["exceptions"]) == (9, 1)
+    assert row["expected_exceptions"] == pytest.approx(0.45)
+    p, x, n = 0.05, 1, 9
+    lr = -2 * (
+        (n - x) * math.log(1 - p) + x * math.log(p) - (n - x) * math.log(8 / 9) - math.log(1 / 9)
+    )
+    assert row["kupiec_lr"] == pytest.approx(lr, rel=1e-12)
+    assert bool(row["rejected"]) is False
+
+
+def test_backtest_var_window_keeps_the_last_pairs_only() -> None:
+    metrics = pd.DataFrame(
+        {
+            "symbol": ["A"] * 6,
+            "trade_date": pd.date_range("2025-01-01", periods=6).date,
+            "return_1d": [np.nan, -0.05, -0.05, 0.0, 0.0, 0.0],
+            "var_95_hist": [0.01] * 6,
+        }
+    )
+    result = risk.backtest_var(metrics, "var_95_hist", 0.95, window=3)
+    assert (result["observations"].iloc[0], result["exceptions"].iloc[0]) == (3, 0)

@@ -5,10 +5,15 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+import talib
+from dagster import AssetKey
 from rich.progress import Progress
 
+from fin_assets.analytics.schemas import INDICATORS
 from fin_assets.analytics.simulator import simulate_intraday
+from fin_assets.definitions import build_definitions
 from fin_assets.instance import open_instance
+from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.runner import check_outcomes, plan_runs, run_stages
 from fin_assets.settings import Settings
@@ -94,6 +99,47 @@ def test_indicator_matches_an_independent_sma(loaded) -> None:
     btc = indicators[indicators["symbol"] == "BTC"]
     assert btc["sma_20"].iloc[18] != btc["sma_20"].iloc[18]  # NaN warm-up
     assert btc["sma_20"].iloc[-1] == pytest.approx(btc_close[-20:].mean(), rel=1e-12)
+
+
+def test_single_partitions_out_of_order_equal_talib_over_the_whole_history(loaded) -> None:
+    settings, warehouse = loaded
+    job = build_definitions(settings).resolve_job_def("symbol_history_job")
+    instance = open_instance(settings)
+    partitions = [
+        ("BTC", date(2025, 2, 10)),
+        ("BTC", date(2025, 1, 25)),
+        ("AAPL", date(2025, 2, 12)),
+    ]
+    for symbol, day in partitions:
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=f"{day}|{symbol}",
+            asset_selection=[AssetKey("technical_indicators")],
+        )
+        assert result.success
+    lake = ParquetLake(str(settings.lake_root))
+    bars = table(warehouse, "fact_daily_bar")
+    for symbol, day in partitions:
+        stored = lake.read_partitions("technical_indicators", INDICATORS, [day], symbol)
+        row = stored.to_pandas().iloc[0]
+        history = bars[(bars["symbol"] == symbol) & (bars["trade_date"] <= pd.Timestamp(day))]
+        close = history["close"].to_numpy()
+        macd, macd_signal, _ = talib.MACD(close)
+        upper, _, lower = talib.BBANDS(close)
+        expected = [
+            talib.SMA(close, 20)[-1],
+            talib.EMA(close, 12)[-1],
+            talib.EMA(close, 26)[-1],
+            talib.RSI(close, 14)[-1],
+            macd[-1],
+            macd_signal[-1],
+            upper[-1],
+            lower[-1],
+        ]
+        got = row[
+            ["sma_20", "ema_12", "ema_26", "rsi_14", "macd", "macd_signal", "bb_upper", "bb_lower"]
+        ]
+        np.testing.assert_allclose(got.to_numpy(dtype=float), expected, rtol=1e-9)
 
 
 def test_rerunning_and_overlapping_ranges_keep_one_row_per_key(loaded) -> None:
