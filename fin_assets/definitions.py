@@ -5,7 +5,7 @@ from typing import Any
 
 from dagster import Definitions, in_process_executor, load_assets_from_modules
 
-from fin_assets.defs import analytics, bars, ingest, risk, warehouse
+from fin_assets.defs import analytics, anomalies, bars, ingest, risk, warehouse
 from fin_assets.defs.jobs import portfolio_job, reference_job, symbol_history_job
 from fin_assets.resources.environments import resources_for
 from fin_assets.settings import Settings, get_settings
@@ -16,7 +16,7 @@ def build_definitions(
 ) -> Definitions:
     """Every asset, check and job, with the resources of `settings.env` (or the overrides)."""
     return Definitions(
-        assets=load_assets_from_modules([ingest, bars, analytics, risk, warehouse]),
+        assets=load_assets_from_modules([ingest, bars, analytics, anomalies, risk, warehouse]),
         jobs=[symbol_history_job, portfolio_job, reference_job],
         resources={**resources_for(settings), **(resource_overrides or {})},
         # One step at a time within a run: DuckDB takes one writer process at a time.

@@ -116,3 +116,14 @@ CORRELATION = pa.schema(
         ("correlation", pa.float64()),
     ]
 )
+
+ANOMALIES = pa.schema(
+    [
+        ("symbol", pa.string()),
+        ("trade_date", pa.date32()),
+        ("anomaly", pa.string()),
+        ("value", pa.float64()),  # the statistic that was flagged (NaN for calendar_gap)
+        ("threshold", pa.float64()),  # the threshold it crossed (NaN for calendar_gap)
+        ("detail", pa.string()),
+    ]
+)

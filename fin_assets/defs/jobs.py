@@ -15,6 +15,7 @@ SYMBOL_HISTORY_ASSETS = (
     "daily_bars",
     "technical_indicators",
     "trading_signals",
+    "anomalies",
     "risk_metrics",
     "fact_daily_bar",
     "fact_indicator",

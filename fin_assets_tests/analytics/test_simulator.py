@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import zlib
 from datetime import date, timedelta
 
@@ -170,16 +169,6 @@ def test_crypto_volume_is_mildly_diurnal(history: dict[str, pd.DataFrame]) -> No
     hourly = bars.groupby(bars["ts"].dt.hour)["volume"].mean()
     assert hourly.idxmax() in (14, 15, 16)
     assert 1.3 < hourly.max() / hourly.min() < 2.5
-
-
-def test_one_day_simulates_in_milliseconds() -> None:
-    aapl = UNIVERSE["AAPL"]
-    simulator.simulate_intraday(SEED, aapl, date(2025, 1, 2))
-    days = [date(2025, 1, 2) + timedelta(days=i) for i in range(100)]
-    start = time.perf_counter()
-    for day in days:
-        simulator.simulate_intraday(SEED, aapl, day)
-    assert (time.perf_counter() - start) / len(days) < 0.01
 
 
 def test_bad_arguments_raise() -> None:

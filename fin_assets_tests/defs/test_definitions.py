@@ -11,6 +11,7 @@ EXPECTED_ASSETS = {
     "daily_bars",
     "technical_indicators",
     "trading_signals",
+    "anomalies",
     "risk_metrics",
     "portfolio_risk",
     "correlation_matrix",

@@ -34,7 +34,7 @@ FACT_KEYS = {
 
 
 def materialize(settings: Settings, start: date, end: date, symbols: list[str]) -> None:
-    """Run the graph as the CLI does (two concurrent history runs) and require every check."""
+    """Run the graph as the CLI does (two concurrent history runs); no ERROR check may fail."""
     with Progress(disable=True) as progress:
         outcomes = run_stages(settings, plan_runs(start, end, symbols, 2), progress)
     instance = open_instance(settings)
@@ -46,7 +46,11 @@ def materialize(settings: Settings, start: date, end: date, symbols: list[str]) 
     ]
     for outcome in outcomes:
         assert outcome.success, outcome
-        failed = [c for c in check_outcomes(instance, outcome.run_id) if not c.passed]
+        failed = [
+            c
+            for c in check_outcomes(instance, outcome.run_id)
+            if not c.passed and c.blocking_severity
+        ]
         assert failed == [], failed
 
 

@@ -1,0 +1,76 @@
+"""Anomalies of the daily bars: return outliers, volume spikes, stale prices, calendar gaps."""
+
+import pandas as pd
+from dagster import (
+    AssetCheckSeverity,
+    AssetDep,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MaterializeResult,
+    asset,
+)
+
+from fin_assets.analytics.anomalies import ANOMALY_KINDS, detect_anomalies
+from fin_assets.analytics.quality import RuleResult
+from fin_assets.analytics.schemas import ANOMALIES, DAILY_BARS
+from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.lake_io import read_symbol_history, write_symbol_partitions
+from fin_assets.defs.partition_scope import date_symbol_scope
+from fin_assets.defs.partitions import (
+    HISTORY_START,
+    LOOKBACK_DAYS,
+    date_symbol_partitions,
+    lookback_mapping,
+)
+from fin_assets.resources.storage import LakeResource
+from fin_assets.universe import load_universe
+
+
+def anomaly_result(frame: pd.DataFrame, kind: str, checked_rows: int) -> RuleResult:
+    """A warning check result listing the run's anomalies of one kind."""
+    flagged = frame[frame["anomaly"] == kind]
+    return RuleResult(
+        rule=kind,
+        passed=flagged.empty,
+        failed_rows=len(flagged),
+        checked_rows=checked_rows,
+        sample=flagged.head(20),
+        detail=f"{len(flagged)} {kind.replace('_', ' ')} anomalies in the run's partitions",
+    )
+
+
+@asset(
+    group_name="analytics",
+    partitions_def=date_symbol_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=[AssetDep("daily_bars", partition_mapping=lookback_mapping(LOOKBACK_DAYS))],
+    check_specs=check_specs("anomalies", warning=list(ANOMALY_KINDS)),
+    kinds={"parquet", "pandas"},
+)
+def anomalies(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+    """Flagged (symbol, date, anomaly) rows: robust (median/MAD) return z-scores above 5,
+    volume above 5x its 60-day median, 3+ unchanged closes, missing exchange sessions.
+
+    Each symbol is scanned over its whole daily history, so a partition's flags do not depend
+    on how partitions were run. The checks warn and never block: anomalies are for review.
+    """
+    scope = date_symbol_scope(context)
+    store = lake.get_lake()
+    calendars = {s.symbol: s.calendar for s in load_universe()}
+    frames, checked = [], 0
+    for symbol in scope.symbols:
+        history = read_symbol_history(
+            store, "daily_bars", DAILY_BARS, symbol, HISTORY_START, scope.end
+        )
+        checked += int((history["trade_date"] >= scope.start).sum())
+        flagged = detect_anomalies(history, calendars)
+        frames.append(flagged[flagged["trade_date"] >= scope.start])
+    frame = pd.concat(frames, ignore_index=True)
+    rows = write_symbol_partitions(store, "anomalies", ANOMALIES, frame, scope)
+    return MaterializeResult(
+        metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
+        check_results=[
+            check_result(kind, anomaly_result(frame, kind, checked), AssetCheckSeverity.WARN)
+            for kind in ANOMALY_KINDS
+        ],
+    )
