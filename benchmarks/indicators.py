@@ -1,0 +1,296 @@
+"""Speed of compute_indicators against raw TA-Lib and the pure-pandas `ta` library, same run.
+
+Builds synthetic daily bars (a deterministic numpy random walk, `--symbols` × `--days`) and
+times, best of `--repeats`, with time.perf_counter:
+
+- compute_indicators on the whole frame (validation, sort, per-symbol split, concat included);
+- raw TA-Lib: the same TA-Lib calls compute_indicators makes (SMA 20/50/200, EMA 12/26, RSI 14,
+  MACD 12/26/9, BBANDS 20/2/2, ATR 14, ROC 10) on per-symbol numpy arrays split beforehand;
+- `ta`: the same indicators from the `ta` library on per-symbol pandas Series split beforehand.
+
+The per-symbol split of both baselines is not timed, so they are lower bounds and the ratios
+are conservative. overhead = compute_indicators / raw TA-Lib (target <= 1.5);
+speedup = ta / compute_indicators (target >= 10). A second case repeats the measurement on at
+least `--rows` rows (`--days` per symbol). Each case also reports how far the three agree: raw
+TA-Lib should equal compute_indicators exactly, and `ta` should match to 1e-8 of each column's
+largest absolute value from row SETTLED_ROW of each symbol on, where the different seeding of
+its recursive indicators (EMA, RSI, MACD, ATR) has decayed below that tolerance.
+
+    python -m benchmarks.indicators --symbols 100 --days 2520 --rows 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+import talib
+from ta.momentum import ROCIndicator, RSIIndicator
+from ta.trend import MACD, EMAIndicator, SMAIndicator
+from ta.volatility import AverageTrueRange, BollingerBands
+
+from fin_assets.analytics.indicators import compute_indicators
+from fin_assets.analytics.schemas import INDICATOR_COLUMNS
+
+# First row of a symbol where `ta`'s differently seeded recursions agree with TA-Lib to 1e-8.
+SETTLED_ROW = 600
+FIRST_DATE = "2015-01-01"
+
+Result = TypeVar("Result")
+Prices = tuple[np.ndarray, np.ndarray, np.ndarray]
+SeriesPrices = tuple[pd.Series, pd.Series, pd.Series]
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """Best-of-N seconds of the three implementations on one case, and how far they agree."""
+
+    symbols: int
+    days: int
+    indicators_seconds: float
+    talib_seconds: float
+    ta_seconds: float
+    talib_max_abs_diff: float
+    ta_max_rel_diff: float
+
+    @property
+    def rows(self) -> int:
+        return self.symbols * self.days
+
+    @property
+    def overhead(self) -> float:
+        """compute_indicators seconds / raw TA-Lib seconds."""
+        return self.indicators_seconds / self.talib_seconds
+
+    @property
+    def speedup(self) -> float:
+        """ta seconds / compute_indicators seconds."""
+        return self.ta_seconds / self.indicators_seconds
+
+
+def synthetic_bars(symbols: int, days: int, seed: int = 7) -> pd.DataFrame:
+    """Daily OHLCV bars of `symbols` symbols ("S0000", ...) over `days` business days from
+    2015-01-01, sorted by (symbol, trade_date), trade_date as datetime.date.
+
+    close is 100 * exp of a cumulative sum of N(0, 0.02) log returns; open is close times
+    exp(N(0, 0.005)); high and low widen max/min(open, close) by exp(|N(0, 0.01)|). The same
+    arguments always give the same frame.
+    """
+    if symbols < 1 or days < 1:
+        raise ValueError(f"symbols and days must be >= 1, got {symbols} and {days}")
+    rng = np.random.default_rng(seed)
+    shape = (symbols, days)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, size=shape), axis=1))
+    open_ = close * np.exp(rng.normal(0.0, 0.005, size=shape))
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0.0, 0.01, size=shape)))
+    low = np.minimum(open_, close) / np.exp(np.abs(rng.normal(0.0, 0.01, size=shape)))
+    dates = pd.bdate_range(FIRST_DATE, periods=days).date
+    return pd.DataFrame(
+        {
+            "symbol": np.repeat([f"S{index:04d}" for index in range(symbols)], days),
+            "trade_date": np.tile(dates, symbols),
+            "open": open_.ravel(),
+            "high": high.ravel(),
+            "low": low.ravel(),
+            "close": close.ravel(),
+            "volume": rng.lognormal(13.0, 1.0, size=symbols * days),
+        }
+    )
+
+
+def split_prices(bars: pd.DataFrame) -> list[Prices]:
+    """(high, low, close) float64 arrays of each symbol, in symbol order; `bars` must be sorted
+    by (symbol, trade_date) as synthetic_bars returns them."""
+    return [
+        tuple(rows[name].to_numpy(dtype=np.float64) for name in ("high", "low", "close"))
+        for _, rows in bars.groupby("symbol", sort=True)
+    ]
+
+
+def raw_talib(prices: list[Prices]) -> list[dict[str, np.ndarray]]:
+    """INDICATOR_COLUMNS of each symbol from the TA-Lib calls compute_indicators makes."""
+    outputs = []
+    for high, low, close in prices:
+        macd, macd_signal, macd_hist = talib.MACD(
+            close, fastperiod=12, slowperiod=26, signalperiod=9
+        )
+        bb_upper, bb_middle, bb_lower = talib.BBANDS(
+            close, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0
+        )
+        outputs.append(
+            {
+                "sma_20": talib.SMA(close, timeperiod=20),
+                "sma_50": talib.SMA(close, timeperiod=50),
+                "sma_200": talib.SMA(close, timeperiod=200),
+                "ema_12": talib.EMA(close, timeperiod=12),
+                "ema_26": talib.EMA(close, timeperiod=26),
+                "rsi_14": talib.RSI(close, timeperiod=14),
+                "macd": macd,
+                "macd_signal": macd_signal,
+                "macd_hist": macd_hist,
+                "bb_upper": bb_upper,
+                "bb_middle": bb_middle,
+                "bb_lower": bb_lower,
+                "atr_14": talib.ATR(high, low, close, timeperiod=14),
+                "roc_10": talib.ROC(close, timeperiod=10),
+            }
+        )
+    return outputs
+
+
+def ta_library(prices: list[SeriesPrices]) -> list[dict[str, pd.Series]]:
+    """INDICATOR_COLUMNS of each symbol from the `ta` library's classes with the same periods
+    (its EMAs are seeded with the first close and its RSI and ATR seeds differ from TA-Lib's)."""
+    outputs = []
+    for high, low, close in prices:
+        macd = MACD(close, window_slow=26, window_fast=12, window_sign=9)
+        bands = BollingerBands(close, window=20, window_dev=2)
+        outputs.append(
+            {
+                "sma_20": SMAIndicator(close, window=20).sma_indicator(),
+                "sma_50": SMAIndicator(close, window=50).sma_indicator(),
+                "sma_200": SMAIndicator(close, window=200).sma_indicator(),
+                "ema_12": EMAIndicator(close, window=12).ema_indicator(),
+                "ema_26": EMAIndicator(close, window=26).ema_indicator(),
+                "rsi_14": RSIIndicator(close, window=14).rsi(),
+                "macd": macd.macd(),
+                "macd_signal": macd.macd_signal(),
+                "macd_hist": macd.macd_diff(),
+                "bb_upper": bands.bollinger_hband(),
+                "bb_middle": bands.bollinger_mavg(),
+                "bb_lower": bands.bollinger_lband(),
+                "atr_14": AverageTrueRange(high, low, close, window=14).average_true_range(),
+                "roc_10": ROCIndicator(close, window=10).roc(),
+            }
+        )
+    return outputs
+
+
+def best_of(repeats: int, run: Callable[[], Result]) -> tuple[float, Result]:
+    """Smallest wall-clock seconds (time.perf_counter) of `repeats` calls of `run`, and the
+    result of the last call."""
+    seconds = math.inf
+    for _ in range(repeats):
+        began = time.perf_counter()
+        result = run()
+        seconds = min(seconds, time.perf_counter() - began)
+    return seconds, result
+
+
+def stacked(outputs: list[dict[str, np.ndarray]] | list[dict[str, pd.Series]]) -> pd.DataFrame:
+    """Per-symbol indicator outputs concatenated in symbol order, columns INDICATOR_COLUMNS."""
+    return pd.DataFrame(
+        {
+            name: np.concatenate([np.asarray(output[name], dtype=np.float64) for output in outputs])
+            for name in INDICATOR_COLUMNS
+        }
+    )
+
+
+def measure_case(symbols: int, days: int, repeats: int = 3) -> CaseResult:
+    """Time compute_indicators, raw TA-Lib and `ta` on synthetic_bars(symbols, days), best of
+    `repeats`, and measure their agreement: the largest absolute difference between
+    compute_indicators and raw TA-Lib over all cells (inf if their NaN cells differ), and the
+    largest difference |ta - talib| over rows SETTLED_ROW.. of each symbol, relative to the
+    largest |talib| of its column there (so columns crossing zero, like macd, stay meaningful).
+    Raises ValueError unless symbols >= 1, days > SETTLED_ROW and repeats >= 1."""
+    if symbols < 1 or days <= SETTLED_ROW or repeats < 1:
+        raise ValueError(
+            f"need symbols >= 1, days > {SETTLED_ROW} and repeats >= 1, "
+            f"got {symbols}, {days} and {repeats}"
+        )
+    bars = synthetic_bars(symbols, days)
+    prices = split_prices(bars)
+    series_prices = [tuple(pd.Series(values) for values in arrays) for arrays in prices]
+    indicators_seconds, frame = best_of(repeats, lambda: compute_indicators(bars))
+    talib_seconds, talib_outputs = best_of(repeats, lambda: raw_talib(prices))
+    ta_seconds, ta_outputs = best_of(repeats, lambda: ta_library(series_prices))
+    expected = stacked(talib_outputs).to_numpy()
+    actual = frame[list(INDICATOR_COLUMNS)].to_numpy()
+    talib_max_abs_diff = (
+        float(np.nanmax(np.abs(actual - expected)))
+        if np.array_equal(np.isnan(actual), np.isnan(expected))
+        else math.inf
+    )
+    settled = np.tile(np.arange(days) >= SETTLED_ROW, symbols)
+    reference = expected[settled]
+    ta_max_rel_diff = float(
+        np.max(
+            np.max(np.abs(stacked(ta_outputs).to_numpy()[settled] - reference), axis=0)
+            / np.max(np.abs(reference), axis=0)
+        )
+    )
+    return CaseResult(
+        symbols=symbols,
+        days=days,
+        indicators_seconds=indicators_seconds,
+        talib_seconds=talib_seconds,
+        ta_seconds=ta_seconds,
+        talib_max_abs_diff=talib_max_abs_diff,
+        ta_max_rel_diff=ta_max_rel_diff,
+    )
+
+
+def machine_description() -> str:
+    """Architecture, processor, CPU count and the versions that matter to the timings."""
+    return (
+        f"{platform.machine()} ({platform.processor() or 'processor n/a'}), "
+        f"{os.cpu_count()} CPUs, {platform.system()}, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, pandas {pd.__version__}, talib {talib.__version__}"
+    )
+
+
+def report(cases: list[tuple[str, CaseResult]]) -> str:
+    """Markdown table of the cases, then the agreement of each case."""
+    lines = [
+        "| case | rows | compute_indicators s | raw TA-Lib s | overhead (<= 1.5x) | ta s "
+        "| speedup (>= 10x) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, case in cases:
+        lines.append(
+            f"| {label} | {case.rows:,} | {case.indicators_seconds:.3f} | "
+            f"{case.talib_seconds:.3f} | {case.overhead:.2f}x | {case.ta_seconds:.3f} | "
+            f"{case.speedup:.1f}x |"
+        )
+    lines.append("")
+    for label, case in cases:
+        lines.append(
+            f"Agreement, {label}: max |compute_indicators - TA-Lib| = "
+            f"{case.talib_max_abs_diff:.3g}; max |ta - TA-Lib| / column scale from row "
+            f"{SETTLED_ROW} = {case.ta_max_rel_diff:.3g}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--symbols", type=int, default=100)
+    parser.add_argument("--days", type=int, default=2520)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    large_symbols = -(-args.rows // args.days)
+    cases = [
+        (
+            f"{symbols} symbols x {args.days} days",
+            measure_case(symbols, args.days, args.repeats),
+        )
+        for symbols in (args.symbols, large_symbols)
+    ]
+    print(f"Machine: {machine_description()}")
+    print(f"Best of {args.repeats} runs each.")
+    print()
+    print(report(cases))
+
+
+if __name__ == "__main__":
+    main()
