@@ -136,7 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     outcomes = run_graph(settings, args.start, end, symbols, args.parallel_runs)
     ok = print_summary(settings, outcomes)
-    console.print("[green]all runs and checks passed" if ok else "[red]some runs or checks failed")
+    if ok:
+        console.print("[green]all runs succeeded and no ERROR-severity check failed")
+    else:
+        console.print("[red]a run or an ERROR-severity check failed (see above)")
     return 0 if ok else 1
 
 
