@@ -426,7 +426,8 @@ def backtest_var(
     Each symbol is tested over its last `window` forecast/return pairs (fewer when its history
     is shorter). Columns: symbol, observations, exceptions, expected_exceptions, kupiec_lr,
     kupiec_p, christoffersen_lr_ind, christoffersen_p_ind, christoffersen_lr_cc,
-    christoffersen_p_cc, rejected (either p-value below 5%).
+    christoffersen_p_cc, rejected (any of the Kupiec, independence and conditional-coverage
+    p-values below 5%).
     """
     _check_confidence(confidence)
     _check_window("window", window, 2)
