@@ -51,11 +51,15 @@ def _as_returns(returns: Sequence[float] | np.ndarray, min_size: int) -> np.ndar
 
 
 def _historical_tail(windows: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Historical (VaR, ES) of each row of a 2-D array of returns."""
+    """Historical (VaR, ES) of each row of a 2-D array of returns.
+
+    The tail mean is capped at the quantile: every return averaged is <= the quantile, so
+    ES >= VaR holds exactly, also when summing k copies of the quantile rounds below it.
+    """
     quantile = np.quantile(windows, 1.0 - confidence, axis=1)
     in_tail = windows <= quantile[:, np.newaxis]
     tail_mean = np.where(in_tail, windows, 0.0).sum(axis=1) / in_tail.sum(axis=1)
-    return -quantile, -tail_mean
+    return -quantile, -np.minimum(tail_mean, quantile)
 
 
 def _gaussian_tail(

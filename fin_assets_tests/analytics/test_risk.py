@@ -477,3 +477,11 @@ def test_backtest_var_window_keeps_the_last_pairs_only() -> None:
     )
     result = risk.backtest_var(metrics, "var_95_hist", 0.95, window=3)
     assert (result["observations"].iloc[0], result["exceptions"].iloc[0]) == (3, 0)
+
+
+def test_historical_shortfall_is_never_below_var_when_the_tail_ties() -> None:
+    # Averaging 19 copies of 0.1 rounds to 0.10000000000000002; ES is capped at the quantile.
+    returns = [0.1] * 19 + [0.5]
+    assert risk.expected_shortfall(returns, 0.95, "historical") == risk.historical_var(
+        returns, 0.95
+    )
