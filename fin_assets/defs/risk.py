@@ -11,11 +11,14 @@ from dagster import (
     AssetExecutionContext,
     AssetSpec,
     BackfillPolicy,
+    Config,
     MaterializeResult,
+    MetadataValue,
     MultiToSingleDimensionPartitionMapping,
     asset,
     multi_asset,
 )
+from pydantic import Field
 
 from fin_assets.analytics import quality
 from fin_assets.analytics.market_calendar import sessions_in_range
@@ -123,6 +126,23 @@ def var_backtest_result(metrics: pd.DataFrame, label: str, confidence: float) ->
     )
 
 
+class PortfolioConfig(Config):
+    """Weights of the portfolio by symbol (fractions summing to 1; symbols left out weigh 0).
+
+    Empty (the default) means equal weights over the whole universe.
+    """
+
+    weights: dict[str, float] = Field(default_factory=dict)
+
+    def resolved_weights(self) -> dict[str, float]:
+        if not self.weights:
+            return {symbol: 1.0 / len(SYMBOLS) for symbol in SYMBOLS}
+        unknown = sorted(set(self.weights) - set(SYMBOLS))
+        if unknown:
+            raise ValueError(f"portfolio weights name symbols outside the universe: {unknown}")
+        return {symbol: float(self.weights.get(symbol, 0.0)) for symbol in SYMBOLS}
+
+
 @multi_asset(
     group_name="risk",
     partitions_def=date_partitions,
@@ -156,7 +176,9 @@ def var_backtest_result(metrics: pd.DataFrame, label: str, confidence: float) ->
         AssetCheckSpec("correlation_range", asset="correlation_matrix", blocking=True),
     ],
 )
-def portfolio_risk(context: AssetExecutionContext, lake: LakeResource) -> Iterator[Any]:
+def portfolio_risk(
+    context: AssetExecutionContext, config: PortfolioConfig, lake: LakeResource
+) -> Iterator[Any]:
     """Portfolio risk per session of PORTFOLIO_CALENDAR; other dates are zero-row partitions."""
     dates = date_scope(context)
     store = lake.get_lake()
@@ -167,7 +189,7 @@ def portfolio_risk(context: AssetExecutionContext, lake: LakeResource) -> Iterat
             store, "daily_bars", DAILY_BARS, symbol, HISTORY_START, dates[-1]
         )
         closes[symbol] = history.set_index("trade_date")["close"].reindex(closes.index)
-    weights = {symbol: 1.0 / len(SYMBOLS) for symbol in SYMBOLS}
+    weights = config.resolved_weights()
     portfolio, correlation = compute_portfolio_risk(closes, weights)
     portfolio = portfolio[portfolio["trade_date"].isin(dates)]
     correlation = correlation[correlation["trade_date"].isin(dates)]
@@ -179,7 +201,11 @@ def portfolio_risk(context: AssetExecutionContext, lake: LakeResource) -> Iterat
     )
     yield MaterializeResult(
         asset_key="portfolio_risk",
-        metadata={"dagster/row_count": portfolio_rows, "partitions": len(dates)},
+        metadata={
+            "dagster/row_count": portfolio_rows,
+            "partitions": len(dates),
+            "weights": MetadataValue.json(weights),
+        },
     )
     yield MaterializeResult(
         asset_key="correlation_matrix",

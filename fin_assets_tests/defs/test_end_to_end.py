@@ -155,3 +155,25 @@ def test_rerunning_and_overlapping_ranges_keep_one_row_per_key(loaded) -> None:
         after = table(warehouse, name)
         assert not after.duplicated(keys).any(), name
         pd.testing.assert_frame_equal(after, before[name], check_exact=True, obj=name)
+
+
+def test_portfolio_weights_are_configurable(loaded) -> None:
+    settings, warehouse = loaded
+    job = build_definitions(settings).resolve_job_def("portfolio_job")
+    weights = {"AAPL": 0.25, "BTC": 0.75}
+    result = job.execute_in_process(
+        instance=open_instance(settings),
+        tags={
+            "dagster/asset_partition_range_start": "2025-02-03",
+            "dagster/asset_partition_range_end": "2025-02-14",
+        },
+        run_config={"ops": {"portfolio_risk": {"config": {"weights": weights}}}},
+    )
+    assert result.success
+    bars = table(warehouse, "fact_daily_bar").set_index(["symbol", "trade_date"])["close"]
+    portfolio = table(warehouse, "fact_portfolio_risk").set_index("trade_date")
+    # 2025-02-10 (Monday) follows the session of Friday 2025-02-07: BTC's weekend move is in it.
+    today, before = pd.Timestamp("2025-02-10"), pd.Timestamp("2025-02-07")
+    expected = sum(w * (bars[(s, today)] / bars[(s, before)] - 1) for s, w in weights.items())
+    assert portfolio.loc[today, "return_1d"] == pytest.approx(expected, rel=1e-12)
+    assert portfolio.loc[today, "n_symbols"] == 10
