@@ -30,11 +30,13 @@ without a session has no row, so daily bars have no interior gaps by constructio
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pandas as pd
 import talib
 
-from fin_assets.analytics.schemas import INDICATORS
+from fin_assets.analytics.schemas import INDICATOR_COLUMNS, INDICATORS
 
 KEY_COLUMNS = ("symbol", "trade_date")
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -51,65 +53,93 @@ def compute_indicators(bars: pd.DataFrame) -> pd.DataFrame:
     column, a null symbol or trade_date, a duplicate (symbol, trade_date) or a NaN, non-finite or
     non-positive open/high/low/close.
     """
-    _validate_bars(bars)
-    ordered = bars.sort_values(list(KEY_COLUMNS), kind="stable").reset_index(drop=True)
-    if ordered.empty:
-        return INDICATORS.empty_table().to_pandas()
-    per_symbol = [
-        _symbol_indicators(rows) for _, rows in ordered.groupby("symbol", sort=False, dropna=False)
-    ]
-    return pd.concat(per_symbol, ignore_index=True)[INDICATORS.names]
-
-
-def _validate_bars(bars: pd.DataFrame) -> None:
-    """Raise ValueError unless `bars` satisfies the input contract of compute_indicators."""
     missing = [name for name in (*KEY_COLUMNS, *PRICE_COLUMNS) if name not in bars.columns]
     if missing:
         raise ValueError(f"bars is missing columns {missing}")
-    for name in KEY_COLUMNS:
-        if bars[name].isna().any():
-            raise ValueError(f"bars has null {name} values")
-    duplicated = bars.duplicated(list(KEY_COLUMNS), keep=False)
-    if duplicated.any():
-        symbols = sorted(bars.loc[duplicated, "symbol"].unique())
-        raise ValueError(f"bars has duplicate trade_date rows for symbols {symbols}")
-    for name in PRICE_COLUMNS:
-        prices = bars[name].to_numpy(dtype=np.float64, na_value=np.nan)
-        invalid = ~(np.isfinite(prices) & (prices > 0))
-        if invalid.any():
-            symbols = sorted(bars.loc[invalid, "symbol"].unique())
+    symbols = bars["symbol"].to_numpy()
+    order, bounds = _sort_order(bars, symbols)
+    prices = _validated_prices(bars, symbols)
+    if order.size == 0:
+        return INDICATORS.empty_table().to_pandas()
+    high, low, close = prices[1:, order]
+    values = np.empty((1 + len(INDICATOR_COLUMNS), order.size))
+    values[0] = close
+    for start, stop in pairwise(bounds):
+        indicators = _symbol_indicators(high[start:stop], low[start:stop], close[start:stop])
+        values[1:, start:stop] = [indicators[name] for name in INDICATOR_COLUMNS]
+    result = pd.DataFrame(values.T, columns=["close", *INDICATOR_COLUMNS])
+    result.insert(0, "symbol", symbols[order])
+    result.insert(1, "trade_date", bars["trade_date"].to_numpy()[order])
+    return result
+
+
+def _sort_order(bars: pd.DataFrame, symbols: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Row positions of `bars` in (symbol, trade_date) order, and the positions in that order
+    where each symbol's rows start, followed by the row count. Raises ValueError on a null
+    symbol or trade_date or a duplicate (symbol, trade_date)."""
+    symbol_codes, _ = _sorted_codes(bars["symbol"])
+    date_codes, date_count = _sorted_codes(bars["trade_date"])
+    order = np.argsort(symbol_codes * date_count + date_codes)
+    symbol_codes, date_codes = symbol_codes[order], date_codes[order]
+    new_symbol = symbol_codes[1:] != symbol_codes[:-1]
+    repeated = ~new_symbol & (date_codes[1:] == date_codes[:-1])
+    if repeated.any():
+        raise ValueError(
+            "bars has duplicate trade_date rows for symbols "
+            f"{_symbols_where(symbols[order][1:], repeated)}"
+        )
+    return order, [0, *(np.flatnonzero(new_symbol) + 1).tolist(), order.size]
+
+
+def _sorted_codes(column: pd.Series) -> tuple[np.ndarray, int]:
+    """int64 codes of `column` numbering its distinct values in sorted order, and their count;
+    raises ValueError on a null value."""
+    codes, uniques = pd.factorize(column, sort=True)
+    if (codes < 0).any():
+        raise ValueError(f"bars has null {column.name} values")
+    return codes.astype(np.int64), len(uniques)
+
+
+def _validated_prices(bars: pd.DataFrame, symbols: np.ndarray) -> np.ndarray:
+    """PRICE_COLUMNS of `bars` as float64 rows (shape 4 x rows); raise ValueError naming the
+    first column with a NaN, non-finite or non-positive value and the symbols that have one."""
+    prices = bars[list(PRICE_COLUMNS)].to_numpy(dtype=np.float64, na_value=np.nan).T
+    invalid = ~(np.isfinite(prices) & (prices > 0))
+    for name, column_invalid in zip(PRICE_COLUMNS, invalid, strict=True):
+        if column_invalid.any():
             raise ValueError(
-                f"bars has NaN, non-finite or non-positive {name} for symbols {symbols}"
+                f"bars has NaN, non-finite or non-positive {name} for symbols "
+                f"{_symbols_where(symbols, column_invalid)}"
             )
+    return prices
 
 
-def _symbol_indicators(rows: pd.DataFrame) -> pd.DataFrame:
-    """Indicators of one symbol's bars, already sorted by trade_date."""
-    close = rows["close"].to_numpy(dtype=np.float64)
-    high = rows["high"].to_numpy(dtype=np.float64)
-    low = rows["low"].to_numpy(dtype=np.float64)
+def _symbols_where(symbols: np.ndarray, mask: np.ndarray) -> list[object]:
+    """Sorted distinct symbols of the rows selected by `mask`, for error messages."""
+    return sorted(pd.unique(symbols[mask]))
+
+
+def _symbol_indicators(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray
+) -> dict[str, np.ndarray]:
+    """INDICATOR_COLUMNS of one symbol's float64 bars, already sorted by trade_date."""
     macd, macd_signal, macd_hist = talib.MACD(close, fastperiod=12, slowperiod=26, signalperiod=9)
     bb_upper, bb_middle, bb_lower = talib.BBANDS(
         close, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0
     )
-    return pd.DataFrame(
-        {
-            "symbol": rows["symbol"].to_numpy(),
-            "trade_date": rows["trade_date"].to_numpy(),
-            "close": close,
-            "sma_20": talib.SMA(close, timeperiod=20),
-            "sma_50": talib.SMA(close, timeperiod=50),
-            "sma_200": talib.SMA(close, timeperiod=200),
-            "ema_12": talib.EMA(close, timeperiod=12),
-            "ema_26": talib.EMA(close, timeperiod=26),
-            "rsi_14": talib.RSI(close, timeperiod=14),
-            "macd": macd,
-            "macd_signal": macd_signal,
-            "macd_hist": macd_hist,
-            "bb_upper": bb_upper,
-            "bb_middle": bb_middle,
-            "bb_lower": bb_lower,
-            "atr_14": talib.ATR(high, low, close, timeperiod=14),
-            "roc_10": talib.ROC(close, timeperiod=10),
-        }
-    )
+    return {
+        "sma_20": talib.SMA(close, timeperiod=20),
+        "sma_50": talib.SMA(close, timeperiod=50),
+        "sma_200": talib.SMA(close, timeperiod=200),
+        "ema_12": talib.EMA(close, timeperiod=12),
+        "ema_26": talib.EMA(close, timeperiod=26),
+        "rsi_14": talib.RSI(close, timeperiod=14),
+        "macd": macd,
+        "macd_signal": macd_signal,
+        "macd_hist": macd_hist,
+        "bb_upper": bb_upper,
+        "bb_middle": bb_middle,
+        "bb_lower": bb_lower,
+        "atr_14": talib.ATR(high, low, close, timeperiod=14),
+        "roc_10": talib.ROC(close, timeperiod=10),
+    }

@@ -299,3 +299,34 @@ def test_rejects_null_trade_date() -> None:
 
     with pytest.raises(ValueError, match="null trade_date"):
         compute_indicators(bars)
+
+
+def test_accepts_datetime64_trade_dates(walks, shuffled_bars) -> None:
+    bars = shuffled_bars.assign(trade_date=pd.to_datetime(shuffled_bars["trade_date"]))
+
+    result = compute_indicators(bars)
+
+    assert result["trade_date"].dtype == "datetime64[ns]"
+    rows = result[result["symbol"] == "BBB"]
+    expected_dates = pd.to_datetime(walks["BBB"]["trade_date"])
+    assert list(rows["trade_date"]) == list(expected_dates)
+    for name, expected in _reference(walks["BBB"]).items():
+        np.testing.assert_allclose(rows[name].to_numpy(), expected, rtol=1e-9, err_msg=name)
+
+
+def test_duplicate_error_names_every_duplicated_symbol_sorted() -> None:
+    bars = pd.concat([_bars([10.0, 10.5]).assign(symbol=symbol) for symbol in "CBA"])
+    bars = pd.concat([bars, bars[bars["symbol"] != "C"].iloc[[0, 3]]], ignore_index=True)
+
+    with pytest.raises(ValueError, match=r"duplicate trade_date rows for symbols \['A', 'B'\]$"):
+        compute_indicators(bars)
+
+
+def test_invalid_price_error_names_first_invalid_column_and_its_symbols() -> None:
+    bars = pd.concat([_bars([10.0, 10.5]).assign(symbol=symbol) for symbol in "CBA"])
+    bars = bars.reset_index(drop=True)
+    bars.loc[[1, 3], "high"] = 0.0
+    bars.loc[4, "close"] = np.nan
+
+    with pytest.raises(ValueError, match=r"non-positive high for symbols \['B', 'C'\]$"):
+        compute_indicators(bars)
