@@ -37,7 +37,7 @@ from ta.momentum import ROCIndicator, RSIIndicator
 from ta.trend import MACD, EMAIndicator, SMAIndicator
 from ta.volatility import AverageTrueRange, BollingerBands
 
-from fin_assets.analytics.indicators import compute_indicators
+from fin_assets.analytics.indicators import compute_indicators, symbol_indicators
 from fin_assets.analytics.schemas import INDICATOR_COLUMNS
 
 # First row of a symbol where `ta`'s differently seeded recursions agree with TA-Lib to 1e-8.
@@ -116,34 +116,9 @@ def split_prices(bars: pd.DataFrame) -> list[Prices]:
 
 
 def raw_talib(prices: list[Prices]) -> list[dict[str, np.ndarray]]:
-    """INDICATOR_COLUMNS of each symbol from the TA-Lib calls compute_indicators makes."""
-    outputs = []
-    for high, low, close in prices:
-        macd, macd_signal, macd_hist = talib.MACD(
-            close, fastperiod=12, slowperiod=26, signalperiod=9
-        )
-        bb_upper, bb_middle, bb_lower = talib.BBANDS(
-            close, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0
-        )
-        outputs.append(
-            {
-                "sma_20": talib.SMA(close, timeperiod=20),
-                "sma_50": talib.SMA(close, timeperiod=50),
-                "sma_200": talib.SMA(close, timeperiod=200),
-                "ema_12": talib.EMA(close, timeperiod=12),
-                "ema_26": talib.EMA(close, timeperiod=26),
-                "rsi_14": talib.RSI(close, timeperiod=14),
-                "macd": macd,
-                "macd_signal": macd_signal,
-                "macd_hist": macd_hist,
-                "bb_upper": bb_upper,
-                "bb_middle": bb_middle,
-                "bb_lower": bb_lower,
-                "atr_14": talib.ATR(high, low, close, timeperiod=14),
-                "roc_10": talib.ROC(close, timeperiod=10),
-            }
-        )
-    return outputs
+    """INDICATOR_COLUMNS of each symbol from the very TA-Lib calls compute_indicators makes
+    (indicators.symbol_indicators), on arrays already split per symbol."""
+    return [symbol_indicators(high, low, close) for high, low, close in prices]
 
 
 def ta_library(prices: list[SeriesPrices]) -> list[dict[str, pd.Series]]:

@@ -65,7 +65,7 @@ def compute_indicators(bars: pd.DataFrame) -> pd.DataFrame:
     values = np.empty((1 + len(INDICATOR_COLUMNS), order.size))
     values[0] = close
     for start, stop in pairwise(bounds):
-        indicators = _symbol_indicators(high[start:stop], low[start:stop], close[start:stop])
+        indicators = symbol_indicators(high[start:stop], low[start:stop], close[start:stop])
         values[1:, start:stop] = [indicators[name] for name in INDICATOR_COLUMNS]
     result = pd.DataFrame(values.T, columns=["close", *INDICATOR_COLUMNS])
     result.insert(0, "symbol", symbols[order])
@@ -119,7 +119,7 @@ def _symbols_where(symbols: np.ndarray, mask: np.ndarray) -> list[object]:
     return sorted(pd.unique(symbols[mask]))
 
 
-def _symbol_indicators(
+def symbol_indicators(
     high: np.ndarray, low: np.ndarray, close: np.ndarray
 ) -> dict[str, np.ndarray]:
     """INDICATOR_COLUMNS of one symbol's float64 bars, already sorted by trade_date."""

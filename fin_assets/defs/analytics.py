@@ -7,10 +7,15 @@ from dagster import AssetDep, AssetExecutionContext, BackfillPolicy, Materialize
 
 from fin_assets.analytics import quality
 from fin_assets.analytics.indicators import compute_indicators
-from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS, SIGNALS
+from fin_assets.analytics.schemas import INDICATORS, SIGNALS
 from fin_assets.analytics.signals import SIGNAL_NAMES, compute_signals
 from fin_assets.defs.checks import check_result, check_specs
-from fin_assets.defs.lake_io import read_symbol_history, write_symbol_partitions
+from fin_assets.defs.lake_io import (
+    from_date,
+    over_daily_history,
+    read_symbol_history,
+    write_symbol_partitions,
+)
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
     HISTORY_START,
@@ -39,14 +44,7 @@ def technical_indicators(context: AssetExecutionContext, lake: LakeResource) -> 
     """
     scope = date_symbol_scope(context)
     store = lake.get_lake()
-    frames = []
-    for symbol in scope.symbols:
-        history = read_symbol_history(
-            store, "daily_bars", DAILY_BARS, symbol, HISTORY_START, scope.end
-        )
-        indicators = compute_indicators(history)
-        frames.append(indicators[indicators["trade_date"] >= scope.start])
-    frame = pd.concat(frames, ignore_index=True)
+    frame = from_date(over_daily_history(store, scope, compute_indicators), scope.start)
     rows = write_symbol_partitions(store, "technical_indicators", INDICATORS, frame, scope)
     return MaterializeResult(
         metadata={"dagster/row_count": rows, "partitions": scope.partition_count},

@@ -12,12 +12,11 @@ from dagster import (
 
 from fin_assets.analytics.anomalies import ANOMALY_KINDS, detect_anomalies
 from fin_assets.analytics.quality import RuleResult
-from fin_assets.analytics.schemas import ANOMALIES, DAILY_BARS
+from fin_assets.analytics.schemas import ANOMALIES
 from fin_assets.defs.checks import check_result, check_specs
-from fin_assets.defs.lake_io import read_symbol_history, write_symbol_partitions
+from fin_assets.defs.lake_io import from_date, over_daily_history, write_symbol_partitions
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
-    HISTORY_START,
     LOOKBACK_DAYS,
     date_symbol_partitions,
     lookback_mapping,
@@ -26,14 +25,14 @@ from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
 
 
-def anomaly_result(frame: pd.DataFrame, kind: str, checked_rows: int) -> RuleResult:
-    """A warning check result listing the run's anomalies of one kind."""
+def anomaly_result(frame: pd.DataFrame, kind: str, partitions: int) -> RuleResult:
+    """A warning check result listing the run's anomalies of one kind (over its partitions)."""
     flagged = frame[frame["anomaly"] == kind]
     return RuleResult(
         rule=kind,
         passed=flagged.empty,
         failed_rows=len(flagged),
-        checked_rows=checked_rows,
+        checked_rows=partitions,
         sample=flagged.head(20),
         detail=f"{len(flagged)} {kind.replace('_', ' ')} anomalies in the run's partitions",
     )
@@ -57,20 +56,17 @@ def anomalies(context: AssetExecutionContext, lake: LakeResource) -> Materialize
     scope = date_symbol_scope(context)
     store = lake.get_lake()
     calendars = {s.symbol: s.calendar for s in load_universe()}
-    frames, checked = [], 0
-    for symbol in scope.symbols:
-        history = read_symbol_history(
-            store, "daily_bars", DAILY_BARS, symbol, HISTORY_START, scope.end
-        )
-        checked += int((history["trade_date"] >= scope.start).sum())
-        flagged = detect_anomalies(history, calendars)
-        frames.append(flagged[flagged["trade_date"] >= scope.start])
-    frame = pd.concat(frames, ignore_index=True)
+    flagged = over_daily_history(store, scope, lambda bars: detect_anomalies(bars, calendars))
+    frame = from_date(flagged, scope.start)
     rows = write_symbol_partitions(store, "anomalies", ANOMALIES, frame, scope)
     return MaterializeResult(
         metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
         check_results=[
-            check_result(kind, anomaly_result(frame, kind, checked), AssetCheckSeverity.WARN)
+            check_result(
+                kind,
+                anomaly_result(frame, kind, scope.partition_count),
+                AssetCheckSeverity.WARN,
+            )
             for kind in ANOMALY_KINDS
         ],
     )

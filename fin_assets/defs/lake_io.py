@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
 import pandas as pd
 import pyarrow as pa
 
+from fin_assets.analytics.schemas import DAILY_BARS
 from fin_assets.defs.partition_scope import PartitionScope
+from fin_assets.defs.partitions import HISTORY_START
 from fin_assets.resources.lake import ParquetLake
 
 
@@ -93,3 +95,22 @@ def read_scope(
         for symbol in scope.symbols
     ]
     return pa.concat_tables(tables).to_pandas()
+
+
+def over_daily_history(
+    lake: ParquetLake, scope: PartitionScope, compute: Callable[[pd.DataFrame], pd.DataFrame]
+) -> pd.DataFrame:
+    """`compute` applied to each scope symbol's whole daily history (HISTORY_START to the
+    scope's end), concatenated: the figures of a date never depend on how runs were split."""
+    frames = [
+        compute(
+            read_symbol_history(lake, "daily_bars", DAILY_BARS, symbol, HISTORY_START, scope.end)
+        )
+        for symbol in scope.symbols
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def from_date(frame: pd.DataFrame, start: date) -> pd.DataFrame:
+    """The rows of `frame` on or after `start`."""
+    return frame[frame["trade_date"] >= start].reset_index(drop=True)

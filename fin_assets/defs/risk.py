@@ -31,6 +31,8 @@ from fin_assets.analytics.risk import (
 from fin_assets.analytics.schemas import CORRELATION, DAILY_BARS, PORTFOLIO_RISK, RISK
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.lake_io import (
+    from_date,
+    over_daily_history,
     read_symbol_history,
     write_date_partitions,
     write_symbol_partitions,
@@ -72,17 +74,9 @@ def risk_metrics(context: AssetExecutionContext, lake: LakeResource) -> Material
     scope = date_symbol_scope(context)
     store = lake.get_lake()
     periods = {s.symbol: s.periods_per_year for s in load_universe()}
-    histories, frames = [], []
-    for symbol in scope.symbols:
-        history = read_symbol_history(
-            store, "daily_bars", DAILY_BARS, symbol, HISTORY_START, scope.end
-        )
-        metrics = compute_risk_metrics(history, periods)
-        histories.append(metrics)
-        frames.append(metrics[metrics["trade_date"] >= scope.start])
-    frame = pd.concat(frames, ignore_index=True)
+    history = over_daily_history(store, scope, lambda bars: compute_risk_metrics(bars, periods))
+    frame = from_date(history, scope.start)
     rows = write_symbol_partitions(store, "risk_metrics", RISK, frame, scope)
-    history = pd.concat(histories, ignore_index=True)
     backtests = [
         check_result(
             f"var_backtest_{label}",
