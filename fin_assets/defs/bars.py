@@ -9,6 +9,7 @@ from dagster import (
     AssetKey,
     BackfillPolicy,
     MaterializeResult,
+    MetadataValue,
     asset,
 )
 
@@ -54,6 +55,9 @@ def intraday_bars(
 ) -> MaterializeResult:
     """One-minute OHLCV bars, UTC bar-open timestamps, deduplicated (last delivery wins).
 
+    Each symbol's exchange time zone comes from the universe (and dim_symbol); it is also
+    recorded on every materialization as `exchange_timezones`.
+
     Decodes the newest raw payload of each session partition; dates without a session are
     written as zero-row partitions.
     """
@@ -90,6 +94,9 @@ def intraday_bars(
             "dagster/row_count": rows,
             "partitions": scope.partition_count,
             "duplicates_dropped": duplicates,
+            "exchange_timezones": MetadataValue.json(
+                {symbol: universe[symbol].timezone for symbol in scope.symbols}
+            ),
         },
         check_results=[
             *bar_check_results(bars, INTRADAY_BARS, ["symbol", "ts"]),

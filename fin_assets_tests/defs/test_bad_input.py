@@ -64,6 +64,13 @@ def test_inconsistent_vendor_bars_fail_a_blocking_check_and_stop_downstream(
     assert completeness[0].metadata["failed_rows"].value == 240
     done = materialized_assets(fin_settings, result.run_id)
     assert "intraday_bars" in done
+    intraday = next(
+        e
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path == ["intraday_bars"]
+    )
+    metadata = intraday.step_materialization_data.materialization.metadata
+    assert metadata["exchange_timezones"].value == {"ETH": "UTC"}
     assert "daily_bars" not in done and "fact_daily_bar" not in done
 
 
