@@ -1,12 +1,11 @@
 """Analytics layer: technical indicators and trading signals per (date, symbol)."""
 
-from datetime import timedelta
-
 import pandas as pd
 from dagster import AssetDep, AssetExecutionContext, BackfillPolicy, MaterializeResult, asset
 
 from fin_assets.analytics import quality
 from fin_assets.analytics.indicators import compute_indicators
+from fin_assets.analytics.market_calendar import previous_session
 from fin_assets.analytics.schemas import INDICATORS, SIGNALS
 from fin_assets.analytics.signals import SIGNAL_NAMES, compute_signals
 from fin_assets.defs.checks import check_result, check_specs
@@ -25,6 +24,7 @@ from fin_assets.defs.partitions import (
     lookback_mapping,
 )
 from fin_assets.resources.storage import LakeResource
+from fin_assets.universe import load_universe
 
 
 @asset(
@@ -71,9 +71,11 @@ def trading_signals(context: AssetExecutionContext, lake: LakeResource) -> Mater
     momentum), one row per fired signal; a date where nothing fired is a zero-row partition."""
     scope = date_symbol_scope(context)
     store = lake.get_lake()
-    first_read = max(HISTORY_START, scope.start - timedelta(days=PREVIOUS_SESSION_DAYS))
+    calendars = {s.symbol: s.calendar for s in load_universe()}
     frames = []
     for symbol in scope.symbols:
+        # The first date's crossings compare with the symbol's previous session.
+        first_read = max(HISTORY_START, previous_session(calendars[symbol], scope.start))
         indicators = read_symbol_history(
             store, "technical_indicators", INDICATORS, symbol, first_read, scope.end
         )

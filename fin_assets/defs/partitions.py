@@ -29,7 +29,8 @@ HISTORY_START = date.fromisoformat(os.environ.get("FIN_HISTORY_START", "2025-01-
 # sessions of SMA 200 plus the 250-return VaR window fit in 400 calendar days. The assets read
 # the full history from HISTORY_START; this look-back is what the asset graph declares.
 LOOKBACK_DAYS = 400
-# Calendar days that always contain the previous session (crossover signals need it).
+# Calendar days of indicators the signals declare they depend on: always spans the previous
+# session, the one row a crossover compares with (the asset reads exactly that session).
 PREVIOUS_SESSION_DAYS = 14
 
 SYMBOLS: tuple[str, ...] = tuple(s.symbol for s in load_universe())

@@ -32,7 +32,6 @@ from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.lake_io import calendar_dates, read_scope
 from fin_assets.defs.partition_scope import PartitionScope, date_scope, date_symbol_scope
 from fin_assets.defs.partitions import HISTORY_START, date_partitions, date_symbol_partitions
-from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
 from fin_assets.universe import load_universe
 
@@ -65,10 +64,6 @@ def _keys_result(name: str, warehouse_rows: pd.DataFrame, lake_rows: int) -> lis
     ]
 
 
-def _read_dates(lake: ParquetLake, dataset: str, schema: pa.Schema, dates: tuple[date, ...]):
-    return lake.read_partitions(dataset, schema, dates).to_pandas()
-
-
 def fact_asset(
     table: str, source: str, schema: pa.Schema, columns: list[str], keys: list[str]
 ) -> AssetsDefinition:
@@ -97,7 +92,7 @@ def fact_asset(
             start, end, symbols = scope.start, scope.end, list(scope.symbols)
         else:
             dates = date_scope(context)
-            frame = _read_dates(store, source, schema, dates)
+            frame = store.read_partitions(source, schema, dates).to_pandas()
             start, end, symbols = dates[0], dates[-1], None
         rows = pa.Table.from_pandas(frame[columns], preserve_index=False)
         inserted = db.replace_range(table, rows, start=start, end=end, symbols=symbols)
