@@ -117,13 +117,7 @@ def main() -> None:
     end = HISTORY_START + timedelta(days=args.days - 1)
     pg_url = f"postgresql://postgres@127.0.0.1:5432/fin_assets_bench_{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(
-            home=Path(folder),
-            env="local",
-            seed=42,
-            dagster_storage="postgres",
-            dagster_pg_url=pg_url,
-        )
+        settings = Settings.local(Path(folder), dagster_pg_url=pg_url)
         try:
             instance = open_instance(settings)
             timings: dict[str, tuple[float, int]] = {}
@@ -135,7 +129,7 @@ def main() -> None:
                         raise SystemExit(f"{outcome.request.label} failed")
                     timings |= step_timings(instance, outcome.run_id)
             total = time.perf_counter() - began
-            lake = ParquetLake(str(settings.lake_root))
+            lake = ParquetLake(settings.lake_root)
             lines = [
                 f"Window: {HISTORY_START} → {end} ({len(calendar_dates(HISTORY_START, end))} "
                 f"dates) × {len(SYMBOLS)} symbols; all runs {total:.1f} s.",

@@ -6,7 +6,15 @@ Every piece of local state lives under one folder, FIN_HOME (default `~/.fin_ass
 
 Environment variables:
 - FIN_HOME: the state folder.
-- FIN_ENV: `local` (default; offline, synthetic data, local lake, DuckDB) or `prod`.
+- FIN_ENV: `local` (default; offline, synthetic data, local lake, DuckDB) or `prod`. The
+  environment only chooses the defaults of the switches below; each switch can be set alone,
+  which is how the tests run the cloud adapters against local emulators (moto, fakesnow).
+- FIN_LAKE_URL: where the lake lives: a folder (default `$FIN_HOME/lake`) or `s3://bucket/prefix`
+  (credentials from the standard AWS chain; `AWS_ENDPOINT_URL` points it at another endpoint).
+- FIN_WAREHOUSE: `duckdb` (local default) or `snowflake` (prod default).
+- FIN_MARKET_SOURCE: `synthetic` (local default) or `vendors` (prod default).
+- FIN_SPARK: `local` (local default, `local[*]`), `emr` (prod default) or `emr-serverless`.
+- FIN_EXECUTOR: `in_process` (local default) or `k8s` (prod default: a pod per step).
 - FIN_SEED: seed of the synthetic market (default 42).
 - FIN_DAGSTER_STORAGE: `postgres` (default) or `sqlite` for the Dagster instance.
 - FIN_DAGSTER_PG_URL: the Postgres URL of the instance
@@ -21,6 +29,16 @@ from pathlib import Path
 
 ENVIRONMENTS = ("local", "prod")
 DAGSTER_STORAGES = ("postgres", "sqlite")
+WAREHOUSES = ("duckdb", "snowflake")
+MARKET_SOURCES = ("synthetic", "vendors")
+SPARK_RUNNERS = ("local", "emr", "emr-serverless")
+EXECUTORS = ("in_process", "k8s")
+
+# The switches' defaults per environment: (warehouse, market source, spark runner, executor).
+ENVIRONMENT_DEFAULTS = {
+    "local": ("duckdb", "synthetic", "local", "in_process"),
+    "prod": ("snowflake", "vendors", "emr", "k8s"),
+}
 
 
 @dataclass(frozen=True)
@@ -32,10 +50,33 @@ class Settings:
     seed: int
     dagster_storage: str
     dagster_pg_url: str
+    lake_url: str
+    warehouse: str
+    market_source: str
+    spark: str
+    executor: str
+
+    @classmethod
+    def local(cls, home: Path, dagster_pg_url: str, seed: int = 42) -> Settings:
+        """The offline local environment in `home` on a Postgres instance (tests, benchmarks)."""
+        warehouse, market_source, spark, executor = ENVIRONMENT_DEFAULTS["local"]
+        return cls(
+            home=home,
+            env="local",
+            seed=seed,
+            dagster_storage="postgres",
+            dagster_pg_url=dagster_pg_url,
+            lake_url=str(home / "lake"),
+            warehouse=warehouse,
+            market_source=market_source,
+            spark=spark,
+            executor=executor,
+        )
 
     @property
-    def lake_root(self) -> Path:
-        return self.home / "lake"
+    def lake_root(self) -> str:
+        """The lake's root: a local folder path or an `s3://bucket/prefix` URI."""
+        return self.lake_url
 
     @property
     def warehouse_path(self) -> Path:
@@ -56,12 +97,19 @@ def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
 def get_settings() -> Settings:
     """Read the settings from the environment (see the module docstring)."""
     home = Path(os.environ.get("FIN_HOME", Path.home() / ".fin_assets")).expanduser().resolve()
+    env = _choice("FIN_ENV", "local", ENVIRONMENTS)
+    warehouse, market_source, spark, executor = ENVIRONMENT_DEFAULTS[env]
     return Settings(
         home=home,
-        env=_choice("FIN_ENV", "local", ENVIRONMENTS),
+        env=env,
         seed=int(os.environ.get("FIN_SEED", "42")),
         dagster_storage=_choice("FIN_DAGSTER_STORAGE", "postgres", DAGSTER_STORAGES),
         dagster_pg_url=os.environ.get(
             "FIN_DAGSTER_PG_URL", "postgresql://postgres@127.0.0.1:5432/fin_assets"
         ),
+        lake_url=os.environ.get("FIN_LAKE_URL", str(home / "lake")),
+        warehouse=_choice("FIN_WAREHOUSE", warehouse, WAREHOUSES),
+        market_source=_choice("FIN_MARKET_SOURCE", market_source, MARKET_SOURCES),
+        spark=_choice("FIN_SPARK", spark, SPARK_RUNNERS),
+        executor=_choice("FIN_EXECUTOR", executor, EXECUTORS),
     )

@@ -16,12 +16,8 @@ POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
 @contextmanager
 def throwaway_settings(home: Path) -> Iterator[Settings]:
     """Settings of an empty FIN_HOME whose Dagster instance is a fresh Postgres database."""
-    settings = Settings(
-        home=home,
-        env="local",
-        seed=42,
-        dagster_storage="postgres",
-        dagster_pg_url=f"{POSTGRES_SERVER}/fin_assets_test_{uuid.uuid4().hex[:12]}",
+    settings = Settings.local(
+        home, dagster_pg_url=f"{POSTGRES_SERVER}/fin_assets_test_{uuid.uuid4().hex[:12]}"
     )
     ensure_postgres_database(settings.dagster_pg_url)
     try:

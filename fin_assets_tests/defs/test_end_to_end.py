@@ -121,7 +121,7 @@ def test_single_partitions_out_of_order_equal_talib_over_the_whole_history(loade
             asset_selection=[AssetKey("technical_indicators")],
         )
         assert result.success
-    lake = ParquetLake(str(settings.lake_root))
+    lake = ParquetLake(settings.lake_root)
     bars = table(warehouse, "fact_daily_bar")
     for symbol, day in partitions:
         stored = lake.read_partitions("technical_indicators", INDICATORS, [day], symbol)
