@@ -18,11 +18,11 @@ from fin_assets.analytics.bars import aggregate_daily_bars, normalize_intraday_b
 from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 from fin_assets.defs.checks import check_result, check_specs
-from fin_assets.defs.ingest import raw_partition_prefix
 from fin_assets.defs.lake_io import read_scope, write_symbol_partitions
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import date_symbol_partitions
 from fin_assets.resources.market_data import MarketDataResource, decode_payload
+from fin_assets.resources.raw_store import raw_partition_prefix
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
 

@@ -1,7 +1,5 @@
 """Ingest layer: raw vendor payloads, stored immutably in the lake exactly as received."""
 
-from datetime import UTC, datetime
-
 import pandas as pd
 from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
@@ -9,31 +7,10 @@ from fin_assets.analytics.quality import RuleResult
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import date_symbol_partitions
-from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.market_data import MarketDataResource, RawPayload
+from fin_assets.resources.market_data import MarketDataResource
+from fin_assets.resources.raw_store import raw_partition_prefix, store_payload
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
-
-RAW_PREFIX = "raw"
-
-
-def raw_partition_prefix(vendor: str, symbol: str, trade_date: str) -> str:
-    """Folder of one partition's payloads: every fetch with new content adds one object."""
-    return f"{RAW_PREFIX}/{vendor}/symbol={symbol}/trade_date={trade_date}/"
-
-
-def store_payload(lake: ParquetLake, payload: RawPayload, symbol: str, trade_date: str) -> bool:
-    """Keep a payload unless identical bytes are already stored; True when a new object was added.
-
-    Object names are `<fetched-at UTC>-<sha256[:16]>.<ext>`: sorting them gives fetch order, and
-    the newest is what the bars layer decodes. Objects are never rewritten.
-    """
-    prefix = raw_partition_prefix(payload.vendor, symbol, trade_date)
-    digest = payload.sha256[:16]
-    if any(key.endswith(f"-{digest}.{payload.extension}") for key in lake.list_objects(prefix)):
-        return False
-    fetched_at = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    return lake.put_object(f"{prefix}{fetched_at}-{digest}.{payload.extension}", payload.content)
 
 
 @asset(
