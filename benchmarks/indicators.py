@@ -16,6 +16,13 @@ TA-Lib should equal compute_indicators exactly, and `ta` should match to 1e-8 of
 largest absolute value from row SETTLED_ROW of each symbol on, where the different seeding of
 its recursive indicators (EMA, RSI, MACD, ATR) has decayed below that tolerance.
 
+Each case runs twice, with the keys typed two ways (the conversion is not timed):
+`object` — symbol as Python str and trade_date as datetime.date, as `Table.to_pandas()` gives
+them by default; `arrow` — symbol categorical and trade_date Arrow date32, as a lake read gives
+them with `to_pandas(categories=["symbol"], types_mapper=...)`. Typed keys are ordered from
+their integer codes; object keys must be hashed first (pandas.factorize), which is the cost
+that separates the two.
+
     python -m benchmarks.indicators --symbols 100 --days 2520 --rows 1000000
 """
 
@@ -55,6 +62,7 @@ class CaseResult:
 
     symbols: int
     days: int
+    keys: str
     indicators_seconds: float
     talib_seconds: float
     ta_seconds: float
@@ -104,6 +112,20 @@ def synthetic_bars(symbols: int, days: int, seed: int = 7) -> pd.DataFrame:
             "volume": rng.lognormal(13.0, 1.0, size=symbols * days),
         }
     )
+
+
+def arrow_keys(bars: pd.DataFrame) -> pd.DataFrame:
+    """`bars` with symbol categorical and trade_date Arrow date32 (values unchanged)."""
+    return bars.assign(
+        symbol=bars["symbol"].astype("category"),
+        trade_date=bars["trade_date"].astype("date32[pyarrow]"),
+    )
+
+
+KEY_TYPINGS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
+    "object": lambda bars: bars,
+    "arrow": arrow_keys,
+}
 
 
 def split_prices(bars: pd.DataFrame) -> list[Prices]:
@@ -170,12 +192,13 @@ def stacked(outputs: list[dict[str, np.ndarray]] | list[dict[str, pd.Series]]) -
     )
 
 
-def measure_case(symbols: int, days: int, repeats: int = 3) -> CaseResult:
-    """Time compute_indicators, raw TA-Lib and `ta` on synthetic_bars(symbols, days), best of
-    `repeats`, and measure their agreement: the largest absolute difference between
-    compute_indicators and raw TA-Lib over all cells (inf if their NaN cells differ), and the
-    largest difference |ta - talib| over rows SETTLED_ROW.. of each symbol, relative to the
-    largest |talib| of its column there (so columns crossing zero, like macd, stay meaningful).
+def measure_case(symbols: int, days: int, repeats: int = 3, keys: str = "object") -> CaseResult:
+    """Time compute_indicators (on synthetic_bars(symbols, days) with keys typed as
+    KEY_TYPINGS[keys]), raw TA-Lib and `ta`, best of `repeats`, and measure their agreement:
+    the largest absolute difference between compute_indicators and raw TA-Lib over all cells
+    (inf if their NaN cells differ), and the largest difference |ta - talib| over rows
+    SETTLED_ROW.. of each symbol, relative to the largest |talib| of its column there (so
+    columns crossing zero, like macd, stay meaningful).
     Raises ValueError unless symbols >= 1, days > SETTLED_ROW and repeats >= 1."""
     if symbols < 1 or days <= SETTLED_ROW or repeats < 1:
         raise ValueError(
@@ -185,7 +208,8 @@ def measure_case(symbols: int, days: int, repeats: int = 3) -> CaseResult:
     bars = synthetic_bars(symbols, days)
     prices = split_prices(bars)
     series_prices = [tuple(pd.Series(values) for values in arrays) for arrays in prices]
-    indicators_seconds, frame = best_of(repeats, lambda: compute_indicators(bars))
+    typed_bars = KEY_TYPINGS[keys](bars)
+    indicators_seconds, frame = best_of(repeats, lambda: compute_indicators(typed_bars))
     talib_seconds, talib_outputs = best_of(repeats, lambda: raw_talib(prices))
     ta_seconds, ta_outputs = best_of(repeats, lambda: ta_library(series_prices))
     expected = stacked(talib_outputs).to_numpy()
@@ -206,6 +230,7 @@ def measure_case(symbols: int, days: int, repeats: int = 3) -> CaseResult:
     return CaseResult(
         symbols=symbols,
         days=days,
+        keys=keys,
         indicators_seconds=indicators_seconds,
         talib_seconds=talib_seconds,
         ta_seconds=ta_seconds,
@@ -226,20 +251,20 @@ def machine_description() -> str:
 def report(cases: list[tuple[str, CaseResult]]) -> str:
     """Markdown table of the cases, then the agreement of each case."""
     lines = [
-        "| case | rows | compute_indicators s | raw TA-Lib s | overhead (<= 1.5x) | ta s "
+        "| case | keys | rows | compute_indicators s | raw TA-Lib s | overhead (<= 1.5x) | ta s "
         "| speedup (>= 10x) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for label, case in cases:
         lines.append(
-            f"| {label} | {case.rows:,} | {case.indicators_seconds:.3f} | "
+            f"| {label} | {case.keys} | {case.rows:,} | {case.indicators_seconds:.3f} | "
             f"{case.talib_seconds:.3f} | {case.overhead:.2f}x | {case.ta_seconds:.3f} | "
             f"{case.speedup:.1f}x |"
         )
     lines.append("")
     for label, case in cases:
         lines.append(
-            f"Agreement, {label}: max |compute_indicators - TA-Lib| = "
+            f"Agreement, {label}, {case.keys} keys: max |compute_indicators - TA-Lib| = "
             f"{case.talib_max_abs_diff:.3g}; max |ta - TA-Lib| / column scale from row "
             f"{SETTLED_ROW} = {case.ta_max_rel_diff:.3g}"
         )
@@ -257,9 +282,10 @@ def main() -> None:
     cases = [
         (
             f"{symbols} symbols x {args.days} days",
-            measure_case(symbols, args.days, args.repeats),
+            measure_case(symbols, args.days, args.repeats, keys),
         )
         for symbols in (args.symbols, large_symbols)
+        for keys in KEY_TYPINGS
     ]
     print(f"Machine: {machine_description()}")
     print(f"Best of {args.repeats} runs each.")

@@ -26,14 +26,15 @@ def test_synthetic_bars_is_a_deterministic_consistent_random_walk() -> None:
     assert bars.equals(synthetic_bars(2, 3))
 
 
-def test_measure_case_gives_finite_ratios_and_agreeing_outputs() -> None:
-    case = measure_case(symbols=3, days=SETTLED_ROW + 50, repeats=1)
+@pytest.mark.parametrize("keys", ["object", "arrow"])
+def test_measure_case_gives_finite_ratios_and_agreeing_outputs(keys: str) -> None:
+    case = measure_case(symbols=3, days=SETTLED_ROW + 50, repeats=1, keys=keys)
     assert case.rows == 3 * (SETTLED_ROW + 50)
     for ratio in (case.overhead, case.speedup):
         assert math.isfinite(ratio) and ratio > 0
     assert case.talib_max_abs_diff == 0.0
     assert case.ta_max_rel_diff < 1e-8
-    assert f"| tiny | {case.rows:,} |" in report([("tiny", case)])
+    assert f"| tiny | {keys} | {case.rows:,} |" in report([("tiny", case)])
 
 
 def test_measure_case_rejects_too_short_histories() -> None:

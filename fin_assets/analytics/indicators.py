@@ -34,6 +34,7 @@ from itertools import pairwise
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import talib
 
 from fin_assets.analytics.schemas import INDICATOR_COLUMNS, INDICATORS
@@ -48,68 +49,116 @@ def compute_indicators(bars: pd.DataFrame) -> pd.DataFrame:
     `bars` needs symbol, trade_date, open, high, low, close (volume and other columns are
     ignored), in any row order. Each symbol is computed on its own rows in trade_date order with
     TA-Lib's defaults (conventions in the module docstring). Returns one row per input row, sorted
-    by (symbol, trade_date), index reset, columns exactly `INDICATORS.names`; trade_date values
-    are passed through unchanged, indicator columns are float64. Raises ValueError on a missing
-    column, a null symbol or trade_date, a duplicate (symbol, trade_date) or a NaN, non-finite or
-    non-positive open/high/low/close.
+    by (symbol, trade_date), index reset, columns exactly `INDICATORS.names`; symbol and
+    trade_date values and dtypes are passed through unchanged, indicator columns are float64.
+    Raises ValueError on a missing column, a null symbol or trade_date, a duplicate
+    (symbol, trade_date) or a NaN, non-finite or non-positive open/high/low/close.
+
+    Keys that arrive typed (a categorical symbol, a datetime64 or Arrow date trade_date, as a
+    lake read delivers them) are ordered from their integer codes without hashing; Python
+    objects (str, datetime.date) are factorized first. Input already in (symbol, trade_date)
+    order, the usual case, is computed in place without reordering.
     """
     missing = [name for name in (*KEY_COLUMNS, *PRICE_COLUMNS) if name not in bars.columns]
     if missing:
         raise ValueError(f"bars is missing columns {missing}")
-    symbols = bars["symbol"].to_numpy()
-    order, bounds = _sort_order(bars, symbols)
-    prices = _validated_prices(bars, symbols)
-    if order.size == 0:
+    symbol_codes = _sort_codes(bars["symbol"])
+    date_codes = _sort_codes(bars["trade_date"])
+    order, bounds = _sort_order(symbol_codes, date_codes, bars["symbol"])
+    prices = _validated_prices(bars)
+    if symbol_codes.size == 0:
         return INDICATORS.empty_table().to_pandas()
-    high, low, close = prices[1:, order]
-    values = np.empty((1 + len(INDICATOR_COLUMNS), order.size))
-    values[0] = close
+    high, low, close = prices[1:] if order is None else (values[order] for values in prices[1:])
+    # Column-major, so each indicator's rows are contiguous and become the frame's one block.
+    values = np.empty((symbol_codes.size, 1 + len(INDICATOR_COLUMNS)), order="F")
+    values[:, 0] = close
     for start, stop in pairwise(bounds):
         indicators = symbol_indicators(high[start:stop], low[start:stop], close[start:stop])
-        values[1:, start:stop] = [indicators[name] for name in INDICATOR_COLUMNS]
-    result = pd.DataFrame(values.T, columns=["close", *INDICATOR_COLUMNS])
-    result.insert(0, "symbol", symbols[order])
-    result.insert(1, "trade_date", bars["trade_date"].to_numpy()[order])
+        for position, name in enumerate(INDICATOR_COLUMNS, start=1):
+            values[start:stop, position] = indicators[name]
+    result = pd.DataFrame(values, columns=["close", *INDICATOR_COLUMNS], copy=False)
+    for position, name in enumerate(KEY_COLUMNS):
+        keys = bars[name].array
+        result.insert(position, name, keys if order is None else keys.take(order))
     return result
 
 
-def _sort_order(bars: pd.DataFrame, symbols: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Row positions of `bars` in (symbol, trade_date) order, and the positions in that order
-    where each symbol's rows start, followed by the row count. Raises ValueError on a null
-    symbol or trade_date or a duplicate (symbol, trade_date)."""
-    symbol_codes, _ = _sorted_codes(bars["symbol"])
-    date_codes, date_count = _sorted_codes(bars["trade_date"])
-    order = np.argsort(symbol_codes * date_count + date_codes)
-    symbol_codes, date_codes = symbol_codes[order], date_codes[order]
+def _sort_codes(column: pd.Series) -> np.ndarray:
+    """int64 codes of `column` that order as its values do; raises ValueError on a null value.
+
+    A categorical's codes are remapped to the sorted order of its categories; datetime64 and
+    Arrow date/timestamp values are their integer representation; anything else (Python str or
+    datetime.date objects) is factorized with sort=True.
+    """
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        null = codes < 0
+        categories = column.cat.categories
+        if categories.is_monotonic_increasing:
+            codes = codes.astype(np.int64)
+        else:
+            codes = np.argsort(np.argsort(categories.to_numpy()))[codes]
+    elif isinstance(dtype, pd.ArrowDtype) and pa.types.is_temporal(dtype.pyarrow_dtype):
+        values = column.array.__arrow_array__()
+        null = np.array([values.null_count > 0])
+        integers = pa.int32() if pa.types.is_date32(values.type) else pa.int64()
+        codes = values.cast(integers).fill_null(0).to_numpy().astype(np.int64)
+    elif pd.api.types.is_datetime64_any_dtype(dtype):
+        codes = pd.DatetimeIndex(column).asi8  # UTC nanoseconds when time-zone aware
+        null = codes == np.iinfo(np.int64).min
+    else:
+        codes, _ = pd.factorize(column, sort=True)
+        null = codes < 0
+        codes = codes.astype(np.int64)
+    if null.any():
+        raise ValueError(f"bars has null {column.name} values")
+    return codes
+
+
+def _sort_order(
+    symbol_codes: np.ndarray, date_codes: np.ndarray, symbols: pd.Series
+) -> tuple[np.ndarray | None, list[int]]:
+    """Row positions in (symbol, trade_date) order (None when the rows already are in that
+    order) and the positions in that order where each symbol's rows start, followed by the row
+    count. Raises ValueError on a duplicate (symbol, trade_date)."""
+    order: np.ndarray | None = None
+    if not _ascending(symbol_codes, date_codes):
+        order = np.lexsort((date_codes, symbol_codes))
+        symbol_codes, date_codes = symbol_codes[order], date_codes[order]
     new_symbol = symbol_codes[1:] != symbol_codes[:-1]
     repeated = ~new_symbol & (date_codes[1:] == date_codes[:-1])
     if repeated.any():
+        ordered = symbols.to_numpy() if order is None else symbols.to_numpy()[order]
         raise ValueError(
             "bars has duplicate trade_date rows for symbols "
-            f"{_symbols_where(symbols[order][1:], repeated)}"
+            f"{_symbols_where(ordered[1:], repeated)}"
         )
-    return order, [0, *(np.flatnonzero(new_symbol) + 1).tolist(), order.size]
+    return order, [0, *(np.flatnonzero(new_symbol) + 1).tolist(), symbol_codes.size]
 
 
-def _sorted_codes(column: pd.Series) -> tuple[np.ndarray, int]:
-    """int64 codes of `column` numbering its distinct values in sorted order, and their count;
-    raises ValueError on a null value."""
-    codes, uniques = pd.factorize(column, sort=True)
-    if (codes < 0).any():
-        raise ValueError(f"bars has null {column.name} values")
-    return codes.astype(np.int64), len(uniques)
+def _ascending(symbol_codes: np.ndarray, date_codes: np.ndarray) -> bool:
+    """True when rows are in (symbol, trade_date) order, ties allowed (reported as duplicates)."""
+    later_symbol = symbol_codes[1:] > symbol_codes[:-1]
+    same_symbol = symbol_codes[1:] == symbol_codes[:-1]
+    return bool((later_symbol | (same_symbol & (date_codes[1:] >= date_codes[:-1]))).all())
 
 
-def _validated_prices(bars: pd.DataFrame, symbols: np.ndarray) -> np.ndarray:
-    """PRICE_COLUMNS of `bars` as float64 rows (shape 4 x rows); raise ValueError naming the
-    first column with a NaN, non-finite or non-positive value and the symbols that have one."""
-    prices = bars[list(PRICE_COLUMNS)].to_numpy(dtype=np.float64, na_value=np.nan).T
-    invalid = ~(np.isfinite(prices) & (prices > 0))
-    for name, column_invalid in zip(PRICE_COLUMNS, invalid, strict=True):
-        if column_invalid.any():
+def _validated_prices(bars: pd.DataFrame) -> list[np.ndarray]:
+    """PRICE_COLUMNS of `bars` as contiguous float64 arrays (views when the frame holds them so);
+    raise ValueError naming the first column with a NaN, non-finite or non-positive value and
+    the symbols that have one."""
+    prices = [
+        np.ascontiguousarray(bars[name].to_numpy(dtype=np.float64, na_value=np.nan))
+        for name in PRICE_COLUMNS
+    ]
+    for name, values in zip(PRICE_COLUMNS, prices, strict=True):
+        # NaN and -inf fail `> 0`, +inf fails `< inf`: one mask for all four conditions.
+        invalid = ~((values > 0) & (values < np.inf))
+        if invalid.any():
             raise ValueError(
                 f"bars has NaN, non-finite or non-positive {name} for symbols "
-                f"{_symbols_where(symbols, column_invalid)}"
+                f"{_symbols_where(bars['symbol'].to_numpy(), invalid)}"
             )
     return prices
 

@@ -330,3 +330,59 @@ def test_invalid_price_error_names_first_invalid_column_and_its_symbols() -> Non
 
     with pytest.raises(ValueError, match=r"non-positive high for symbols \['B', 'C'\]$"):
         compute_indicators(bars)
+
+
+def _arrow_typed(bars: pd.DataFrame) -> pd.DataFrame:
+    """The keys as a lake read can deliver them: symbol categorical with its categories in
+    reverse order (codes must not be trusted as an ordering) and trade_date as Arrow date32."""
+    categories = sorted(bars["symbol"].unique(), reverse=True)
+    return bars.assign(
+        symbol=pd.Categorical(bars["symbol"], categories=categories),
+        trade_date=bars["trade_date"].astype("date32[pyarrow]"),
+    )
+
+
+@pytest.mark.parametrize("order", ["sorted", "shuffled"])
+def test_typed_keys_give_the_object_keys_result(walks, shuffled_bars, order: str) -> None:
+    bars = shuffled_bars
+    if order == "sorted":
+        bars = bars.sort_values(["symbol", "trade_date"], ignore_index=True)
+    expected = compute_indicators(bars)
+
+    result = compute_indicators(_arrow_typed(bars))
+
+    assert isinstance(result["symbol"].dtype, pd.CategoricalDtype)
+    assert result["trade_date"].dtype == "date32[pyarrow]"
+    assert list(result["symbol"].astype(str)) == list(expected["symbol"])
+    assert [d.isoformat() for d in result["trade_date"]] == [
+        d.isoformat() for d in expected["trade_date"]
+    ]
+    np.testing.assert_array_equal(
+        result[list(INDICATOR_COLUMNS)].to_numpy(), expected[list(INDICATOR_COLUMNS)].to_numpy()
+    )
+
+
+def test_typed_keys_reject_duplicates_and_nulls() -> None:
+    bars = _arrow_typed(pd.concat([_bars([10.0, 10.5]).assign(symbol=s) for s in "AB"]))
+    duplicated = pd.concat([bars, bars.iloc[[3]]], ignore_index=True)
+    with pytest.raises(ValueError, match=r"duplicate trade_date rows for symbols \['B'\]$"):
+        compute_indicators(duplicated)
+    null_date = bars.reset_index(drop=True)
+    null_date.loc[1, "trade_date"] = None
+    with pytest.raises(ValueError, match="null trade_date"):
+        compute_indicators(null_date)
+    null_symbol = bars.reset_index(drop=True)
+    null_symbol.loc[1, "symbol"] = None
+    with pytest.raises(ValueError, match="null symbol"):
+        compute_indicators(null_symbol)
+
+
+def test_time_zone_aware_timestamps_order_by_instant() -> None:
+    bars = _bars([10.0, 10.5, 10.2, 10.4])
+    bars["trade_date"] = pd.to_datetime(
+        ["2024-01-01 23:00", "2024-01-02 01:00", "2024-01-01 22:00", "2024-01-02 00:30"]
+    ).tz_localize("UTC")
+
+    result = compute_indicators(bars.iloc[::-1])
+
+    assert list(result["close"]) == [10.2, 10.0, 10.4, 10.5]
