@@ -6,7 +6,10 @@ from typing import Any
 from dagster import Definitions, in_process_executor, load_assets_from_modules
 
 from fin_assets.defs import analytics, anomalies, bars, ingest, risk, warehouse
+from fin_assets.defs.alerts import run_failure_alert
+from fin_assets.defs.automation import automation_sensor, with_automation
 from fin_assets.defs.jobs import portfolio_job, reference_job, symbol_history_job
+from fin_assets.defs.schedules import vendor_pull_job, vendor_pull_schedules
 from fin_assets.resources.environments import resources_for
 from fin_assets.settings import Settings, get_settings
 
@@ -16,8 +19,12 @@ def build_definitions(
 ) -> Definitions:
     """Every asset, check and job, with the resources of `settings.env` (or the overrides)."""
     return Definitions(
-        assets=load_assets_from_modules([ingest, bars, analytics, anomalies, risk, warehouse]),
-        jobs=[symbol_history_job, portfolio_job, reference_job],
+        assets=with_automation(
+            load_assets_from_modules([ingest, bars, analytics, anomalies, risk, warehouse])
+        ),
+        jobs=[symbol_history_job, portfolio_job, reference_job, vendor_pull_job],
+        schedules=vendor_pull_schedules,
+        sensors=[automation_sensor, run_failure_alert],
         resources={**resources_for(settings), **(resource_overrides or {})},
         # One step at a time within a run: DuckDB takes one writer process at a time.
         executor=in_process_executor,

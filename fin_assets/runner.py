@@ -20,7 +20,7 @@ from dagster._core.utils import make_new_run_id
 from rich.progress import Progress
 
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.partitions import SYMBOLS
+from fin_assets.defs.partition_ranges import range_tags, symbol_blocks
 from fin_assets.instance import open_instance
 from fin_assets.settings import Settings
 
@@ -41,10 +41,7 @@ class RunRequest:
     def tags(self) -> dict[str, str]:
         if self.range_start is None or self.range_end is None:
             return {}
-        return {
-            "dagster/asset_partition_range_start": self.range_start,
-            "dagster/asset_partition_range_end": self.range_end,
-        }
+        return range_tags(self.range_start, self.range_end)
 
     @property
     def label(self) -> str:
@@ -68,33 +65,6 @@ class CheckOutcome:
     passed: bool
     blocking_severity: bool  # ERROR severity; a failed WARN check is reported, not fatal
     detail: str
-
-
-def symbol_blocks(symbols: Sequence[str], parallel_runs: int = 1) -> list[tuple[str, str]]:
-    """Blocks (first, last) of the universe order covering exactly `symbols`.
-
-    A range of a date × symbol partitions definition is a rectangle over the universe order:
-    any symbol set is covered by one block per contiguous stretch; the largest blocks are then
-    halved until there are `parallel_runs` blocks (or every block is one symbol).
-    """
-    unknown = sorted(set(symbols) - set(SYMBOLS))
-    if unknown:
-        raise ValueError(f"unknown symbols {unknown}; the universe has {', '.join(SYMBOLS)}")
-    wanted = set(symbols)
-    blocks: list[list[str]] = []
-    for index, symbol in enumerate(SYMBOLS):
-        if symbol not in wanted:
-            continue
-        if index > 0 and SYMBOLS[index - 1] in wanted:
-            blocks[-1].append(symbol)
-        else:
-            blocks.append([symbol])
-    while len(blocks) < parallel_runs and max(len(b) for b in blocks) > 1:
-        largest = max(range(len(blocks)), key=lambda i: len(blocks[i]))
-        block = blocks[largest]
-        half = (len(block) + 1) // 2
-        blocks[largest : largest + 1] = [block[:half], block[half:]]
-    return [(block[0], block[-1]) for block in blocks]
 
 
 def plan_runs(

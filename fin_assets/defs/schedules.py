@@ -1,0 +1,125 @@
+"""Daily vendor pulls: each schedule fetches one trade date of its symbols' raw quotes.
+
+- `equity_vendor_pull` ticks at 20:30 America/New_York, after the US close (16:00) and after
+  the New York date's UTC day has ended (00:30 or 01:30 UTC), so the date partition exists. It
+  pulls that New York date.
+- `crypto_vendor_pull` ticks at 00:15 UTC and pulls the UTC day that has just ended.
+
+Both tick every day: a date without a session (weekends, exchange holidays) makes no vendor
+call and materializes an explicit "no session" partition, which keeps every symbol's history
+gap-free for the assets that look back over it (see fin_assets.defs.automation). A tick is one
+run of `vendor_pull_job` (raw_quotes only) per contiguous block of its symbols in the universe
+order, covering (that date × the block) as one partition range; declarative automation then
+brings bars, analytics, risk and the warehouse up to date. Runs are tagged with the vendor
+(`fin/vendor`), which the production instance's run queue limits per vendor.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    MultiPartitionKey,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    define_asset_job,
+    schedule,
+)
+
+from fin_assets.defs.partition_ranges import range_tags, symbol_blocks
+from fin_assets.universe import Symbol, load_universe
+
+VENDOR_TAG = "fin/vendor"
+
+vendor_pull_job = define_asset_job(
+    "vendor_pull_job",
+    selection=AssetSelection.assets("raw_quotes"),
+    description="Vendor payloads of a date × symbol range; automation takes it from there.",
+)
+
+
+@dataclass(frozen=True)
+class VendorPull:
+    """A daily pull: which symbols from which vendor, when (cron in `timezone`) and which date
+    a tick fetches. Every symbol of the pull must have an id at the vendor."""
+
+    name: str
+    asset_classes: tuple[str, ...]
+    vendor: str
+    cron: str
+    timezone: str
+    days_back: int  # the tick's local date minus this many days is the trade date pulled
+
+    def __post_init__(self) -> None:
+        missing = [s for s in self.symbols if not self._universe[s].vendor_ids.get(self.vendor)]
+        if missing:
+            raise ValueError(f"{self.name}: {self.vendor} has no id for {missing}")
+
+    @property
+    def _universe(self) -> dict[str, Symbol]:
+        return {s.symbol: s for s in load_universe()}
+
+    @property
+    def symbols(self) -> list[str]:
+        return [s.symbol for s in load_universe() if s.asset_class in self.asset_classes]
+
+    def trade_date(self, scheduled: datetime) -> date:
+        """The trade date a tick scheduled at `scheduled` pulls."""
+        return scheduled.astimezone(ZoneInfo(self.timezone)).date() - timedelta(self.days_back)
+
+    def run_requests(self, scheduled: datetime) -> list[RunRequest]:
+        """One run per contiguous symbol block, covering the tick's trade date."""
+        day = self.trade_date(scheduled).isoformat()
+        requests = []
+        for first, last in symbol_blocks(self.symbols):
+            start = MultiPartitionKey({"date": day, "symbol": first})
+            end = MultiPartitionKey({"date": day, "symbol": last})
+            requests.append(
+                RunRequest(
+                    run_key=f"{self.name}:{start}:{end}",
+                    tags={**range_tags(str(start), str(end)), VENDOR_TAG: self.vendor},
+                )
+            )
+        return requests
+
+
+EQUITY_PULL = VendorPull(
+    name="equity_vendor_pull",
+    asset_classes=("equity", "etf"),
+    vendor="alphavantage",
+    cron="30 20 * * *",
+    timezone="America/New_York",
+    days_back=0,
+)
+CRYPTO_PULL = VendorPull(
+    name="crypto_vendor_pull",
+    asset_classes=("crypto",),
+    vendor="coingecko",
+    cron="15 0 * * *",
+    timezone="UTC",
+    days_back=1,
+)
+
+
+def vendor_pull_schedule(pull: VendorPull) -> ScheduleDefinition:
+    """The schedule of one daily pull (running by default: data arrives by itself)."""
+
+    @schedule(
+        name=pull.name,
+        job=vendor_pull_job,
+        cron_schedule=pull.cron,
+        execution_timezone=pull.timezone,
+        default_status=DefaultScheduleStatus.RUNNING,
+        description=f"{pull.vendor} pull of {', '.join(pull.symbols)} ({pull.cron}, "
+        f"{pull.timezone}).",
+    )
+    def pull_schedule(context: ScheduleEvaluationContext) -> list[RunRequest]:
+        return pull.run_requests(context.scheduled_execution_time)
+
+    return pull_schedule
+
+
+vendor_pull_schedules = [vendor_pull_schedule(pull) for pull in (EQUITY_PULL, CRYPTO_PULL)]

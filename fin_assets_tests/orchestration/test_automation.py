@@ -1,0 +1,113 @@
+"""Declarative automation of the real Definitions, evaluated tick by tick on an instance.
+
+Every partition of every asset is recorded as materialized up to NOW's last complete date,
+then one past raw_quotes partition changes (a late landing file for AAPL on 2025-01-06) and the
+conditions are evaluated as the automation sensor would, materializing each tick's requests
+before the next tick.
+"""
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DagsterInstance,
+    EvaluateAutomationConditionsResult,
+    evaluate_automation_conditions,
+)
+
+from fin_assets.definitions import defs
+from fin_assets.defs.automation import follow_upstream
+from fin_assets.defs.partitions import SYMBOLS, date_partitions, date_symbol_partitions
+
+NOW = datetime(2025, 1, 16, 6, 0, tzinfo=UTC)
+LAST_DATE = date(2025, 1, 15)
+CHANGED = date(2025, 1, 6)
+
+
+def days(start: date, end: date) -> list[str]:
+    return [(start + timedelta(n)).isoformat() for n in range((end - start).days + 1)]
+
+
+def keys(dates: Iterable[str], symbol: str | None = None) -> set[str]:
+    return {f"{d}|{symbol}" if symbol else d for d in dates}
+
+
+def materialize(instance: DagsterInstance, partitions: dict[str, set[str]]) -> None:
+    for asset, partition_keys in partitions.items():
+        for key in partition_keys:
+            instance.report_runless_asset_event(AssetMaterialization(asset, partition=key))
+
+
+def requested(result: EvaluateAutomationConditionsResult) -> dict[str, set[str]]:
+    names = {r.key.to_user_string() for r in result.results if r.true_subset.size}
+    return {
+        name: {str(k) for k in result.get_requested_partitions(AssetKey(name))} for name in names
+    }
+
+
+@pytest.fixture(scope="module")
+def ticks() -> list[dict[str, set[str]]]:
+    """The requests of five ticks: before and after the change of AAPL's 2025-01-06 quotes."""
+    instance = DagsterInstance.ephemeral()
+    every_day = days(date(2025, 1, 1), LAST_DATE)
+    assert date_partitions.get_partition_keys(current_time=NOW)[-1] == LAST_DATE.isoformat()
+    everything = {}
+    for key, assets_def in defs.get_repository_def().assets_defs_by_key.items():
+        if assets_def.partitions_def == date_symbol_partitions:
+            everything[key.to_user_string()] = set().union(*(keys(every_day, s) for s in SYMBOLS))
+        elif assets_def.partitions_def == date_partitions:
+            everything[key.to_user_string()] = keys(every_day)
+    materialize(instance, everything)
+    result = evaluate_automation_conditions(defs, instance, evaluation_time=NOW)
+    history = [requested(result)]
+    materialize(instance, {"raw_quotes": {f"{CHANGED}|AAPL"}})
+    for _ in range(4):
+        result = evaluate_automation_conditions(
+            defs, instance, evaluation_time=NOW, cursor=result.cursor
+        )
+        history.append(requested(result))
+        materialize(instance, history[-1])
+    return history
+
+
+def test_nothing_is_requested_while_nothing_changes(ticks) -> None:
+    assert ticks[0] == {}
+    assert ticks[4] == {}
+
+
+def test_the_changed_day_flows_to_bars_and_its_fact_in_one_tick(ticks) -> None:
+    day = keys([CHANGED.isoformat()], "AAPL")
+    assert ticks[1] == {"intraday_bars": day, "daily_bars": day, "fact_daily_bar": day}
+
+
+def test_look_back_dependents_of_the_changed_day_follow_for_that_symbol_only(ticks) -> None:
+    """Indicators, anomalies and risk of every date from the change to the newest partition
+    declare a dependency on the changed daily bars; the portfolio only on the same date."""
+    dependents = keys(days(CHANGED, LAST_DATE), "AAPL")
+    same_date = {CHANGED.isoformat()}
+    assert ticks[2] == {
+        "technical_indicators": dependents,
+        "anomalies": dependents,
+        "risk_metrics": dependents,
+        "fact_indicator": dependents,
+        "fact_risk": dependents,
+        "portfolio_risk": same_date,
+        "correlation_matrix": same_date,
+        "fact_portfolio_risk": same_date,
+        "fact_correlation": same_date,
+    }
+    assert ticks[3] == {"trading_signals": dependents, "fact_signal": dependents}
+
+
+def test_every_derived_asset_carries_the_condition_and_roots_do_not() -> None:
+    conditions = {
+        key.to_user_string(): spec.automation_condition
+        for assets_def in defs.get_repository_def().assets_defs_by_key.values()
+        for key, spec in assets_def.specs_by_key.items()
+    }
+    roots = {"raw_quotes", "dim_symbol", "dim_date"}
+    assert {name for name, c in conditions.items() if c is None} == roots
+    assert {c for name, c in conditions.items() if name not in roots} == {follow_upstream()}
