@@ -1,4 +1,4 @@
-"""The `fin-assets` command: demo, backfill and dev."""
+"""The `fin-assets` command: demo, backfill, dev and stream."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from fin_assets.instance import open_instance, prepare_instance_environment
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.runner import RunOutcome, check_outcomes, plan_runs, run_stages
 from fin_assets.settings import Settings, get_settings
+from fin_assets.streaming.cli import add_stream_commands, run_stream
 
 console = Console()
 
@@ -120,8 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             help="date × symbol runs executed at once, one process each (default 2)",
         )
     commands.add_parser("dev", help="open the Dagster UI on this FIN_HOME (dagster dev)")
+    add_stream_commands(commands)
     args = parser.parse_args(argv)
     settings = get_settings()
+    if args.command == "stream":
+        return run_stream(args, settings)
 
     if args.command == "dev":
         prepare_instance_environment(settings)

@@ -1,0 +1,54 @@
+"""The stream's status as an asset: consumer-group lag, landed event time and throughput.
+
+`stream_landing_status` reads the landing writer's consumer group from the broker
+(fin_assets.streaming.status) and records, as metadata of each materialization: the total and
+per-partition lag (messages not yet committed), committed messages, per-symbol landed event
+time (the writer's watermark, ISO UTC) and its age in seconds at materialization, and the commit
+throughput since the previous materialization (committed-message delta / elapsed seconds).
+The broker comes from FIN_KAFKA_BOOTSTRAP / FIN_KAFKA_TOPIC / FIN_KAFKA_SECURITY.
+"""
+
+from datetime import UTC, datetime
+
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+
+from fin_assets.streaming.kafka_config import KafkaSettings
+from fin_assets.streaming.landing_writer import DEFAULT_GROUP
+from fin_assets.streaming.status import group_status
+
+
+class StreamStatusConfig(Config):
+    group: str = DEFAULT_GROUP
+
+
+@asset(group_name="streaming", description=__doc__)
+def stream_landing_status(
+    context: AssetExecutionContext, config: StreamStatusConfig
+) -> MaterializeResult:
+    now = datetime.now(UTC)
+    status = group_status(KafkaSettings.from_env(), config.group)
+    landed = {s: datetime.fromtimestamp(ms / 1000, UTC) for s, ms in status.watermarks_ms.items()}
+    metadata = {
+        "topic": status.topic,
+        "group": status.group,
+        "checked_at": now.isoformat(),
+        "lag": status.lag,
+        "committed": status.committed,
+        "partition_lag": MetadataValue.json({str(p.partition): p.lag for p in status.partitions}),
+        "landed_through": MetadataValue.json({s: t.isoformat() for s, t in landed.items()}),
+        "landed_age_seconds": MetadataValue.json(
+            {s: round((now - t).total_seconds(), 3) for s, t in landed.items()}
+        ),
+    }
+    previous = context.instance.get_latest_materialization_event(context.asset_key)
+    if previous is not None and previous.asset_materialization is not None:
+        before = previous.asset_materialization.metadata
+        if before.get("group") and before["group"].value == config.group:
+            seconds = (now - datetime.fromisoformat(before["checked_at"].value)).total_seconds()
+            delta = status.committed - before["committed"].value
+            metadata["throughput_msg_per_s"] = round(delta / seconds, 3) if seconds > 0 else 0.0
+    context.log.info(
+        f"stream {status.topic} group {status.group}: lag {status.lag}, "
+        f"committed {status.committed}"
+    )
+    return MaterializeResult(metadata=metadata)
