@@ -14,10 +14,12 @@ the final key is written directly.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -39,6 +41,18 @@ class MissingPartitionsError(ValueError):
 
 class ImmutableObjectError(ValueError):
     """A raw object already exists at the key with different bytes."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One stored object: its key (relative to the root), last-modified time (UTC) and size.
+
+    On S3 the time has one-second resolution (the LastModified of the listing).
+    """
+
+    key: str
+    last_modified: datetime
+    size: int
 
 
 def _is_temporary(name: str) -> bool:
@@ -183,14 +197,66 @@ class ParquetLake:
 
     def list_objects(self, prefix: str) -> list[str]:
         """Sorted keys (relative to the root) of all files under the folder `prefix`."""
+        return [info.key for info in self.list_object_infos(prefix)]
+
+    def list_object_infos(self, prefix: str) -> list[ObjectInfo]:
+        """Every file under the folder `prefix`, sorted by key; temporary files are skipped.
+
+        One recursive listing scoped to the prefix (on S3: ListObjectsV2 with that prefix).
+        """
         base = f"{self.root}/{prefix.strip('/')}".rstrip("/")
         selector = pafs.FileSelector(base, allow_not_found=True, recursive=True)
-        keys = [
-            info.path[len(self.root) + 1 :]
+        infos = [
+            self._object_info(info)
             for info in self.filesystem.get_file_info(selector)
             if info.type == pafs.FileType.File
         ]
-        return sorted(k for k in keys if not any(_is_temporary(p) for p in k.split("/")))
+        return sorted(
+            (i for i in infos if not any(_is_temporary(p) for p in i.key.split("/"))),
+            key=lambda i: i.key,
+        )
+
+    def has_object(self, key: str) -> bool:
+        """Whether an object exists at `key`."""
+        _check_key(key)
+        return self.filesystem.get_file_info(f"{self.root}/{key}").type == pafs.FileType.File
+
+    def object_info(self, key: str) -> ObjectInfo:
+        """Key, last-modified time and size of one object; FileNotFoundError if absent."""
+        _check_key(key)
+        info = self.filesystem.get_file_info(f"{self.root}/{key}")
+        if info.type != pafs.FileType.File:
+            raise FileNotFoundError(f"no object at {self.uri(info.path)}")
+        return self._object_info(info)
+
+    def _object_info(self, info: pafs.FileInfo) -> ObjectInfo:
+        return ObjectInfo(info.path[len(self.root) + 1 :], info.mtime.astimezone(UTC), info.size)
+
+    def object_etag(self, key: str) -> str:
+        """The object's version tag: its S3 ETag (one HEAD request), or on a local lake the MD5
+        of its bytes (what S3 reports for a single-part upload). FileNotFoundError if absent."""
+        _check_key(key)
+        path = f"{self.root}/{key}"
+        if self._is_local:
+            return hashlib.md5(self.get_object(key), usedforsecurity=False).hexdigest()
+        if self.filesystem.get_file_info(path).type != pafs.FileType.File:
+            raise FileNotFoundError(f"no object at {self.uri(path)}")
+        with self.filesystem.open_input_stream(path) as stream:
+            return stream.metadata()["ETag"].decode().strip('"')
+
+    def replace_object(self, key: str, content: bytes) -> None:
+        """Write an object atomically, replacing any previous bytes (not for raw payloads)."""
+        _check_key(key)
+        self._atomic_write(f"{self.root}/{key}", lambda sink: sink.write(content))
+
+    def move_object(self, key: str, new_key: str) -> None:
+        """Move an object to `new_key`, replacing what is there (S3: copy, then delete)."""
+        _check_key(key)
+        _check_key(new_key)
+        target = f"{self.root}/{new_key}"
+        if self._is_local:
+            self.filesystem.create_dir(target.rsplit("/", 1)[0], recursive=True)
+        self.filesystem.move(f"{self.root}/{key}", target)
 
     def _dataset_dir(self, dataset: str) -> str:
         _check_name("dataset", dataset)

@@ -1,0 +1,127 @@
+"""The lake's key behaviours on S3, over real HTTP against moto's server (see s3_server.py)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from fin_assets.resources.lake import ImmutableObjectError, MissingPartitionsError, ParquetLake
+from fin_assets_tests.resources.test_lake import DAY, SCHEMA, bars
+from fin_assets_tests.s3_server import MotoS3, s3_bucket, s3_lake_url, s3_server  # noqa: F401
+
+
+def bucket_keys(s3_server: MotoS3, bucket: str) -> list[str]:  # noqa: F811
+    listing = s3_server.client().list_objects_v2(Bucket=bucket)
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def test_partition_round_trip_and_layout_on_s3(
+    s3_server: MotoS3,  # noqa: F811
+    s3_bucket: str,  # noqa: F811
+) -> None:
+    lake = ParquetLake(f"s3://{s3_bucket}/lake")
+    path = lake.write_partition("bars", bars([1.0, 2.0, 3.5]), trade_date=DAY, symbol="AAPL")
+
+    key = "lake/bars/symbol=AAPL/trade_date=2024-01-02/part-0.parquet"
+    assert path == f"{s3_bucket}/{key}"
+    assert lake.uri(path) == f"s3://{s3_bucket}/{key}"
+    assert bucket_keys(s3_server, s3_bucket) == [key]
+    body = s3_server.client().get_object(Bucket=s3_bucket, Key=key)["Body"].read()
+    assert pq.read_table(pa.BufferReader(body)).to_pydict()["close"] == [1.0, 2.0, 3.5]
+    assert lake.read_partitions("bars", SCHEMA, [DAY], symbol="AAPL").to_pydict() == {
+        "symbol": ["AAPL"] * 3,
+        "trade_date": [DAY] * 3,
+        "close": [1.0, 2.0, 3.5],
+    }
+    assert lake.existing_dates("bars", symbol="AAPL") == {DAY}
+
+
+def test_failed_write_leaves_previous_object_and_no_upload(
+    s3_server: MotoS3,  # noqa: F811
+    s3_bucket: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lake = ParquetLake(f"s3://{s3_bucket}/lake")
+    lake.write_partition("bars", bars([1.0]), trade_date=DAY, symbol="AAPL")
+
+    def write_half_then_fail(table: pa.Table, where: pa.NativeFile, **kwargs: object) -> None:
+        where.write(b"PAR1 partial bytes")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pq, "write_table", write_half_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        lake.write_partition("bars", bars([9.0, 9.0]), trade_date=DAY, symbol="AAPL")
+    monkeypatch.undo()
+
+    assert lake.read_partitions("bars", SCHEMA, [DAY], "AAPL")["close"].to_pylist() == [1.0]
+    assert bucket_keys(s3_server, s3_bucket) == [
+        "lake/bars/symbol=AAPL/trade_date=2024-01-02/part-0.parquet"
+    ]
+    uploads = s3_server.client().list_multipart_uploads(Bucket=s3_bucket)
+    assert uploads.get("Uploads", []) == []
+
+
+def test_missing_partitions_and_dates_in_order_on_s3(s3_lake_url: str) -> None:  # noqa: F811
+    lake = ParquetLake(s3_lake_url)
+    days = [DAY + timedelta(days=i) for i in range(4)]
+    for i, day in enumerate(days[:3]):
+        lake.write_partition("bars", bars([float(i)], day, "X"), trade_date=day, symbol="X")
+
+    table = lake.read_partitions("bars", SCHEMA, [days[2], days[0]], symbol="X")
+    assert table["close"].to_pylist() == [0.0, 2.0]
+    with pytest.raises(MissingPartitionsError) as caught:
+        lake.read_partitions("bars", SCHEMA, days, symbol="X")
+    assert str(caught.value) == (
+        f"1 missing partition(s) of {s3_lake_url}/bars: (X, {date(2024, 1, 5).isoformat()})"
+    )
+    assert "moto-test-secret" not in str(caught.value)
+
+
+def test_raw_objects_are_immutable_and_listed_on_s3(
+    s3_server: MotoS3,  # noqa: F811
+    s3_bucket: str,  # noqa: F811
+) -> None:
+    lake = ParquetLake(f"s3://{s3_bucket}/lake")
+    assert lake.put_object("raw/av/b/2.json", b'{"a": 1}') is True
+    assert lake.put_object("raw/av/b/2.json", b'{"a": 1}') is False
+    with pytest.raises(ImmutableObjectError, match="different content"):
+        lake.put_object("raw/av/b/2.json", b'{"a": 2}')
+    lake.put_object("raw/av/a/1.json", b"one")
+    lake.put_object("other/x.json", b"x")
+
+    assert lake.get_object("raw/av/b/2.json") == b'{"a": 1}'
+    assert lake.list_objects("raw") == ["raw/av/a/1.json", "raw/av/b/2.json"]
+    assert lake.list_objects("raw/av/b/") == ["raw/av/b/2.json"]
+    assert lake.list_objects("none") == []
+    with pytest.raises(FileNotFoundError, match=f"no object at s3://{s3_bucket}/lake/raw/x"):
+        lake.get_object("raw/x")
+
+    head = s3_server.client().head_object(Bucket=s3_bucket, Key="lake/raw/av/a/1.json")
+    info = lake.object_info("raw/av/a/1.json")
+    assert (info.key, info.size) == ("raw/av/a/1.json", 3)
+    assert info.last_modified == head["LastModified"]
+    assert [i.key for i in lake.list_object_infos("raw")] == lake.list_objects("raw")
+    assert lake.object_etag("raw/av/a/1.json") == head["ETag"].strip('"')
+
+
+def test_move_and_replace_objects_on_s3(s3_server: MotoS3, s3_bucket: str) -> None:  # noqa: F811
+    lake = ParquetLake(f"s3://{s3_bucket}/lake")
+    lake.put_object("landing/a.csv", b"abc")
+    lake.replace_object("quarantine/a.csv.error.json", b"{}")
+    lake.replace_object("quarantine/a.csv.error.json", b'{"v": 2}')
+    lake.move_object("landing/a.csv", "quarantine/a.csv")
+
+    assert lake.list_objects("") == ["quarantine/a.csv", "quarantine/a.csv.error.json"]
+    assert lake.get_object("quarantine/a.csv") == b"abc"
+    assert lake.get_object("quarantine/a.csv.error.json") == b'{"v": 2}'
+    assert not lake.has_object("landing/a.csv")
+
+
+def test_local_etag_is_the_md5_of_the_bytes(tmp_path: object) -> None:
+    lake = ParquetLake(str(tmp_path))
+    lake.put_object("landing/a.csv", b"abc")
+    assert lake.object_etag("landing/a.csv") == hashlib.md5(b"abc").hexdigest()

@@ -1,0 +1,83 @@
+"""A real S3 endpoint for tests: moto's ThreadedMotoServer over HTTP on 127.0.0.1.
+
+Import the fixtures into a test module (pytest finds fixtures by name in the module):
+
+    from fin_assets_tests.s3_server import s3_bucket, s3_lake_url, s3_server  # noqa: F401
+
+- `s3_server` (session): starts the server on a free port and points the standard AWS
+  environment at it for the whole session (AWS_ENDPOINT_URL, dummy credentials, region,
+  no instance metadata lookups), so boto3 and pyarrow's S3FileSystem reach it through their
+  ordinary credential chain. `s3_server.environment` is that environment, for subprocesses
+  (a dagster-daemon, a Spark driver). The variables are restored when the session ends.
+- `s3_bucket`: a fresh, empty bucket per test.
+- `s3_lake_url`: `s3://{s3_bucket}/lake`, a FIN_LAKE_URL for ParquetLake / LakeResource.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import boto3
+import pytest
+from botocore.client import BaseClient
+from moto.server import ThreadedMotoServer
+
+REGION = "us-east-1"
+
+
+@dataclass
+class MotoS3:
+    """A running moto server and the AWS environment variables that reach it."""
+
+    endpoint_url: str
+    environment: dict[str, str] = field(default_factory=dict)
+
+    def client(self) -> BaseClient:
+        """A boto3 S3 client of the server (credentials from the environment)."""
+        return boto3.client("s3", endpoint_url=self.endpoint_url, region_name=REGION)
+
+    def create_bucket(self) -> str:
+        """A new empty bucket with a unique name."""
+        name = f"fin-test-{uuid.uuid4().hex[:12]}"
+        self.client().create_bucket(Bucket=name)
+        return name
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[MotoS3]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    environment = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "moto-test-key",
+        "AWS_SECRET_ACCESS_KEY": "moto-test-secret",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    previous = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    try:
+        yield MotoS3(endpoint, environment)
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: MotoS3) -> str:
+    return s3_server.create_bucket()
+
+
+@pytest.fixture
+def s3_lake_url(s3_bucket: str) -> str:
+    return f"s3://{s3_bucket}/lake"
