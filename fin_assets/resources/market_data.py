@@ -11,19 +11,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 from dagster import ConfigurableResource
 
 from fin_assets.analytics import simulator
 from fin_assets.analytics.market_calendar import is_session
+from fin_assets.resources.vendors import alphavantage, coingecko, yahoo
 from fin_assets.universe import Symbol
 
 
 @dataclass(frozen=True)
 class RawPayload:
-    """One vendor response for one symbol and trade date, as received."""
+    """One vendor response for one symbol and trade date, as received.
+
+    `params` are the request's parameters without secrets; `fetched_at` (UTC) is when the
+    vendor answered, None when the source does not say (the raw layer then uses its own clock).
+    """
 
     vendor: str
     endpoint: str
@@ -31,10 +36,21 @@ class RawPayload:
     content: bytes
     media_type: str = "application/json"
     extension: str = "json"
+    fetched_at: datetime | None = None
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
+
+    def lineage(self) -> dict[str, object]:
+        """Where the payload came from: vendor, endpoint, params, fetched_at (ISO), sha256."""
+        return {
+            "vendor": self.vendor,
+            "endpoint": self.endpoint,
+            "params": dict(self.params),
+            "fetched_at": self.fetched_at.isoformat() if self.fetched_at else None,
+            "sha256": self.sha256,
+        }
 
 
 class MarketDataResource(ConfigurableResource):
@@ -44,6 +60,22 @@ class MarketDataResource(ConfigurableResource):
     def vendor(self) -> str:
         raise NotImplementedError
 
+    def vendor_for(self, symbol: Symbol) -> str:
+        """The vendor whose payloads hold `symbol` (the raw layer's folder; the decoder's key).
+
+        A single-vendor source answers `vendor`; the vendors source routes by asset class.
+        """
+        del symbol
+        return self.vendor
+
+    @property
+    def reuses_stored_payloads(self) -> bool:
+        """True when a partition that already has a payload must not be fetched again.
+
+        Sources with call quotas say True, so a re-run of a range only pays for what is missing.
+        """
+        return False
+
     def fetch_intraday(self, symbol: Symbol, trade_date: date) -> RawPayload | None:
         """One-minute bars of a session, or None when the symbol has no session that day."""
         raise NotImplementedError
@@ -51,6 +83,9 @@ class MarketDataResource(ConfigurableResource):
 
 PAYLOAD_DECODERS: dict[str, Callable[[bytes], pd.DataFrame]] = {
     "synthetic": simulator.decode_payload,
+    alphavantage.VENDOR: alphavantage.decode_intraday,
+    coingecko.VENDOR: coingecko.decode_intraday,
+    yahoo.VENDOR: yahoo.decode_intraday,
 }
 
 

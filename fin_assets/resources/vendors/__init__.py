@@ -1,0 +1,1 @@
+"""Market-data vendor connectors: Alpha Vantage, CoinGecko, Yahoo Finance (docs/vendors.md)."""

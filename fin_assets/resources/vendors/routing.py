@@ -1,0 +1,204 @@
+"""The vendors market-data source: each universe symbol fetched from the vendor it is routed to.
+
+Routing is by asset class: equities and ETFs go to `equity_vendor` (Alpha Vantage by default,
+or Yahoo), crypto to `crypto_vendor` (CoinGecko by default, or Yahoo); the symbol's id at that
+vendor comes from the universe's `vendor_ids`. One raw payload per (symbol, session):
+
+- Alpha Vantage: one TIME_SERIES_INTRADAY call (1min, `month=`, regular hours, CSV) serves the
+  whole month; each session's payload is the header plus that session's CSV lines of the
+  response, bytes unchanged. The month is fetched once per run and kept while the run walks
+  that symbol's dates.
+- Yahoo: one v8 chart call per session: 1-minute bars opening between the session's first and
+  last minute (Yahoo serves 1-minute bars for the last 30 days only).
+- CoinGecko: one market_chart/range call per UTC day (hourly points for past days,
+  5-minutely for the last 24 hours).
+
+Every payload is decoded before it is returned, so an invalid payload raises
+VendorPayloadInvalid and nothing reaches the raw layer. Keys come from the environment through
+Dagster's EnvVar (see environments.py) and never appear in lineage, logs or errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, timedelta
+
+from pydantic import PrivateAttr
+
+from fin_assets.analytics.market_calendar import is_session, session_minutes
+from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.market_data import MarketDataResource, RawPayload, decode_payload
+from fin_assets.resources.vendors import alphavantage, coingecko, yahoo
+from fin_assets.resources.vendors.errors import VendorBadRequest
+from fin_assets.resources.vendors.http_client import VendorHttpClient, VendorResponse
+from fin_assets.resources.vendors.rate_limit import Quota, shared_limiter
+from fin_assets.resources.vendors.replay import MODES, ResponseArchive
+from fin_assets.universe import Symbol
+
+EQUITY_VENDORS = ("alphavantage", "yahoo")
+CRYPTO_VENDORS = ("coingecko", "yahoo")
+SOURCE_NAME = "vendors"
+
+
+class VendorMarketSource(MarketDataResource):
+    """Real vendors behind the source interface; see the module docstring.
+
+    `mode`: "live" (HTTP only), "record" (HTTP, and every answer archived under
+    `archive_root`'s raw layer) or "replay" (answers from that archive, no HTTP).
+    Quotas default to the free tiers; raise them for paid keys. Partitions that already have a
+    payload are not fetched again (quota) unless `refetch_stored`.
+    """
+
+    equity_vendor: str = "alphavantage"
+    crypto_vendor: str = "coingecko"
+    alphavantage_api_key: str = ""
+    alphavantage_base_url: str = alphavantage.BASE_URL
+    alphavantage_calls_per_minute: int = 5
+    alphavantage_calls_per_day: int = 25
+    coingecko_api_key: str = ""
+    coingecko_plan: str = "demo"
+    coingecko_base_url: str = ""  # empty: the plan's URL (coingecko.BASE_URLS)
+    coingecko_calls_per_minute: int = 30
+    coingecko_calls_per_month: int = 10_000
+    yahoo_base_url: str = yahoo.BASE_URL
+    yahoo_calls_per_minute: int = 30
+    max_attempts: int = 5
+    timeout_seconds: float = 30.0
+    mode: str = "live"
+    archive_root: str = ""
+    refetch_stored: bool = False
+
+    _clients: dict[str, VendorHttpClient] = PrivateAttr(default_factory=dict)
+    _month: tuple[tuple[str, str], VendorResponse] | None = PrivateAttr(default=None)
+
+    @property
+    def vendor(self) -> str:
+        return SOURCE_NAME
+
+    @property
+    def reuses_stored_payloads(self) -> bool:
+        """Partitions already in the raw layer are not fetched again unless refetch_stored."""
+        return not self.refetch_stored
+
+    def vendor_for(self, symbol: Symbol) -> str:
+        """The vendor `symbol` is fetched from (by asset class)."""
+        vendor = self.crypto_vendor if symbol.is_crypto else self.equity_vendor
+        allowed = CRYPTO_VENDORS if symbol.is_crypto else EQUITY_VENDORS
+        if vendor not in allowed:
+            raise ValueError(
+                f"{symbol.asset_class} vendor must be one of {allowed}, got {vendor!r}"
+            )
+        return vendor
+
+    def fetch_intraday(self, symbol: Symbol, trade_date: date) -> RawPayload | None:
+        if not is_session(symbol.calendar, trade_date):
+            return None
+        vendor = self.vendor_for(symbol)
+        vendor_id = symbol.vendor_ids.get(vendor)
+        if not vendor_id:
+            raise VendorBadRequest(vendor, f"{symbol.symbol} has no {vendor} id in the universe")
+        if vendor == "alphavantage":
+            payload = self._alphavantage_session(vendor_id, trade_date)
+        elif vendor == "yahoo":
+            minutes = session_minutes(symbol.calendar, trade_date)
+            first = minutes[0].to_pydatetime()
+            end = (minutes[-1] + timedelta(minutes=1)).to_pydatetime()
+            response = yahoo.chart(self._client(vendor), vendor_id, first, end, "1m")
+            payload = _payload(response, response.content, "json", trade_date)
+        else:
+            first = datetime.combine(trade_date, datetime.min.time(), tzinfo=UTC)
+            last = first + timedelta(days=1) - timedelta(seconds=1)
+            client = self._client(vendor)
+            response = coingecko.market_chart_range(client, vendor_id, first, last, "usd")
+            payload = _payload(response, response.content, "json", trade_date)
+        decode_payload(vendor, payload.content)  # an invalid payload never reaches the raw layer
+        return payload
+
+    def _alphavantage_session(self, vendor_id: str, trade_date: date) -> RawPayload:
+        month = trade_date.strftime("%Y-%m")
+        if self._month is None or self._month[0] != (vendor_id, month):
+            params = alphavantage.intraday_params(vendor_id, month, "1min", False, "csv")
+            client = self._client("alphavantage")
+            response = alphavantage.query(client, self.alphavantage_api_key, params)
+            self._month = ((vendor_id, month), response)
+        response = self._month[1]
+        content = alphavantage.csv_rows_of_date(response.content, trade_date)
+        return _payload(response, content, "csv", trade_date)
+
+    def _client(self, vendor: str) -> VendorHttpClient:
+        if vendor not in self._clients:
+            self._clients[vendor] = self._new_client(vendor)
+        return self._clients[vendor]
+
+    def _new_client(self, vendor: str) -> VendorHttpClient:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        archive = ResponseArchive(ParquetLake(self.archive_root)) if self.archive_root else None
+        common = {
+            "max_attempts": self.max_attempts,
+            "timeout_seconds": self.timeout_seconds,
+            "mode": self.mode,
+            "archive": archive,
+        }
+        if vendor == "alphavantage":
+            quotas = (
+                Quota(self.alphavantage_calls_per_minute, 60),
+                Quota(self.alphavantage_calls_per_day, 86_400),
+            )
+            return VendorHttpClient(
+                vendor=vendor,
+                base_url=self.alphavantage_base_url,
+                limiter=shared_limiter(vendor, self.alphavantage_api_key, quotas),
+                describe_error=alphavantage.describe_error,
+                check_body=alphavantage.check_body,
+                secret_params=frozenset({alphavantage.API_KEY_PARAM}),
+                **common,
+            )
+        if vendor == "coingecko":
+            if self.coingecko_plan not in coingecko.PLANS:
+                raise ValueError(f"coingecko_plan must be one of {coingecko.PLANS}")
+            quotas = (
+                Quota(self.coingecko_calls_per_minute, 60),
+                Quota(self.coingecko_calls_per_month, 30 * 86_400),
+            )
+            return VendorHttpClient(
+                vendor=vendor,
+                base_url=self.coingecko_base_url or coingecko.BASE_URLS[self.coingecko_plan],
+                limiter=shared_limiter(vendor, self.coingecko_api_key, quotas),
+                describe_error=coingecko.describe_error,
+                check_body=coingecko.check_body,
+                headers={coingecko.KEY_HEADERS[self.coingecko_plan]: self.coingecko_api_key},
+                **common,
+            )
+        return VendorHttpClient(
+            vendor=vendor,
+            base_url=self.yahoo_base_url,
+            limiter=shared_limiter(vendor, "", (Quota(self.yahoo_calls_per_minute, 60),)),
+            describe_error=yahoo.describe_error,
+            check_body=yahoo.check_body,
+            headers={"User-Agent": yahoo.USER_AGENT},
+            **common,
+        )
+
+
+def _payload(
+    response: VendorResponse, content: bytes, extension: str, trade_date: date
+) -> RawPayload:
+    """The payload of `trade_date` cut from `response` (all of it, or its CSV lines of that date).
+
+    Lineage params: the request's public params plus trade_date and response_sha256 (the hash
+    of the whole answer, which differs from the payload's own hash when it was cut).
+    """
+    return RawPayload(
+        vendor=response.vendor,
+        endpoint=response.endpoint,
+        params={
+            **response.params,
+            "trade_date": trade_date.isoformat(),
+            "response_sha256": hashlib.sha256(response.content).hexdigest(),
+        },
+        content=content,
+        media_type="text/csv" if extension == "csv" else "application/json",
+        extension=extension,
+        fetched_at=response.fetched_at,
+    )
