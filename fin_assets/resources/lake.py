@@ -33,6 +33,9 @@ COMPRESSION = "snappy"
 MAX_LISTED_MISSING = 10
 _PARTITION_FILE = re.compile(rf"trade_date=(\d{{4}}-\d{{2}}-\d{{2}})/{re.escape(PART_FILE)}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_URI_CREDENTIALS = re.compile(
+    r"^[a-z0-9+.-]+://[^/?#]*@|[?&](access_key|secret_key|session_token)="
+)
 
 
 class MissingPartitionsError(ValueError):
@@ -91,11 +94,19 @@ class ParquetLake:
     """Parquet datasets partitioned by symbol and trade date, plus immutable raw objects.
 
     `root` is a local path (made absolute; the folder is created) or a URI such as
-    `s3://bucket/prefix` (anything containing "://", resolved by `FileSystem.from_uri`).
+    `s3://bucket/prefix` (anything containing "://", resolved by `FileSystem.from_uri`). On S3
+    the credentials come from the standard AWS chain (environment, profile, instance role) and
+    AWS_ENDPOINT_URL selects another endpoint (moto, MinIO); a URI carrying credentials is
+    refused, so that they never reach configuration, logs or error messages.
     """
 
     def __init__(self, root: str) -> None:
         if "://" in root:
+            if _URI_CREDENTIALS.search(root):
+                raise ValueError(
+                    "the lake URI must not carry credentials (user:secret@ or access_key/"
+                    "secret_key parameters): use the AWS credential chain"
+                )
             self.filesystem, self.root = pafs.FileSystem.from_uri(root)
         else:
             self.filesystem, self.root = pafs.LocalFileSystem(), str(Path(root).resolve())

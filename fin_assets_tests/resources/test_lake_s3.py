@@ -125,3 +125,14 @@ def test_local_etag_is_the_md5_of_the_bytes(tmp_path: object) -> None:
     lake = ParquetLake(str(tmp_path))
     lake.put_object("landing/a.csv", b"abc")
     assert lake.object_etag("landing/a.csv") == hashlib.md5(b"abc").hexdigest()
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["s3://AKIDEXAMPLE:wJalrXUtnFEMI@bucket/lake", "s3://bucket/lake?secret_key=wJalrXUtnFEMI"],
+)
+def test_a_lake_uri_with_credentials_is_refused_without_echoing_them(uri: str) -> None:
+    with pytest.raises(ValueError, match="credential chain") as caught:
+        ParquetLake(uri)
+    assert "wJalrXUtnFEMI" not in str(caught.value)
+    assert "AKIDEXAMPLE" not in str(caught.value)
