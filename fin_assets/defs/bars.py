@@ -1,5 +1,7 @@
 """Bars layer: normalized one-minute bars and daily bars per (date, symbol)."""
 
+from datetime import date
+
 import pandas as pd
 import pyarrow as pa
 from dagster import (
@@ -21,6 +23,9 @@ from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.lake_io import read_scope, write_symbol_partitions
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import date_symbol_partitions
+from fin_assets.landing.contract import LANDING_VENDOR
+from fin_assets.landing.ingest import read_landing_bars
+from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import MarketDataResource, decode_payload
 from fin_assets.resources.raw_store import raw_partition_prefix
 from fin_assets.resources.storage import LakeResource
@@ -42,6 +47,26 @@ def bar_check_results(
     ]
 
 
+def partition_raw_bars(
+    store: ParquetLake, vendor: str, symbol: str, trade_date: date
+) -> pd.DataFrame:
+    """Raw bars of one session partition: the union of its landing payloads when it has any
+    (landing files take precedence, see fin_assets/landing/ingest.py), else the newest payload
+    of `vendor`. ValueError when the partition has neither."""
+    day = trade_date.isoformat()
+    landed = store.list_objects(raw_partition_prefix(LANDING_VENDOR, symbol, day))
+    if landed:
+        return read_landing_bars(store, landed)
+    prefix = raw_partition_prefix(vendor, symbol, day)
+    keys = store.list_objects(prefix)
+    if not keys:
+        raise ValueError(
+            f"no raw payload for {symbol} on {trade_date} under {prefix}: "
+            "materialize raw_quotes for this partition first"
+        )
+    return decode_payload(vendor, store.get_object(keys[-1]))
+
+
 @asset(
     group_name="bars",
     partitions_def=date_symbol_partitions,
@@ -58,8 +83,8 @@ def intraday_bars(
     Each symbol's exchange time zone comes from the universe (and dim_symbol); it is also
     recorded on every materialization as `exchange_timezones`.
 
-    Decodes the newest raw payload of each session partition; dates without a session are
-    written as zero-row partitions.
+    Reads each session partition's raw bars with `partition_raw_bars`; dates without a session
+    are written as zero-row partitions.
     """
     scope = date_symbol_scope(context)
     store = lake.get_lake()
@@ -74,14 +99,7 @@ def intraday_bars(
             expected[(symbol, trade_date)] = minutes
             if minutes.empty:
                 continue
-            prefix = raw_partition_prefix(market_data.vendor, symbol, trade_date.isoformat())
-            keys = store.list_objects(prefix)
-            if not keys:
-                raise ValueError(
-                    f"no raw payload for {symbol} on {trade_date} under {prefix}: "
-                    "materialize raw_quotes for this partition first"
-                )
-            raw = decode_payload(market_data.vendor, store.get_object(keys[-1]))
+            raw = partition_raw_bars(store, market_data.vendor, symbol, trade_date)
             normalized = normalize_intraday_bars(raw, symbol, trade_date)
             duplicates += normalized.duplicates_dropped
             frames.append(normalized.bars)

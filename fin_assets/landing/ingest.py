@@ -1,0 +1,137 @@
+"""Accepting a landing file into the raw layer, or moving it to quarantine.
+
+Accepted: the file's rows are stored as `landing` vendor payloads, one per (symbol, trade date)
+at `raw/landing/symbol={SYMBOL}/trade_date={DATE}/{landed-at}-{sha256[:16]}.{ext}` (see
+resources/raw_store.py). A file whose rows all fall on one trade date is stored byte for byte;
+a file spanning several dates is split, each payload holding that date's rows unchanged in the
+file's format (parsing.LandingRows.encode). `landed-at` is the landing object's last-modified
+time, so a partition's payloads sort in landing order. Payloads are immutable and
+content-addressed: ingesting the same file again stores nothing new. The landing object itself
+is left in place (a bucket lifecycle rule may expire `landing/`).
+
+Rejected: nothing is written to the raw layer (every rule is checked before the first write);
+the error report is written to `quarantine/{key}.error.json`, then the file is moved to
+`quarantine/{key}`, and LandingFileRejected is raised.
+
+The bars layer reads a partition's landing payloads with `read_landing_bars`: the union of all
+of them, a ts present in several taking the row of the file landed last.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pandas as pd
+
+from fin_assets.analytics.bars import RAW_COLUMNS
+from fin_assets.landing.contract import (
+    LANDING_VENDOR,
+    MEDIA_TYPES,
+    LandingContractError,
+    LandingFileRejected,
+    LandingKey,
+    error_report_key,
+    parse_landing_key,
+    quarantine_key,
+)
+from fin_assets.landing.parsing import parse_landing_file
+from fin_assets.landing.validation import trade_dates
+from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.market_data import RawPayload
+from fin_assets.resources.raw_store import store_payload
+from fin_assets.universe import Symbol
+
+
+@dataclass(frozen=True)
+class AcceptedFile:
+    """What ingesting one landing file did."""
+
+    key: LandingKey
+    rows: int
+    payloads_stored: int
+    payloads_unchanged: int
+    session_dates: tuple[date, ...]
+
+
+def quarantine(lake: ParquetLake, key: str, problems: Sequence[str]) -> str:
+    """Write the error report, then move the file to quarantine; returns the new key."""
+    report = {
+        "key": key,
+        "rejected_at": datetime.now(UTC).isoformat(),
+        "problems": list(problems),
+    }
+    lake.replace_object(error_report_key(key), json.dumps(report, indent=2).encode("utf-8"))
+    lake.move_object(key, quarantine_key(key))
+    return quarantine_key(key)
+
+
+def reject_invalid_key(
+    lake: ParquetLake, key: str, symbols: Collection[str], first_date: date
+) -> LandingKey:
+    """The parsed key; a key breaking the layout is quarantined and LandingFileRejected raised."""
+    try:
+        return parse_landing_key(key, symbols, first_date)
+    except LandingContractError as error:
+        quarantine(lake, key, error.problems)
+        raise LandingFileRejected(key, error.problems) from error
+
+
+def ingest_landing_file(
+    lake: ParquetLake, key: str, universe: Mapping[str, Symbol], first_date: date
+) -> AcceptedFile:
+    """Validate the landing file at `key`, then store it in the raw layer or quarantine it.
+
+    A key already quarantined (a retried run) raises LandingFileRejected with its report's
+    problems; a key that is absent otherwise raises FileNotFoundError.
+    """
+    if not lake.has_object(key) and lake.has_object(error_report_key(key)):
+        report = json.loads(lake.get_object(error_report_key(key)))
+        raise LandingFileRejected(key, report["problems"])
+    landing_key = reject_invalid_key(lake, key, universe.keys(), first_date)
+    landed_at = lake.object_info(key).last_modified
+    content = lake.get_object(key)
+    try:
+        rows = parse_landing_file(content, landing_key.format)
+        dates = trade_dates(rows.bars, landing_key, universe[landing_key.symbol].calendar)
+    except LandingContractError as error:
+        quarantine(lake, key, error.problems)
+        raise LandingFileRejected(key, error.problems) from error
+    positions = pd.Series(range(len(dates)), index=dates.index).groupby(dates, sort=True)
+    stored = unchanged = 0
+    for trade_date, group in positions:
+        body = content if len(positions) == 1 else rows.encode(group.tolist())
+        payload = RawPayload(
+            vendor=LANDING_VENDOR,
+            endpoint=key,
+            params={"landing_key": key, "trade_date": trade_date.isoformat()},
+            content=body,
+            media_type=MEDIA_TYPES[landing_key.format],
+            extension=landing_key.format,
+        )
+        if store_payload(lake, payload, landing_key.symbol, trade_date.isoformat(), landed_at):
+            stored += 1
+        else:
+            unchanged += 1
+    return AcceptedFile(
+        key=landing_key,
+        rows=len(dates),
+        payloads_stored=stored,
+        payloads_unchanged=unchanged,
+        session_dates=tuple(sorted(positions.groups)),
+    )
+
+
+def read_landing_bars(lake: ParquetLake, payload_keys: Sequence[str]) -> pd.DataFrame:
+    """The union of a partition's landing payloads (ts, open, high, low, close, volume).
+
+    Rows are concatenated in key order (landing order), so keeping the last row of each ts
+    (normalize_intraday_bars) keeps the row of the file landed last.
+    """
+    frames = [
+        parse_landing_file(lake.get_object(key), key.rsplit(".", 1)[-1]).bars
+        for key in sorted(payload_keys)
+    ]
+    return pd.concat(frames, ignore_index=True)[list(RAW_COLUMNS)]

@@ -1,0 +1,219 @@
+"""Landing file content: CSV, JSON or Parquet one-minute bars of one symbol.
+
+Columns are exactly `ts, open, high, low, close, volume` (any order). `ts` is the bar open in
+UTC: ISO-8601 text with an explicit offset (`2025-01-02T14:30:00Z`, `...+00:00`) or integer
+epoch milliseconds; Parquet may also use a timestamp column with time zone UTC. The other
+columns are numbers. CSV: a header line, then one bar per line (blank lines are ignored, every
+line needs all six fields). JSON: a list of row objects. Anything else raises
+LandingContractError listing the problems (at most MAX_LISTED of each kind).
+
+`LandingRows.encode(positions)` gives a subset of the rows in the file's own format with the
+rows unchanged: the original CSV lines, the original JSON objects, the Parquet rows with their
+types. That is how a date-range file is split into one raw payload per trade date.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fin_assets.analytics.bars import RAW_COLUMNS, VALUE_COLUMNS
+from fin_assets.landing.contract import LandingContractError
+from fin_assets.resources.lake import COMPRESSION
+
+MAX_LISTED = 5
+UTC_ZONES = ("UTC", "Etc/UTC", "+00:00", "Z")
+_ISO_WITH_OFFSET = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})"
+)
+_INTEGER = re.compile(r"-?\d+")
+
+
+@dataclass(frozen=True, eq=False)
+class LandingRows:
+    """A parsed landing file: `bars` (ts datetime64[us, UTC], float64 values, one row per file
+    row in file order, RangeIndex) and `encode`, which writes chosen rows in the file's format."""
+
+    bars: pd.DataFrame
+    encode: Callable[[Sequence[int]], bytes]
+
+
+def parse_landing_file(content: bytes, file_format: str) -> LandingRows:
+    """Parse a landing file of format csv, json or parquet (see the module docstring)."""
+    parsers = {"csv": _parse_csv, "json": _parse_json, "parquet": _parse_parquet}
+    if file_format not in parsers:
+        raise ValueError(f"unknown landing format {file_format!r}")
+    return parsers[file_format](content)
+
+
+def _check_columns(columns: Sequence[str]) -> None:
+    names = list(columns)
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    missing = [c for c in RAW_COLUMNS if c not in names]
+    extra = [c for c in names if c not in RAW_COLUMNS]
+    problems = []
+    if duplicated:
+        problems.append(f"duplicated columns {duplicated}")
+    if missing:
+        problems.append(f"missing columns {missing}")
+    if extra:
+        problems.append(f"unexpected columns {extra}")
+    if problems:
+        raise LandingContractError(
+            [f"columns must be exactly {list(RAW_COLUMNS)}: " + ", ".join(problems)]
+        )
+
+
+def listed(items: Sequence[object]) -> str:
+    """The first MAX_LISTED items, comma-separated, with " ..." when there are more."""
+    shown = ", ".join(str(item) for item in items[:MAX_LISTED])
+    return shown + (" ..." if len(items) > MAX_LISTED else "")
+
+
+def _text_timestamps(values: Sequence[object]) -> pd.Series:
+    """ts values given as text (ISO-8601 with offset, or epoch ms digits) or integers."""
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return _epoch_ms(np.asarray(values, dtype=np.int64))
+    if not all(isinstance(v, str) for v in values):
+        raise LandingContractError(["ts values must all be text or all be integer epoch ms"])
+    if all(_INTEGER.fullmatch(v) for v in values):
+        return _epoch_ms(np.asarray([int(v) for v in values], dtype=np.int64))
+    bad = [f"row {i} {v!r}" for i, v in enumerate(values) if not _ISO_WITH_OFFSET.fullmatch(v)]
+    if bad:
+        raise LandingContractError(
+            [f"ts must be ISO-8601 with a UTC offset or epoch ms; bad values: {listed(bad)}"]
+        )
+    try:
+        parsed = pd.to_datetime(pd.Series(values), format="ISO8601", utc=True)
+    except ValueError as error:
+        raise LandingContractError([f"ts has values that are not valid times: {error}"]) from None
+    return parsed.dt.as_unit("us")
+
+
+def _epoch_ms(values: np.ndarray) -> pd.Series:
+    return pd.Series(pd.to_datetime(values, unit="ms", utc=True)).dt.as_unit("us")
+
+
+def _numbers(column: str, values: Sequence[object]) -> np.ndarray:
+    """Numbers given as JSON numbers or as CSV text; booleans and other text are rejected."""
+    parsed = np.empty(len(values), dtype=np.float64)
+    bad = []
+    for i, value in enumerate(values):
+        if isinstance(value, bool):
+            bad.append(f"row {i} {value!r}")
+        elif isinstance(value, int | float):
+            parsed[i] = value
+        else:
+            try:
+                parsed[i] = float(value)
+            except (TypeError, ValueError):
+                bad.append(f"row {i} {value!r}")
+    if bad:
+        raise LandingContractError([f"{column} has values that are not numbers: {listed(bad)}"])
+    return parsed
+
+
+def _bars_from_values(columns: dict[str, Sequence[object]]) -> pd.DataFrame:
+    """The bars frame of row values by column, every problem of every column reported."""
+    problems: list[str] = []
+    frame = pd.DataFrame(index=pd.RangeIndex(len(columns["ts"])))
+    try:
+        frame["ts"] = _text_timestamps(columns["ts"])
+    except LandingContractError as error:
+        problems += error.problems
+    for column in VALUE_COLUMNS:
+        try:
+            frame[column] = _numbers(column, columns[column])
+        except LandingContractError as error:
+            problems += error.problems
+    if problems:
+        raise LandingContractError(problems)
+    return frame[list(RAW_COLUMNS)]
+
+
+def _parse_csv(content: bytes) -> LandingRows:
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise LandingContractError([f"CSV is not UTF-8: {error}"]) from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise LandingContractError(["CSV is empty: it needs a header line"])
+    header = next(csv.reader([lines[0]]))
+    _check_columns(header)
+    records = [next(csv.reader([line])) for line in lines[1:]]
+    short = [f"row {n} has {len(r)}" for n, r in enumerate(records) if len(r) != len(header)]
+    if short:
+        raise LandingContractError(
+            [f"every CSV row needs {len(header)} fields (truncated file?): {listed(short)}"]
+        )
+    columns = {name: [r[i] for r in records] for i, name in enumerate(header)}
+
+    def encode(positions: Sequence[int]) -> bytes:
+        return "\n".join([lines[0], *(lines[p + 1] for p in positions), ""]).encode("utf-8")
+
+    return LandingRows(_bars_from_values(columns), encode)
+
+
+def _parse_json(content: bytes) -> LandingRows:
+    try:
+        rows = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise LandingContractError([f"not valid UTF-8 JSON (truncated file?): {error}"]) from None
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise LandingContractError(["JSON must be a list of row objects"])
+    names = sorted({name for row in rows for name in row})
+    _check_columns(names or list(RAW_COLUMNS))
+    incomplete = [f"row {i}" for i, row in enumerate(rows) if len(row) != len(RAW_COLUMNS)]
+    if incomplete:
+        raise LandingContractError([f"rows without all six columns: {listed(incomplete)}"])
+    columns = {name: [row[name] for row in rows] for name in RAW_COLUMNS}
+
+    def encode(positions: Sequence[int]) -> bytes:
+        return json.dumps([rows[p] for p in positions]).encode("utf-8")
+
+    return LandingRows(_bars_from_values(columns), encode)
+
+
+def _parse_parquet(content: bytes) -> LandingRows:
+    try:
+        table = pq.read_table(pa.BufferReader(content))
+    except (pa.ArrowInvalid, OSError) as error:
+        raise LandingContractError([f"not a readable Parquet file (truncated?): {error}"]) from None
+    _check_columns(table.column_names)
+    problems = [
+        f"{name} has {table[name].null_count} nulls"
+        for name in RAW_COLUMNS
+        if table[name].null_count
+    ]
+    ts_type = table.schema.field("ts").type
+    if pa.types.is_timestamp(ts_type) and ts_type.tz in UTC_ZONES:
+        ts = table["ts"].to_pandas().dt.tz_convert("UTC").dt.as_unit("us")
+    elif pa.types.is_int64(ts_type):
+        ts = _epoch_ms(table["ts"].to_numpy(zero_copy_only=False))
+    else:
+        problems.append(f"ts must be timestamp with time zone UTC or int64 epoch ms, not {ts_type}")
+    for name in VALUE_COLUMNS:
+        kind = table.schema.field(name).type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            problems.append(f"{name} must be numeric, not {kind}")
+    if problems:
+        raise LandingContractError(problems)
+    frame = pd.DataFrame({"ts": ts})
+    for name in VALUE_COLUMNS:
+        frame[name] = table[name].to_numpy(zero_copy_only=False).astype(np.float64)
+
+    def encode(positions: Sequence[int]) -> bytes:
+        sink = pa.BufferOutputStream()
+        pq.write_table(table.take(pa.array(positions, pa.int64())), sink, compression=COMPRESSION)
+        return sink.getvalue().to_pybytes()
+
+    return LandingRows(frame, encode)

@@ -1,0 +1,60 @@
+"""The rules a parsed landing file must pass before anything of it reaches the raw layer.
+
+A row's trade date is the session (in the symbol's exchange calendar, analytics/market_calendar)
+whose one-minute bars include its `ts`. The file is rejected, with every failed rule listed,
+when it has no rows; when a `ts` is not the open of a session minute of the key's dates (this
+is "trade date outside the key's range", and also catches seconds or extended hours); when a
+session date of the key's range has no rows; when two rows share a `ts`; or when a row fails
+the bar quality rules (OHLC consistency, finite positive prices, finite non-negative volume).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from fin_assets.analytics import quality
+from fin_assets.analytics.market_calendar import session_minutes
+from fin_assets.landing.contract import LandingContractError, LandingKey
+from fin_assets.landing.parsing import MAX_LISTED, listed
+
+
+def trade_dates(bars: pd.DataFrame, key: LandingKey, calendar: str) -> pd.Series:
+    """The trade date of each row of `bars` (same index); LandingContractError if a rule fails."""
+    if bars.empty:
+        raise LandingContractError(["the file has no rows"])
+    problems = []
+    sessions = {day: session_minutes(calendar, day) for day in key.dates}
+    indexes = list(sessions.values())
+    minutes = indexes[0].append(indexes[1:])
+    labels = np.concatenate([np.full(len(m), day, dtype=object) for day, m in sessions.items()])
+    positions = minutes.get_indexer(pd.DatetimeIndex(bars["ts"]))
+    outside = np.flatnonzero(positions < 0)
+    if outside.size:
+        shown = [f"row {i} {bars['ts'].iloc[i].isoformat()}" for i in outside]
+        problems.append(
+            f"{outside.size} rows are not bar-open minutes of {calendar} sessions within "
+            f"{key.start}..{key.end}: {listed(shown)}"
+        )
+    found: set[date] = set(labels[positions[positions >= 0]])
+    empty = [day.isoformat() for day, m in sessions.items() if len(m) and day not in found]
+    if empty:
+        problems.append(f"session dates without rows: {', '.join(empty)}")
+    duplicated = bars["ts"].duplicated(keep=False)
+    if duplicated.any():
+        first = bars.loc[duplicated, "ts"].iloc[0].isoformat()
+        problems.append(f"{int(duplicated.sum())} rows share their ts with another row ({first})")
+    for rule in (
+        quality.check_ohlc_consistency,
+        quality.check_positive_prices,
+        quality.check_non_negative_volume,
+    ):
+        result = rule(bars)
+        if not result.passed:
+            rows = ", ".join(str(i) for i in result.sample.index[:MAX_LISTED])
+            problems.append(f"{result.rule}: {result.detail} (rows {rows})")
+    if problems:
+        raise LandingContractError(problems)
+    return pd.Series(labels[positions], index=bars.index, name="trade_date")
