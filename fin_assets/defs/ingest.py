@@ -7,6 +7,7 @@ from fin_assets.analytics.quality import RuleResult
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import date_symbol_partitions
+from fin_assets.defs.retries import VENDOR_RETRY_POLICY, retry_only_transient_vendor_errors
 from fin_assets.resources.market_data import MarketDataResource
 from fin_assets.resources.raw_store import raw_partition_prefix, store_payload
 from fin_assets.resources.storage import LakeResource
@@ -19,6 +20,7 @@ from fin_assets.universe import load_universe
     backfill_policy=BackfillPolicy.single_run(),
     check_specs=check_specs("raw_quotes", blocking=["payload_present"]),
     kinds={"parquet", "json"},
+    retry_policy=VENDOR_RETRY_POLICY,
 )
 def raw_quotes(
     context: AssetExecutionContext, market_data: MarketDataResource, lake: LakeResource
@@ -35,7 +37,8 @@ def raw_quotes(
     missing: list[tuple[str, str]] = []
     for symbol in scope.symbols:
         for trade_date in scope.dates:
-            payload = market_data.fetch_intraday(universe[symbol], trade_date)
+            with retry_only_transient_vendor_errors():
+                payload = market_data.fetch_intraday(universe[symbol], trade_date)
             if payload is None:
                 no_session += 1
                 continue

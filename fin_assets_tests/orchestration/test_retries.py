@@ -1,0 +1,48 @@
+"""Vendor retries: transient errors keep the RetryPolicy, every other error bypasses it."""
+
+import pytest
+from dagster import Backoff, Failure, Jitter
+
+from fin_assets.definitions import defs
+from fin_assets.defs.retries import VENDOR_RETRY_POLICY, retry_only_transient_vendor_errors
+from fin_assets.resources.vendors.errors import (
+    VendorBadRequest,
+    VendorQuotaExceeded,
+    VendorUnavailable,
+)
+
+
+def test_raw_quotes_retries_with_exponential_backoff_and_jitter() -> None:
+    policy = defs.resolve_assets_def("raw_quotes").op.retry_policy
+    assert policy == VENDOR_RETRY_POLICY
+    assert (policy.max_retries, policy.delay) == (4, 15)
+    assert (policy.backoff, policy.jitter) == (Backoff.EXPONENTIAL, Jitter.PLUS_MINUS)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        VendorUnavailable("yahoo", "HTTP 503 Service Unavailable"),
+        VendorQuotaExceeded("alphavantage", "5 calls per minute", scope="minute"),
+    ],
+)
+def test_transient_vendor_errors_pass_through_to_the_retry_policy(error: Exception) -> None:
+    with pytest.raises(type(error)) as raised, retry_only_transient_vendor_errors():
+        raise error
+    assert raised.value is error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        VendorBadRequest("alphavantage", "Invalid API call"),
+        VendorQuotaExceeded("alphavantage", "25 calls per day", scope="day"),
+        ValueError("landing/AAPL/2025-01-02/x.csv: column close is missing"),
+    ],
+)
+def test_other_errors_fail_without_retries(error: Exception) -> None:
+    with pytest.raises(Failure) as raised, retry_only_transient_vendor_errors():
+        raise error
+    assert raised.value.allow_retries is False
+    assert raised.value.__cause__ is error
+    assert raised.value.description == f"{type(error).__name__}: {error} (not retried)"
