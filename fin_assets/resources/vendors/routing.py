@@ -29,7 +29,7 @@ from fin_assets.analytics.market_calendar import is_session, session_minutes
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import MarketDataResource, RawPayload, decode_payload
 from fin_assets.resources.vendors import alphavantage, coingecko, yahoo
-from fin_assets.resources.vendors.errors import VendorBadRequest
+from fin_assets.resources.vendors.errors import VendorBadRequest, VendorPayloadInvalid
 from fin_assets.resources.vendors.http_client import VendorHttpClient, VendorResponse
 from fin_assets.resources.vendors.rate_limit import Quota, shared_limiter
 from fin_assets.resources.vendors.replay import MODES, ResponseArchive
@@ -111,7 +111,7 @@ class VendorMarketSource(MarketDataResource):
             client = self._client(vendor)
             response = coingecko.market_chart_range(client, vendor_id, first, last, "usd")
             payload = _payload(response, response.content, "json", trade_date)
-        decode_payload(vendor, payload.content)  # an invalid payload never reaches the raw layer
+        _check_within_session(payload, symbol, trade_date)
         return payload
 
     def _alphavantage_session(self, vendor_id: str, trade_date: date) -> RawPayload:
@@ -178,6 +178,22 @@ class VendorMarketSource(MarketDataResource):
             check_body=yahoo.check_body,
             headers={"User-Agent": yahoo.USER_AGENT},
             **common,
+        )
+
+
+def _check_within_session(payload: RawPayload, symbol: Symbol, trade_date: date) -> None:
+    """Decode `payload` and require every bar to open within the session of `trade_date`.
+
+    An invalid payload, or one holding bars of other sessions, never reaches the raw layer.
+    """
+    bars = decode_payload(payload.vendor, payload.content)
+    minutes = session_minutes(symbol.calendar, trade_date)
+    outside = bars[(bars["ts"] < minutes[0]) | (bars["ts"] > minutes[-1])]
+    if not outside.empty:
+        raise VendorPayloadInvalid(
+            payload.vendor,
+            f"{len(outside)} of {len(bars)} bars for {symbol.symbol} on {trade_date} open outside "
+            f"its session ({minutes[0]} to {minutes[-1]}), first at {outside['ts'].iloc[0]}",
         )
 
 

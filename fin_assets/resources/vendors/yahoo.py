@@ -22,7 +22,7 @@ Conventions of the answers:
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,6 +48,15 @@ BASE_URL = "https://query2.finance.yahoo.com"
 DEFAULT_QUOTAS = (Quota(30, 60),)
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) fin_assets"
 INTRADAY_GRANULARITIES = ("1m", "2m", "5m", "15m", "30m", "60m", "90m", "1h")
+# Bars of one or more whole sessions, keyed by the date of their first session, with the
+# shortest length of their period (to recognise the trailing live bar, see parse_chart_daily).
+SESSION_GRANULARITIES = {
+    "1d": timedelta(days=1),
+    "5d": timedelta(days=5),
+    "1wk": timedelta(days=7),
+    "1mo": timedelta(days=28),
+    "3mo": timedelta(days=89),
+}
 
 
 def _error_description(body: Any) -> str | None:
@@ -134,12 +143,25 @@ def parse_chart_intraday(content: bytes) -> pd.DataFrame:
 
 
 def parse_chart_daily(content: bytes) -> pd.DataFrame:
-    """A daily (interval=1d) chart answer as adjusted daily bars (see parsing.py)."""
+    """A daily (or weekly, monthly...) chart answer as adjusted daily bars (see parsing.py).
+
+    trade_date is the date of the bar's first session; a dividend or split is reported on the
+    bar whose first session is its ex-date (exact for 1d bars). While a period is open, Yahoo
+    appends a live bar stamped `meta.regularMarketTime` inside the last period, repeating it;
+    that bar is dropped.
+    """
     result = _result(content)
-    if _granularity(result) != "1d":
-        raise VendorPayloadInvalid(VENDOR, "not a daily (1d) chart")
-    zone = _zone(member(VENDOR, result, "meta", dict))
+    granularity = _granularity(result)
+    if granularity not in SESSION_GRANULARITIES:
+        raise VendorPayloadInvalid(VENDOR, f"granularity {granularity!r} is not daily or longer")
+    meta = member(VENDOR, result, "meta", dict)
+    zone = _zone(meta)
     kept, ts, rows = _bars(result)
+    if len(ts) >= 2 and "regularMarketTime" in meta:
+        stamp = epoch_integer(VENDOR, meta["regularMarketTime"], "regularMarketTime")
+        live = pd.Timestamp(stamp, unit="s", tz="UTC")
+        if ts[-1] == live and ts[-1] < ts[-2] + SESSION_GRANULARITIES[granularity]:
+            kept, ts, rows = kept[:-1], ts[:-1], rows[:-1]
     dates = [stamp.date() for stamp in ts.tz_convert(zone)]
     dividends = _event_values(result, "dividends", zone, _dividend_amount)
     splits = _event_values(result, "splits", zone, _split_coefficient)
