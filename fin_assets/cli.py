@@ -1,4 +1,4 @@
-"""The `fin-assets` command: demo, backfill, dev and stream."""
+"""The `fin-assets` command: demo, backfill, dev, stream and ingest-landing."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fin_assets.definitions import build_definitions
+from fin_assets.defs.landing import process_landing_files
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance, prepare_instance_environment
+from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse
-from fin_assets.runner import RunOutcome, check_outcomes, plan_runs, run_stages
+from fin_assets.runner import QUIET_RUN_CONFIG, RunOutcome, check_outcomes, plan_runs, run_stages
 from fin_assets.settings import Settings, get_settings
 from fin_assets.streaming.cli import add_stream_commands, run_stream
 
@@ -95,6 +98,21 @@ def print_summary(settings: Settings, outcomes: list[RunOutcome]) -> bool:
     return all_passed
 
 
+def ingest_landing(settings: Settings) -> int:
+    """Process every landing file without a successful run yet (see fin_assets/defs/landing.py);
+    1 when a file was rejected or its run failed."""
+    outcomes = process_landing_files(
+        ParquetLake(settings.lake_root),
+        open_instance(settings),
+        build_definitions(settings).resolve_job_def("landing_job"),
+        run_config=QUIET_RUN_CONFIG,
+        on_file=lambda outcome: console.print(f"{outcome.key}: {outcome.status}"),
+    )
+    bad = sum(outcome.status in ("rejected", "failed") for outcome in outcomes)
+    console.print(f"{len(outcomes)} landing files, {bad} rejected or failed")
+    return 1 if bad else 0
+
+
 def parse_date(text: str) -> date:
     return date.fromisoformat(text)
 
@@ -121,11 +139,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             help="date × symbol runs executed at once, one process each (default 2)",
         )
     commands.add_parser("dev", help="open the Dagster UI on this FIN_HOME (dagster dev)")
+    commands.add_parser(
+        "ingest-landing", help="process the lake's new landing/ files now, one run each"
+    )
     add_stream_commands(commands)
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.command == "stream":
         return run_stream(args, settings)
+
+    if args.command == "ingest-landing":
+        return ingest_landing(settings)
 
     if args.command == "dev":
         prepare_instance_environment(settings)

@@ -17,6 +17,7 @@ Runs of a landing file carry the tags `fin/landing_key` and `fin/landing_run_key
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 from dagster import (
@@ -201,19 +202,20 @@ def process_landing_files(
     lake: ParquetLake,
     instance: DagsterInstance,
     job: JobDefinition,
-    run_tags: Mapping[str, str] | None = None,
+    run_config: Mapping[str, Any] | None = None,
     on_file: Callable[[LandingOutcome], None] = lambda outcome: None,
 ) -> list[LandingOutcome]:
     """Ingest every landing file, one landing_job run each, in this process.
 
     A file (key and etag) that already has a successful run, by the sensor or by an earlier
-    call, is skipped. Runs are recorded in `instance`; `on_file` sees each outcome as it comes.
+    call, is skipped. Runs are recorded in `instance`, with `run_config` (e.g. loggers) added
+    to each landing run's config; `on_file` sees each outcome as it comes.
     """
     outcomes = []
     last_date = last_partition_date()
     for info in lake.list_object_infos(LANDING_PREFIX):
         landed = LandedFile(info.key, lake.object_etag(info.key), info.last_modified.timestamp())
-        outcome = _process_landing_file(lake, instance, job, landed, last_date, run_tags or {})
+        outcome = _process_landing_file(lake, instance, job, landed, last_date, run_config or {})
         on_file(outcome)
         outcomes.append(outcome)
     return outcomes
@@ -225,7 +227,7 @@ def _process_landing_file(
     job: JobDefinition,
     landed: LandedFile,
     last_date: date,
-    run_tags: Mapping[str, str],
+    run_config: Mapping[str, Any],
 ) -> LandingOutcome:
     done = RunsFilter(
         tags={LANDING_RUN_KEY_TAG: landed.run_key}, statuses=[DagsterRunStatus.SUCCESS]
@@ -240,8 +242,8 @@ def _process_landing_file(
         return LandingOutcome(landed.key, "deferred")
     result = job.execute_in_process(
         instance=instance,
-        run_config=landing_run_config(landed.key),
-        tags={**run_tags, **landing_run_tags(landing_key, landed.run_key)},
+        run_config={**run_config, **landing_run_config(landed.key)},
+        tags=landing_run_tags(landing_key, landed.run_key),
         raise_on_error=False,
     )
     if result.success:
