@@ -77,3 +77,9 @@ def make_client(
         **secret,
         **options,
     )
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """pytest-httpserver listens on 127.0.0.1 (a free port)."""
+    return ("127.0.0.1", 0)
