@@ -1,15 +1,18 @@
-"""Landing files for the tests: one-minute bars of real session minutes, in the three formats."""
+"""Landing files for the tests: bars of real session minutes in the three formats, put on S3."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.s3.models import s3_backends
 
 from fin_assets.analytics.market_calendar import session_minutes
+from fin_assets.resources.lake import ParquetLake
 
 COLUMNS = ["ts", "open", "high", "low", "close", "volume"]
 
@@ -51,3 +54,12 @@ def parquet_bytes(bars: pd.DataFrame) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(pa.Table.from_pandas(bars, preserve_index=False), sink)
     return sink.getvalue().to_pybytes()
+
+
+def put(bucket: str, key: str, content: bytes, started: datetime | None = None) -> None:
+    """Put a file into the lake of the moto bucket; `started` sets its server-side LastModified
+    (second resolution): the time S3 shows for an upload that started then."""
+    ParquetLake(f"s3://{bucket}/lake").replace_object(key, content)
+    if started is not None:
+        stored = s3_backends[DEFAULT_ACCOUNT_ID]["global"].buckets[bucket].keys[f"lake/{key}"]
+        stored.last_modified = started.astimezone(UTC).replace(tzinfo=None)

@@ -6,14 +6,12 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 from dagster import SensorResult, build_sensor_context
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.s3.models import s3_backends
 
 from fin_assets.defs.landing import landing_sensor
 from fin_assets.landing.cursor import OVERLAP_SECONDS, LandingCursor
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
-from fin_assets_tests.landing.landing_files import csv_bytes, json_bytes, minute_bars
+from fin_assets_tests.landing.landing_files import csv_bytes, json_bytes, minute_bars, put
 from fin_assets_tests.s3_server import MotoS3, s3_bucket, s3_server  # noqa: F401
 
 A = "landing/AAPL/2025-01-02/a.csv"
@@ -29,16 +27,6 @@ def tick(bucket: str, cursor: str | None) -> SensorResult:
 
 def etag(s3: MotoS3, bucket: str, key: str) -> str:
     return s3.client().head_object(Bucket=bucket, Key=f"lake/{key}")["ETag"].strip('"')
-
-
-def put(bucket: str, key: str, content: bytes, started: datetime | None = None) -> None:
-    """Put a landing file; `started` sets its server-side LastModified (second resolution), the
-    time S3 shows for an upload that started then (a slow upload lands "late")."""
-    lake = ParquetLake(f"s3://{bucket}/lake")
-    lake.replace_object(key, content)
-    if started is not None:
-        stored = s3_backends[DEFAULT_ACCOUNT_ID]["global"].buckets[bucket].keys[f"lake/{key}"]
-        stored.last_modified = started.astimezone(UTC).replace(tzinfo=None)
 
 
 def requested(result: SensorResult) -> dict[str, dict]:
