@@ -1,0 +1,70 @@
+# The prod environment: state in S3 (bucket and lock table created once, outside this root:
+# docs/deploy.md), providers, and the platform at prod sizes.
+
+terraform {
+  required_version = ">= 1.6.0"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.0"
+    }
+    snowflake = {
+      source  = "snowflakedb/snowflake"
+      version = "~> 2.0"
+    }
+  }
+  # bucket, region and dynamodb_table: terraform init -backend-config=backend.hcl
+  backend "s3" {
+    key     = "fin-assets/prod/terraform.tfstate"
+    encrypt = true
+  }
+}
+
+provider "aws" {
+  region = var.aws_region
+  default_tags {
+    tags = {
+      project     = "fin_assets"
+      environment = "prod"
+      managed-by  = "terraform"
+    }
+  }
+}
+
+# Credentials from the environment: SNOWFLAKE_USER and SNOWFLAKE_PRIVATE_KEY (key-pair).
+provider "snowflake" {
+  alias             = "sysadmin"
+  organization_name = var.snowflake_organization
+  account_name      = var.snowflake_account
+  authenticator     = "SNOWFLAKE_JWT"
+  role              = "SYSADMIN"
+}
+
+provider "snowflake" {
+  alias             = "securityadmin"
+  organization_name = var.snowflake_organization
+  account_name      = var.snowflake_account
+  authenticator     = "SNOWFLAKE_JWT"
+  role              = "SECURITYADMIN"
+}
+
+module "platform" {
+  source = "../../modules/platform"
+  providers = {
+    snowflake.sysadmin      = snowflake.sysadmin
+    snowflake.securityadmin = snowflake.securityadmin
+  }
+  environment                     = "prod"
+  eks_oidc_provider_arn           = var.eks_oidc_provider_arn
+  eks_oidc_issuer                 = var.eks_oidc_issuer
+  dagster_postgres_host           = var.dagster_postgres_host
+  spark_subnet_ids                = var.spark_subnet_ids
+  spark_security_group_ids        = var.spark_security_group_ids
+  serverless_max_vcpu             = 64
+  serverless_max_memory_gb        = 256
+  snowflake_warehouse_size        = "SMALL"
+  snowflake_monthly_credit_quota  = 200
+  snowflake_loader_rsa_public_key = var.snowflake_loader_rsa_public_key
+  snowflake_bi_reader_users       = var.snowflake_bi_reader_users
+  force_destroy_buckets           = false
+}

@@ -1,0 +1,126 @@
+# The IAM role of the Dagster pods (code server, runs, steps), assumed through IRSA by the one
+# Kubernetes service account of the Helm release. It may read and write the lake root (never
+# delete raw payloads), stage Spark jobs, write step logs, start and follow the EMR clusters and
+# EMR Serverless job runs of fin_assets, and pass only fin_assets' EMR roles.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id  = data.aws_caller_identity.current.account_id
+  partition   = data.aws_partition.current.partition
+  region      = data.aws_region.current.region
+  emr_cluster = "arn:${local.partition}:elasticmapreduce:${local.region}:${local.account_id}:cluster/*"
+}
+
+data "aws_iam_policy_document" "trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [var.oidc_provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_issuer}:sub"
+      values   = ["system:serviceaccount:${var.namespace}:${var.service_account}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "dagster" {
+  name                 = "${var.name_prefix}-dagster"
+  description          = "IRSA role of the fin_assets Dagster pods (${var.namespace}/${var.service_account})."
+  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  max_session_duration = 3600
+}
+
+data "aws_iam_policy_document" "dagster" {
+  statement {
+    sid       = "ListOwnPrefixes"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [var.lake_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.lake_prefix}/*", "spark/*", "${var.compute_log_prefix}/*"]
+    }
+  }
+  statement {
+    sid     = "ReadWriteLakeStagingAndLogs"
+    actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = [
+      "${var.lake_bucket_arn}/${var.lake_prefix}/*",
+      "${var.lake_bucket_arn}/spark/*",
+      "${var.lake_bucket_arn}/${var.compute_log_prefix}/*",
+    ]
+  }
+  statement {
+    sid       = "RawPayloadsAreImmutable"
+    effect    = "Deny"
+    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = ["${var.lake_bucket_arn}/${var.lake_prefix}/raw/*"]
+  }
+  statement {
+    sid       = "UseLakeKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [var.lake_kms_key_arn]
+  }
+  statement {
+    sid = "RunEmrClusters"
+    actions = [
+      "elasticmapreduce:RunJobFlow",
+      "elasticmapreduce:AddTags",
+      "elasticmapreduce:DescribeCluster",
+      "elasticmapreduce:DescribeStep",
+      "elasticmapreduce:ListSteps",
+      "elasticmapreduce:TerminateJobFlows",
+      "elasticmapreduce:CancelSteps",
+    ]
+    resources = [local.emr_cluster]
+  }
+  statement {
+    sid       = "PassEmrRoles"
+    actions   = ["iam:PassRole"]
+    resources = [var.emr_service_role_arn, var.emr_instance_role_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"]
+    }
+  }
+  statement {
+    sid = "RunEmrServerlessJobs"
+    actions = [
+      "emr-serverless:StartJobRun",
+      "emr-serverless:GetJobRun",
+      "emr-serverless:CancelJobRun",
+      "emr-serverless:GetDashboardForJobRun",
+      "emr-serverless:GetApplication",
+      "emr-serverless:StartApplication",
+    ]
+    resources = [var.emr_serverless_application_arn, "${var.emr_serverless_application_arn}/jobruns/*"]
+  }
+  statement {
+    sid       = "PassEmrServerlessJobRole"
+    actions   = ["iam:PassRole"]
+    resources = [var.emr_serverless_job_role_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["emr-serverless.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "dagster" {
+  name   = "fin-assets"
+  role   = aws_iam_role.dagster.id
+  policy = data.aws_iam_policy_document.dagster.json
+}

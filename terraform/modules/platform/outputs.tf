@@ -1,0 +1,58 @@
+# What the Kubernetes side consumes (docs/deploy.md):
+# - helm_values: a values file for the dagster/dagster chart, after helm/values.yaml and
+#   helm/values-<env>.yaml (maps only: Helm merges them key by key);
+# - fin_assets_env: the ConfigMap fin-assets-infra, read by the code server, run and step pods.
+
+output "helm_values" {
+  description = "Helm values naming this environment's resources: terraform output -json helm_values > helm/values-<env>-infra.json."
+  value = {
+    serviceAccount = {
+      annotations = {
+        "eks.amazonaws.com/role-arn" = module.iam_dagster_irsa.role_arn
+      }
+    }
+    postgresql = {
+      postgresqlHost = var.dagster_postgres_host
+    }
+    computeLogManager = {
+      config = {
+        s3ComputeLogManager = {
+          bucket = module.s3_lake.bucket_name
+          prefix = module.s3_lake.compute_log_prefix
+        }
+      }
+    }
+  }
+}
+
+output "fin_assets_env" {
+  description = "Environment of the fin_assets pods (ConfigMap fin-assets-infra)."
+  value = {
+    AWS_REGION                        = module.s3_lake.region
+    FIN_LAKE_URL                      = module.s3_lake.lake_url
+    FIN_SPARK_STAGING_URI             = module.s3_lake.spark_staging_url
+    FIN_EMR_SERVERLESS_APPLICATION_ID = module.emr.serverless_application_id
+    FIN_EMR_SERVERLESS_ROLE_ARN       = module.emr.serverless_job_role_arn
+    FIN_EMR_SERVERLESS_PYTHON_ARCHIVE = module.s3_lake.spark_archive_url
+  }
+}
+
+output "emr_cluster_settings" {
+  description = "Names for the EMR clusters the EMR runner starts: ServiceRole, JobFlowRole, SecurityConfiguration."
+  value = {
+    service_role           = module.emr.service_role_name
+    instance_profile       = module.emr.instance_profile_name
+    security_configuration = module.emr.security_configuration_name
+  }
+}
+
+output "snowflake" {
+  description = "Snowflake objects of the fin-assets-snowflake secret: database, schemas, warehouse, loader role and user."
+  value = {
+    database    = module.snowflake.database
+    schemas     = module.snowflake.schemas
+    warehouse   = module.snowflake.warehouse
+    loader_role = module.snowflake.loader_role
+    loader_user = module.snowflake.loader_user
+  }
+}
