@@ -72,11 +72,14 @@ class RateLimiter:
         self._ms_clock = _MillisecondClock(self._clock)
         # pyrate-limiter reports the exhausted Rate; this maps it back to our Quota.
         self._quota_of_rate = {(q.limit, q.period_seconds * 1000): q for q in quotas}
-        self._bucket = StateBucket(
-            [Rate(q.limit, q.period_seconds * 1000) for q in quotas],
-            algorithm=TokenBucket(),
-            clock=self._ms_clock,
-        )
+        rates = [Rate(q.limit, q.period_seconds * 1000) for q in quotas]
+        try:
+            self._bucket = StateBucket(rates, algorithm=TokenBucket(), clock=self._ms_clock)
+        except ValueError:
+            raise ValueError(
+                f"{vendor} quotas {quotas}: periods and limits must both increase, and a longer "
+                "period must not allow a faster average rate"
+            ) from None
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
