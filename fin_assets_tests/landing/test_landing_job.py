@@ -1,0 +1,155 @@
+"""landing_job and `fin-assets ingest-landing` over moto S3: landing files → raw → bars values."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
+
+from fin_assets.analytics.market_calendar import session_minutes
+from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
+from fin_assets.cli import main
+from fin_assets.defs.bars import daily_bars, intraday_bars
+from fin_assets.defs.ingest import raw_quotes
+from fin_assets.defs.landing import landing_job, landing_run_config, landing_run_tags
+from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
+from fin_assets.landing.contract import parse_landing_key
+from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.market_data import SyntheticMarketSource
+from fin_assets.resources.storage import LakeResource
+from fin_assets.settings import Settings
+from fin_assets_tests.landing.landing_files import csv_bytes, json_bytes, minute_bars, put
+from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
+
+JAN2 = date(2025, 1, 2)
+FIRST = "landing/AAPL/2025-01-02/first.csv"
+SECOND = "landing/AAPL/2025-01-02/second.json"
+
+
+def run_landing(bucket: str, key: str, instance: DagsterInstance) -> ExecuteInProcessResult:
+    lake_url = f"s3://{bucket}/lake"
+    defs = Definitions(
+        assets=[raw_quotes, intraday_bars, daily_bars],
+        jobs=[landing_job],
+        resources={"market_data": SyntheticMarketSource(), "lake": LakeResource(root=lake_url)},
+    )
+    run_key = f"{key}@{ParquetLake(lake_url).object_etag(key)}"
+    return defs.resolve_job_def("landing_job").execute_in_process(
+        run_config=landing_run_config(key),
+        tags=landing_run_tags(parse_landing_key(key, SYMBOLS, HISTORY_START), run_key),
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def test_bars_are_the_union_of_landing_files_the_last_landed_winning(
+    s3_bucket: str,  # noqa: F811
+) -> None:
+    landed = datetime(2026, 3, 2, 15, 0, 0, tzinfo=UTC)
+    put(s3_bucket, FIRST, csv_bytes(minute_bars("XNYS", JAN2, 0, 3, 100.0)), started=landed)
+    later = landed + timedelta(seconds=1)
+    put(s3_bucket, SECOND, json_bytes(minute_bars("XNYS", JAN2, 2, 2, 200.0)), started=later)
+    instance = DagsterInstance.ephemeral()
+
+    # Run order differs from landing order on purpose: landing order decides.
+    assert run_landing(s3_bucket, SECOND, instance).success
+    assert run_landing(s3_bucket, FIRST, instance).success
+
+    lake = ParquetLake(f"s3://{s3_bucket}/lake")
+    bars = lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL").to_pandas()
+    assert bars["ts"].tolist() == list(session_minutes("XNYS", JAN2)[:4])
+    assert bars["open"].tolist() == [100.0, 101.0, 200.0, 201.0]
+    assert bars["high"].tolist() == [101.0, 102.0, 201.0, 202.0]
+    assert bars["low"].tolist() == [99.0, 100.0, 199.0, 200.0]
+    assert bars["close"].tolist() == [100.5, 101.5, 200.5, 201.5]
+    assert bars["volume"].tolist() == [100.0, 101.0, 100.0, 101.0]
+    daily = lake.read_partitions("daily_bars", DAILY_BARS, [JAN2], "AAPL").to_pylist()
+    typical_volume = (
+        (101 + 99 + 100.5) / 3 * 100
+        + (102 + 100 + 101.5) / 3 * 101
+        + (201 + 199 + 200.5) / 3 * 100
+        + (202 + 200 + 201.5) / 3 * 101
+    )
+    assert daily == [
+        {
+            "symbol": "AAPL",
+            "trade_date": JAN2,
+            "open": 100.0,
+            "high": 202.0,
+            "low": 99.0,
+            "close": 201.5,
+            "volume": 402.0,
+            "vwap": pytest.approx(typical_volume / 402, rel=1e-12),
+            "bar_count": 4,
+        }
+    ]
+
+
+def test_a_rejected_file_fails_its_run_and_writes_no_bars(s3_bucket: str) -> None:  # noqa: F811
+    key = "landing/AAPL/2025-01-02/cut.csv"
+    put(s3_bucket, key, csv_bytes(minute_bars("XNYS", JAN2, 0, 3, 100.0))[:-12])
+
+    result = run_landing(s3_bucket, key, DagsterInstance.ephemeral())
+
+    assert not result.success
+    failure = result.failure_data_for_node("raw_quotes")
+    assert "rejected (moved to quarantine/landing/AAPL/2025-01-02/cut.csv)" in str(
+        failure.error.message
+    )
+    lake = ParquetLake(f"s3://{s3_bucket}/lake")
+    assert lake.list_objects("raw") == []
+    assert lake.list_objects("intraday_bars") == []
+    assert lake.list_objects("quarantine") == [f"quarantine/{key}", f"quarantine/{key}.error.json"]
+
+
+def test_ingest_landing_command_processes_each_file_once(
+    s3_bucket: str,  # noqa: F811
+    fin_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("FIN_HOME", str(fin_settings.home))
+    monkeypatch.setenv("FIN_DAGSTER_PG_URL", fin_settings.dagster_pg_url)
+    monkeypatch.setenv("FIN_LAKE_URL", f"s3://{s3_bucket}/lake")
+    put(s3_bucket, FIRST, csv_bytes(minute_bars("XNYS", JAN2, 0, 3, 100.0)))
+    put(s3_bucket, "landing/AAPL/2025-01-02/cut.csv", b"ts,open,high\n")
+
+    assert main(["ingest-landing"]) == 1
+    first = capsys.readouterr().out
+    assert main(["ingest-landing"]) == 0
+    second = capsys.readouterr().out
+
+    assert "landing/AAPL/2025-01-02/cut.csv: rejected" in first
+    assert f"{FIRST}: succeeded" in first
+    assert "2 landing files, 1 rejected or failed" in first
+    assert f"{FIRST}: already processed" in second
+    assert "1 landing files, 0 rejected or failed" in second
+    lake = ParquetLake(f"s3://{s3_bucket}/lake")
+    bars = lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL").to_pandas()
+    assert bars["open"].tolist() == [100.0, 101.0, 102.0]
+
+
+def test_landing_payloads_take_precedence_over_the_vendor(s3_bucket: str) -> None:  # noqa: F811
+    instance = DagsterInstance.ephemeral()
+    defs = Definitions(
+        assets=[raw_quotes, intraday_bars, daily_bars],
+        jobs=[landing_job],
+        resources={
+            "market_data": SyntheticMarketSource(),
+            "lake": LakeResource(root=f"s3://{s3_bucket}/lake"),
+        },
+    )
+    vendor_pull = defs.resolve_job_def("landing_job").execute_in_process(
+        partition_key="2025-01-02|AAPL", instance=instance
+    )
+    lake = ParquetLake(f"s3://{s3_bucket}/lake")
+    assert vendor_pull.success
+    assert len(lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL")) == 390
+
+    put(s3_bucket, FIRST, csv_bytes(minute_bars("XNYS", JAN2, 0, 3, 100.0)))
+    assert run_landing(s3_bucket, FIRST, instance).success
+
+    bars = lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL").to_pandas()
+    assert bars["open"].tolist() == [100.0, 101.0, 102.0]
+    assert len(lake.list_objects("raw/synthetic/symbol=AAPL/trade_date=2025-01-02")) == 1
