@@ -17,6 +17,7 @@ from pytest_httpserver import HTTPServer
 
 from fin_assets.resources.vendors.http_client import VendorHttpClient
 from fin_assets.resources.vendors.rate_limit import Quota, RateLimiter
+from fin_assets.resources.vendors.routing import VendorMarketSource
 
 FIXTURES = Path(__file__).with_name("fixtures")
 ENVELOPES = FIXTURES / "yahoo" / "node-yahoo-finance2_fixture_envelopes"
@@ -83,3 +84,43 @@ def make_client(
 def httpserver_listen_address() -> tuple[str, int]:
     """pytest-httpserver listens on 127.0.0.1 (a free port)."""
     return ("127.0.0.1", 0)
+
+
+AAPL_EMPTY_1M = "chart-AAPL-2025-02-01-to-2025-02-02-includePrePost-false-interval-1m.json"
+# Quotas far above what a test uses: the shared limiters run on the real clock.
+FAST = {
+    "alphavantage_calls_per_minute": 1_000,
+    "alphavantage_calls_per_day": 100_000,
+    "coingecko_calls_per_minute": 1_000,
+    "yahoo_calls_per_minute": 1_000,
+}
+
+
+def vendor_source(httpserver: HTTPServer, **config: object) -> VendorMarketSource:
+    """The vendors source with every base URL at `httpserver` and test keys."""
+    url = httpserver.url_for("/")
+    return VendorMarketSource(
+        alphavantage_api_key="av-key",
+        alphavantage_base_url=url,
+        coingecko_api_key="cg-key",
+        coingecko_base_url=url,
+        yahoo_base_url=url,
+        **{**FAST, **config},
+    )
+
+
+def serve_yahoo_empty_day(httpserver: HTTPServer) -> bytes:
+    """The recorded empty 1-minute chart, served for AAPL's session of 2025-02-03."""
+    body = fixture_bytes("yahoo/chart_v8_AAPL_1m_weekend_empty_body.json")
+    httpserver.expect_request(
+        "/v8/finance/chart/AAPL",
+        query_string={
+            "period1": "1738593000",  # 2025-02-03 09:30 EST
+            "period2": "1738616400",  # 16:00 EST: bars opening up to 15:59
+            "interval": "1m",
+            "includePrePost": "false",
+            "events": "div|split",
+        },
+        headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) fin_assets"},
+    ).respond_with_data(body, headers=yahoo_envelope_headers(AAPL_EMPTY_1M))
+    return body

@@ -14,7 +14,11 @@ from fin_assets.resources.vendors.errors import VendorPayloadInvalid
 from fin_assets.resources.vendors.replay import ResponseArchive, VendorRecordingMissing
 from fin_assets.resources.vendors.routing import VendorMarketSource
 from fin_assets.universe import Symbol, load_universe
-from fin_assets_tests.resources.vendors.conftest import fixture_bytes, yahoo_envelope_headers
+from fin_assets_tests.resources.vendors.conftest import (
+    fixture_bytes,
+    serve_yahoo_empty_day,
+    vendor_source,
+)
 
 UNIVERSE = {s.symbol: s for s in load_universe()}
 IBM = Symbol(
@@ -28,43 +32,6 @@ IBM = Symbol(
     sector="Information Technology",
     vendor_ids={"alphavantage": "IBM", "coingecko": None, "yahoo": "IBM"},
 )
-AAPL_EMPTY_1M = "chart-AAPL-2025-02-01-to-2025-02-02-includePrePost-false-interval-1m.json"
-# Quotas far above what a test uses: the shared limiters run on the real clock.
-FAST = {
-    "alphavantage_calls_per_minute": 1_000,
-    "alphavantage_calls_per_day": 100_000,
-    "coingecko_calls_per_minute": 1_000,
-    "yahoo_calls_per_minute": 1_000,
-}
-
-
-def _source(httpserver: HTTPServer, **config: object) -> VendorMarketSource:
-    url = httpserver.url_for("/")
-    return VendorMarketSource(
-        alphavantage_api_key="av-key",
-        alphavantage_base_url=url,
-        coingecko_api_key="cg-key",
-        coingecko_base_url=url,
-        yahoo_base_url=url,
-        **{**FAST, **config},
-    )
-
-
-def _serve_yahoo_empty_day(httpserver: HTTPServer) -> bytes:
-    """The recorded empty 1-minute chart, served for AAPL's session of 2025-02-03."""
-    body = fixture_bytes("yahoo/chart_v8_AAPL_1m_weekend_empty_body.json")
-    httpserver.expect_request(
-        "/v8/finance/chart/AAPL",
-        query_string={
-            "period1": "1738593000",  # 2025-02-03 09:30 EST
-            "period2": "1738616400",  # 16:00 EST: bars opening up to 15:59
-            "interval": "1m",
-            "includePrePost": "false",
-            "events": "div|split",
-        },
-        headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) fin_assets"},
-    ).respond_with_data(body, headers=yahoo_envelope_headers(AAPL_EMPTY_1M))
-    return body
 
 
 def test_routing_by_asset_class() -> None:
@@ -79,7 +46,7 @@ def test_routing_by_asset_class() -> None:
 
 
 def test_no_session_makes_no_call(httpserver: HTTPServer) -> None:
-    source = _source(httpserver)
+    source = vendor_source(httpserver)
     assert source.fetch_intraday(UNIVERSE["AAPL"], date(2025, 2, 1)) is None  # a Saturday
     assert source.fetch_intraday(UNIVERSE["AAPL"], date(2025, 1, 1)) is None  # New Year's Day
     assert httpserver.log == []
@@ -91,7 +58,7 @@ def test_alphavantage_month_is_fetched_once_and_cut_per_session(httpserver: HTTP
     httpserver.expect_request(
         "/query", query_string={**params, "apikey": "av-key"}
     ).respond_with_data(body, content_type="text/csv")
-    source = _source(httpserver)
+    source = vendor_source(httpserver)
     quiet = source.fetch_intraday(IBM, date(2026, 5, 14))
     assert quiet is not None
     # The response holds no line of 2026-05-14: an empty session payload, not a failure.
@@ -116,8 +83,8 @@ def test_alphavantage_month_is_fetched_once_and_cut_per_session(httpserver: HTTP
 
 
 def test_yahoo_session_request_and_payload(httpserver: HTTPServer) -> None:
-    body = _serve_yahoo_empty_day(httpserver)
-    payload = _source(httpserver, equity_vendor="yahoo").fetch_intraday(
+    body = serve_yahoo_empty_day(httpserver)
+    payload = vendor_source(httpserver, equity_vendor="yahoo").fetch_intraday(
         UNIVERSE["AAPL"], date(2025, 2, 3)
     )
     assert payload is not None and payload.content == body
@@ -137,7 +104,7 @@ def test_coingecko_day_request_and_out_of_day_points(httpserver: HTTPServer) -> 
         content_type="application/json",
     )
     with pytest.raises(VendorPayloadInvalid, match=r"9 of 289 bars for BTC on 2023-03-15"):
-        _source(httpserver).fetch_intraday(UNIVERSE["BTC"], date(2023, 3, 15))
+        vendor_source(httpserver).fetch_intraday(UNIVERSE["BTC"], date(2023, 3, 15))
     assert len(httpserver.log) == 1
 
 
@@ -145,23 +112,27 @@ def test_coingecko_pro_plan_sends_the_pro_header(httpserver: HTTPServer) -> None
     httpserver.expect_request(
         "/coins/bitcoin/market_chart/range", headers={"x-cg-pro-api-key": "cg-key"}
     ).respond_with_data(b'{"prices":[],"market_caps":[],"total_volumes":[]}')
-    payload = _source(httpserver, coingecko_plan="pro").fetch_intraday(
+    payload = vendor_source(httpserver, coingecko_plan="pro").fetch_intraday(
         UNIVERSE["BTC"], date(2025, 3, 1)
     )
     assert payload is not None and decode_payload("coingecko", payload.content).empty
 
 
 def test_record_then_replay_offline(httpserver: HTTPServer, tmp_path: Path) -> None:
-    body = _serve_yahoo_empty_day(httpserver)
+    body = serve_yahoo_empty_day(httpserver)
     lake_root = str(tmp_path / "lake")
-    recorder = _source(httpserver, equity_vendor="yahoo", mode="record", archive_root=lake_root)
+    recorder = vendor_source(
+        httpserver, equity_vendor="yahoo", mode="record", archive_root=lake_root
+    )
     recorded = recorder.fetch_intraday(UNIVERSE["AAPL"], date(2025, 2, 3))
     keys = ParquetLake(lake_root).list_objects("raw/_responses/yahoo")
     assert len(keys) == 2 and keys[0].endswith(".body") and keys[1].endswith(".meta.json")
     assert ParquetLake(lake_root).get_object(keys[0]) == body
 
     httpserver.clear()  # nothing answers any more: replay must not call HTTP
-    replayer = _source(httpserver, equity_vendor="yahoo", mode="replay", archive_root=lake_root)
+    replayer = vendor_source(
+        httpserver, equity_vendor="yahoo", mode="replay", archive_root=lake_root
+    )
     replayed = replayer.fetch_intraday(UNIVERSE["AAPL"], date(2025, 2, 3))
     assert replayed == recorded
     assert httpserver.log == []
@@ -170,9 +141,9 @@ def test_record_then_replay_offline(httpserver: HTTPServer, tmp_path: Path) -> N
 
 
 def test_archive_keeps_identical_answers_once(tmp_path: Path, httpserver: HTTPServer) -> None:
-    _serve_yahoo_empty_day(httpserver)
+    serve_yahoo_empty_day(httpserver)
     lake = ParquetLake(str(tmp_path / "lake"))
-    source = _source(httpserver, equity_vendor="yahoo")
+    source = vendor_source(httpserver, equity_vendor="yahoo")
     response = source._client("yahoo").get(
         "v8/finance/chart/AAPL",
         {
