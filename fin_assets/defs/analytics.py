@@ -23,6 +23,8 @@ from fin_assets.defs.partitions import (
     date_symbol_partitions,
     lookback_mapping,
 )
+from fin_assets.defs.spark_history import history_on_spark
+from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
 
@@ -35,14 +37,19 @@ from fin_assets.universe import load_universe
     check_specs=check_specs("technical_indicators", blocking=["schema", "unique_key", "rsi_range"]),
     kinds={"parquet", "pandas"},
 )
-def technical_indicators(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def technical_indicators(
+    context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
+) -> MaterializeResult:
     """SMA 20/50/200, EMA 12/26, RSI 14, MACD 12/26/9, Bollinger 20/2, ATR 14, ROC 10 (TA-Lib).
 
     Each symbol's indicators are computed over its whole daily history from HISTORY_START up to
     the run's last date, then the run's dates are written: a partition holds exactly what TA-Lib
-    gives over the whole history, however the partitions were run.
+    gives over the whole history, however the partitions were run. Large ranges run on Spark
+    (fin_assets.defs.spark_history).
     """
     scope = date_symbol_scope(context)
+    if spark.use_spark(scope.partition_count):
+        return history_on_spark(context, spark, lake, scope, "technical_indicators")
     store = lake.get_lake()
     frame = from_date(over_daily_history(store, scope, compute_indicators), scope.start)
     rows = write_symbol_partitions(store, "technical_indicators", INDICATORS, frame, scope)
@@ -66,10 +73,15 @@ def technical_indicators(context: AssetExecutionContext, lake: LakeResource) -> 
     check_specs=check_specs("trading_signals", blocking=["schema", "unique_key", "known_signals"]),
     kinds={"parquet", "pandas"},
 )
-def trading_signals(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def trading_signals(
+    context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
+) -> MaterializeResult:
     """Crossover signals fired on each date (golden/death cross, RSI 70/30, MACD, Bollinger,
-    momentum), one row per fired signal; a date where nothing fired is a zero-row partition."""
+    momentum), one row per fired signal; a date where nothing fired is a zero-row partition.
+    Large ranges run on Spark (fin_assets.defs.spark_history)."""
     scope = date_symbol_scope(context)
+    if spark.use_spark(scope.partition_count):
+        return history_on_spark(context, spark, lake, scope, "trading_signals")
     store = lake.get_lake()
     calendars = {s.symbol: s.calendar for s in load_universe()}
     frames = []
@@ -83,15 +95,6 @@ def trading_signals(context: AssetExecutionContext, lake: LakeResource) -> Mater
         frames.append(signals[signals["trade_date"] >= scope.start])
     frame = pd.concat(frames, ignore_index=True)
     rows = write_symbol_partitions(store, "trading_signals", SIGNALS, frame, scope)
-    unknown = ~frame["signal"].isin(SIGNAL_NAMES)
-    known = quality.RuleResult(
-        rule="known_signals",
-        passed=not unknown.any(),
-        failed_rows=int(unknown.sum()),
-        checked_rows=len(frame),
-        sample=frame[unknown].head(20),
-        detail=f"signal names outside {', '.join(SIGNAL_NAMES)}",
-    )
     return MaterializeResult(
         metadata={
             "dagster/row_count": rows,
@@ -103,6 +106,19 @@ def trading_signals(context: AssetExecutionContext, lake: LakeResource) -> Mater
             check_result(
                 "unique_key", quality.check_unique(frame, ["symbol", "trade_date", "signal"])
             ),
-            check_result("known_signals", known),
+            check_result("known_signals", known_signals_result(frame)),
         ],
+    )
+
+
+def known_signals_result(frame: pd.DataFrame) -> quality.RuleResult:
+    """Rule "known_signals": every signal name is one of SIGNAL_NAMES."""
+    unknown = ~frame["signal"].isin(SIGNAL_NAMES)
+    return quality.RuleResult(
+        rule="known_signals",
+        passed=not unknown.any(),
+        failed_rows=int(unknown.sum()),
+        checked_rows=len(frame),
+        sample=frame[unknown].head(20),
+        detail=f"signal names outside {', '.join(SIGNAL_NAMES)}",
     )

@@ -46,6 +46,8 @@ from fin_assets.defs.partitions import (
     date_symbol_partitions,
     lookback_mapping,
 )
+from fin_assets.defs.spark_history import history_on_spark
+from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
 
@@ -68,10 +70,15 @@ BACKTEST_WINDOW = 250
     ),
     kinds={"parquet", "pandas"},
 )
-def risk_metrics(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def risk_metrics(
+    context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
+) -> MaterializeResult:
     """Daily returns, annualized 20/60-day volatility, 1-day historical and parametric VaR and
-    CVaR at 95% and 99% over the last 250 returns, per symbol and session."""
+    CVaR at 95% and 99% over the last 250 returns, per symbol and session. Large ranges run on
+    Spark (fin_assets.defs.spark_history)."""
     scope = date_symbol_scope(context)
+    if spark.use_spark(scope.partition_count):
+        return history_on_spark(context, spark, lake, scope, "risk_metrics")
     store = lake.get_lake()
     periods = {s.symbol: s.periods_per_year for s in load_universe()}
     history = over_daily_history(store, scope, lambda bars: compute_risk_metrics(bars, periods))

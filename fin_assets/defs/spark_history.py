@@ -1,0 +1,52 @@
+"""The Spark path of the analytics assets: a large range goes to the Spark history job.
+
+technical_indicators, trading_signals and risk_metrics call `history_on_spark` when their run
+covers at least `spark.min_partitions` date × symbol partitions (a backfill of months × the
+universe); daily increments stay in pandas. Both paths compute each symbol's whole history from
+HISTORY_START with the same functions and write the same partitions, so the lake holds the same
+numbers whichever path ran. The Spark job reports the materialization and the asset's checks
+through Dagster Pipes.
+"""
+
+from dagster import AssetExecutionContext, MaterializeResult
+
+from fin_assets.defs.partition_scope import PartitionScope
+from fin_assets.defs.partitions import HISTORY_START
+from fin_assets.resources.spark_runner import SparkJob, SparkRunner
+from fin_assets.resources.storage import LakeResource
+
+
+def history_job(lake_root: str, scope: PartitionScope, dataset: str) -> SparkJob:
+    """The Spark history job writing `dataset` for the scope (whole history from HISTORY_START)."""
+    return SparkJob(
+        "history_job.py",
+        (
+            "--lake-root",
+            lake_root,
+            "--start",
+            scope.start.isoformat(),
+            "--end",
+            scope.end.isoformat(),
+            "--symbols",
+            ",".join(scope.symbols),
+            "--history-start",
+            HISTORY_START.isoformat(),
+            "--datasets",
+            dataset,
+        ),
+    )
+
+
+def history_on_spark(
+    context: AssetExecutionContext,
+    spark: SparkRunner,
+    lake: LakeResource,
+    scope: PartitionScope,
+    dataset: str,
+) -> MaterializeResult:
+    """Run the history job for `dataset` and return what it reported (rows, checks)."""
+    context.log.info(
+        f"{dataset}: {scope.partition_count} partitions >= {spark.min_partitions}, "
+        f"running on Spark ({type(spark).__name__})"
+    )
+    return spark.run(context, history_job(lake.root, scope, dataset)).get_materialize_result()

@@ -1,0 +1,220 @@
+"""Spark history job: daily bars → indicators → signals → risk for a date range × symbol set.
+
+Runnable by spark-submit (locally, on EMR, on EMR Serverless):
+
+    spark-submit spark_resources/history_job.py --lake-root LAKE --start 2025-01-01 \
+        --end 2025-12-31 --symbols AAPL,BTC [--history-start 2025-01-01] \
+        [--datasets technical_indicators,trading_signals,risk_metrics]
+
+Same numbers as the pandas assets by construction: each symbol's whole daily history from
+`--history-start` (the assets' HISTORY_START) to `--end` goes through the same pure functions
+(`compute_indicators`, `compute_signals`, `compute_risk_metrics`) in one `applyInPandas` group,
+then the range's partitions are written with the assets' writer and checked with the assets'
+rules. Results are reported through Dagster Pipes (no-op outside Dagster).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from fin_assets.analytics import quality
+from fin_assets.analytics.indicators import compute_indicators
+from fin_assets.analytics.risk import CONFIDENCE_LEVELS, compute_risk_metrics
+from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS, RISK, SIGNALS
+from fin_assets.analytics.signals import SIGNAL_NAMES, compute_signals
+from fin_assets.defs.analytics import known_signals_result
+from fin_assets.defs.lake_io import calendar_dates
+from fin_assets.defs.partition_scope import PartitionScope
+from fin_assets.defs.partitions import HISTORY_START
+from fin_assets.defs.risk import BACKTEST_WINDOW, var_backtest_result
+from fin_assets.resources.lake import ParquetLake
+from fin_assets.universe import load_universe
+from spark_resources.lake_frames import (
+    CheckTotals,
+    Rule,
+    WrittenDataset,
+    read_symbol_dataset,
+    require_partitions,
+    write_symbol_dataset,
+)
+from spark_resources.pipes import open_job_pipes, report_written
+from spark_resources.session import spark_session
+
+DATASETS = ("technical_indicators", "trading_signals", "risk_metrics")
+
+RULES: dict[str, list[Rule]] = {
+    "technical_indicators": [
+        ("schema", lambda frame: quality.check_schema(frame, INDICATORS)),
+        ("unique_key", lambda frame: quality.check_unique(frame, ["symbol", "trade_date"])),
+        ("rsi_range", lambda frame: quality.check_value_range(frame, "rsi_14", 0.0, 100.0)),
+    ],
+    "trading_signals": [
+        ("schema", lambda frame: quality.check_schema(frame, SIGNALS)),
+        (
+            "unique_key",
+            lambda frame: quality.check_unique(frame, ["symbol", "trade_date", "signal"]),
+        ),
+        ("known_signals", known_signals_result),
+    ],
+    "risk_metrics": [
+        ("schema", lambda frame: quality.check_schema(frame, RISK)),
+        ("unique_key", lambda frame: quality.check_unique(frame, ["symbol", "trade_date"])),
+        ("var_ordering", quality.check_var_ordering),
+    ],
+}
+BACKTEST_SEVERITIES = {f"var_backtest_{label}": "WARN" for label in CONFIDENCE_LEVELS}
+
+
+def run_history(
+    spark: SparkSession,
+    lake_root: str,
+    scope: PartitionScope,
+    history_start: date,
+    datasets: Sequence[str] = DATASETS,
+    periods_per_year: Mapping[str, int] | None = None,
+) -> list[WrittenDataset]:
+    """Compute and write `datasets` for the scope; raise MissingPartitionsError before writing
+    anything if a daily_bars partition from history_start to the scope's end is missing.
+
+    `periods_per_year` (risk annualization per symbol) defaults to the universe's.
+    """
+    unknown = sorted(set(datasets) - set(DATASETS))
+    if unknown or not datasets:
+        raise ValueError(f"datasets must be among {', '.join(DATASETS)}, got {list(datasets)}")
+    if not history_start <= scope.start:
+        raise ValueError(f"history start {history_start} is after the range start {scope.start}")
+    require_partitions(
+        ParquetLake(lake_root), "daily_bars", scope.symbols, history_start, scope.end
+    )
+    bars = read_symbol_dataset(
+        spark, lake_root, "daily_bars", DAILY_BARS, scope.symbols, history_start, scope.end
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    periods = dict(periods_per_year or {s.symbol: s.periods_per_year for s in load_universe()})
+    written = []
+    if {"technical_indicators", "trading_signals"} & set(datasets):
+        indicators = bars.groupBy("symbol").applyInPandas(
+            compute_indicators, schema=from_arrow_schema(INDICATORS)
+        )
+        indicators = indicators.persist(StorageLevel.MEMORY_AND_DISK)
+        if "technical_indicators" in datasets:
+            written.append(_write(indicators, lake_root, "technical_indicators", scope))
+        if "trading_signals" in datasets:
+            signals = indicators.groupBy("symbol").applyInPandas(
+                compute_signals, schema=from_arrow_schema(SIGNALS)
+            )
+            written.append(_write(signals, lake_root, "trading_signals", scope))
+    if "risk_metrics" in datasets:
+        risk = (
+            bars.groupBy("symbol")
+            .applyInPandas(
+                lambda frame: compute_risk_metrics(frame, periods), schema=from_arrow_schema(RISK)
+            )
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        risk_written = _write(risk, lake_root, "risk_metrics", scope)
+        backtests = _backtests(risk)
+        written.append(
+            WrittenDataset(
+                risk_written.dataset,
+                risk_written.rows,
+                risk_written.partitions,
+                [*risk_written.checks, *backtests],
+            )
+        )
+    spark.catalog.clearCache()
+    return sorted(written, key=lambda w: DATASETS.index(w.dataset))
+
+
+def _write(frame: DataFrame, lake_root: str, dataset: str, scope: PartitionScope) -> WrittenDataset:
+    """The scope's rows of a whole-history frame, written and checked."""
+    in_range = frame.where(F.col("trade_date") >= scope.start)
+    schema = {"technical_indicators": INDICATORS, "trading_signals": SIGNALS}.get(dataset, RISK)
+    return write_symbol_dataset(in_range, lake_root, dataset, schema, scope, RULES[dataset])
+
+
+def _backtests(risk: DataFrame) -> list[CheckTotals]:
+    """The VaR backtest checks of the risk asset, on each symbol's last BACKTEST_WINDOW + 1 rows
+    (the last BACKTEST_WINDOW forecast/return pairs the backtest uses), collected to the driver."""
+    last_first = Window.partitionBy("symbol").orderBy(F.col("trade_date").desc())
+    columns = ["symbol", "trade_date", "return_1d", *(f"var_{k}_hist" for k in CONFIDENCE_LEVELS)]
+    tail = (
+        risk.select(*columns)
+        .withColumn("row", F.row_number().over(last_first))
+        .where(F.col("row") <= BACKTEST_WINDOW + 1)
+        .drop("row")
+        .toPandas()
+    )
+    results = []
+    for label, confidence in CONFIDENCE_LEVELS.items():
+        result = var_backtest_result(tail, label, confidence)
+        results.append(
+            CheckTotals(
+                f"var_backtest_{label}",
+                result.passed,
+                result.failed_rows,
+                result.checked_rows,
+                result.detail,
+            )
+        )
+    return results
+
+
+def signal_counts(spark: SparkSession, lake_root: str, scope: PartitionScope) -> dict[str, int]:
+    """Signals of each name in the scope, as the pandas asset's `signals_<name>` metadata."""
+    signals = read_symbol_dataset(
+        spark, lake_root, "trading_signals", SIGNALS, scope.symbols, scope.start, scope.end
+    )
+    found = {row["signal"]: row["count"] for row in signals.groupBy("signal").count().collect()}
+    return {name: int(found.get(name, 0)) for name in SIGNAL_NAMES}
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lake-root", required=True, help="lake folder or s3://bucket/prefix")
+    parser.add_argument("--start", required=True, type=date.fromisoformat)
+    parser.add_argument("--end", required=True, type=date.fromisoformat)
+    parser.add_argument("--symbols", required=True, help="comma-separated universe symbols")
+    parser.add_argument("--history-start", type=date.fromisoformat, default=HISTORY_START)
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    return parser.parse_args(argv)
+
+
+def scope_of(start: date, end: date, symbols: str) -> PartitionScope:
+    """The partition scope of a range and a comma-separated symbol list (universe order)."""
+    if start > end:
+        raise ValueError(f"start {start} is after end {end}")
+    universe = [s.symbol for s in load_universe()]
+    wanted = [s for s in symbols.split(",") if s]
+    outside = sorted(set(wanted) - set(universe))
+    if outside or not wanted:
+        raise ValueError(f"symbols must be universe symbols, got {wanted}")
+    ordered = tuple(s for s in universe if s in wanted)
+    return PartitionScope(tuple(calendar_dates(start, end)), ordered)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    scope = scope_of(args.start, args.end, args.symbols)
+    datasets = [d for d in args.datasets.split(",") if d]
+    with open_job_pipes() as pipes:
+        spark = spark_session("fin_assets history")
+        for written in run_history(spark, args.lake_root, scope, args.history_start, datasets):
+            extra = {}
+            if written.dataset == "trading_signals":
+                extra = {
+                    f"signals_{name}": count
+                    for name, count in signal_counts(spark, args.lake_root, scope).items()
+                }
+            report_written(pipes, written, extra, BACKTEST_SEVERITIES)
+            pipes.log.info(f"{written.dataset}: {written.rows} rows, {written.partitions} files")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Spark DataFrames over the Parquet lake of `fin_assets.resources.lake.ParquetLake`.
+
+Reading: Spark's own Parquet reader over the hive layout `{dataset}/symbol=S/trade_date=D/`,
+given the dataset's Arrow schema (no schema inference over thousands of footers) and one path per
+symbol (only those folders are listed); `trade_date` bounds prune the date folders. The files
+also hold `symbol` and `trade_date`; Spark takes those values from the folder names, which the
+lake's writer guarantees to be equal.
+
+Writing: every (symbol, date) partition of the run's range is written by the executor that holds
+the symbol's rows, through the same `write_symbol_partitions` the pandas assets use: one
+`part-0.parquet` per partition with the key columns inside, a zero-row file where the range has no
+rows, each file replaced atomically. That is dynamic partition overwrite at the lake's grain:
+re-running a range replaces exactly its partitions and touches no other. (Spark's own writer
+would name files `part-NNNNN-<uuid>.snappy.parquet`, drop the partition columns from the files and
+skip empty partitions, none of which ParquetLake and the Dagster partitions accept.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from fin_assets.analytics.quality import RuleResult
+from fin_assets.defs.lake_io import calendar_dates, write_symbol_partitions
+from fin_assets.defs.partition_scope import PartitionScope
+from fin_assets.resources.lake import MAX_LISTED_MISSING, MissingPartitionsError, ParquetLake
+
+# A rule evaluated on each symbol's written rows: (check name, rule over the symbol's frame).
+Rule = tuple[str, Callable[[pd.DataFrame], RuleResult]]
+
+RULE_COUNTS = (
+    "symbol string, check string, passed boolean, failed_rows long, checked_rows long, "
+    "detail string, rows long"
+)
+
+
+def spark_path(lake_root: str) -> str:
+    """The lake root as a Spark path: local folders as given, `s3://` kept (EMRFS on EMR)."""
+    return lake_root.rstrip("/") if "://" in lake_root else Path(lake_root).resolve().as_posix()
+
+
+def require_partitions(
+    lake: ParquetLake, dataset: str, symbols: Sequence[str], start: date, end: date
+) -> None:
+    """Raise MissingPartitionsError (as ParquetLake.read_partitions does) unless every
+    (symbol, date) partition from start to end exists: a zero-row partition is a "no session"
+    marker that Spark's reader cannot tell from a missing one."""
+    wanted = set(calendar_dates(start, end))
+    missing = [
+        (symbol, day)
+        for symbol in symbols
+        for day in sorted(wanted - lake.existing_dates(dataset, symbol))
+    ]
+    if missing:
+        listed = ", ".join(f"({s}, {d.isoformat()})" for s, d in missing[:MAX_LISTED_MISSING])
+        raise MissingPartitionsError(
+            f"{len(missing)} missing partition(s) of {lake.uri(f'{lake.root}/{dataset}')}: "
+            f"{listed}{' ...' if len(missing) > MAX_LISTED_MISSING else ''}"
+        )
+
+
+def read_symbol_dataset(
+    spark: SparkSession,
+    lake_root: str,
+    dataset: str,
+    schema: pa.Schema,
+    symbols: Sequence[str],
+    start: date,
+    end: date,
+) -> DataFrame:
+    """Rows of `dataset` for `symbols` from start to end (inclusive), columns of `schema`."""
+    base = f"{spark_path(lake_root)}/{dataset}"
+    frame = (
+        spark.read.schema(from_arrow_schema(schema))
+        .option("basePath", base)
+        .parquet(*(f"{base}/symbol={symbol}" for symbol in symbols))
+    )
+    return frame.where(F.col("trade_date").between(start, end)).select(*schema.names)
+
+
+@dataclass(frozen=True)
+class CheckTotals:
+    """A rule's results over every symbol of a run, summed."""
+
+    check: str
+    passed: bool
+    failed_rows: int
+    checked_rows: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class WrittenDataset:
+    """What a Spark write of one dataset produced: rows, partitions and its checks."""
+
+    dataset: str
+    rows: int
+    partitions: int
+    checks: list[CheckTotals]
+
+
+def write_symbol_dataset(
+    frame: DataFrame,
+    lake_root: str,
+    dataset: str,
+    schema: pa.Schema,
+    scope: PartitionScope,
+    rules: Sequence[Rule],
+) -> WrittenDataset:
+    """Write every (symbol, date) partition of `scope` from `frame` (rows inside the scope),
+    evaluate `rules` on each symbol's rows, and return the totals.
+
+    Each scope symbol's rows are written by one task (a cogroup with the scope's symbols, so a
+    symbol without any row still gets its zero-row partitions).
+    """
+    spark = frame.sparkSession
+    dates = scope.dates
+
+    def write_symbol(keys: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+        symbol = str(keys["symbol"].iloc[0])
+        rows = rows[list(schema.names)].reset_index(drop=True)
+        written = write_symbol_partitions(
+            ParquetLake(lake_root), dataset, schema, rows, PartitionScope(dates, (symbol,))
+        )
+        results = [(name, rule(rows)) for name, rule in rules]
+        return pd.DataFrame(
+            {
+                "symbol": symbol,
+                "check": [name for name, _ in results],
+                "passed": [result.passed for _, result in results],
+                "failed_rows": [result.failed_rows for _, result in results],
+                "checked_rows": [result.checked_rows for _, result in results],
+                "detail": [result.detail for _, result in results],
+                "rows": written,
+            }
+        )
+
+    symbols = spark.createDataFrame([(symbol,) for symbol in scope.symbols], "symbol string")
+    counts = (
+        symbols.groupBy("symbol")
+        .cogroup(frame.groupBy("symbol"))
+        .applyInPandas(write_symbol, schema=RULE_COUNTS)
+        .toPandas()
+    )
+    return WrittenDataset(
+        dataset=dataset,
+        rows=int(counts.groupby("symbol")["rows"].first().sum()),
+        partitions=scope.partition_count,
+        checks=[_totals(name, counts[counts["check"] == name]) for name, _ in rules],
+    )
+
+
+def _totals(check: str, per_symbol: pd.DataFrame) -> CheckTotals:
+    failing = per_symbol[~per_symbol["passed"]].sort_values("symbol")
+    failed, checked = int(per_symbol["failed_rows"].sum()), int(per_symbol["checked_rows"].sum())
+    detail = f"{failed} of {checked} checked rows fail over {len(per_symbol)} symbols"
+    if not failing.empty:
+        detail += ": " + "; ".join(f"{r.symbol}: {r.detail}" for r in failing.itertuples())
+    return CheckTotals(check, failing.empty, failed, checked, detail)
