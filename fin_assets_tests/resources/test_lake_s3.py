@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from dagster import DagsterInstance, materialize
 
+from fin_assets.analytics.market_calendar import sessions_in_range
+from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS
+from fin_assets.analytics.simulator import simulate_intraday
+from fin_assets.defs.analytics import technical_indicators
+from fin_assets.defs.bars import daily_bars, intraday_bars
+from fin_assets.defs.ingest import raw_quotes
+from fin_assets.defs.lake_io import calendar_dates
+from fin_assets.defs.partition_ranges import range_tags
+from fin_assets.resources.environments import resources_for
 from fin_assets.resources.lake import ImmutableObjectError, MissingPartitionsError, ParquetLake
+from fin_assets.resources.storage import LakeResource
+from fin_assets.settings import Settings
+from fin_assets.universe import load_universe
 from fin_assets_tests.resources.test_lake import DAY, SCHEMA, bars
 from fin_assets_tests.s3_server import MotoS3, s3_bucket, s3_lake_url, s3_server  # noqa: F401
 
@@ -136,3 +150,37 @@ def test_a_lake_uri_with_credentials_is_refused_without_echoing_them(uri: str) -
         ParquetLake(uri)
     assert "wJalrXUtnFEMI" not in str(caught.value)
     assert "AKIDEXAMPLE" not in str(caught.value)
+
+
+def test_raw_to_indicators_runs_with_the_lake_on_s3(
+    s3_server: MotoS3,  # noqa: F811
+    s3_bucket: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    start, end = date(2025, 1, 1), date(2025, 1, 31)
+    lake_url = f"s3://{s3_bucket}/lake"
+    settings = Settings.local(tmp_path, dagster_pg_url="postgresql://unused")
+    result = materialize(
+        [raw_quotes, intraday_bars, daily_bars, technical_indicators],
+        resources={**resources_for(settings), "lake": LakeResource(root=lake_url)},
+        tags=range_tags(f"{start}|AAPL", f"{end}|MSFT"),
+        instance=DagsterInstance.ephemeral(),
+    )
+    assert result.success
+
+    keys = bucket_keys(s3_server, s3_bucket)
+    for dataset in ("intraday_bars", "daily_bars", "technical_indicators"):
+        assert len([k for k in keys if k.startswith(f"lake/{dataset}/")]) == 2 * 31
+    lake = ParquetLake(lake_url)
+    universe = {s.symbol: s for s in load_universe()}
+    sessions = sessions_in_range("XNYS", start, end)
+    assert len(sessions) == 20
+    for symbol in ("AAPL", "MSFT"):
+        expected = [simulate_intraday(42, universe[symbol], day) for day in sessions]
+        daily = lake.read_partitions("daily_bars", DAILY_BARS, calendar_dates(start, end), symbol)
+        assert daily["trade_date"].to_pylist() == sessions
+        assert daily["close"].to_pylist() == [bars["close"].iloc[-1] for bars in expected]
+        assert daily["volume"].to_pylist() == [bars["volume"].sum() for bars in expected]
+        indicators = lake.read_partitions("technical_indicators", INDICATORS, [end], symbol)
+        closes = [bars["close"].iloc[-1] for bars in expected]
+        assert indicators["sma_20"].to_pylist() == [pytest.approx(sum(closes) / 20, rel=1e-12)]
