@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from dagster import SensorResult, build_sensor_context
 
@@ -153,3 +156,21 @@ def test_a_file_whose_dates_are_not_partitions_yet_is_deferred(
             key: etag(s3_server, s3_bucket, key)
         }
     assert ParquetLake(f"s3://{s3_bucket}/lake").list_objects("landing") == [key]
+
+
+def test_the_same_sensor_runs_over_a_local_lake_folder(tmp_path: Path) -> None:
+    lake = ParquetLake(str(tmp_path))
+    landed = datetime(2026, 3, 2, 15, 0, 7, tzinfo=UTC).timestamp()
+    lake.put_object(A, aapl_csv())
+    os.utime(tmp_path / A, (landed, landed))
+    resources = {"lake": LakeResource(root=str(tmp_path))}
+    first = landing_sensor(build_sensor_context(resources=resources))
+
+    same_second = "landing/AAPL/2025-01-02/same-second.csv"
+    lake.put_object(same_second, aapl_csv(200.0))
+    os.utime(tmp_path / same_second, (landed, landed))
+    second = landing_sensor(build_sensor_context(cursor=first.cursor, resources=resources))
+
+    md5 = hashlib.md5(aapl_csv(200.0)).hexdigest()
+    assert list(requested(first)) == [f"{A}@{hashlib.md5(aapl_csv()).hexdigest()}"]
+    assert list(requested(second)) == [f"{same_second}@{md5}"]
