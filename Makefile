@@ -1,8 +1,9 @@
 # The two commands of README.md: `make demo` and `make test`. Both install first.
 VENV := .venv
 BIN := $(VENV)/bin
+TOOLS := .venv-tools
 
-.PHONY: install demo test lint benchmark dev
+.PHONY: install demo test lint benchmark dev tools
 
 $(BIN)/fin-assets: pyproject.toml setup.py requirements.lock
 	python3 -m venv $(VENV)
@@ -12,6 +13,15 @@ $(BIN)/fin-assets: pyproject.toml setup.py requirements.lock
 
 install: $(BIN)/fin-assets
 
+# Checkov (terraform/ policy checks, fin_assets_tests/deploy) in its own virtualenv: its
+# dependencies conflict with the project's pins.
+$(TOOLS)/bin/checkov: terraform/checkov-requirements.lock $(BIN)/fin-assets
+	python3 -m venv --without-pip $(TOOLS)
+	$(BIN)/uv pip install --quiet --python $(TOOLS)/bin/python -r terraform/checkov-requirements.lock
+	touch $@
+
+tools: $(TOOLS)/bin/checkov
+
 demo: install
 	$(BIN)/fin-assets demo
 
@@ -19,7 +29,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint tools
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 benchmark: install

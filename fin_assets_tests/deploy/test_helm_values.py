@@ -1,0 +1,146 @@
+"""helm/: lint-clean YAML whose merged values per environment satisfy the chart-derived schema."""
+
+import copy
+import json
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from yamllint import linter
+from yamllint.config import YamlLintConfig
+
+from fin_assets.defs.schedules import VENDOR_TAG
+from fin_assets.universe.universe import VENDORS
+from fin_assets_tests.deploy.dockerfile import REPOSITORY, stages
+from fin_assets_tests.deploy.terraform import ENVIRONMENTS, TERRAFORM, blocks
+
+HELM = REPOSITORY / "helm"
+SCHEMA = json.loads((HELM / "fin-values.schema.json").read_text())
+# What `helm upgrade --install` adds with --set (docs/deploy.md).
+IMAGE = {"repository": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fin-assets", "tag": "8fba7af"}
+
+
+def load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((HELM / name).read_text())
+
+
+def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """Helm's merge of values files: maps key by key, anything else (lists too) replaced."""
+    result = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+# What `terraform apply` makes of the references of the helm_values output, in an example account.
+APPLIED = {
+    "${module.iam_dagster_irsa.role_arn}": "arn:aws:iam::123456789012:role/fin-assets-prod-dagster",
+    "${var.dagster_postgres_host}": "fin-dagster.abc123.eu-west-1.rds.amazonaws.com",
+    "${module.s3_lake.bucket_name}": "fin-assets-prod-lake-123456789012",
+    "${module.s3_lake.compute_log_prefix}": "dagster/compute-logs",
+}
+
+
+def applied(value: Any) -> Any:
+    """`value` with every terraform reference replaced by its APPLIED example."""
+    if isinstance(value, dict):
+        return {key: applied(item) for key, item in value.items()}
+    return APPLIED[value]
+
+
+def terraform_helm_values() -> dict[str, Any]:
+    """The environments' `helm_values` output (module platform), as applied in an account."""
+    return applied(blocks(TERRAFORM / "modules" / "platform", "output")["helm_values"]["value"])
+
+
+def deployed_values(environment: str) -> dict[str, Any]:
+    """values.yaml, values-<env>.yaml, the terraform output file and the image --set, merged."""
+    values = merge(load("values.yaml"), load(f"values-{environment}.yaml"))
+    values = merge(values, terraform_helm_values())
+    values["dagster-user-deployments"]["deployments"][0]["image"].update(IMAGE)
+    return values
+
+
+def schema_errors(values: dict[str, Any]) -> list[str]:
+    validator = Draft202012Validator(SCHEMA)
+    return [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in validator.iter_errors(values)
+    ]
+
+
+def test_schema_is_a_valid_json_schema() -> None:
+    Draft202012Validator.check_schema(SCHEMA)
+
+
+def test_yaml_is_lint_clean() -> None:
+    config = YamlLintConfig(file=str(HELM / ".yamllint.yaml"))
+    problems = [
+        f"{path.name}:{problem.line}: {problem.desc}"
+        for path in sorted(HELM.glob("*.yaml"))
+        for problem in linter.run(path.read_text(), config, str(path))
+    ]
+    assert problems == []
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_deployed_values_satisfy_the_schema(environment: str) -> None:
+    assert schema_errors(deployed_values(environment)) == []
+
+
+def test_schema_rejects_what_policy_forbids() -> None:
+    values = deployed_values("prod")
+    inline_password = merge(values, {"postgresql": {"postgresqlPassword": "hunter2"}})
+    root_webserver = merge(
+        values, {"dagsterWebserver": {"securityContext": {"readOnlyRootFilesystem": False}}}
+    )
+    unknown_key = merge(values, {"dagsterDaemon": {"replicaCount": 2}})
+    without_infra = merge(load("values.yaml"), load("values-prod.yaml"))
+    assert any("postgresqlPassword" in error for error in schema_errors(inline_password))
+    assert any("readOnlyRootFilesystem" in error for error in schema_errors(root_webserver))
+    assert any("replicaCount" in error for error in schema_errors(unknown_key))
+    assert {error.split(":")[0] for error in schema_errors(without_infra)} >= {
+        "serviceAccount/annotations",
+        "postgresql/postgresqlHost",
+        "computeLogManager/config/s3ComputeLogManager/bucket",
+    }
+
+
+def test_environments_differ_in_size_only() -> None:
+    dev, prod = deployed_values("dev"), deployed_values("prod")
+    web = "dagsterWebserver"
+    assert (dev[web]["replicaCount"], prod[web]["replicaCount"]) == (1, 2)
+    assert (dev[web]["enableReadOnly"], prod[web]["enableReadOnly"]) == (False, True)
+    queue = ("dagsterDaemon", "runCoordinator", "config", "queuedRunCoordinator")
+    dev_queue, prod_queue = dev, prod
+    for key in queue:
+        dev_queue, prod_queue = dev_queue[key], prod_queue[key]
+    assert (dev_queue["maxConcurrentRuns"], prod_queue["maxConcurrentRuns"]) == (4, 20)
+    assert dev["dagster-user-deployments"] == prod["dagster-user-deployments"]
+
+
+def test_run_queue_limits_every_vendor_by_the_tag_runs_carry() -> None:
+    queue = load("values.yaml")["dagsterDaemon"]["runCoordinator"]["config"]
+    limits = queue["queuedRunCoordinator"]["tagConcurrencyLimits"]
+    assert {limit["key"] for limit in limits} == {VENDOR_TAG}
+    assert sorted(limit["value"] for limit in limits) == sorted(VENDORS)
+
+
+def test_user_deployment_serves_the_image_command_with_secrets_by_reference() -> None:
+    (deployment,) = load("values.yaml")["dagster-user-deployments"]["deployments"]
+    command = stages()[-1].cmd
+    module = command[command.index("-m") : command.index("-m") + 2]
+    assert deployment["dagsterApiGrpcArgs"] == module
+    assert deployment["port"] == int(command[command.index("-p") + 1])
+    assert [item["name"] for item in deployment["envSecrets"]] == [
+        "fin-assets-snowflake",
+        "fin-assets-vendors",
+    ]
+    assert deployment["envConfigMaps"] == [{"name": "fin-assets-infra"}]
+    assert deployment["env"] == [{"name": "FIN_ENV", "value": "prod"}]
+    mounts = {mount["mountPath"] for mount in deployment["volumeMounts"]}
+    assert stages()[-1].env["FIN_HOME"].startswith(tuple(mounts))

@@ -1,0 +1,115 @@
+"""The user-code image: its build steps, and its start command serving the code location."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fin_assets_tests.deploy.dockerfile import DOCKERFILE, REPOSITORY, stages
+
+VENV_BIN = Path(sys.executable).parent
+# What the Helm values switch on in the cluster, applied over the image's environment: one pod
+# per step, the lake on S3 (loading the definitions makes no S3 call).
+CLUSTER_SWITCHES = {"FIN_EXECUTOR": "k8s", "FIN_LAKE_URL": "s3://fin-lake-prod/lake"}
+EXPECTED_JOBS = {"symbol_history_job", "portfolio_job", "reference_job", "vendor_pull_job"}
+
+
+def image_environment(home: Path) -> dict[str, str]:
+    """The final stage's ENV, with its paths mapped onto this machine.
+
+    The image's /opt/venv is this project's virtualenv and FIN_HOME a temporary folder; JAVA_HOME
+    stays the machine's (loading the definitions starts no JVM).
+    """
+    env = dict(stages()[-1].env)
+    assert env.pop("PATH") == "/opt/venv/bin:$PATH"
+    assert env.pop("JAVA_HOME") == "/opt/java"
+    assert env.pop("FIN_HOME") == "/tmp/fin_assets"
+    return {
+        **{key: value for key, value in os.environ.items() if not key.startswith("FIN_")},
+        **env,
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+        "FIN_HOME": str(home),
+        **CLUSTER_SWITCHES,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_image_is_python_311_slim_with_java_non_root_from_the_lock() -> None:
+    build, runtime = stages()
+    assert build.base == runtime.base == "python:3.11-slim-bookworm"
+    assert any("uv pip install" in run and "-c requirements.lock" in run for run in build.runs)
+    assert any("openjdk-17-jre-headless" in run for run in runtime.runs)
+    assert runtime.user == "10001:10001"
+    assert runtime.entrypoint == ["/usr/bin/tini", "--"]
+    assert runtime.cmd[:5] == ["dagster", "api", "grpc", "-m", "fin_assets.definitions"]
+
+
+def test_dockerignore_sends_only_the_package_and_its_lock() -> None:
+    lines = (REPOSITORY / ".dockerignore").read_text().splitlines()
+    allowed = {line[1:] for line in lines if line.startswith("!")}
+    assert "*" in lines
+    assert allowed == {
+        "pyproject.toml",
+        "setup.py",
+        "README.md",
+        "requirements.lock",
+        "fin_assets/",
+        "spark_resources/",
+    }
+    for name in allowed:
+        assert (REPOSITORY / name).exists(), name
+        assert name.rstrip("/") in DOCKERFILE.read_text()
+
+
+@pytest.fixture
+def grpc_server(tmp_path: Path) -> Iterator[int]:
+    """The image's CMD (on a free local port) started with the image's environment."""
+    command = stages()[-1].cmd
+    port = free_port()
+    command = [*command[: command.index("-h")], "-h", "127.0.0.1", "-p", str(port)]
+    env = image_environment(tmp_path)
+    server = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        # The server binds its port once the definitions are loaded; it exits if they fail to.
+        deadline = time.monotonic() + 300
+        while server.poll() is None and time.monotonic() < deadline and not listening(port):
+            time.sleep(1)
+        if server.poll() is not None:
+            output = server.stdout.read().decode() if server.stdout else ""
+            pytest.fail(f"the gRPC server exited with {server.returncode}:\n{output}")
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_image_command_serves_the_code_location(grpc_server: int, tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["dagster", "job", "list", "--grpc-host", "127.0.0.1", "--grpc-port", str(grpc_server)],
+        env=image_environment(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    listed = {line.split(":", 1)[1].strip() for line in result.stdout.splitlines() if ":" in line}
+    assert listed >= EXPECTED_JOBS, result.stdout
