@@ -18,6 +18,7 @@ SYMBOL_HISTORY_ASSETS = (
     "anomalies",
     "risk_metrics",
     "fact_daily_bar",
+    "fact_intraday_bar",
     "fact_indicator",
     "fact_signal",
     "fact_risk",

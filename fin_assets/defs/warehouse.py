@@ -2,10 +2,12 @@
 
 Every fact load replaces exactly the run's partition range (symbols × dates) in one
 transaction, so re-running any partition or range leaves exactly one row per key, and a failed
-load leaves the previous content intact.
+load leaves the previous content intact. `dim_symbol` is a type 2 dimension fed by the
+universe file; `dim_date` is rebuilt whole. The engine (DuckDB or Snowflake) is the
+`warehouse` resource chosen by FIN_WAREHOUSE.
 """
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pyarrow as pa
@@ -13,44 +15,46 @@ from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     BackfillPolicy,
+    Config,
     MaterializeResult,
     PartitionsDefinition,
     asset,
 )
+from pydantic import Field
 
-from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.quality import RuleResult
 from fin_assets.analytics.schemas import (
     CORRELATION,
     DAILY_BARS,
     INDICATORS,
+    INTRADAY_BARS,
     PORTFOLIO_RISK,
     RISK,
     SIGNALS,
 )
 from fin_assets.defs.checks import check_result, check_specs
-from fin_assets.defs.lake_io import calendar_dates, read_scope
-from fin_assets.defs.partition_scope import PartitionScope, date_scope, date_symbol_scope
+from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import HISTORY_START, date_partitions, date_symbol_partitions
-from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
+from fin_assets.resources.storage import LakeResource, WarehouseResource
 from fin_assets.universe import load_universe
+from fin_assets.warehouse.model import TABLES, date_rows, symbol_rows
 
 FACT_CHECKS = ["rows_match_lake", "unique_key"]
 # Steps writing the DuckDB file share this pool (limit 1): one writer process at a time.
 WAREHOUSE_POOL = "duckdb_warehouse"
+WAREHOUSE_KINDS = {"duckdb", "snowflake"}
+_EMPTY = pd.DataFrame()
 
 
-def _keys_result(name: str, warehouse_rows: pd.DataFrame, lake_rows: int) -> list[RuleResult]:
+def _keys_result(name: str, stored: int, distinct: int, lake_rows: int) -> list[RuleResult]:
     """Compare the warehouse's rows for the loaded range with the lake's."""
-    stored, distinct = int(warehouse_rows["stored"].iloc[0]), int(warehouse_rows["keys"].iloc[0])
-    empty = pd.DataFrame()
     return [
         RuleResult(
             rule="rows_match_lake",
             passed=stored == lake_rows,
             failed_rows=abs(stored - lake_rows),
             checked_rows=lake_rows,
-            sample=empty,
+            sample=_EMPTY,
             detail=f"{name}: {stored} rows in the warehouse for the range, {lake_rows} in the lake",
         ),
         RuleResult(
@@ -58,16 +62,19 @@ def _keys_result(name: str, warehouse_rows: pd.DataFrame, lake_rows: int) -> lis
             passed=stored == distinct,
             failed_rows=stored - distinct,
             checked_rows=stored,
-            sample=empty,
+            sample=_EMPTY,
             detail=f"{name}: {stored} rows, {distinct} distinct keys in the loaded range",
         ),
     ]
 
 
-def fact_asset(
-    table: str, source: str, schema: pa.Schema, columns: list[str], keys: list[str]
-) -> AssetsDefinition:
-    """An asset loading lake dataset `source` into warehouse `table` for the run's range."""
+def fact_asset(table: str, source: str, schema: pa.Schema) -> AssetsDefinition:
+    """An asset loading lake dataset `source` (read as `schema`) into warehouse `table`.
+
+    The rows stay in Arrow from the Parquet files to the warehouse's bulk path; the warehouse
+    keeps the table's columns (TABLES) and drops the others.
+    """
+    keys = list(TABLES[table].key)
     per_symbol = "symbol" in keys
     partitions_def: PartitionsDefinition = date_symbol_partitions if per_symbol else date_partitions
 
@@ -78,35 +85,41 @@ def fact_asset(
         backfill_policy=BackfillPolicy.single_run(),
         deps=[source],
         check_specs=check_specs(table, blocking=FACT_CHECKS),
-        kinds={"duckdb"},
+        kinds=WAREHOUSE_KINDS,
         pool=WAREHOUSE_POOL,
         description=f"Warehouse table {table}, one row per ({', '.join(keys)}), from {source}.",
     )
     def load(
-        context: AssetExecutionContext, lake: LakeResource, warehouse: DuckDBWarehouseResource
+        context: AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
     ) -> MaterializeResult:
         store, db = lake.get_lake(), warehouse.get_warehouse()
+        symbols: list[str] | None
         if per_symbol:
-            scope: PartitionScope = date_symbol_scope(context)
-            frame = read_scope(store, source, schema, scope)
+            scope = date_symbol_scope(context)
             start, end, symbols = scope.start, scope.end, list(scope.symbols)
+            rows = pa.concat_tables(
+                [store.read_partitions(source, schema, scope.dates, symbol=s) for s in symbols]
+            )
         else:
             dates = date_scope(context)
-            frame = store.read_partitions(source, schema, dates).to_pandas()
             start, end, symbols = dates[0], dates[-1], None
-        rows = pa.Table.from_pandas(frame[columns], preserve_index=False)
+            rows = store.read_partitions(source, schema, dates)
         inserted = db.replace_range(table, rows, start=start, end=end, symbols=symbols)
         where = "trade_date BETWEEN ? AND ?"
         params: list[object] = [start, end]
         if symbols is not None:
             where += f" AND symbol IN ({', '.join('?' for _ in symbols)})"
             params += symbols
+        key_list = ", ".join(keys)
         counts = db.query(
-            f"SELECT count(*) AS stored, count(DISTINCT ({', '.join(keys)})) AS keys "
-            f"FROM {table} WHERE {where}",
-            params,
+            f"SELECT (SELECT count(*) FROM {table} WHERE {where}) AS stored, "
+            f"(SELECT count(*) FROM (SELECT DISTINCT {key_list} FROM {table} WHERE {where}) k) "
+            "AS distinct_keys",
+            params + params,
         )
-        results = _keys_result(table, counts, len(frame))
+        results = _keys_result(
+            table, int(counts["stored"].iloc[0]), int(counts["distinct_keys"].iloc[0]), inserted
+        )
         return MaterializeResult(
             metadata={"dagster/row_count": inserted, "range": f"{start}..{end}"},
             check_results=[check_result(r.rule, r) for r in results],
@@ -115,117 +128,106 @@ def fact_asset(
     return load
 
 
-fact_daily_bar = fact_asset(
-    "fact_daily_bar",
-    "daily_bars",
-    DAILY_BARS,
-    ["symbol", "trade_date", "open", "high", "low", "close", "volume"],
-    ["symbol", "trade_date"],
-)
-fact_indicator = fact_asset(
-    "fact_indicator",
-    "technical_indicators",
-    INDICATORS,
-    [name for name in INDICATORS.names if name != "close"],
-    ["symbol", "trade_date"],
-)
-fact_signal = fact_asset(
-    "fact_signal", "trading_signals", SIGNALS, SIGNALS.names, ["symbol", "trade_date", "signal"]
-)
-fact_risk = fact_asset(
-    "fact_risk",
-    "risk_metrics",
-    RISK,
-    [name for name in RISK.names if name != "close"],
-    ["symbol", "trade_date"],
-)
-fact_portfolio_risk = fact_asset(
-    "fact_portfolio_risk", "portfolio_risk", PORTFOLIO_RISK, PORTFOLIO_RISK.names, ["trade_date"]
-)
-fact_correlation = fact_asset(
-    "fact_correlation",
-    "correlation_matrix",
-    CORRELATION,
-    CORRELATION.names,
-    ["trade_date", "symbol_a", "symbol_b"],
-)
+fact_daily_bar = fact_asset("fact_daily_bar", "daily_bars", DAILY_BARS)
+fact_intraday_bar = fact_asset("fact_intraday_bar", "intraday_bars", INTRADAY_BARS)
+fact_indicator = fact_asset("fact_indicator", "technical_indicators", INDICATORS)
+fact_signal = fact_asset("fact_signal", "trading_signals", SIGNALS)
+fact_risk = fact_asset("fact_risk", "risk_metrics", RISK)
+fact_portfolio_risk = fact_asset("fact_portfolio_risk", "portfolio_risk", PORTFOLIO_RISK)
+fact_correlation = fact_asset("fact_correlation", "correlation_matrix", CORRELATION)
 
 
-def _unique_result(frame: pd.DataFrame, key: str) -> RuleResult:
-    duplicated = frame[frame[key].duplicated(keep=False)]
+class DimSymbolConfig(Config):
+    """When the universe file's current content takes effect."""
+
+    effective_date: str = Field(
+        default="", description="ISO date the versions opened by this load start; default today"
+    )
+
+
+def _versions_result(versions: pd.DataFrame, universe: list[str]) -> RuleResult:
+    """Each universe symbol has one current version; versions of a symbol do not overlap."""
+    current = versions[versions["is_current"]]
+    counts = current["symbol"].value_counts()
+    wrong = sorted(set(universe) - set(counts[counts == 1].index)) + sorted(
+        set(current["symbol"]) - set(universe)
+    )
+    ordered = versions.sort_values(["symbol", "valid_from", "symbol_key"])
+    previous_end = ordered.groupby("symbol")["valid_to"].shift(1)
+    overlapping = ordered[previous_end > ordered["valid_from"]]
+    failed = sorted(set(wrong) | set(overlapping["symbol"]))
+    return RuleResult(
+        rule="one_current_version",
+        passed=not failed,
+        failed_rows=len(failed),
+        checked_rows=len(versions),
+        sample=versions[versions["symbol"].isin(failed)],
+        detail=f"symbols without exactly one current version or with overlapping versions: "
+        f"{failed}",
+    )
+
+
+@asset(
+    group_name="warehouse",
+    check_specs=check_specs("dim_symbol", blocking=["one_current_version"]),
+    kinds=WAREHOUSE_KINDS,
+    pool=WAREHOUSE_POOL,
+)
+def dim_symbol(config: DimSymbolConfig, warehouse: WarehouseResource) -> MaterializeResult:
+    """Type 2 symbol dimension from the universe file: a changed attribute (sector, name,
+    exchange, vendor ids, ...) closes the symbol's current version and opens a new one valid
+    from the effective date; reloading an unchanged universe changes nothing."""
+    effective = (
+        date.fromisoformat(config.effective_date)
+        if config.effective_date
+        else datetime.now(UTC).date()
+    )
+    universe = load_universe()
+    db = warehouse.get_warehouse()
+    outcome = db.load_symbols(symbol_rows(universe), effective=effective)
+    versions = db.query(
+        "SELECT symbol_key, symbol, valid_from, valid_to, is_current FROM dim_symbol"
+    )
+    result = _versions_result(versions, [s.symbol for s in universe])
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": len(versions),
+            "effective_date": effective.isoformat(),
+            "versions_opened": outcome.opened,
+            "versions_closed": outcome.closed,
+            "symbols_unchanged": outcome.unchanged,
+        },
+        check_results=[check_result("one_current_version", result)],
+    )
+
+
+def _unique_dates_result(frame: pd.DataFrame) -> RuleResult:
+    duplicated = frame[frame["date_key"].duplicated(keep=False)]
     return RuleResult(
         rule="unique_key",
         passed=duplicated.empty,
         failed_rows=len(duplicated),
         checked_rows=len(frame),
         sample=duplicated.head(20),
-        detail=f"{len(duplicated)} rows share a {key}",
-    )
-
-
-@asset(
-    group_name="warehouse",
-    check_specs=check_specs("dim_symbol", blocking=["unique_key"]),
-    kinds={"duckdb"},
-    pool=WAREHOUSE_POOL,
-)
-def dim_symbol(warehouse: DuckDBWarehouseResource) -> MaterializeResult:
-    """One row per symbol of the universe file, with its vendor ids."""
-    frame = pd.DataFrame(
-        [
-            {
-                "symbol": s.symbol,
-                "name": s.name,
-                "asset_class": s.asset_class,
-                "exchange": s.exchange,
-                "calendar": s.calendar,
-                "currency": s.currency,
-                "timezone": s.timezone,
-                "sector": s.sector,
-                "alphavantage_id": s.vendor_ids["alphavantage"],
-                "coingecko_id": s.vendor_ids["coingecko"],
-                "yahoo_id": s.vendor_ids["yahoo"],
-            }
-            for s in load_universe()
-        ]
-    )
-    rows = warehouse.get_warehouse().replace_all(
-        "dim_symbol", pa.Table.from_pandas(frame, preserve_index=False)
-    )
-    return MaterializeResult(
-        metadata={"dagster/row_count": rows},
-        check_results=[check_result("unique_key", _unique_result(frame, "symbol"))],
+        detail=f"{len(duplicated)} rows share a date_key",
     )
 
 
 @asset(
     group_name="warehouse",
     check_specs=check_specs("dim_date", blocking=["unique_key"]),
-    kinds={"duckdb"},
+    kinds=WAREHOUSE_KINDS,
     pool=WAREHOUSE_POOL,
 )
-def dim_date(warehouse: DuckDBWarehouseResource) -> MaterializeResult:
-    """Calendar dates from HISTORY_START to the end of next year, with XNYS session flags."""
+def dim_date(warehouse: WarehouseResource) -> MaterializeResult:
+    """Calendar dates from HISTORY_START to the end of next year: calendar attributes and each
+    exchange's trading-day flag (its symbols' calendar)."""
     end = date(date.today().year + 1, 12, 31)
-    dates = calendar_dates(HISTORY_START, end)
-    sessions = set(sessions_in_range("XNYS", HISTORY_START, end))
-    frame = pd.DataFrame(
-        {
-            "date_key": [d.year * 10000 + d.month * 100 + d.day for d in dates],
-            "date": dates,
-            "year": [d.year for d in dates],
-            "quarter": [(d.month - 1) // 3 + 1 for d in dates],
-            "month": [d.month for d in dates],
-            "day": [d.day for d in dates],
-            "day_of_week": [d.isoweekday() for d in dates],
-            "is_weekend": [d.isoweekday() >= 6 for d in dates],
-            "is_xnys_session": [d in sessions for d in dates],
-        }
-    )
-    rows = warehouse.get_warehouse().replace_all(
-        "dim_date", pa.Table.from_pandas(frame, preserve_index=False)
-    )
+    rows = date_rows(HISTORY_START, end, load_universe())
+    db = warehouse.get_warehouse()
+    loaded = db.replace_all("dim_date", rows)
+    stored = db.query("SELECT date_key FROM dim_date")
     return MaterializeResult(
-        metadata={"dagster/row_count": rows, "range": f"{HISTORY_START}..{end}"},
-        check_results=[check_result("unique_key", _unique_result(frame, "date_key"))],
+        metadata={"dagster/row_count": loaded, "range": f"{HISTORY_START}..{end}"},
+        check_results=[check_result("unique_key", _unique_dates_result(stored))],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dagster import ConfigurableResource
 
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse import DuckDBWarehouse, Warehouse
 
 
 class LakeResource(ConfigurableResource):
@@ -17,7 +17,15 @@ class LakeResource(ConfigurableResource):
         return ParquetLake(self.root)
 
 
-class DuckDBWarehouseResource(ConfigurableResource):
+class WarehouseResource(ConfigurableResource):
+    """A warehouse engine: the assets take this type, the environment picks the subclass."""
+
+    def get_warehouse(self) -> Warehouse:
+        """The engine's warehouse, its schema migrated."""
+        raise NotImplementedError(f"{type(self).__name__} does not define get_warehouse")
+
+
+class DuckDBWarehouseResource(WarehouseResource):
     """The local warehouse: one DuckDB file."""
 
     path: str

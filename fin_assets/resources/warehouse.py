@@ -1,15 +1,26 @@
-"""The warehouse: a star schema (dimensions + facts) loaded idempotently from the lake.
+"""The warehouse interface, the load algorithms every SQL engine shares, and the DuckDB engine.
 
-`Warehouse` is the interface every backend implements (DuckDB locally, Snowflake later).
-Table columns and types come from the Arrow contracts of `fin_assets.analytics.schemas`, so
-the lake and the warehouse share one source of truth. Every table declares its natural key as
-PRIMARY KEY: DuckDB accepts deleting and re-inserting the same keys inside one transaction,
-and the constraint rejects duplicate keys within a load.
+`Warehouse` is what the assets use; `SqlWarehouse` implements it once over an engine `Session`
+(DuckDB here, Snowflake in `warehouse_snowflake`), so both engines run the same SQL:
+
+- the schema comes from the numbered migrations of `fin_assets.warehouse.migrations`;
+- a fact load stages the rows in bulk (an Arrow table registered in DuckDB; Parquet PUT to a
+  stage and COPY INTO a load table on Snowflake), then in ONE transaction deletes the target's
+  rows of the partition range and inserts the staged rows. Re-running a range, or loading two
+  overlapping ranges, leaves one row per key; any failure rolls back to the previous content;
+- `dim_symbol` is a type 2 dimension (see `fin_assets.warehouse.model`): `load_symbols` closes
+  the current version of every changed or removed symbol and opens a new version, in one
+  transaction; unchanged symbols are not touched.
+
+Rows are validated before the engine sees them (column types, range, symbols); NaN floats are
+stored as NULL, SQL's missing value, which BI tools understand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,111 +31,40 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fin_assets.analytics import schemas
+from fin_assets.warehouse.migrations import MIGRATIONS_TABLE_SQL, migrations, pending
+from fin_assets.warehouse.model import (
+    FIRST_VALID_FROM,
+    OPEN_VALID_TO,
+    SYMBOL_ATTRIBUTES,
+    SYMBOL_SOURCE,
+    TABLES,
+    TableSpec,
+    attributes_hash,
+)
+
+# Tables loaded whole by replace_all (dim_symbol keeps its history: load_symbols).
+FULL_REPLACE_TABLES = ("dim_date",)
+MAX_LISTED_KEYS = 5
+
+
+class LoadRejected(ValueError):
+    """A load was refused; the warehouse is unchanged."""
 
 
 @dataclass(frozen=True)
-class TableSpec:
-    """One warehouse table: its columns (Arrow types, in order) and its natural key."""
+class SymbolLoad:
+    """Outcome of a dim_symbol load: versions opened, versions closed, symbols unchanged."""
 
-    name: str
-    schema: pa.Schema
-    key: tuple[str, ...]
-
-    @property
-    def is_fact(self) -> bool:
-        """Facts are keyed by trade date and loaded by date range."""
-        return "trade_date" in self.key
-
-
-def _select(schema: pa.Schema, names: Sequence[str]) -> pa.Schema:
-    return pa.schema([schema.field(name) for name in names])
-
-
-def _without(schema: pa.Schema, name: str) -> pa.Schema:
-    return schema.remove(schema.get_field_index(name))
-
-
-DIM_SYMBOL = pa.schema(
-    [
-        (name, pa.string())
-        for name in (
-            "symbol",
-            "name",
-            "asset_class",
-            "exchange",
-            "calendar",
-            "currency",
-            "timezone",
-            "sector",
-            "alphavantage_id",
-            "coingecko_id",
-            "yahoo_id",
-        )
-    ]
-)
-
-DIM_DATE = pa.schema(
-    [
-        ("date_key", pa.int32()),  # yyyymmdd
-        ("date", pa.date32()),
-        ("year", pa.int32()),
-        ("quarter", pa.int32()),
-        ("month", pa.int32()),
-        ("day", pa.int32()),
-        ("day_of_week", pa.int32()),  # ISO: 1 = Monday ... 7 = Sunday
-        ("is_weekend", pa.bool_()),
-        ("is_xnys_session", pa.bool_()),
-    ]
-)
-
-TABLES: dict[str, TableSpec] = {
-    spec.name: spec
-    for spec in (
-        TableSpec("dim_symbol", DIM_SYMBOL, ("symbol",)),
-        TableSpec("dim_date", DIM_DATE, ("date_key",)),
-        TableSpec(
-            "fact_daily_bar",
-            _select(
-                schemas.DAILY_BARS,
-                ("symbol", "trade_date", "open", "high", "low", "close", "volume"),
-            ),
-            ("symbol", "trade_date"),
-        ),
-        TableSpec(
-            "fact_indicator", _without(schemas.INDICATORS, "close"), ("symbol", "trade_date")
-        ),
-        TableSpec("fact_signal", schemas.SIGNALS, ("symbol", "trade_date", "signal")),
-        TableSpec("fact_risk", _without(schemas.RISK, "close"), ("symbol", "trade_date")),
-        TableSpec("fact_portfolio_risk", schemas.PORTFOLIO_RISK, ("trade_date",)),
-        TableSpec("fact_correlation", schemas.CORRELATION, ("trade_date", "symbol_a", "symbol_b")),
-    )
-}
-
-_DUCKDB_TYPES: dict[pa.DataType, str] = {
-    pa.string(): "VARCHAR",
-    pa.date32(): "DATE",
-    pa.float64(): "DOUBLE",
-    pa.int64(): "BIGINT",
-    pa.int32(): "INTEGER",
-    pa.int8(): "TINYINT",
-    pa.bool_(): "BOOLEAN",
-    schemas.TIMESTAMP_UTC: "TIMESTAMPTZ",
-}
-
-
-def create_table_sql(spec: TableSpec) -> str:
-    """`CREATE TABLE IF NOT EXISTS` for a spec, with its key as PRIMARY KEY."""
-    columns = [f'"{field.name}" {_DUCKDB_TYPES[field.type]}' for field in spec.schema]
-    key = ", ".join(f'"{name}"' for name in spec.key)
-    return f"CREATE TABLE IF NOT EXISTS {spec.name} ({', '.join(columns)}, PRIMARY KEY ({key}))"
+    opened: int
+    closed: int
+    unchanged: int
 
 
 class Warehouse(Protocol):
-    """What the assets need from a warehouse backend."""
+    """What the assets need from a warehouse engine."""
 
     def ensure_schema(self) -> None:
-        """Create every table of TABLES if absent (idempotent)."""
+        """Apply the pending migrations (idempotent)."""
 
     def replace_range(
         self,
@@ -138,7 +78,10 @@ class Warehouse(Protocol):
         """Atomically replace a fact table's rows of [start, end] (and symbols) by `rows`."""
 
     def replace_all(self, table: str, rows: pa.Table) -> int:
-        """Atomically replace a whole table by `rows`."""
+        """Atomically replace a whole table of FULL_REPLACE_TABLES by `rows`."""
+
+    def load_symbols(self, rows: pa.Table, *, effective: date) -> SymbolLoad:
+        """Apply the universe's symbols (SYMBOL_SOURCE rows) to the type 2 dim_symbol."""
 
     def row_counts(self) -> dict[str, int]:
         """Row count of every table."""
@@ -146,7 +89,26 @@ class Warehouse(Protocol):
     def query(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
     ) -> pd.DataFrame:
-        """Run a read-only query."""
+        """Run a read-only query; column names in lower case."""
+
+
+class Session(Protocol):
+    """One open connection of an engine, with `?` parameters."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame: ...
+
+    def stage(self, name: str, rows: pa.Table) -> str:
+        """Make `rows` queryable under a relation name (returned) until `unstage`."""
+
+    def unstage(self, relation: str) -> None: ...
+
+    def begin(self) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
 
 
 def _spec(table: str) -> TableSpec:
@@ -155,22 +117,32 @@ def _spec(table: str) -> TableSpec:
     return TABLES[table]
 
 
-def _conform(spec: TableSpec, rows: pa.Table) -> pa.Table:
-    """Select the table's columns by name (extra columns are ignored) and cast to its types."""
-    absent = [name for name in spec.schema.names if name not in rows.column_names]
+def _nan_to_null(rows: pa.Table) -> pa.Table:
+    for index, field in enumerate(rows.schema):
+        if pa.types.is_floating(field.type):
+            column = rows.column(index)
+            nulled = pc.if_else(pc.is_nan(column), pa.scalar(None, field.type), column)
+            rows = rows.set_column(index, field, nulled)
+    return rows
+
+
+def conform(name: str, schema: pa.Schema, rows: pa.Table) -> pa.Table:
+    """`rows` with exactly `schema`'s columns (extra ones dropped), cast, NaN turned to null."""
+    absent = [column for column in schema.names if column not in rows.column_names]
     if absent:
-        raise ValueError(f"{spec.name}: rows lack columns {absent}")
+        raise LoadRejected(f"{name}: rows lack columns {absent}")
     try:
-        return rows.select(spec.schema.names).cast(spec.schema)
+        selected = rows.select(schema.names).cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as error:
-        raise ValueError(f"{spec.name}: rows do not cast to {spec.schema}: {error}") from error
+        raise LoadRejected(f"{name}: rows do not cast to {schema}: {error}") from error
+    return _nan_to_null(selected)
 
 
 def _check_range(
     spec: TableSpec, rows: pa.Table, start: date, end: date, symbols: Sequence[str] | None
 ) -> None:
     if not spec.is_fact:
-        raise ValueError(f"{spec.name} is a dimension: load it with replace_all")
+        raise ValueError(f"{spec.name} is a dimension, not loaded by date range")
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
     outside = pc.or_(
@@ -179,7 +151,7 @@ def _check_range(
     )
     if pc.any(outside).as_py():
         found = pc.min_max(rows["trade_date"]).as_py()
-        raise ValueError(
+        raise LoadRejected(
             f"{spec.name}: rows span {found['min']}..{found['max']}, outside [{start}, {end}]"
         )
     if symbols is None:
@@ -188,25 +160,78 @@ def _check_range(
         raise ValueError(f"{spec.name} has no symbol column: pass symbols=None")
     foreign = set(pc.unique(rows["symbol"]).to_pylist()) - set(symbols) - {None}
     if foreign:
-        raise ValueError(f"{spec.name}: rows hold symbols {sorted(foreign)} not in {list(symbols)}")
+        raise LoadRejected(
+            f"{spec.name}: rows hold symbols {sorted(foreign)} not in {list(symbols)}"
+        )
 
 
-class DuckDBWarehouse:
-    """The local warehouse in one DuckDB file at `path`.
+def _check_symbol_source(rows: pa.Table) -> None:
+    symbols = rows["symbol"].to_pylist()
+    duplicated = sorted({s for s in symbols if symbols.count(s) > 1})
+    if duplicated:
+        raise LoadRejected(f"dim_symbol: symbols {duplicated} appear more than once")
+    for record in rows.to_pylist():
+        expected = attributes_hash([record[name] for name in SYMBOL_ATTRIBUTES])
+        if record["attributes_hash"] != expected:
+            raise LoadRejected(f"dim_symbol: attributes_hash of {record['symbol']} is not theirs")
 
-    Each operation opens its own connection and closes it, so several processes can take turns
-    on the file (DuckDB allows one writer process at a time). Call `ensure_schema()` first.
-    """
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+def _placeholders(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+# The staged symbols without a current version: new symbols and those whose version was closed.
+_NEW_VERSIONS = """
+FROM {staged} s
+CROSS JOIN (SELECT coalesce(max(symbol_key), 0) AS max_key FROM dim_symbol) k
+LEFT JOIN (SELECT DISTINCT symbol FROM dim_symbol) h ON h.symbol = s.symbol
+LEFT JOIN dim_symbol c ON c.symbol = s.symbol AND c.is_current
+WHERE c.symbol IS NULL
+"""
+
+
+class SqlWarehouse(ABC):
+    """`Warehouse` over an engine's `Session`; subclasses open sessions and name the engine."""
+
+    engine: str
+    # Whether DDL takes part in transactions (DuckDB); Snowflake commits each DDL statement.
+    transactional_ddl: bool
+
+    @abstractmethod
+    def session(self, read_only: bool = False) -> AbstractContextManager[Session]:
+        """An open session, closed on exit."""
+
+    def migration_variables(self) -> dict[str, str]:
+        """Values of the `{name}` tokens of the migrations."""
+        return {"materialized_view": "VIEW"}
 
     def ensure_schema(self) -> None:
-        """Create every table of TABLES if absent (idempotent); creates the parent folder."""
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with duckdb.connect(self.path) as con:
-            for spec in TABLES.values():
-                con.execute(create_table_sql(spec))
+        """Apply the pending migrations in order, each with its record in schema_migrations.
+
+        With transactional DDL a migration and its record commit together; otherwise each
+        statement commits alone, and the idempotent statements make a re-run after a crash safe.
+        """
+        known = migrations(self.engine, self.migration_variables())
+        with self.session() as session:
+            session.execute(MIGRATIONS_TABLE_SQL)
+            recorded = session.fetch("SELECT version, checksum FROM schema_migrations")
+            applied = dict(zip(recorded["version"].astype(int), recorded["checksum"], strict=True))
+            for migration in pending(known, applied):
+
+                def apply(session: Session = session, migration=migration) -> None:
+                    for statement in migration.statements:
+                        session.execute(statement)
+                    session.execute(
+                        "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+                        "SELECT ?, ?, ?, CURRENT_TIMESTAMP WHERE NOT EXISTS "
+                        "(SELECT 1 FROM schema_migrations WHERE version = ?)",
+                        [migration.version, migration.name, migration.checksum, migration.version],
+                    )
+
+                if self.transactional_ddl:
+                    self._in_transaction(session, apply)
+                else:
+                    apply()
 
     def replace_range(
         self,
@@ -221,51 +246,185 @@ class DuckDBWarehouse:
 
         In one transaction: delete the rows with trade_date in [start, end] (both inclusive)
         and, when `symbols` is given, symbol in `symbols`; then insert `rows`. Rows outside
-        that range or those symbols raise ValueError before the table is touched; any failure
-        during the load (e.g. duplicate keys) rolls back and leaves the table as it was.
+        that range or those symbols, or two rows with one key, raise LoadRejected; any failure
+        rolls back and leaves the table as it was.
         """
         spec = _spec(table)
-        conformed = _conform(spec, rows)
+        conformed = conform(spec.name, spec.schema, rows)
         _check_range(spec, conformed, start, end, symbols)
         where, params = "trade_date BETWEEN ? AND ?", [start, end]
         if symbols is not None:
-            where, params = f"{where} AND list_contains(?, symbol)", [*params, list(symbols)]
+            if not symbols:
+                return 0
+            where, params = f"{where} AND symbol IN ({_placeholders(symbols)})", [*params, *symbols]
         return self._replace(spec, conformed, where, params)
 
     def replace_all(self, table: str, rows: pa.Table) -> int:
-        """Replace a whole table by `rows` in one transaction; returns the rows inserted."""
+        """Replace a whole table of FULL_REPLACE_TABLES in one transaction; returns its rows."""
         spec = _spec(table)
-        return self._replace(spec, _conform(spec, rows), "true", [])
+        if table not in FULL_REPLACE_TABLES:
+            raise ValueError(f"{table} is not replaced whole; only {FULL_REPLACE_TABLES} are")
+        return self._replace(spec, conform(spec.name, spec.schema, rows), "1 = 1", [])
+
+    def load_symbols(self, rows: pa.Table, *, effective: date) -> SymbolLoad:
+        """Apply SYMBOL_SOURCE rows to dim_symbol as of `effective`, in one transaction.
+
+        A current version whose attributes_hash differs from the incoming row's, or whose
+        symbol is absent from `rows`, is closed (valid_to = effective, is_current false); every
+        incoming symbol left without a current version gets one, valid from `effective` (from
+        FIRST_VALID_FROM for a symbol never seen). Unchanged symbols are untouched, so a reload
+        changes nothing. An `effective` date before a current version's valid_from raises
+        LoadRejected (history is only appended).
+        """
+        conformed = conform("dim_symbol", SYMBOL_SOURCE, rows)
+        _check_symbol_source(conformed)
+        columns = ", ".join(SYMBOL_SOURCE.names)
+        source = ", ".join(f"s.{name}" for name in SYMBOL_SOURCE.names)
+        with self.session() as session:
+            staged = session.stage("dim_symbol_source", conformed)
+            outcome: list[SymbolLoad] = []
+
+            def apply() -> None:
+                later = session.fetch(
+                    "SELECT count(*) AS n FROM dim_symbol WHERE is_current AND valid_from > ?",
+                    [effective],
+                )
+                if int(later["n"].iloc[0]):
+                    raise LoadRejected(f"dim_symbol: versions start after {effective}")
+                closing = session.fetch(
+                    f"SELECT d.symbol_key FROM dim_symbol d LEFT JOIN {staged} s "
+                    "ON s.symbol = d.symbol AND s.attributes_hash = d.attributes_hash "
+                    "WHERE d.is_current AND s.symbol IS NULL"
+                )["symbol_key"].tolist()
+                if closing:
+                    session.execute(
+                        "UPDATE dim_symbol SET valid_to = ?, is_current = FALSE "
+                        f"WHERE symbol_key IN ({_placeholders(closing)})",
+                        [effective, *map(int, closing)],
+                    )
+                new = _NEW_VERSIONS.format(staged=staged)
+                opening = int(session.fetch(f"SELECT count(*) AS n {new}")["n"].iloc[0])
+                session.execute(
+                    f"INSERT INTO dim_symbol (symbol_key, {columns}, valid_from, valid_to, "
+                    "is_current) "
+                    f"SELECT k.max_key + row_number() OVER (ORDER BY s.symbol), {source}, "
+                    f"CASE WHEN h.symbol IS NULL THEN ? ELSE ? END, ?, TRUE {new}",
+                    [FIRST_VALID_FROM, effective, OPEN_VALID_TO],
+                )
+                outcome.append(SymbolLoad(opening, len(closing), conformed.num_rows - opening))
+
+            try:
+                self._in_transaction(session, apply)
+            finally:
+                session.unstage(staged)
+        return outcome[0]
 
     def row_counts(self) -> dict[str, int]:
         """Row count of every table, in TABLES order."""
-        with duckdb.connect(self.path, read_only=True) as con:
-            return {
-                name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in TABLES
-            }
+        counts = self.query(
+            " UNION ALL ".join(
+                f"SELECT '{name}' AS name, count(*) AS n FROM {name}" for name in TABLES
+            )
+        )
+        found = dict(zip(counts["name"], counts["n"].astype(int), strict=True))
+        return {name: found[name] for name in TABLES}
 
     def query(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
     ) -> pd.DataFrame:
-        """Run `sql` (with optional `?` or `$name` parameters) on a read-only connection."""
-        with duckdb.connect(self.path, read_only=True) as con:
-            return con.execute(sql, params).df()
+        """Run `sql` (with optional `?` parameters) on a read-only session."""
+        with self.session(read_only=True) as session:
+            return session.fetch(sql, params or [])
 
     def _replace(self, spec: TableSpec, rows: pa.Table, where: str, params: list[Any]) -> int:
-        columns = ", ".join(f'"{name}"' for name in spec.schema.names)
-        with duckdb.connect(self.path) as con:
-            con.register("incoming_rows", rows)
-            con.begin()
-            try:
-                con.execute(f"DELETE FROM {spec.name} WHERE {where}", params)
-                con.execute(
-                    f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM incoming_rows"
+        columns = ", ".join(spec.schema.names)
+        keys = ", ".join(spec.key)
+        with self.session() as session:
+            staged = session.stage(spec.name, rows)
+
+            def apply() -> None:
+                duplicated = session.fetch(
+                    f"SELECT {keys}, count(*) AS n FROM {staged} GROUP BY {keys} "
+                    f"HAVING count(*) > 1 ORDER BY {keys} LIMIT {MAX_LISTED_KEYS}"
                 )
-                con.commit()
-            except duckdb.ConstraintException as error:
-                con.rollback()
-                raise ValueError(f"{spec.name}: load rejected, nothing changed: {error}") from error
-            except BaseException:
-                con.rollback()
-                raise
+                if not duplicated.empty:
+                    listed = duplicated[list(spec.key)].to_dict("records")
+                    raise LoadRejected(
+                        f"{spec.name}: load rejected, nothing changed: duplicate key "
+                        f"({keys}) in the rows, e.g. {listed}"
+                    )
+                session.execute(f"DELETE FROM {spec.name} WHERE {where}", params)
+                session.execute(
+                    f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {staged}"
+                )
+
+            try:
+                self._in_transaction(session, apply)
+            finally:
+                session.unstage(staged)
         return rows.num_rows
+
+    def _in_transaction(self, session: Session, work: Callable[[], None]) -> None:
+        """Run `work` in a transaction: commit on success, roll back on any failure."""
+        session.begin()
+        try:
+            work()
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+
+
+class _DuckDBSession:
+    """A DuckDB connection; staged rows are Arrow tables registered as views (zero copy)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        try:
+            self.con.execute(sql, params)
+        except duckdb.ConstraintException as error:
+            raise LoadRejected(f"load rejected, nothing changed: {error}") from error
+
+    def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> pd.DataFrame:
+        return self.con.execute(sql, params).df()
+
+    def stage(self, name: str, rows: pa.Table) -> str:
+        relation = f"staged_{name}"
+        self.con.register(relation, rows)
+        return relation
+
+    def unstage(self, relation: str) -> None:
+        self.con.unregister(relation)
+
+    def begin(self) -> None:
+        self.con.begin()
+
+    def commit(self) -> None:
+        self.con.commit()
+
+    def rollback(self) -> None:
+        self.con.rollback()
+
+
+class DuckDBWarehouse(SqlWarehouse):
+    """The local warehouse in one DuckDB file at `path`.
+
+    Each session opens its own connection and closes it, so several processes can take turns
+    on the file (DuckDB allows one writer process at a time). Call `ensure_schema()` first.
+    """
+
+    engine = "duckdb"
+    transactional_ddl = True
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    @contextmanager
+    def session(self, read_only: bool = False) -> Iterator[Session]:
+        """A connection to the file (created with its folder unless read_only)."""
+        if not read_only:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(self.path, read_only=read_only) as con:
+            yield _DuckDBSession(con)
