@@ -18,11 +18,13 @@ EXPECTED_ASSETS = {
     "dim_symbol",
     "dim_date",
     "fact_daily_bar",
+    "fact_intraday_bar",
     "fact_indicator",
     "fact_signal",
     "fact_risk",
     "fact_portfolio_risk",
     "fact_correlation",
+    "market_report",
 }
 
 

@@ -1,0 +1,86 @@
+"""The market report: a self-contained HTML dashboard of the warehouse, written to the lake.
+
+The page (see fin_assets.warehouse.dashboard) is stored as an immutable lake object named by
+its content, `reports/market_report/<last trade date>-<sha256 prefix>.html`, and linked from
+the materialization's metadata (`path`, `url`). It is refreshed by `report_job` (which
+`fin-assets demo` and `backfill` run last), not by declarative automation: one page per
+change wave of the facts would be wasted work.
+"""
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+from dagster import (
+    AssetCheckSeverity,
+    AssetSelection,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    define_asset_job,
+)
+
+from fin_assets.analytics.quality import RuleResult
+from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.warehouse import WAREHOUSE_POOL
+from fin_assets.resources.storage import LakeResource, WarehouseResource
+from fin_assets.warehouse.dashboard import DashboardData, read_dashboard_data, render_dashboard
+
+REPORT_PREFIX = "reports/market_report"
+
+
+def _complete_result(data: DashboardData) -> RuleResult:
+    """Every symbol with daily bars has a chart, and the heat map covers them all."""
+    charted = set(data.symbols)
+    in_heat_map = set(data.correlation["symbol_a"])
+    missing = sorted(charted - in_heat_map)
+    return RuleResult(
+        rule="covers_every_symbol",
+        passed=bool(charted) and not missing,
+        failed_rows=len(missing),
+        checked_rows=len(charted),
+        sample=pd.DataFrame({"symbol": missing}),
+        detail=f"{len(charted)} symbols charted; missing from the correlation heat map: {missing}",
+    )
+
+
+@asset(
+    group_name="report",
+    deps=["fact_daily_bar", "fact_indicator", "fact_signal", "fact_risk", "fact_correlation"],
+    check_specs=check_specs("market_report", warning=["covers_every_symbol"]),
+    kinds={"html", "plotly"},
+    pool=WAREHOUSE_POOL,
+)
+def market_report(lake: LakeResource, warehouse: WarehouseResource) -> MaterializeResult:
+    """Self-contained HTML dashboard: per symbol price with Bollinger bands, SMA 50/200 and
+    signals, RSI and MACD panes, daily returns against VaR with exceptions; the correlation
+    heat map; the risk dashboard table. Opens offline in any browser."""
+    data = read_dashboard_data(warehouse.get_warehouse().query)
+    last = pd.Timestamp(data.prices["trade_date"].max()).date()
+    page = render_dashboard(data, title=f"fin_assets market report, data to {last}").encode()
+    key = f"{REPORT_PREFIX}/{last}-{hashlib.sha256(page).hexdigest()[:16]}.html"
+    store = lake.get_lake()
+    store.put_object(key, page)
+    location = store.uri(f"{store.root}/{key}")
+    url = location if "://" in location else Path(location).as_uri()
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(location),
+            "url": MetadataValue.url(url),
+            "symbols": len(data.symbols),
+            "last_trade_date": last.isoformat(),
+            "bytes": len(page),
+        },
+        check_results=[
+            check_result(
+                "covers_every_symbol", _complete_result(data), severity=AssetCheckSeverity.WARN
+            )
+        ],
+    )
+
+
+report_job = define_asset_job(
+    "report_job",
+    selection=AssetSelection.assets("market_report"),
+    description="The market report (HTML dashboard) from the warehouse, written to the lake.",
+)
