@@ -138,9 +138,16 @@ def _bar_open_utc(
         raise ValueError(f"label must be one of {LABELS}, got {label!r}")
     try:
         naive = pd.DatetimeIndex(pd.to_datetime(list(local), format="%Y-%m-%d %H:%M:%S"))
-        aware = naive.tz_localize(zone, ambiguous="raise", nonexistent="raise")
     except (ValueError, TypeError) as error:
         raise VendorPayloadInvalid(VENDOR, f"bad intraday timestamps: {error}") from None
+    # Local times skipped or repeated by a DST change name no single instant (and no exchange
+    # trades then): they make the payload invalid rather than being guessed.
+    aware = naive.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    if aware.isna().any():
+        unclear = naive[aware.isna()][0]
+        raise VendorPayloadInvalid(
+            VENDOR, f"local time {unclear} is ambiguous or skipped in {zone}"
+        )
     if label == "end":
         aware = aware - pd.Timedelta(minutes=minutes)
     return aware.tz_convert("UTC")

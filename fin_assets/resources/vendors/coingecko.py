@@ -95,7 +95,7 @@ def parse_market_chart(content: bytes) -> pd.DataFrame:
     """
     body = load_json(VENDOR, content)
     series = {key: _pairs(body, key) for key in CHART_SERIES}
-    stamps = [epoch_integer(VENDOR, pair[0], "timestamp") for pair in series["prices"]]
+    stamps = [epoch_integer(VENDOR, pair[0], "timestamp", "ms") for pair in series["prices"]]
     for key in CHART_SERIES[1:]:
         if [pair[0] for pair in series[key]] != stamps:
             raise VendorPayloadInvalid(VENDOR, f"{key} timestamps differ from prices'")
@@ -136,7 +136,7 @@ def parse_ohlc(content: bytes, candle_minutes: int) -> pd.DataFrame:
     for candle in body:
         if not isinstance(candle, list) or len(candle) != 5:
             raise VendorPayloadInvalid(VENDOR, f"candle {candle!r} is not [ms, o, h, l, c]")
-        stamps.append(epoch_integer(VENDOR, candle[0], "timestamp"))
+        stamps.append(epoch_integer(VENDOR, candle[0], "timestamp", "ms"))
         rows.append([finite_number(VENDOR, value, "price") for value in candle[1:]])
     close = pd.to_datetime(stamps, unit="ms", utc=True).as_unit("us")
     frame = pd.DataFrame(

@@ -98,17 +98,22 @@ def finite_number(vendor: str, value: Any, what: str) -> float:
         raise VendorPayloadInvalid(vendor, f"{what} is not a number: {value!r}")
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise VendorPayloadInvalid(vendor, f"{what} is not a number: {value!r}") from None
     if not math.isfinite(number):
         raise VendorPayloadInvalid(vendor, f"{what} is not finite: {value!r}")
     return number
 
 
-def epoch_integer(vendor: str, value: Any, what: str) -> int:
-    """A JSON integer usable as an epoch timestamp (seconds or milliseconds, |value| < 2**47)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not -(2**47) < value < 2**47:
-        raise VendorPayloadInvalid(vendor, f"{what} is not an epoch integer: {value!r}")
+# Epoch timestamps are accepted within +-2**33 seconds of 1970 (years 1697 to 2242).
+EPOCH_LIMITS = {"s": 2**33, "ms": 2**33 * 1000}
+
+
+def epoch_integer(vendor: str, value: Any, what: str, unit: str) -> int:
+    """A JSON integer that is an epoch timestamp in `unit` ("s" or "ms") within EPOCH_LIMITS."""
+    limit = EPOCH_LIMITS[unit]
+    if isinstance(value, bool) or not isinstance(value, int) or not -limit < value < limit:
+        raise VendorPayloadInvalid(vendor, f"{what} is not an epoch time in {unit}: {value!r}")
     return value
 
 

@@ -123,7 +123,7 @@ def _bars(result: dict[str, Any]) -> tuple[list[int], pd.DatetimeIndex, list[lis
         if all(value is None for value in values[:4]):
             continue
         kept.append(index)
-        seconds.append(epoch_integer(VENDOR, stamp, "timestamp"))
+        seconds.append(epoch_integer(VENDOR, stamp, "timestamp", "s"))
         rows.append([finite_number(VENDOR, v, n) for v, n in zip(values, BAR_VALUES, strict=True)])
     return kept, pd.to_datetime(seconds, unit="s", utc=True), rows
 
@@ -158,7 +158,7 @@ def parse_chart_daily(content: bytes) -> pd.DataFrame:
     zone = _zone(meta)
     kept, ts, rows = _bars(result)
     if len(ts) >= 2 and "regularMarketTime" in meta:
-        stamp = epoch_integer(VENDOR, meta["regularMarketTime"], "regularMarketTime")
+        stamp = epoch_integer(VENDOR, meta["regularMarketTime"], "regularMarketTime", "s")
         live = pd.Timestamp(stamp, unit="s", tz="UTC")
         if ts[-1] == live and ts[-1] < ts[-2] + SESSION_GRANULARITIES[granularity]:
             kept, ts, rows = kept[:-1], ts[:-1], rows[:-1]
@@ -211,7 +211,7 @@ def _event_values(
         return {}
     values: dict[date, float] = {}
     for entry in member(VENDOR, events, kind, dict).values():
-        stamp = epoch_integer(VENDOR, member(VENDOR, entry, "date", int), f"{kind} date")
+        stamp = epoch_integer(VENDOR, member(VENDOR, entry, "date", int), f"{kind} date", "s")
         values[datetime.fromtimestamp(stamp, zone).date()] = value(entry)
     return values
 
