@@ -136,9 +136,10 @@ def test_user_deployment_serves_the_image_command_with_secrets_by_reference() ->
     module = command[command.index("-m") : command.index("-m") + 2]
     assert deployment["dagsterApiGrpcArgs"] == module
     assert deployment["port"] == int(command[command.index("-p") + 1])
-    assert [item["name"] for item in deployment["envSecrets"]] == [
-        "fin-assets-snowflake",
-        "fin-assets-vendors",
+    assert deployment["envSecrets"] == [
+        {"name": "fin-assets-snowflake"},
+        {"name": "fin-assets-vendors"},
+        {"name": "fin-assets-alerts", "optional": True},
     ]
     assert deployment["envConfigMaps"] == [{"name": "fin-assets-infra"}]
     assert deployment["env"] == [{"name": "FIN_ENV", "value": "prod"}]

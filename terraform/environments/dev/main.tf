@@ -1,8 +1,8 @@
-# The dev environment: state in S3 (bucket and lock table created once, outside this root:
-# docs/deploy.md), providers, and the platform at dev sizes.
+# The dev environment: state in S3 (bucket created once, outside this root: docs/deploy.md;
+# S3-native locking), providers, and the platform at dev sizes.
 
 terraform {
-  required_version = ">= 1.6.0"
+  required_version = ">= 1.10.0"
   required_providers {
     aws = {
       source  = "hashicorp/aws"
@@ -13,10 +13,11 @@ terraform {
       version = "~> 2.0"
     }
   }
-  # bucket, region and dynamodb_table: terraform init -backend-config=backend.hcl
+  # bucket and region: terraform init -backend-config=backend.hcl (docs/deploy.md)
   backend "s3" {
-    key     = "fin-assets/dev/terraform.tfstate"
-    encrypt = true
+    key          = "fin-assets/dev/terraform.tfstate"
+    encrypt      = true
+    use_lockfile = true
   }
 }
 
@@ -64,6 +65,7 @@ module "platform" {
   serverless_max_memory_gb        = 64
   snowflake_warehouse_size        = "XSMALL"
   snowflake_monthly_credit_quota  = 30
+  snowflake_account_identifier    = "${var.snowflake_organization}-${var.snowflake_account}"
   snowflake_loader_rsa_public_key = var.snowflake_loader_rsa_public_key
   snowflake_bi_reader_users       = var.snowflake_bi_reader_users
   force_destroy_buckets           = true

@@ -12,8 +12,3 @@ output "emr_cluster_settings" {
   description = "Service role, instance profile and security configuration of EMR clusters."
   value       = module.platform.emr_cluster_settings
 }
-
-output "snowflake" {
-  description = "Snowflake database, schemas, warehouse, loader role and user."
-  value       = module.platform.snowflake
-}

@@ -1,7 +1,8 @@
 # What the Kubernetes side consumes (docs/deploy.md):
 # - helm_values: a values file for the dagster/dagster chart, after helm/values.yaml and
 #   helm/values-<env>.yaml (maps only: Helm merges them key by key);
-# - fin_assets_env: the ConfigMap fin-assets-infra, read by the code server, run and step pods.
+# - fin_assets_env: the ConfigMap fin-assets-infra, read by the code server, run and step pods
+#   (names and ids only: the Snowflake private key and vendor API keys are Secrets).
 
 output "helm_values" {
   description = "Helm values naming this environment's resources: terraform output -json helm_values > helm/values-<env>-infra.json."
@@ -34,6 +35,12 @@ output "fin_assets_env" {
     FIN_EMR_SERVERLESS_APPLICATION_ID = module.emr.serverless_application_id
     FIN_EMR_SERVERLESS_ROLE_ARN       = module.emr.serverless_job_role_arn
     FIN_EMR_SERVERLESS_PYTHON_ARCHIVE = module.s3_lake.spark_archive_url
+    SNOWFLAKE_ACCOUNT                 = var.snowflake_account_identifier
+    SNOWFLAKE_USER                    = module.snowflake.loader_user
+    SNOWFLAKE_ROLE                    = module.snowflake.loader_role
+    SNOWFLAKE_WAREHOUSE               = module.snowflake.warehouse
+    SNOWFLAKE_DATABASE                = module.snowflake.database
+    SNOWFLAKE_SCHEMA                  = module.snowflake.schema
   }
 }
 
@@ -43,16 +50,5 @@ output "emr_cluster_settings" {
     service_role           = module.emr.service_role_name
     instance_profile       = module.emr.instance_profile_name
     security_configuration = module.emr.security_configuration_name
-  }
-}
-
-output "snowflake" {
-  description = "Snowflake objects of the fin-assets-snowflake secret: database, schemas, warehouse, loader role and user."
-  value = {
-    database    = module.snowflake.database
-    schemas     = module.snowflake.schemas
-    warehouse   = module.snowflake.warehouse
-    loader_role = module.snowflake.loader_role
-    loader_user = module.snowflake.loader_user
   }
 }

@@ -64,6 +64,15 @@ variable "snowflake_monthly_credit_quota" {
   type        = number
 }
 
+variable "snowflake_account_identifier" {
+  description = "Snowflake account identifier <organization>-<account> (SNOWFLAKE_ACCOUNT of the pods)."
+  type        = string
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_]+-[A-Za-z0-9_]+$", var.snowflake_account_identifier))
+    error_message = "snowflake_account_identifier: <organization>-<account>."
+  }
+}
+
 variable "snowflake_loader_rsa_public_key" {
   description = "RSA public key of the Snowflake loader service user."
   type        = string

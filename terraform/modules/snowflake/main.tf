@@ -1,12 +1,16 @@
-# The Snowflake side of the warehouse: one database with a staging and a marts schema, one
-# auto-suspending warehouse under a monthly credit quota, a loader role (fin_assets' service
-# user: creates and fills tables) and a BI reader role (reads the marts through the warehouse).
-# Both roles roll up to SYSADMIN so administrators keep ownership visibility.
+# The Snowflake side of the warehouse: one database and the schema fin_assets loads into (its
+# migrations create the tables, views and load stage there), one auto-suspending warehouse under
+# a monthly credit quota, a loader role (fin_assets' key-pair service user) and a BI reader role
+# (reads every table and view of the schema through the warehouse). Both roles roll up to
+# SYSADMIN; the schema has managed access, so only its owner and SECURITYADMIN grant on it.
 
 locals {
-  database   = "${var.name_prefix}_DB"
-  staging_fq = "\"${local.database}\".\"${var.schemas.staging}\""
-  marts_fq   = "\"${local.database}\".\"${var.schemas.marts}\""
+  database  = "${var.name_prefix}_DB"
+  schema_fq = "\"${local.database}\".\"${var.schema}\""
+  roles = {
+    loader    = snowflake_account_role.loader.name
+    bi_reader = snowflake_account_role.bi_reader.name
+  }
 }
 
 resource "snowflake_database" "this" {
@@ -16,21 +20,11 @@ resource "snowflake_database" "this" {
   data_retention_time_in_days = var.data_retention_days
 }
 
-resource "snowflake_schema" "staging" {
-  provider = snowflake.sysadmin
-  database = snowflake_database.this.name
-  name     = var.schemas.staging
-  comment  = "Transient load tables of fin_assets' loader"
-  # Load tables are rebuilt each load: no Time Travel or Fail-safe storage to pay for.
-  is_transient        = "true"
-  with_managed_access = "true"
-}
-
-resource "snowflake_schema" "marts" {
+resource "snowflake_schema" "this" {
   provider            = snowflake.sysadmin
   database            = snowflake_database.this.name
-  name                = var.schemas.marts
-  comment             = "Star schema of fin_assets: dimensions and facts"
+  name                = var.schema
+  comment             = "fin_assets: star schema, BI views, load stage"
   with_managed_access = "true"
 }
 
@@ -62,25 +56,25 @@ resource "snowflake_warehouse" "this" {
 resource "snowflake_account_role" "loader" {
   provider = snowflake.securityadmin
   name     = "${var.name_prefix}_LOADER"
-  comment  = "fin_assets loads: creates and replaces tables in STAGING and MARTS"
+  comment  = "fin_assets: migrations and loads of its schema"
 }
 
 resource "snowflake_account_role" "bi_reader" {
   provider = snowflake.securityadmin
   name     = "${var.name_prefix}_BI_READER"
-  comment  = "Reads the marts"
+  comment  = "BI: reads the tables and views of fin_assets"
 }
 
 resource "snowflake_grant_account_role" "roles_to_sysadmin" {
   provider         = snowflake.securityadmin
-  for_each         = { loader = snowflake_account_role.loader.name, bi_reader = snowflake_account_role.bi_reader.name }
+  for_each         = local.roles
   role_name        = each.value
   parent_role_name = "SYSADMIN"
 }
 
 resource "snowflake_grant_privileges_to_account_role" "warehouse_usage" {
   provider          = snowflake.securityadmin
-  for_each          = { loader = snowflake_account_role.loader.name, bi_reader = snowflake_account_role.bi_reader.name }
+  for_each          = local.roles
   account_role_name = each.value
   privileges        = ["USAGE"]
   on_account_object {
@@ -91,7 +85,7 @@ resource "snowflake_grant_privileges_to_account_role" "warehouse_usage" {
 
 resource "snowflake_grant_privileges_to_account_role" "database_usage" {
   provider          = snowflake.securityadmin
-  for_each          = { loader = snowflake_account_role.loader.name, bi_reader = snowflake_account_role.bi_reader.name }
+  for_each          = local.roles
   account_role_name = each.value
   privileges        = ["USAGE"]
   on_account_object {
@@ -100,53 +94,55 @@ resource "snowflake_grant_privileges_to_account_role" "database_usage" {
   }
 }
 
-resource "snowflake_grant_privileges_to_account_role" "loader_schemas" {
+resource "snowflake_grant_privileges_to_account_role" "schema_usage" {
   provider          = snowflake.securityadmin
-  for_each          = { staging = local.staging_fq, marts = local.marts_fq }
-  account_role_name = snowflake_account_role.loader.name
-  privileges        = ["USAGE", "CREATE TABLE", "CREATE VIEW"]
-  on_schema {
-    schema_name = each.value
-  }
-  depends_on = [snowflake_schema.staging, snowflake_schema.marts]
-}
-
-resource "snowflake_grant_privileges_to_account_role" "loader_future_tables" {
-  provider          = snowflake.securityadmin
-  for_each          = { staging = local.staging_fq, marts = local.marts_fq }
-  account_role_name = snowflake_account_role.loader.name
-  privileges        = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"]
-  on_schema_object {
-    future {
-      object_type_plural = "TABLES"
-      in_schema          = each.value
-    }
-  }
-  depends_on = [snowflake_schema.staging, snowflake_schema.marts]
-}
-
-resource "snowflake_grant_privileges_to_account_role" "bi_marts_usage" {
-  provider          = snowflake.securityadmin
-  account_role_name = snowflake_account_role.bi_reader.name
+  for_each          = local.roles
+  account_role_name = each.value
   privileges        = ["USAGE"]
   on_schema {
-    schema_name = local.marts_fq
+    schema_name = local.schema_fq
   }
-  depends_on = [snowflake_schema.marts]
+  depends_on = [snowflake_schema.this]
 }
 
-resource "snowflake_grant_privileges_to_account_role" "bi_marts_select" {
+# The loader creates what the migrations and loads need; it owns what it creates.
+resource "snowflake_grant_privileges_to_account_role" "loader_create" {
   provider          = snowflake.securityadmin
-  for_each          = toset(["TABLES", "VIEWS"])
+  account_role_name = snowflake_account_role.loader.name
+  privileges        = ["CREATE TABLE", "CREATE VIEW", "CREATE MATERIALIZED VIEW", "CREATE STAGE"]
+  on_schema {
+    schema_name = local.schema_fq
+  }
+  depends_on = [snowflake_schema.this]
+}
+
+# BI readers read every table and view, those there now and those the loader creates later.
+resource "snowflake_grant_privileges_to_account_role" "bi_read_existing" {
+  provider          = snowflake.securityadmin
+  for_each          = toset(["TABLES", "VIEWS", "MATERIALIZED VIEWS"])
+  account_role_name = snowflake_account_role.bi_reader.name
+  privileges        = ["SELECT"]
+  on_schema_object {
+    all {
+      object_type_plural = each.value
+      in_schema          = local.schema_fq
+    }
+  }
+  depends_on = [snowflake_schema.this]
+}
+
+resource "snowflake_grant_privileges_to_account_role" "bi_read_future" {
+  provider          = snowflake.securityadmin
+  for_each          = toset(["TABLES", "VIEWS", "MATERIALIZED VIEWS"])
   account_role_name = snowflake_account_role.bi_reader.name
   privileges        = ["SELECT"]
   on_schema_object {
     future {
       object_type_plural = each.value
-      in_schema          = local.marts_fq
+      in_schema          = local.schema_fq
     }
   }
-  depends_on = [snowflake_schema.marts]
+  depends_on = [snowflake_schema.this]
 }
 
 resource "snowflake_service_user" "loader" {
@@ -155,7 +151,7 @@ resource "snowflake_service_user" "loader" {
   comment           = "fin_assets (Dagster pods): key-pair authentication only"
   default_role      = snowflake_account_role.loader.name
   default_warehouse = snowflake_warehouse.this.name
-  default_namespace = local.marts_fq
+  default_namespace = local.schema_fq
   rsa_public_key    = var.loader_rsa_public_key
 }
 

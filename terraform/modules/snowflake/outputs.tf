@@ -3,9 +3,9 @@ output "database" {
   value       = snowflake_database.this.name
 }
 
-output "schemas" {
-  description = "Staging and marts schema names."
-  value       = { staging = snowflake_schema.staging.name, marts = snowflake_schema.marts.name }
+output "schema" {
+  description = "Schema of fin_assets (SNOWFLAKE_SCHEMA)."
+  value       = snowflake_schema.this.name
 }
 
 output "warehouse" {

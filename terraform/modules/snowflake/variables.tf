@@ -7,19 +7,13 @@ variable "name_prefix" {
   }
 }
 
-variable "schemas" {
-  description = "Schemas of the warehouse database: STAGING holds the loader's transient load tables, MARTS the star schema (dimensions and facts) that BI reads."
-  type = object({
-    staging = string
-    marts   = string
-  })
-  default = {
-    staging = "STAGING"
-    marts   = "MARTS"
-  }
+variable "schema" {
+  description = "The schema of fin_assets (SNOWFLAKE_SCHEMA): star-schema tables, BI views, the load stage and transient load tables, all created by the loader's migrations."
+  type        = string
+  default     = "FIN_ASSETS"
   validation {
-    condition     = alltrue([for name in values(var.schemas) : can(regex("^[A-Z][A-Z0-9_]*$", name))])
-    error_message = "schemas: upper-case identifiers."
+    condition     = can(regex("^[A-Z][A-Z0-9_]*$", var.schema))
+    error_message = "schema: an upper-case identifier."
   }
 }
 
