@@ -62,17 +62,9 @@ def check_schema(frame: pd.DataFrame, schema: pa.Schema) -> RuleResult:
     """
     names = [str(name) for name in frame.columns]
     expected = list(schema.names)
+    problems = column_set_problems(names, expected)
     duplicated = sorted({name for name in names if names.count(name) > 1})
-    missing = [name for name in expected if name not in names]
-    extra = [name for name in names if name not in expected]
-    problems = []
-    if duplicated:
-        problems.append(f"duplicated columns {duplicated}")
-    if missing:
-        problems.append(f"missing columns {missing}")
-    if extra:
-        problems.append(f"extra columns {extra}")
-    if not (duplicated or missing or extra) and names != expected:
+    if not problems and names != expected:
         problems.append(f"column order {names} differs from {expected}")
     for field in schema:
         if field.name in names and field.name not in duplicated:
@@ -89,6 +81,21 @@ def check_schema(frame: pd.DataFrame, schema: pa.Schema) -> RuleResult:
         sample=frame.head(min(failed, SAMPLE_SIZE)),
         detail=detail,
     )
+
+
+def column_set_problems(names: Sequence[str], expected: Sequence[str]) -> list[str]:
+    """Duplicated, missing and extra column names of `names` against `expected` (order free)."""
+    duplicated = sorted({name for name in names if list(names).count(name) > 1})
+    missing = [name for name in expected if name not in names]
+    extra = [name for name in names if name not in expected]
+    problems = []
+    if duplicated:
+        problems.append(f"duplicated columns {duplicated}")
+    if missing:
+        problems.append(f"missing columns {missing}")
+    if extra:
+        problems.append(f"extra columns {extra}")
+    return problems
 
 
 def check_unique(frame: pd.DataFrame, keys: Sequence[str]) -> RuleResult:

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fin_assets.analytics import quality
 from fin_assets.analytics.bars import RAW_COLUMNS, VALUE_COLUMNS
 from fin_assets.landing.contract import LandingContractError
 from fin_assets.resources.lake import COMPRESSION
@@ -55,17 +56,7 @@ def parse_landing_file(content: bytes, file_format: str) -> LandingRows:
 
 
 def _check_columns(columns: Sequence[str]) -> None:
-    names = list(columns)
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    missing = [c for c in RAW_COLUMNS if c not in names]
-    extra = [c for c in names if c not in RAW_COLUMNS]
-    problems = []
-    if duplicated:
-        problems.append(f"duplicated columns {duplicated}")
-    if missing:
-        problems.append(f"missing columns {missing}")
-    if extra:
-        problems.append(f"unexpected columns {extra}")
+    problems = quality.column_set_problems(list(columns), RAW_COLUMNS)
     if problems:
         raise LandingContractError(
             [f"columns must be exactly {list(RAW_COLUMNS)}: " + ", ".join(problems)]

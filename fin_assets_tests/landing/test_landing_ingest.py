@@ -115,7 +115,7 @@ REJECTIONS = {
         wrong_columns(),
         [
             "columns must be exactly ['ts', 'open', 'high', 'low', 'close', 'volume']: "
-            "missing columns ['volume'], unexpected columns ['vol']"
+            "missing columns ['volume'], extra columns ['vol']"
         ],
     ),
     "symbol not in the universe": (

@@ -61,16 +61,18 @@ def test_date_only_dataset_layout(tmp_path: Path) -> None:
     assert lake.existing_dates("corr") == {DAY}
 
 
+def write_half_then_fail(table: pa.Table, where: pa.NativeFile, **kwargs: object) -> None:
+    """A pq.write_table that writes part of a file, then fails."""
+    where.write(b"PAR1 partial bytes")
+    raise OSError("disk full")
+
+
 def test_failed_write_keeps_previous_file_and_leaves_no_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lake = ParquetLake(str(tmp_path))
     path = lake.write_partition("bars", bars([1.0]), trade_date=DAY, symbol="AAPL")
     before = Path(path).read_bytes()
-
-    def write_half_then_fail(table: pa.Table, where: pa.NativeFile, **kwargs: object) -> None:
-        where.write(b"PAR1 partial bytes")
-        raise OSError("disk full")
 
     monkeypatch.setattr(pq, "write_table", write_half_then_fail)
     with pytest.raises(OSError, match="disk full"):

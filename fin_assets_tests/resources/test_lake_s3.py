@@ -24,7 +24,7 @@ from fin_assets.resources.lake import ImmutableObjectError, MissingPartitionsErr
 from fin_assets.resources.storage import LakeResource
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
-from fin_assets_tests.resources.test_lake import DAY, SCHEMA, bars
+from fin_assets_tests.resources.test_lake import DAY, SCHEMA, bars, write_half_then_fail
 from fin_assets_tests.s3_server import MotoS3, s3_bucket, s3_lake_url, s3_server  # noqa: F401
 
 
@@ -61,10 +61,6 @@ def test_failed_write_leaves_previous_object_and_no_upload(
 ) -> None:
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
     lake.write_partition("bars", bars([1.0]), trade_date=DAY, symbol="AAPL")
-
-    def write_half_then_fail(table: pa.Table, where: pa.NativeFile, **kwargs: object) -> None:
-        where.write(b"PAR1 partial bytes")
-        raise OSError("disk full")
 
     monkeypatch.setattr(pq, "write_table", write_half_then_fail)
     with pytest.raises(OSError, match="disk full"):
