@@ -40,6 +40,7 @@ def add_stream_commands(commands: argparse._SubParsersAction) -> None:
     land.add_argument("--flush-seconds", type=float, default=writer.DEFAULT_FLUSH_SECONDS)
     land.add_argument("--flush-messages", type=int, default=writer.DEFAULT_FLUSH_MESSAGES)
     land.add_argument("--lateness-ms", type=int, default=writer.DEFAULT_LATENESS_MS)
+    land.add_argument("--session-timeout-ms", type=int, default=writer.DEFAULT_SESSION_TIMEOUT_MS)
     land.add_argument(
         "--until-caught-up", action="store_true", help="stop once every partition is consumed"
     )
@@ -58,6 +59,7 @@ def run_stream(args: argparse.Namespace, settings: Settings) -> int:
             flush_seconds=args.flush_seconds,
             flush_messages=args.flush_messages,
             lateness_ms=args.lateness_ms,
+            session_timeout_ms=args.session_timeout_ms,
             until_caught_up=args.until_caught_up,
         )
         writer.LandingWriter(kafka, ParquetLake(settings.lake_root), config).run()

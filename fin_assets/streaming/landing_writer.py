@@ -42,7 +42,7 @@ from fin_assets.resources.lake import ParquetLake
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_files import write_landing_files
 from fin_assets.streaming.messages import InvalidMessageError, decode_quote
-from fin_assets.streaming.minute_bars import PartitionBars, SymbolClock
+from fin_assets.streaming.minute_bars import ClosedBar, PartitionBars, SymbolClock
 from fin_assets.universe import Symbol, load_universe
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ DEFAULT_GROUP = "fin-landing-writer"
 DEFAULT_FLUSH_SECONDS = 30.0
 DEFAULT_FLUSH_MESSAGES = 100_000
 DEFAULT_LATENESS_MS = 10_000
+DEFAULT_SESSION_TIMEOUT_MS = 45_000
 POLL_BATCH = 2_000
 POLL_SECONDS = 0.5
 KAFKA_TIMEOUT_SECONDS = 30.0
@@ -69,6 +70,8 @@ class WriterConfig:
     flush_seconds: float = DEFAULT_FLUSH_SECONDS
     flush_messages: int = DEFAULT_FLUSH_MESSAGES
     lateness_ms: int = DEFAULT_LATENESS_MS
+    session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS
+    """How long the group waits for a silent (killed) writer before reassigning its partitions."""
     until_caught_up: bool = False
     """Stop (flushing and committing) once every assigned partition reached its end."""
 
@@ -98,6 +101,8 @@ class PartitionState:
     """Messages below this offset were handled by an earlier run."""
     pending: int | None
     """Last offset of a flush that was started but not committed (the intent record)."""
+    closed: list[ClosedBar]
+    """Bars closed since the last successful flush."""
     committed_offset: int
     committed_metadata: str
 
@@ -121,7 +126,7 @@ class PartitionState:
         """The state committed at `offset` with `metadata` (empty: a fresh partition)."""
         if not metadata:
             bars = PartitionBars(lateness_ms, universe)
-            state = cls(bars, offset, offset, offset, None, offset, "")
+            state = cls(bars, offset, offset, offset, None, [], offset, "")
             state.committed_metadata = state.metadata(pending=None)
             return state
         document = json.loads(metadata)
@@ -135,7 +140,7 @@ class PartitionState:
         clocks = {s: SymbolClock(trade, beat) for s, (trade, beat) in document["clocks"].items()}
         mark = document["processed"]
         bars = PartitionBars(lateness_ms, universe, clocks)
-        return cls(bars, offset, mark, mark, document["pending"], offset, metadata)
+        return cls(bars, offset, mark, mark, document["pending"], [], offset, metadata)
 
 
 class LandingWriter:
@@ -147,6 +152,7 @@ class LandingWriter:
         self.stats = WriterStats()
         self.partitions: dict[int, PartitionState] = {}
         self._stopping = False
+        self._failed = False
         self._delivery_errors: list[str] = []
         self._consumer = Consumer(
             kafka.client_config(
@@ -155,6 +161,8 @@ class LandingWriter:
                     "enable.auto.commit": False,
                     "auto.offset.reset": "earliest",
                     "enable.auto.offset.store": False,
+                    "session.timeout.ms": config.session_timeout_ms,
+                    "heartbeat.interval.ms": max(config.session_timeout_ms // 6, 100),
                 }
             )
         )
@@ -195,8 +203,12 @@ class LandingWriter:
                 if not messages and self.config.until_caught_up and self._caught_up():
                     self._stopping = True
             self.flush(list(self.partitions))
+        except BaseException:
+            self._failed = True  # commit nothing more, not even on the revocation in close()
+            raise
         finally:
             self._consumer.close()
+            self._dead_letters.close()
         return self.stats
 
     def _apply(self, message: Message) -> None:
@@ -266,7 +278,8 @@ class LandingWriter:
 
     def _on_revoke(self, _consumer: Consumer, revoked: list[TopicPartition]) -> None:
         numbers = [tp.partition for tp in revoked if tp.partition in self.partitions]
-        self.flush(numbers)
+        if not self._failed:
+            self.flush(numbers)
         for number in numbers:
             del self.partitions[number]
 
@@ -284,7 +297,8 @@ class LandingWriter:
         first, last = state.flushed, state.processed - 1
         if last < first:
             return
-        closed = state.bars.take_closed()
+        state.closed += state.bars.take_closed()
+        closed = state.closed
         if closed:
             if state.pending is None:
                 # The intent: the unchanged offset and state, plus `pending`.
@@ -297,6 +311,7 @@ class LandingWriter:
         self._wait_for_dead_letters()
         open_offset = state.bars.min_open_offset()
         offset = state.processed if open_offset is None else open_offset
+        state.closed = []
         state.pending = None
         state.committed_metadata = state.metadata(pending=None)
         self._commit(number, offset, state.committed_metadata)

@@ -87,13 +87,20 @@ class QuotePublisher:
         self._producer.poll(0)
         self.published += 1
 
-    def close(self) -> None:
+    def flush(self) -> None:
         """Wait for every message; RuntimeError naming the failures if any was not delivered."""
         remaining = self._producer.flush(FLUSH_TIMEOUT_SECONDS)
         if remaining or self._errors:
             raise RuntimeError(
                 f"{remaining} messages undelivered to {self.topic}, errors {self._errors[:5]}"
             )
+
+    def close(self) -> None:
+        """Flush, then release the producer's connections."""
+        try:
+            self.flush()
+        finally:
+            self._producer.close()
 
 
 def replay_day(
@@ -152,6 +159,7 @@ def poll_source(
                 count += 1
             if len(fresh):
                 published_through[symbol.symbol] = int(epoch_ms.max())
-        publisher.close()
+        publisher.flush()
         log.info("stream publish: poll %d of %s, %d messages so far", poll + 1, day, count)
+    publisher.close()
     return count

@@ -1,0 +1,96 @@
+"""Helpers of the streaming tests: produce raw messages, read topics and landing files back."""
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import pyarrow.parquet as pq
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from fin_assets.analytics import simulator
+from fin_assets.resources.lake import ParquetLake
+from fin_assets.streaming.messages import Quote, encode_quote
+from fin_assets.streaming.publisher import bar_quotes
+from fin_assets.universe import Symbol
+
+SEED = 42
+
+TIMEOUT_SECONDS = 30.0
+
+
+def produce(
+    bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes]], partition: int = 0
+) -> None:
+    """Produce (key, value) pairs to one partition, in order, and wait for all of them."""
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    for key, value in messages:
+        producer.produce(topic, key=key, value=value, partition=partition)
+    assert producer.flush(TIMEOUT_SECONDS) == 0
+
+
+def quote_messages(quotes: Iterable[Quote]) -> list[tuple[bytes, bytes]]:
+    return [(quote.symbol.encode(), encode_quote(quote)) for quote in quotes]
+
+
+@dataclass(frozen=True)
+class Received:
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+
+def read_topic(bootstrap: str, topic: str, count: int) -> list[Received]:
+    """Exactly the first `count` messages of `topic` (all partitions), by (partition, offset)."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "test-reader", "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe([topic])
+    found = []
+    try:
+        while len(found) < count:
+            message = consumer.poll(TIMEOUT_SECONDS)
+            assert message is not None, f"only {len(found)} of {count} messages on {topic}"
+            assert message.error() is None, message.error()
+            found.append(message)
+    finally:
+        consumer.close()
+    found.sort(key=lambda message: (message.partition(), message.offset()))
+    return [
+        Received(m.key(), m.value(), {k: v.decode() for k, v in m.headers() or []}) for m in found
+    ]
+
+
+def committed(bootstrap: str, topic: str, group: str, partitions: int = 4) -> list[TopicPartition]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        tps = [TopicPartition(topic, number) for number in range(partitions)]
+        return consumer.committed(tps, timeout=TIMEOUT_SECONDS)
+    finally:
+        consumer.close()
+
+
+def expected_bars(symbols: Iterable[Symbol], day: date, seed: int = SEED) -> pd.DataFrame:
+    """The simulator's bars of `day`, volume being the exact sum of the published trade sizes."""
+    frames = []
+    for symbol in symbols:
+        bars = simulator.simulate_intraday(seed, symbol, day)
+        trades = [q for q in bar_quotes(symbol, bars) if q.type == "trade"]
+        sizes = pd.DataFrame({"minute": [q.ts - q.ts % 60_000 for q in trades]}).assign(
+            size=[q.size for q in trades]
+        )
+        volume = sizes.groupby("minute")["size"].agg(math.fsum)
+        minutes = pd.DatetimeIndex(bars["ts"]).as_unit("ms").asi8
+        frames.append(bars.assign(volume=volume.loc[minutes].to_numpy(), symbol=symbol.symbol))
+    return pd.concat(frames, ignore_index=True)
+
+
+def landing_rows(lake: ParquetLake) -> pd.DataFrame:
+    """Every row of every landing file, with its symbol, date and file name."""
+    frames = []
+    for key in lake.list_objects("landing"):
+        _, symbol, day, name = key.split("/")
+        table = pq.read_table(f"{lake.root}/{key}")
+        frames.append(table.to_pandas().assign(symbol=symbol, trade_date=day, file=name))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
