@@ -31,11 +31,13 @@ RUN apt-get update \
     && useradd --system --uid 10001 --gid fin --home-dir /home/fin --create-home \
         --shell /usr/sbin/nologin fin
 COPY --from=build /opt/venv /opt/venv
-# FIN_HOME under /tmp: the pods mount a writable emptyDir there (read-only root filesystem).
+# State and caches under /tmp: the pods mount a writable emptyDir there and nothing else is
+# writable (read-only root filesystem).
 ENV PATH=/opt/venv/bin:$PATH \
     JAVA_HOME=/opt/java \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    XDG_CACHE_HOME=/tmp/.cache \
     FIN_HOME=/tmp/fin_assets
 WORKDIR /home/fin
 USER 10001:10001

@@ -22,18 +22,20 @@ EXPECTED_JOBS = {"symbol_history_job", "portfolio_job", "reference_job", "vendor
 def image_environment(home: Path) -> dict[str, str]:
     """The final stage's ENV, with its paths mapped onto this machine.
 
-    The image's /opt/venv is this project's virtualenv and FIN_HOME a temporary folder; JAVA_HOME
-    stays the machine's (loading the definitions starts no JVM).
+    The image's /opt/venv is this project's virtualenv, FIN_HOME and the cache folder are in a
+    temporary folder; JAVA_HOME stays the machine's (loading the definitions starts no JVM).
     """
     env = dict(stages()[-1].env)
     assert env.pop("PATH") == "/opt/venv/bin:$PATH"
     assert env.pop("JAVA_HOME") == "/opt/java"
     assert env.pop("FIN_HOME") == "/tmp/fin_assets"
+    assert env.pop("XDG_CACHE_HOME") == "/tmp/.cache"
     return {
         **{key: value for key, value in os.environ.items() if not key.startswith("FIN_")},
         **env,
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
         "FIN_HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
         **CLUSTER_SWITCHES,
     }
 
