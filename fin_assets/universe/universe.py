@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -10,7 +11,11 @@ import yaml
 
 ASSET_CLASSES = ("equity", "etf", "crypto")
 VENDORS = ("alphavantage", "coingecko", "yahoo")
-UNIVERSE_FILE = Path(__file__).with_name("universe.yaml")
+# FIN_UNIVERSE_FILE replaces the checked-in universe (benchmarks run larger universes with it);
+# it is read once, at import, because it defines the `symbol` partition dimension.
+UNIVERSE_FILE = Path(
+    os.environ.get("FIN_UNIVERSE_FILE", Path(__file__).with_name("universe.yaml"))
+).resolve()
 
 
 @dataclass(frozen=True)

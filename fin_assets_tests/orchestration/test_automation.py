@@ -20,10 +20,11 @@ from dagster import (
 
 from fin_assets.definitions import defs
 from fin_assets.defs.automation import follow_upstream
+from fin_assets.defs.jobs import PORTFOLIO_ASSETS, REFERENCE_ASSETS, SYMBOL_HISTORY_ASSETS
 from fin_assets.defs.partitions import SYMBOLS, date_partitions, date_symbol_partitions
 
-NOW = datetime(2025, 1, 16, 6, 0, tzinfo=UTC)
-LAST_DATE = date(2025, 1, 15)
+NOW = datetime(2025, 1, 9, 6, 0, tzinfo=UTC)
+LAST_DATE = date(2025, 1, 8)
 CHANGED = date(2025, 1, 6)
 
 
@@ -80,7 +81,12 @@ def test_nothing_is_requested_while_nothing_changes(ticks) -> None:
 
 def test_the_changed_day_flows_to_bars_and_its_fact_in_one_tick(ticks) -> None:
     day = keys([CHANGED.isoformat()], "AAPL")
-    assert ticks[1] == {"intraday_bars": day, "daily_bars": day, "fact_daily_bar": day}
+    assert ticks[1] == {
+        "intraday_bars": day,
+        "daily_bars": day,
+        "fact_intraday_bar": day,
+        "fact_daily_bar": day,
+    }
 
 
 def test_look_back_dependents_of_the_changed_day_follow_for_that_symbol_only(ticks) -> None:
@@ -102,12 +108,13 @@ def test_look_back_dependents_of_the_changed_day_follow_for_that_symbol_only(tic
     assert ticks[3] == {"trading_signals": dependents, "fact_signal": dependents}
 
 
-def test_every_derived_asset_carries_the_condition_and_roots_do_not() -> None:
-    conditions = {
-        key.to_user_string(): spec.automation_condition
+def test_every_derived_asset_of_the_graph_follows_upstream_and_roots_do_not() -> None:
+    specs = {
+        key.to_user_string(): spec
         for assets_def in defs.get_repository_def().assets_defs_by_key.values()
         for key, spec in assets_def.specs_by_key.items()
     }
-    roots = {"raw_quotes", "dim_symbol", "dim_date"}
-    assert {name for name, c in conditions.items() if c is None} == roots
-    assert {c for name, c in conditions.items() if name not in roots} == {follow_upstream()}
+    for name in (*SYMBOL_HISTORY_ASSETS, *PORTFOLIO_ASSETS, *REFERENCE_ASSETS):
+        expected = follow_upstream() if specs[name].deps else None
+        assert specs[name].automation_condition == expected, name
+    assert [n for n in SYMBOL_HISTORY_ASSETS if not specs[n].deps] == ["raw_quotes"]
