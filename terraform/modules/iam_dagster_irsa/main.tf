@@ -8,10 +8,12 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  account_id  = data.aws_caller_identity.current.account_id
-  partition   = data.aws_partition.current.partition
-  region      = data.aws_region.current.region
-  emr_cluster = "arn:${local.partition}:elasticmapreduce:${local.region}:${local.account_id}:cluster/*"
+  # The tag Dagster Pipes sets on the EMR clusters of a run (DagsterRun.dagster_execution_info).
+  dagster_run_tag = "dagster/run-id"
+  account_id      = data.aws_caller_identity.current.account_id
+  partition       = data.aws_partition.current.partition
+  region          = data.aws_region.current.region
+  emr_cluster     = "arn:${local.partition}:elasticmapreduce:${local.region}:${local.account_id}:cluster/*"
 }
 
 data "aws_iam_policy_document" "trust" {
@@ -72,11 +74,21 @@ data "aws_iam_policy_document" "dagster" {
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
     resources = [var.lake_kms_key_arn]
   }
+  # RunJobFlow has no resource-level permissions: it is limited to requests carrying the tag
+  # Dagster Pipes puts on every cluster it starts; the other actions to clusters bearing it.
   statement {
-    sid = "RunEmrClusters"
+    sid       = "StartEmrClustersFromDagster"
+    actions   = ["elasticmapreduce:RunJobFlow", "elasticmapreduce:AddTags"]
+    resources = ["*"]
+    condition {
+      test     = "ForAnyValue:StringEquals"
+      variable = "aws:TagKeys"
+      values   = [local.dagster_run_tag]
+    }
+  }
+  statement {
+    sid = "FollowDagsterEmrClusters"
     actions = [
-      "elasticmapreduce:RunJobFlow",
-      "elasticmapreduce:AddTags",
       "elasticmapreduce:DescribeCluster",
       "elasticmapreduce:DescribeStep",
       "elasticmapreduce:ListSteps",
@@ -84,6 +96,11 @@ data "aws_iam_policy_document" "dagster" {
       "elasticmapreduce:CancelSteps",
     ]
     resources = [local.emr_cluster]
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/${local.dagster_run_tag}"
+      values   = ["false"]
+    }
   }
   statement {
     sid       = "PassEmrRoles"
