@@ -94,8 +94,30 @@ def _small_seed(relative: str) -> Any:
     return cut(json.loads(fixture_bytes(relative).decode("utf-8-sig")))
 
 
+def _leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths of every scalar and empty container in a JSON tree."""
+    if isinstance(node, dict) and node:
+        return [p for key, value in node.items() for p in _leaves(value, (*path, key))]
+    if isinstance(node, list) and node:
+        return [p for index, value in enumerate(node) for p in _leaves(value, (*path, index))]
+    return [path]
+
+
+def _replace_leaf(data: st.DataObject, tree: Any) -> Any:
+    """Replace one scalar, chosen uniformly among all (timestamps, prices, zones...)."""
+    root = {"root": copy.deepcopy(tree)}
+    *parents, last = ("root", *data.draw(st.sampled_from(_leaves(tree))))
+    node: Any = root
+    for key in parents:
+        node = node[key]
+    node[last] = data.draw(LEAVES)
+    return root["root"]
+
+
 def _mutate(data: st.DataObject, tree: Any) -> Any:
-    """One structural mutation at a random place of `tree` (a deep copy is changed)."""
+    """One mutation at a random place of `tree` (a deep copy is changed)."""
+    if data.draw(st.booleans()):
+        return _replace_leaf(data, tree)
     root = {"root": copy.deepcopy(tree)}
     parent: Any = root
     key: Any = "root"
