@@ -114,6 +114,26 @@ class VendorMarketSource(MarketDataResource):
         _check_within_session(payload, symbol, trade_date)
         return payload
 
+    def calls_for(self, symbol: Symbol, sessions: list[date]) -> int:
+        """HTTP calls fetch_intraday makes for `sessions` of `symbol` (one run, cold cache)."""
+        if self.vendor_for(symbol) == "alphavantage":
+            return len({(day.year, day.month) for day in sessions})
+        return len(sessions)
+
+    def quotas(self, vendor: str) -> tuple[Quota, ...]:
+        """The configured call quotas of `vendor`."""
+        if vendor == "alphavantage":
+            return (
+                Quota(self.alphavantage_calls_per_minute, 60),
+                Quota(self.alphavantage_calls_per_day, 86_400),
+            )
+        if vendor == "coingecko":
+            return (
+                Quota(self.coingecko_calls_per_minute, 60),
+                Quota(self.coingecko_calls_per_month, 30 * 86_400),
+            )
+        return (Quota(self.yahoo_calls_per_minute, 60),)
+
     def _alphavantage_session(self, vendor_id: str, trade_date: date) -> RawPayload:
         month = trade_date.strftime("%Y-%m")
         if self._month is None or self._month[0] != (vendor_id, month):
@@ -141,14 +161,10 @@ class VendorMarketSource(MarketDataResource):
             "archive": archive,
         }
         if vendor == "alphavantage":
-            quotas = (
-                Quota(self.alphavantage_calls_per_minute, 60),
-                Quota(self.alphavantage_calls_per_day, 86_400),
-            )
             return VendorHttpClient(
                 vendor=vendor,
                 base_url=self.alphavantage_base_url,
-                limiter=shared_limiter(vendor, self.alphavantage_api_key, quotas),
+                limiter=shared_limiter(vendor, self.alphavantage_api_key, self.quotas(vendor)),
                 describe_error=alphavantage.describe_error,
                 check_body=alphavantage.check_body,
                 secret_params=frozenset({alphavantage.API_KEY_PARAM}),
@@ -157,14 +173,10 @@ class VendorMarketSource(MarketDataResource):
         if vendor == "coingecko":
             if self.coingecko_plan not in coingecko.PLANS:
                 raise ValueError(f"coingecko_plan must be one of {coingecko.PLANS}")
-            quotas = (
-                Quota(self.coingecko_calls_per_minute, 60),
-                Quota(self.coingecko_calls_per_month, 30 * 86_400),
-            )
             return VendorHttpClient(
                 vendor=vendor,
                 base_url=self.coingecko_base_url or coingecko.BASE_URLS[self.coingecko_plan],
-                limiter=shared_limiter(vendor, self.coingecko_api_key, quotas),
+                limiter=shared_limiter(vendor, self.coingecko_api_key, self.quotas(vendor)),
                 describe_error=coingecko.describe_error,
                 check_body=coingecko.check_body,
                 headers={coingecko.KEY_HEADERS[self.coingecko_plan]: self.coingecko_api_key},
@@ -173,7 +185,7 @@ class VendorMarketSource(MarketDataResource):
         return VendorHttpClient(
             vendor=vendor,
             base_url=self.yahoo_base_url,
-            limiter=shared_limiter(vendor, "", (Quota(self.yahoo_calls_per_minute, 60),)),
+            limiter=shared_limiter(vendor, "", self.quotas(vendor)),
             describe_error=yahoo.describe_error,
             check_body=yahoo.check_body,
             headers={"User-Agent": yahoo.USER_AGENT},
