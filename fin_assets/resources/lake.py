@@ -250,10 +250,11 @@ class ParquetLake:
         path = f"{self.root}/{key}"
         if self._is_local:
             return hashlib.md5(self.get_object(key), usedforsecurity=False).hexdigest()
-        if self.filesystem.get_file_info(path).type != pafs.FileType.File:
-            raise FileNotFoundError(f"no object at {self.uri(path)}")
-        with self.filesystem.open_input_stream(path) as stream:
-            return stream.metadata()["ETag"].decode().strip('"')
+        try:
+            with self.filesystem.open_input_stream(path) as stream:
+                return stream.metadata()["ETag"].decode().strip('"')
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no object at {self.uri(path)}") from None
 
     def replace_object(self, key: str, content: bytes) -> None:
         """Write an object atomically, replacing any previous bytes (not for raw payloads)."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from dagster import SensorResult, build_sensor_context
 
 from fin_assets.defs.landing import landing_sensor
@@ -174,3 +176,29 @@ def test_the_same_sensor_runs_over_a_local_lake_folder(tmp_path: Path) -> None:
     md5 = hashlib.md5(aapl_csv(200.0)).hexdigest()
     assert list(requested(first)) == [f"{A}@{hashlib.md5(aapl_csv()).hexdigest()}"]
     assert list(requested(second)) == [f"{same_second}@{md5}"]
+
+
+def test_a_tick_lists_only_the_landing_prefix_and_heads_only_new_files(
+    s3_bucket: str,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    put(s3_bucket, A, aapl_csv())
+    put(s3_bucket, "lake/raw/other.json", b"{}")
+    caplog.set_level(logging.INFO, logger="werkzeug")
+
+    caplog.clear()
+    first = tick(s3_bucket, None)
+    first_requests = s3_requests(caplog)
+    caplog.clear()
+    tick(s3_bucket, first.cursor)
+    quiet_requests = s3_requests(caplog)
+
+    listing = f"GET /{s3_bucket}?list-type=2&max-keys=1000&prefix=lake/landing/"
+    assert first_requests == [listing, f"HEAD /{s3_bucket}/lake/{A}"]
+    assert quiet_requests == [listing]
+
+
+def s3_requests(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Method and path of each request the moto server logged."""
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    return [line.split('"')[1].rsplit(" ", 1)[0] for line in lines if '"' in line]

@@ -116,6 +116,8 @@ def test_raw_objects_are_immutable_and_listed_on_s3(
     assert info.last_modified == head["LastModified"]
     assert [i.key for i in lake.list_object_infos("raw")] == lake.list_objects("raw")
     assert lake.object_etag("raw/av/a/1.json") == head["ETag"].strip('"')
+    with pytest.raises(FileNotFoundError, match=f"no object at s3://{s3_bucket}/lake/raw/x"):
+        lake.object_etag("raw/x")
 
 
 def test_move_and_replace_objects_on_s3(s3_server: MotoS3, s3_bucket: str) -> None:  # noqa: F811
