@@ -84,8 +84,8 @@ class MarketDataResource(ConfigurableResource):
 PAYLOAD_DECODERS: dict[str, Callable[[bytes], pd.DataFrame]] = {
     "synthetic": simulator.decode_payload,
     alphavantage.VENDOR: alphavantage.decode_intraday,
-    coingecko.VENDOR: coingecko.decode_intraday,
-    yahoo.VENDOR: yahoo.decode_intraday,
+    coingecko.VENDOR: coingecko.market_chart_bars,
+    yahoo.VENDOR: yahoo.parse_chart_intraday,
 }
 
 

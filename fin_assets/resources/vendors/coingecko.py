@@ -181,11 +181,6 @@ def _timestamp(value: Any) -> pd.Timestamp:
         raise VendorPayloadInvalid(VENDOR, f"bad last_updated {value!r}") from None
 
 
-def decode_intraday(content: bytes) -> pd.DataFrame:
-    """The raw layer's decoder: one stored market chart, as bars."""
-    return market_chart_bars(content)
-
-
 def market_chart_range(
     client: VendorHttpClient, coin_id: str, start: datetime, end: datetime, vs_currency: str
 ) -> VendorResponse:

@@ -153,43 +153,32 @@ class VendorMarketSource(MarketDataResource):
     def _new_client(self, vendor: str) -> VendorHttpClient:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        archive = ResponseArchive(ParquetLake(self.archive_root)) if self.archive_root else None
-        common = {
-            "max_attempts": self.max_attempts,
-            "timeout_seconds": self.timeout_seconds,
-            "mode": self.mode,
-            "archive": archive,
+        if self.coingecko_plan not in coingecko.PLANS:
+            raise ValueError(f"coingecko_plan must be one of {coingecko.PLANS}")
+        module = {"alphavantage": alphavantage, "coingecko": coingecko, "yahoo": yahoo}[vendor]
+        keys = {"alphavantage": self.alphavantage_api_key, "coingecko": self.coingecko_api_key}
+        base_urls = {
+            "alphavantage": self.alphavantage_base_url,
+            "coingecko": self.coingecko_base_url or coingecko.BASE_URLS[self.coingecko_plan],
+            "yahoo": self.yahoo_base_url,
         }
-        if vendor == "alphavantage":
-            return VendorHttpClient(
-                vendor=vendor,
-                base_url=self.alphavantage_base_url,
-                limiter=shared_limiter(vendor, self.alphavantage_api_key, self.quotas(vendor)),
-                describe_error=alphavantage.describe_error,
-                check_body=alphavantage.check_body,
-                secret_params=frozenset({alphavantage.API_KEY_PARAM}),
-                **common,
-            )
-        if vendor == "coingecko":
-            if self.coingecko_plan not in coingecko.PLANS:
-                raise ValueError(f"coingecko_plan must be one of {coingecko.PLANS}")
-            return VendorHttpClient(
-                vendor=vendor,
-                base_url=self.coingecko_base_url or coingecko.BASE_URLS[self.coingecko_plan],
-                limiter=shared_limiter(vendor, self.coingecko_api_key, self.quotas(vendor)),
-                describe_error=coingecko.describe_error,
-                check_body=coingecko.check_body,
-                headers={coingecko.KEY_HEADERS[self.coingecko_plan]: self.coingecko_api_key},
-                **common,
-            )
+        headers = {
+            "coingecko": {coingecko.KEY_HEADERS[self.coingecko_plan]: self.coingecko_api_key},
+            "yahoo": {"User-Agent": yahoo.USER_AGENT},
+        }
+        secrets = {"alphavantage": frozenset({alphavantage.API_KEY_PARAM})}
         return VendorHttpClient(
             vendor=vendor,
-            base_url=self.yahoo_base_url,
-            limiter=shared_limiter(vendor, "", self.quotas(vendor)),
-            describe_error=yahoo.describe_error,
-            check_body=yahoo.check_body,
-            headers={"User-Agent": yahoo.USER_AGENT},
-            **common,
+            base_url=base_urls[vendor],
+            limiter=shared_limiter(vendor, keys.get(vendor, ""), self.quotas(vendor)),
+            describe_error=module.describe_error,
+            check_body=module.check_body,
+            headers=headers.get(vendor, {}),
+            secret_params=secrets.get(vendor, frozenset()),
+            timeout_seconds=self.timeout_seconds,
+            max_attempts=self.max_attempts,
+            mode=self.mode,
+            archive=ResponseArchive(ParquetLake(self.archive_root)) if self.archive_root else None,
         )
 
 

@@ -216,11 +216,6 @@ def _event_values(
     return values
 
 
-def decode_intraday(content: bytes) -> pd.DataFrame:
-    """The raw layer's decoder: one stored intraday chart answer."""
-    return parse_chart_intraday(content)
-
-
 def chart(
     client: VendorHttpClient, ticker: str, start: datetime, end: datetime, interval: str
 ) -> VendorResponse:

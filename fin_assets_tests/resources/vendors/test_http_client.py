@@ -2,6 +2,7 @@
 
 import logging
 import socket
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 
 import pytest
@@ -204,3 +205,33 @@ class _Closed:
 
     def url_for(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
+
+
+def test_daily_endpoints_end_to_end(httpserver: HTTPServer, clock: FakeClock) -> None:
+    adjusted = fixture_bytes("alphavantage/csv/time_series_daily_adjusted_IBM_demo_2026-05-15.csv")
+    params = alphavantage.daily_params("IBM", adjusted=True, full=False, datatype="csv")
+    httpserver.expect_request(
+        "/query", query_string={**params, "apikey": SECRET}
+    ).respond_with_data(adjusted, content_type="text/csv")
+    response = alphavantage.query(make_client(alphavantage, httpserver, clock), SECRET, params)
+    assert response.endpoint == "TIME_SERIES_DAILY_ADJUSTED"
+    assert alphavantage.parse_daily_csv(response.content)["dividend_amount"].sum() == 1.68 + 1.69
+
+    splits = fixture_bytes(
+        "yahoo/chart_v8_AAPL_1d_2020-08-31_2020-11-07_splits_dividends_body.json"
+    )
+    httpserver.expect_request(
+        "/v8/finance/chart/AAPL",
+        query_string={
+            "period1": "1598832000",
+            "period2": "1604793600",
+            "interval": "1d",
+            "includePrePost": "false",
+            "events": "div|split",
+        },
+    ).respond_with_data(splits, content_type="application/json")
+    start = datetime(2020, 8, 31, tzinfo=UTC)
+    end = datetime(2020, 11, 8, tzinfo=UTC)
+    chart = yahoo.chart(make_client(yahoo, httpserver, clock), "AAPL", start, end, "1d")
+    daily = yahoo.parse_chart_daily(chart.content)
+    assert daily.set_index("trade_date").loc[date(2020, 8, 31), "split_coefficient"] == 4.0
