@@ -8,7 +8,8 @@ Import the fixtures into a test module (pytest finds fixtures by name in the mod
   environment at it for the whole session (AWS_ENDPOINT_URL, dummy credentials, region,
   no instance metadata lookups), so boto3 and pyarrow's S3FileSystem reach it through their
   ordinary credential chain. `s3_server.environment` is that environment, for subprocesses
-  (a dagster-daemon, a Spark driver). The variables are restored when the session ends.
+  (a dagster-daemon, a Spark driver). The variables are restored when the session ends. One
+  server serves the whole test process, however many modules import the fixture.
 - `s3_bucket`: a fresh, empty bucket per test.
 - `s3_lake_url`: `s3://{s3_bucket}/lake`, a FIN_LAKE_URL for ParquetLake / LakeResource.
 """
@@ -46,31 +47,62 @@ class MotoS3:
         return name
 
 
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[MotoS3]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    environment = {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "moto-test-key",
-        "AWS_SECRET_ACCESS_KEY": "moto-test-secret",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    previous = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)
-    try:
-        yield MotoS3(endpoint, environment)
-    finally:
-        for name, value in previous.items():
+class _SharedServer:
+    """One moto server per test process, however many modules import the fixtures.
+
+    pytest makes a separate session fixture for each module that imports `s3_server`; they all
+    share this server, started by the first and stopped (environment restored) by the last.
+    """
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.server: ThreadedMotoServer | None = None
+        self.s3: MotoS3 | None = None
+        self.previous: dict[str, str | None] = {}
+
+    def acquire(self) -> MotoS3:
+        if self.s3 is None:
+            self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self.server.start()
+            host, port = self.server.get_host_and_port()
+            endpoint = f"http://{host}:{port}"
+            environment = {
+                "AWS_ENDPOINT_URL": endpoint,
+                "AWS_ACCESS_KEY_ID": "moto-test-key",
+                "AWS_SECRET_ACCESS_KEY": "moto-test-secret",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
+            self.previous = {name: os.environ.get(name) for name in environment}
+            os.environ.update(environment)
+            self.s3 = MotoS3(endpoint, environment)
+        self.users += 1
+        return self.s3
+
+    def release(self) -> None:
+        self.users -= 1
+        if self.users or self.server is None:
+            return
+        for name, value in self.previous.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        server.stop()
+        self.server.stop()
+        self.server, self.s3 = None, None
+
+
+_SHARED = _SharedServer()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[MotoS3]:
+    s3 = _SHARED.acquire()
+    try:
+        yield s3
+    finally:
+        _SHARED.release()
 
 
 @pytest.fixture
