@@ -39,22 +39,20 @@ def snowflake_resource(server: dict[str, Any], database: str) -> SnowflakeResour
     )
 
 
-@pytest.fixture
-def snowflake_warehouse(fakesnow_server: dict[str, Any]) -> SnowflakeWarehouse:
-    database = f"FIN_{uuid.uuid4().hex[:10].upper()}"
-    warehouse = SnowflakeWarehouse(snowflake_resource(fakesnow_server, database))
-    warehouse.ensure_schema()
-    return warehouse
-
-
-@pytest.fixture
-def duckdb_warehouse(tmp_path: Path) -> DuckDBWarehouse:
-    warehouse = DuckDBWarehouse(str(tmp_path / "wh" / "warehouse.duckdb"))
+def new_warehouse(engine: str, folder: Path, server: dict[str, Any]) -> SqlWarehouse:
+    """A migrated, empty warehouse: a DuckDB file in `folder`, or a fresh fakesnow database."""
+    if engine == "duckdb":
+        warehouse: SqlWarehouse = DuckDBWarehouse(str(folder / "wh" / "warehouse.duckdb"))
+    else:
+        database = f"FIN_{uuid.uuid4().hex[:10].upper()}"
+        warehouse = SnowflakeWarehouse(snowflake_resource(server, database))
     warehouse.ensure_schema()
     return warehouse
 
 
 @pytest.fixture(params=["duckdb", "snowflake"])
-def warehouse(request: pytest.FixtureRequest) -> SqlWarehouse:
+def warehouse(
+    request: pytest.FixtureRequest, tmp_path: Path, fakesnow_server: dict[str, Any]
+) -> SqlWarehouse:
     """The warehouse of each engine, schema migrated."""
-    return request.getfixturevalue(f"{request.param}_warehouse")
+    return new_warehouse(request.param, tmp_path, fakesnow_server)

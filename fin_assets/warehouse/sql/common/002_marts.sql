@@ -86,9 +86,9 @@ SELECT l.symbol, d.name, d.asset_class, d.sector, l.trade_date,
        r.volatility_20d, r.volatility_60d,
        r.var_95_hist, r.var_99_hist, r.cvar_95_hist, r.cvar_99_hist,
        r.var_95_param, r.var_99_param,
-       coalesce(b.backtest_days, 0) AS backtest_days,
-       coalesce(b.exceptions_95, 0) AS exceptions_95,
-       coalesce(b.exceptions_99, 0) AS exceptions_99
+       CAST(coalesce(b.backtest_days, 0) AS INTEGER) AS backtest_days,
+       CAST(coalesce(b.exceptions_95, 0) AS INTEGER) AS exceptions_95,
+       CAST(coalesce(b.exceptions_99, 0) AS INTEGER) AS exceptions_99
 FROM latest l
 JOIN fact_risk r ON r.symbol = l.symbol AND r.trade_date = l.trade_date
 JOIN dim_symbol d
