@@ -2,6 +2,7 @@
 
 import logging
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
 
@@ -235,3 +236,12 @@ def test_daily_endpoints_end_to_end(httpserver: HTTPServer, clock: FakeClock) ->
     chart = yahoo.chart(make_client(yahoo, httpserver, clock), "AAPL", start, end, "1d")
     daily = yahoo.parse_chart_daily(chart.content)
     assert daily.set_index("trade_date").loc[date(2020, 8, 31), "split_coefficient"] == 4.0
+
+
+def test_threads_share_one_bucket(clock: FakeClock) -> None:
+    limiter = RateLimiter("coingecko", (Quota(8, 60),), clock=clock)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        slept = list(pool.map(lambda _: limiter.acquire(), range(8)))
+    assert slept == [0.0] * 8  # the 8 tokens of the full bucket, taken by 8 threads
+    # The threads emptied the bucket the main thread uses: one token per 60 / 8 = 7.5 s.
+    assert limiter.acquire() == 7.5 and clock.sleeps == [7.5]
