@@ -28,6 +28,8 @@ class RawPayload:
 
     `params` are the request's parameters without secrets; `fetched_at` (UTC) is when the
     vendor answered, None when the source does not say (the raw layer then uses its own clock).
+    `bar_count` is how many bars the payload decodes to when the source checked it (0: the
+    vendor had no data for that session, which is not a failure).
     """
 
     vendor: str
@@ -37,6 +39,7 @@ class RawPayload:
     media_type: str = "application/json"
     extension: str = "json"
     fetched_at: datetime | None = None
+    bar_count: int | None = None
 
     @property
     def sha256(self) -> str:

@@ -21,6 +21,7 @@ Dagster's EnvVar (see environments.py) and never appear in lineage, logs or erro
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from pydantic import PrivateAttr
@@ -111,8 +112,7 @@ class VendorMarketSource(MarketDataResource):
             client = self._client(vendor)
             response = coingecko.market_chart_range(client, vendor_id, first, last, "usd")
             payload = _payload(response, response.content, "json", trade_date)
-        _check_within_session(payload, symbol, trade_date)
-        return payload
+        return replace(payload, bar_count=_bars_within_session(payload, symbol, trade_date))
 
     def calls_for(self, symbol: Symbol, sessions: list[date]) -> int:
         """HTTP calls fetch_intraday makes for `sessions` of `symbol` (one run, cold cache)."""
@@ -182,10 +182,10 @@ class VendorMarketSource(MarketDataResource):
         )
 
 
-def _check_within_session(payload: RawPayload, symbol: Symbol, trade_date: date) -> None:
-    """Decode `payload` and require every bar to open within the session of `trade_date`.
-
-    An invalid payload, or one holding bars of other sessions, never reaches the raw layer.
+def _bars_within_session(payload: RawPayload, symbol: Symbol, trade_date: date) -> int:
+    """Decode `payload`, require every bar to open within the session of `trade_date`; the
+    number of bars. An invalid payload, or one holding other sessions' bars, never reaches the
+    raw layer.
     """
     bars = decode_payload(payload.vendor, payload.content)
     minutes = session_minutes(symbol.calendar, trade_date)
@@ -196,6 +196,7 @@ def _check_within_session(payload: RawPayload, symbol: Symbol, trade_date: date)
             f"{len(outside)} of {len(bars)} bars for {symbol.symbol} on {trade_date} open outside "
             f"its session ({minutes[0]} to {minutes[-1]}), first at {outside['ts'].iloc[0]}",
         )
+    return len(bars)
 
 
 def _payload(

@@ -4,6 +4,7 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from pytest_httpserver import HTTPServer
 
@@ -63,7 +64,7 @@ def test_alphavantage_month_is_fetched_once_and_cut_per_session(httpserver: HTTP
     assert quiet is not None
     # The response holds no line of 2026-05-14: an empty session payload, not a failure.
     assert quiet.content == b"timestamp,open,high,low,close,volume\n"
-    assert decode_payload("alphavantage", quiet.content).empty
+    assert decode_payload("alphavantage", quiet.content).empty and quiet.bar_count == 0
     assert (quiet.vendor, quiet.endpoint, quiet.extension) == (
         "alphavantage",
         "TIME_SERIES_INTRADAY",
@@ -158,3 +159,18 @@ def test_archive_keeps_identical_answers_once(tmp_path: Path, httpserver: HTTPSe
     archive = ResponseArchive(lake)
     assert archive.save(response) == archive.save(response)
     assert len(lake.list_objects("raw/_responses")) == 2
+
+
+def test_alphavantage_regular_hours_session(httpserver: HTTPServer) -> None:
+    # The recorded answer's header and regular-hours lines (lines unchanged): what the same
+    # request with extended_hours=false returns.
+    recorded = fixture_bytes("alphavantage/csv/time_series_intraday_5min_IBM_demo_2026-05-15.csv")
+    header, *lines = recorded.splitlines(keepends=True)
+    regular = header + b"".join(line for line in lines if line[11:16] < b"16:00")
+    httpserver.expect_request("/query").respond_with_data(regular, content_type="text/csv")
+    payload = vendor_source(httpserver).fetch_intraday(IBM, date(2026, 5, 15))
+    assert payload is not None and payload.content == regular
+    assert payload.bar_count == 52  # 11:40 to 15:55 EDT every 5 minutes
+    bars = decode_payload("alphavantage", payload.content)
+    assert bars["ts"].iloc[0] == pd.Timestamp("2026-05-15 15:40", tz="UTC")
+    assert bars["ts"].iloc[-1] == pd.Timestamp("2026-05-15 19:55", tz="UTC")
