@@ -49,3 +49,40 @@ def resource(path: Path, kind: str, name: str) -> dict[str, Any]:
         if name in block.get(kind, {}):
             return block[kind][name]
     raise KeyError(f'{path}: no resource "{kind}" "{name}"')
+
+
+# What `terraform apply` makes of the references in the platform's outputs, in an example account.
+APPLIED = {
+    "${module.iam_dagster_irsa.role_arn}": "arn:aws:iam::123456789012:role/fin-assets-prod-dagster",
+    "${var.dagster_postgres_host}": "fin-dagster.abc123.eu-west-1.rds.amazonaws.com",
+    "${module.s3_lake.bucket_name}": "fin-assets-prod-lake-123456789012",
+    "${module.s3_lake.compute_log_prefix}": "dagster/compute-logs",
+    "${module.s3_lake.region}": "eu-west-1",
+    "${module.s3_lake.lake_url}": "s3://fin-assets-prod-lake-123456789012/lake",
+    "${module.s3_lake.spark_staging_url}": "s3://fin-assets-prod-lake-123456789012/spark/staging",
+    "${module.emr.serverless_application_id}": "00fkq1q2r3s4t5u6",
+    "${module.emr.serverless_job_role_arn}": (
+        "arn:aws:iam::123456789012:role/fin-assets-prod-emr-serverless-job"
+    ),
+    "${module.s3_lake.spark_archive_url}": (
+        "s3://fin-assets-prod-lake-123456789012/spark/archives/fin_assets-venv.tar.gz"
+    ),
+    "${var.snowflake_account_identifier}": "FINORG-PROD",
+    "${module.snowflake.loader_user}": "FIN_ASSETS_PROD_LOADER_USER",
+    "${module.snowflake.loader_role}": "FIN_ASSETS_PROD_LOADER",
+    "${module.snowflake.warehouse}": "FIN_ASSETS_PROD_WH",
+    "${module.snowflake.database}": "FIN_ASSETS_PROD_DB",
+    "${module.snowflake.schema}": "FIN_ASSETS",
+}
+
+
+def applied(value: Any) -> Any:
+    """`value` with every terraform reference replaced by its APPLIED example."""
+    if isinstance(value, dict):
+        return {key: applied(item) for key, item in value.items()}
+    return APPLIED[value]
+
+
+def applied_output(name: str) -> Any:
+    """An output of the platform module (what the environments output), as applied."""
+    return applied(blocks(TERRAFORM / "modules" / "platform", "output")[name]["value"])

@@ -1,14 +1,17 @@
 """FIN_EXECUTOR chooses the executor of every job; k8s runs each step in its own pod."""
 
 import dataclasses
+import os
 from pathlib import Path
 
+import pytest
 from dagster_k8s import DagsterK8sJobConfig, construct_dagster_k8s_job
 from dagster_k8s.job import UserDefinedDagsterK8sConfig
 
 from fin_assets.definitions import build_definitions
 from fin_assets.executors import HEAVY_STEPS, STEP_RESOURCES
-from fin_assets.settings import Settings
+from fin_assets.settings import Settings, get_settings
+from fin_assets_tests.deploy.pod_environment import pod_environment
 
 JOBS = ("symbol_history_job", "portfolio_job", "reference_job", "vendor_pull_job")
 
@@ -54,6 +57,26 @@ def test_k8s_definitions_load_with_a_valid_k8s_job_executor(tmp_path: Path) -> N
         assert config["retries"] == {"enabled": {}}
         assert config["step_k8s_config"]["container_config"] == {"resources": STEP_RESOURCES}
         assert set(config["per_step_k8s_config"]) == set(HEAVY_STEPS)
+
+
+def test_production_definitions_load_with_the_deployment_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in [name for name in os.environ if name.startswith("FIN_")]:
+        monkeypatch.delenv(name)
+    for name, value in {**pod_environment(), "FIN_HOME": str(tmp_path)}.items():
+        monkeypatch.setenv(name, value)
+    settings = get_settings()
+    assert (settings.env, settings.executor, settings.warehouse, settings.spark) == (
+        "prod",
+        "k8s",
+        "snowflake",
+        "emr",
+    )
+    assert settings.lake_url == "s3://fin-assets-prod-lake-123456789012/lake"
+    defs = build_definitions(settings)
+    for job in JOBS:
+        assert defs.resolve_job_def(job).executor_def.name == "k8s_job_executor"
 
 
 def test_heavy_steps_are_ops_of_the_graph(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from yamllint.config import YamlLintConfig
 from fin_assets.defs.schedules import VENDOR_TAG
 from fin_assets.universe.universe import VENDORS
 from fin_assets_tests.deploy.dockerfile import REPOSITORY, stages
-from fin_assets_tests.deploy.terraform import ENVIRONMENTS, TERRAFORM, blocks
+from fin_assets_tests.deploy.terraform import ENVIRONMENTS, applied_output
 
 HELM = REPOSITORY / "helm"
 SCHEMA = json.loads((HELM / "fin-values.schema.json").read_text())
@@ -36,31 +36,10 @@ def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-# What `terraform apply` makes of the references of the helm_values output, in an example account.
-APPLIED = {
-    "${module.iam_dagster_irsa.role_arn}": "arn:aws:iam::123456789012:role/fin-assets-prod-dagster",
-    "${var.dagster_postgres_host}": "fin-dagster.abc123.eu-west-1.rds.amazonaws.com",
-    "${module.s3_lake.bucket_name}": "fin-assets-prod-lake-123456789012",
-    "${module.s3_lake.compute_log_prefix}": "dagster/compute-logs",
-}
-
-
-def applied(value: Any) -> Any:
-    """`value` with every terraform reference replaced by its APPLIED example."""
-    if isinstance(value, dict):
-        return {key: applied(item) for key, item in value.items()}
-    return APPLIED[value]
-
-
-def terraform_helm_values() -> dict[str, Any]:
-    """The environments' `helm_values` output (module platform), as applied in an account."""
-    return applied(blocks(TERRAFORM / "modules" / "platform", "output")["helm_values"]["value"])
-
-
 def deployed_values(environment: str) -> dict[str, Any]:
     """values.yaml, values-<env>.yaml, the terraform output file and the image --set, merged."""
     values = merge(load("values.yaml"), load(f"values-{environment}.yaml"))
-    values = merge(values, terraform_helm_values())
+    values = merge(values, applied_output("helm_values"))
     values["dagster-user-deployments"]["deployments"][0]["image"].update(IMAGE)
     return values
 

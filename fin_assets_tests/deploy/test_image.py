@@ -11,19 +11,19 @@ from pathlib import Path
 import pytest
 
 from fin_assets_tests.deploy.dockerfile import DOCKERFILE, REPOSITORY, stages
+from fin_assets_tests.deploy.pod_environment import pod_environment
 
 VENV_BIN = Path(sys.executable).parent
-# What the Helm values switch on in the cluster, applied over the image's environment: one pod
-# per step, the lake on S3 (loading the definitions makes no S3 call).
-CLUSTER_SWITCHES = {"FIN_EXECUTOR": "k8s", "FIN_LAKE_URL": "s3://fin-lake-prod/lake"}
 EXPECTED_JOBS = {"symbol_history_job", "portfolio_job", "reference_job", "vendor_pull_job"}
 
 
 def image_environment(home: Path) -> dict[str, str]:
-    """The final stage's ENV, with its paths mapped onto this machine.
+    """The final stage's ENV with its paths mapped onto this machine, plus what the cluster adds.
 
     The image's /opt/venv is this project's virtualenv, FIN_HOME and the cache folder are in a
-    temporary folder; JAVA_HOME stays the machine's (loading the definitions starts no JVM).
+    temporary folder; JAVA_HOME stays the machine's (loading the definitions starts no JVM). The
+    cluster adds the production switches (FIN_ENV=prod: Snowflake, vendors, EMR, a pod per step)
+    and their settings (pod_environment).
     """
     env = dict(stages()[-1].env)
     assert env.pop("PATH") == "/opt/venv/bin:$PATH"
@@ -36,7 +36,7 @@ def image_environment(home: Path) -> dict[str, str]:
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
         "FIN_HOME": str(home),
         "XDG_CACHE_HOME": str(home / ".cache"),
-        **CLUSTER_SWITCHES,
+        **pod_environment(),
     }
 
 
