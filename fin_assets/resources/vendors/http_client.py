@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from fin_assets.resources.vendors.replay import ResponseArchive
 
 logger = logging.getLogger("fin_assets.vendors")
+MODES = ("live", "record", "replay")
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,8 @@ class VendorHttpClient:
     archive: ResponseArchive | None = None
 
     def __post_init__(self) -> None:
-        if self.mode not in ("live", "record", "replay"):
-            raise ValueError(f"mode must be live, record or replay, got {self.mode!r}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.mode != "live" and self.archive is None:
             raise ValueError(f"mode {self.mode!r} needs an archive")
 

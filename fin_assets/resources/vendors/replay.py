@@ -20,7 +20,6 @@ from fin_assets.resources.vendors.errors import VendorBadRequest
 from fin_assets.resources.vendors.http_client import VendorResponse
 
 ARCHIVE_PREFIX = "raw/_responses"
-MODES = ("live", "record", "replay")
 
 
 class VendorRecordingMissing(VendorBadRequest):

@@ -13,9 +13,10 @@ vendor comes from the universe's `vendor_ids`. One raw payload per (symbol, sess
 - CoinGecko: one market_chart/range call per UTC day (hourly points for past days,
   5-minutely for the last 24 hours).
 
-Every payload is decoded before it is returned, so an invalid payload raises
-VendorPayloadInvalid and nothing reaches the raw layer. Keys come from the environment through
-Dagster's EnvVar (see environments.py) and never appear in lineage, logs or errors.
+Every payload is decoded, and its bars must open within the session, before it is returned: an
+invalid payload raises VendorPayloadInvalid and nothing reaches the raw layer. Keys come from
+the environment through Dagster's EnvVar (see environments.py) and never appear in lineage,
+logs or errors.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from fin_assets.resources.vendors import alphavantage, coingecko, yahoo
 from fin_assets.resources.vendors.errors import VendorBadRequest, VendorPayloadInvalid
 from fin_assets.resources.vendors.http_client import VendorHttpClient, VendorResponse
 from fin_assets.resources.vendors.rate_limit import Quota, shared_limiter
-from fin_assets.resources.vendors.replay import MODES, ResponseArchive
+from fin_assets.resources.vendors.replay import ResponseArchive
 from fin_assets.universe import Symbol
 
 EQUITY_VENDORS = ("alphavantage", "yahoo")
@@ -74,6 +75,7 @@ class VendorMarketSource(MarketDataResource):
 
     @property
     def vendor(self) -> str:
+        """The source's name; each symbol's payloads are stored under `vendor_for(symbol)`."""
         return SOURCE_NAME
 
     @property
@@ -151,8 +153,6 @@ class VendorMarketSource(MarketDataResource):
         return self._clients[vendor]
 
     def _new_client(self, vendor: str) -> VendorHttpClient:
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.coingecko_plan not in coingecko.PLANS:
             raise ValueError(f"coingecko_plan must be one of {coingecko.PLANS}")
         module = {"alphavantage": alphavantage, "coingecko": coingecko, "yahoo": yahoo}[vendor]
