@@ -11,7 +11,8 @@
   (`ingest_landing_run`): validation, then raw payloads or quarantine + LandingFileRejected.
 - `process_landing_files`: the same, synchronously, for `fin-assets ingest-landing`.
 
-Runs of a landing file carry the tags `fin/landing_key` and `fin/landing_run_key`.
+Runs of a landing file carry the tags `fin/landing_key`, `fin/landing_run_key` and
+`fin/landing_symbol` (limit it to one run per value on a production instance).
 """
 
 from collections.abc import Callable, Mapping
@@ -62,6 +63,10 @@ from fin_assets.universe import load_universe
 LANDING_SENSOR_INTERVAL_SECONDS = 10
 LANDING_KEY_TAG = "fin/landing_key"
 LANDING_RUN_KEY_TAG = "fin/landing_run_key"
+# Landing runs of one symbol must not overlap (two files of one day: the run that read fewer
+# payloads could write its bars last). Production instances limit this tag to one run per
+# value (run coordinator `tag_concurrency_limits`, applyLimitPerUniqueValue).
+LANDING_SYMBOL_TAG = "fin/landing_symbol"
 LANDING_ASSETS = ("raw_quotes", "intraday_bars", "daily_bars")
 
 landing_job = define_asset_job(
@@ -84,12 +89,13 @@ def landing_run_config(key: str) -> dict:
 
 
 def landing_run_tags(landing_key: LandingKey, run_key: str) -> dict[str, str]:
-    """Range tags covering the key's partitions, plus the landing key and run key."""
+    """Range tags covering the key's partitions, plus the landing key, run key and symbol."""
     symbol = landing_key.symbol
     return {
         **range_tags(f"{landing_key.start}|{symbol}", f"{landing_key.end}|{symbol}"),
         LANDING_KEY_TAG: landing_key.key,
         LANDING_RUN_KEY_TAG: run_key,
+        LANDING_SYMBOL_TAG: symbol,
     }
 
 
