@@ -57,8 +57,8 @@ PER_MINUTE_WAIT_SECONDS = 60.0
 INTERVALS = {"1min": 1, "5min": 5, "15min": 15, "30min": 30, "60min": 60}
 LABELS = ("start", "end")
 
-INTRADAY_CSV_HEADER = ("timestamp", *BAR_VALUES)
-DAILY_CSV_HEADER = ("timestamp", *BAR_VALUES)
+# Intraday and unadjusted daily bodies share their columns (CSV) and entry keys (JSON).
+CSV_HEADER = ("timestamp", *BAR_VALUES)
 ADJUSTED_CSV_HEADER = (
     "timestamp",
     "open",
@@ -70,8 +70,7 @@ ADJUSTED_CSV_HEADER = (
     "dividend_amount",
     "split_coefficient",
 )
-INTRADAY_JSON_FIELDS = ("1. open", "2. high", "3. low", "4. close", "5. volume")
-DAILY_JSON_FIELDS = INTRADAY_JSON_FIELDS
+JSON_FIELDS = ("1. open", "2. high", "3. low", "4. close", "5. volume")
 ADJUSTED_JSON_FIELDS = (
     "1. open",
     "2. high",
@@ -180,7 +179,7 @@ def parse_intraday_json(content: bytes, label: str = "start") -> pd.DataFrame:
     if interval not in INTERVALS:
         raise VendorPayloadInvalid(VENDOR, f"unknown interval {interval!r}")
     zone = _zone(member(VENDOR, meta, "6. Time Zone", str))
-    keys, rows = _rows(series, INTRADAY_JSON_FIELDS)
+    keys, rows = _rows(series, JSON_FIELDS)
     return intraday_frame(VENDOR, _bar_open_utc(keys, zone, label, INTERVALS[interval]), rows)
 
 
@@ -190,7 +189,7 @@ def parse_intraday_csv(
     """TIME_SERIES_INTRADAY CSV (datatype=csv) as intraday bars; timestamps in `time_zone`."""
     if interval not in INTERVALS:
         raise ValueError(f"interval must be one of {sorted(INTERVALS)}, got {interval!r}")
-    rows = read_csv_rows(VENDOR, content, INTRADAY_CSV_HEADER)
+    rows = read_csv_rows(VENDOR, content, CSV_HEADER)
     values = [
         [finite_number(VENDOR, v, f) for v, f in zip(row[1:], BAR_VALUES, strict=True)]
         for row in rows
@@ -204,7 +203,7 @@ def parse_daily_json(content: bytes) -> pd.DataFrame:
     _, series = _series(load_json(VENDOR, content))
     first = next(iter(series.values()), {})
     adjusted = isinstance(first, dict) and "5. adjusted close" in first
-    fields = ADJUSTED_JSON_FIELDS if adjusted else DAILY_JSON_FIELDS
+    fields = ADJUSTED_JSON_FIELDS if adjusted else JSON_FIELDS
     columns = ADJUSTED_DAILY_COLUMNS if adjusted else DAILY_COLUMNS
     keys, rows = _rows(series, fields)
     return _daily(keys, rows, columns)
@@ -214,14 +213,12 @@ def parse_daily_csv(content: bytes) -> pd.DataFrame:
     """TIME_SERIES_DAILY or _ADJUSTED CSV as daily bars (adjusted columns when present)."""
     header = decode_text(VENDOR, content).split("\n", 1)[0].strip()
     adjusted = header == ",".join(ADJUSTED_CSV_HEADER)
-    csv_header = ADJUSTED_CSV_HEADER if adjusted else DAILY_CSV_HEADER
-    rows = read_csv_rows(VENDOR, content, csv_header)
-    # CSV order differs from ADJUSTED_DAILY_COLUMNS: volume comes after adjusted_close.
-    order = [csv_header.index(name) for name in ("open", "high", "low", "close", "volume")]
-    if adjusted:
-        order += [csv_header.index(n) for n in ADJUSTED_DAILY_COLUMNS[len(DAILY_COLUMNS) :]]
-    values = [[finite_number(VENDOR, row[i], csv_header[i]) for i in order] for row in rows]
+    csv_header = ADJUSTED_CSV_HEADER if adjusted else CSV_HEADER
     columns = ADJUSTED_DAILY_COLUMNS if adjusted else DAILY_COLUMNS
+    rows = read_csv_rows(VENDOR, content, csv_header)
+    # The CSV names its columns like the frame, in another order (volume after adjusted_close).
+    order = [csv_header.index(name) for name in columns[1:]]
+    values = [[finite_number(VENDOR, row[i], csv_header[i]) for i in order] for row in rows]
     return _daily([row[0] for row in rows], values, columns)
 
 
