@@ -72,11 +72,11 @@ def listed(items: Sequence[object]) -> str:
 def _text_timestamps(values: Sequence[object]) -> pd.Series:
     """ts values given as text (ISO-8601 with offset, or epoch ms digits) or integers."""
     if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        return _epoch_ms(np.asarray(values, dtype=np.int64))
+        return _epoch_ms(values)
     if not all(isinstance(v, str) for v in values):
         raise LandingContractError(["ts values must all be text or all be integer epoch ms"])
     if all(_INTEGER.fullmatch(v) for v in values):
-        return _epoch_ms(np.asarray([int(v) for v in values], dtype=np.int64))
+        return _epoch_ms([int(v) for v in values])
     bad = [f"row {i} {v!r}" for i, v in enumerate(values) if not _ISO_WITH_OFFSET.fullmatch(v)]
     if bad:
         raise LandingContractError(
@@ -89,8 +89,13 @@ def _text_timestamps(values: Sequence[object]) -> pd.Series:
     return parsed.dt.as_unit("us")
 
 
-def _epoch_ms(values: np.ndarray) -> pd.Series:
-    return pd.Series(pd.to_datetime(values, unit="ms", utc=True)).dt.as_unit("us")
+def _epoch_ms(values: Sequence[int] | np.ndarray) -> pd.Series:
+    """Epoch milliseconds as UTC times; LandingContractError when out of range."""
+    try:
+        times = pd.to_datetime(np.asarray(values, dtype=np.int64), unit="ms", utc=True)
+    except (OverflowError, ValueError) as error:
+        raise LandingContractError([f"ts has epoch ms values out of range: {error}"]) from None
+    return pd.Series(times).dt.as_unit("us")
 
 
 def _numbers(column: str, values: Sequence[object]) -> np.ndarray:

@@ -189,11 +189,14 @@ def test_a_session_date_of_the_range_without_rows_is_rejected(s3_bucket: str) ->
     assert lake.list_objects("raw") == []
 
 
-def test_naive_timestamps_and_text_numbers_are_rejected() -> None:
+def test_naive_or_out_of_range_timestamps_and_text_numbers_are_rejected() -> None:
     bars = minute_bars("XNYS", JAN2, 0, 2, 10.0)
     naive = csv_bytes(bars).replace(b"+00:00", b"")
     with pytest.raises(ValueError, match="ts must be ISO-8601 with a UTC offset or epoch ms"):
         parse_landing_file(naive, "csv")
+    huge = b"ts,open,high,low,close,volume\n99999999999999999999999,1,1,1,1,1\n"
+    with pytest.raises(ValueError, match="ts has epoch ms values out of range"):
+        parse_landing_file(huge, "csv")
     texts = pa.Table.from_pandas(bars.astype({"open": str}), preserve_index=False)
     sink = pa.BufferOutputStream()
     pq.write_table(texts, sink)
