@@ -137,7 +137,7 @@ def _bars_from_values(columns: dict[str, Sequence[object]]) -> pd.DataFrame:
 
 def _parse_csv(content: bytes) -> LandingRows:
     try:
-        text = content.decode("utf-8")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise LandingContractError([f"CSV is not UTF-8: {error}"]) from None
     lines = [line for line in text.splitlines() if line.strip()]
