@@ -39,7 +39,7 @@ def test_lineage_then_reuse(httpserver: HTTPServer, tmp_path: Path) -> None:
     assert metadata["vendors"] == {"AAPL": "yahoo"}
     assert metadata["payloads_stored"] == 1 and metadata["lineage_entries"] == 1
     # Yahoo's answer holds no bar: a session without data, stored and reported, not a failure.
-    assert metadata["no_data_partitions"] == ["AAPL|2025-02-03"]
+    assert metadata["no_data"] == ["AAPL|2025-02-03"] and metadata["no_data_count"] == 1
     (lineage,) = metadata["lineage"]
     assert lineage["vendor"] == "yahoo" and lineage["endpoint"] == "v8/finance/chart"
     assert lineage["sha256"] == hashlib.sha256(body).hexdigest()
