@@ -206,3 +206,14 @@ def test_csv_rows_of_date_cuts_one_session_bytes_unchanged() -> None:
 def test_wrong_csv_header_is_invalid() -> None:
     with pytest.raises(VendorPayloadInvalid, match="CSV header"):
         alphavantage.parse_intraday_csv(b"time,open,high,low,close,volume\n")
+
+
+def test_crlf_bodies_parse_and_cut_alike() -> None:
+    # Alpha Vantage sent CRLF line endings in 2020 (PROVENANCE.md): the same body with CRLF.
+    body = fixture_bytes("alphavantage/csv/time_series_intraday_5min_IBM_demo_2026-05-15.csv")
+    crlf = body.replace(b"\n", b"\r\n")
+    pd.testing.assert_frame_equal(
+        alphavantage.parse_intraday_csv(crlf, interval="5min"),
+        alphavantage.parse_intraday_csv(body, interval="5min"),
+    )
+    assert alphavantage.csv_rows_of_date(crlf, date(2026, 5, 15)) == crlf
