@@ -11,11 +11,14 @@ from fin_assets_tests.deploy.dockerfile import REPOSITORY
 
 TERRAFORM = REPOSITORY / "terraform"
 MODULES = ("s3_lake", "emr", "iam_dagster_irsa", "snowflake")
+# One root composes the modules; each environment is a state and a <env>.tfvars of sizes.
+ROOT = TERRAFORM / "environments"
 ENVIRONMENTS = ("dev", "prod")
 
 
 def tf_files() -> list[Path]:
-    return sorted(TERRAFORM.rglob("*.tf"))
+    """Every .tf and .tfvars file."""
+    return sorted(path for path in TERRAFORM.rglob("*.tf*") if path.suffix in {".tf", ".tfvars"})
 
 
 def unquote(value: Any) -> Any:
@@ -23,7 +26,11 @@ def unquote(value: Any) -> Any:
     if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
         return value[1:-1]
     if isinstance(value, dict):
-        return {unquote(key): unquote(item) for key, item in value.items() if key != "__is_block__"}
+        return {
+            unquote(key): unquote(item)
+            for key, item in value.items()
+            if key not in {"__is_block__", "__comments__"}
+        }
     if isinstance(value, list):
         return [unquote(item) for item in value]
     return value
@@ -51,7 +58,7 @@ def resource(path: Path, kind: str, name: str) -> dict[str, Any]:
     raise KeyError(f'{path}: no resource "{kind}" "{name}"')
 
 
-# What `terraform apply` makes of the references in the platform's outputs, in an example account.
+# What `terraform apply` makes of the references in the root's outputs, in an example account.
 APPLIED = {
     "${module.iam_dagster_irsa.role_arn}": "arn:aws:iam::123456789012:role/fin-assets-prod-dagster",
     "${var.dagster_postgres_host}": "fin-dagster.abc123.eu-west-1.rds.amazonaws.com",
@@ -67,7 +74,7 @@ APPLIED = {
     "${module.s3_lake.spark_archive_url}": (
         "s3://fin-assets-prod-lake-123456789012/spark/archives/fin_assets-venv.tar.gz"
     ),
-    "${var.snowflake_account_identifier}": "FINORG-PROD",
+    "${var.snowflake_organization}-${var.snowflake_account}": "FINORG-PROD",
     "${module.snowflake.loader_user}": "FIN_ASSETS_PROD_LOADER_USER",
     "${module.snowflake.loader_role}": "FIN_ASSETS_PROD_LOADER",
     "${module.snowflake.warehouse}": "FIN_ASSETS_PROD_WH",
@@ -84,5 +91,5 @@ def applied(value: Any) -> Any:
 
 
 def applied_output(name: str) -> Any:
-    """An output of the platform module (what the environments output), as applied."""
-    return applied(blocks(TERRAFORM / "modules" / "platform", "output")[name]["value"])
+    """An output of the environments' root, as applied."""
+    return applied(blocks(ROOT, "output")[name]["value"])

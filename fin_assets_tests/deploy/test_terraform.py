@@ -10,6 +10,7 @@ from fin_assets_tests.deploy.dockerfile import REPOSITORY
 from fin_assets_tests.deploy.terraform import (
     ENVIRONMENTS,
     MODULES,
+    ROOT,
     TERRAFORM,
     blocks,
     parse,
@@ -21,24 +22,25 @@ CHECKOV = REPOSITORY / ".venv-tools" / "bin" / "checkov"
 
 
 @pytest.mark.parametrize("path", tf_files(), ids=lambda path: str(path.relative_to(TERRAFORM)))
-def test_every_tf_file_parses(path) -> None:
+def test_every_terraform_file_parses(path) -> None:
     assert parse(path), f"{path} declares nothing"
 
 
-def test_layout_is_the_four_modules_and_two_environments() -> None:
-    modules = {path.name for path in (TERRAFORM / "modules").iterdir()}
-    assert set(MODULES) | {"platform"} == modules
-    assert {path.name for path in (TERRAFORM / "environments").iterdir()} == set(ENVIRONMENTS)
-    for environment in ENVIRONMENTS:
-        (platform,) = parse(TERRAFORM / "environments" / environment / "main.tf")["module"]
-        assert platform["platform"]["source"] == "../../modules/platform"
-        assert platform["platform"]["environment"] == environment
+def test_layout_is_the_four_modules_and_one_root_for_dev_and_prod() -> None:
+    assert {path.name for path in (TERRAFORM / "modules").iterdir()} == set(MODULES)
+    sources = {next(iter(block.values()))["source"] for block in parse(ROOT / "main.tf")["module"]}
+    assert sources == {f"../modules/{name}" for name in MODULES}
+    declared = blocks(ROOT, "variable")
+    sizes = {env: parse(ROOT / f"{env}.tfvars") for env in ENVIRONMENTS}
+    for environment, values in sizes.items():
+        assert values["environment"] == environment
+        assert set(values) <= set(declared)
+    assert sizes["dev"].keys() == sizes["prod"].keys()
+    assert sizes["dev"]["force_destroy_buckets"] and not sizes["prod"]["force_destroy_buckets"]
 
 
 def test_every_variable_and_output_is_described_and_module_inputs_are_validated() -> None:
-    folders = [TERRAFORM / "modules" / name for name in (*MODULES, "platform")]
-    folders += [TERRAFORM / "environments" / name for name in ENVIRONMENTS]
-    for folder in folders:
+    for folder in [TERRAFORM / "modules" / name for name in MODULES] + [ROOT]:
         for kind in ("variable", "output"):
             for name, block in blocks(folder, kind).items():
                 assert block.get("description"), f"{folder.name}: {kind} {name}"
@@ -49,8 +51,7 @@ def test_every_variable_and_output_is_described_and_module_inputs_are_validated(
 
 
 def test_pod_environment_from_terraform_names_settings_fin_assets_reads() -> None:
-    outputs = blocks(TERRAFORM / "modules" / "platform", "output")
-    env = outputs["fin_assets_env"]["value"]
+    env = blocks(ROOT, "output")["fin_assets_env"]["value"]
     package = "\n".join(path.read_text() for path in (REPOSITORY / "fin_assets").rglob("*.py"))
     for name in env:
         assert f'"{name}"' in package, f"{name} is not read by fin_assets"

@@ -13,6 +13,10 @@ locals {
   account_id        = data.aws_caller_identity.current.account_id
   lake_bucket       = "${var.name_prefix}-lake-${local.account_id}"
   access_log_bucket = "${var.name_prefix}-access-logs-${local.account_id}"
+  buckets = {
+    lake        = aws_s3_bucket.lake.id
+    access_logs = aws_s3_bucket.access_logs.id
+  }
 }
 
 # A dedicated key for the lake: only this account's principals that IAM allows may use it.
@@ -59,45 +63,27 @@ resource "aws_s3_bucket" "access_logs" {
   force_destroy = var.force_destroy
 }
 
-resource "aws_s3_bucket_ownership_controls" "lake" {
-  bucket = aws_s3_bucket.lake.id
+# Both buckets: ACLs disabled, no public access, every object versioned.
+resource "aws_s3_bucket_ownership_controls" "this" {
+  for_each = local.buckets
+  bucket   = each.value
   rule {
     object_ownership = "BucketOwnerEnforced"
   }
 }
 
-resource "aws_s3_bucket_ownership_controls" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "lake" {
-  bucket                  = aws_s3_bucket.lake.id
+resource "aws_s3_bucket_public_access_block" "this" {
+  for_each                = local.buckets
+  bucket                  = each.value
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
   restrict_public_buckets = true
 }
 
-resource "aws_s3_bucket_public_access_block" "access_logs" {
-  bucket                  = aws_s3_bucket.access_logs.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "lake" {
-  bucket = aws_s3_bucket.lake.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_versioning" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
+resource "aws_s3_bucket_versioning" "this" {
+  for_each = local.buckets
+  bucket   = each.value
   versioning_configuration {
     status = "Enabled"
   }
@@ -133,7 +119,7 @@ resource "aws_s3_bucket_logging" "lake" {
 resource "aws_s3_bucket_lifecycle_configuration" "lake" {
   bucket = aws_s3_bucket.lake.id
   # Versioning must be on before noncurrent-version rules apply.
-  depends_on = [aws_s3_bucket_versioning.lake]
+  depends_on = [aws_s3_bucket_versioning.this["lake"]]
 
   rule {
     id     = "raw-payloads-to-colder-storage"
@@ -188,7 +174,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "lake" {
 
 resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
   bucket     = aws_s3_bucket.access_logs.id
-  depends_on = [aws_s3_bucket_versioning.access_logs]
+  depends_on = [aws_s3_bucket_versioning.this["access_logs"]]
 
   rule {
     id     = "access-logs-expire"
@@ -206,16 +192,17 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
   }
 }
 
-# Both buckets refuse plain-HTTP requests; the lake also refuses uploads that name another key.
-data "aws_iam_policy_document" "lake" {
+# Both buckets refuse plain-HTTP requests.
+data "aws_iam_policy_document" "tls_only" {
+  for_each = {
+    lake        = aws_s3_bucket.lake.arn
+    access_logs = aws_s3_bucket.access_logs.arn
+  }
   statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.lake.arn,
-      "${aws_s3_bucket.lake.arn}/*",
-    ]
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [each.value, "${each.value}/*"]
     principals {
       type        = "*"
       identifiers = ["*"]
@@ -226,6 +213,11 @@ data "aws_iam_policy_document" "lake" {
       values   = ["false"]
     }
   }
+}
+
+# The lake also refuses uploads that name another key than its own.
+data "aws_iam_policy_document" "lake" {
+  source_policy_documents = [data.aws_iam_policy_document.tls_only["lake"].json]
   statement {
     sid       = "DenyOtherKmsKeys"
     effect    = "Deny"
@@ -247,28 +239,11 @@ resource "aws_s3_bucket_policy" "lake" {
   bucket = aws_s3_bucket.lake.id
   policy = data.aws_iam_policy_document.lake.json
   # A bucket policy cannot be written while the public access block is being created.
-  depends_on = [aws_s3_bucket_public_access_block.lake]
+  depends_on = [aws_s3_bucket_public_access_block.this["lake"]]
 }
 
 data "aws_iam_policy_document" "access_logs" {
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.access_logs.arn,
-      "${aws_s3_bucket.access_logs.arn}/*",
-    ]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  source_policy_documents = [data.aws_iam_policy_document.tls_only["access_logs"].json]
   statement {
     sid       = "S3ServerAccessLogsFromTheLake"
     actions   = ["s3:PutObject"]
@@ -293,5 +268,5 @@ data "aws_iam_policy_document" "access_logs" {
 resource "aws_s3_bucket_policy" "access_logs" {
   bucket     = aws_s3_bucket.access_logs.id
   policy     = data.aws_iam_policy_document.access_logs.json
-  depends_on = [aws_s3_bucket_public_access_block.access_logs]
+  depends_on = [aws_s3_bucket_public_access_block.this["access_logs"]]
 }

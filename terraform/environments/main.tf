@@ -1,18 +1,71 @@
 # One fin_assets environment: the lake, Spark on EMR, the Dagster pods' IRSA role and the
-# Snowflake warehouse, wired together; environments/<env> instantiate it with their sizes.
+# Snowflake warehouse, wired together. This root serves dev and prod: each has its own state
+# (backend key) and its sizes in <env>.tfvars; account-specific inputs come from a local
+# <env>.account.tfvars (docs/deploy.md):
+#
+#   terraform init -reconfigure -backend-config=<env>.backend.hcl
+#   terraform plan -var-file=<env>.tfvars -var-file=<env>.account.tfvars
+
+terraform {
+  required_version = ">= 1.10.0"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.0"
+    }
+    snowflake = {
+      source  = "snowflakedb/snowflake"
+      version = "~> 2.0"
+    }
+  }
+  # bucket, region and key (fin-assets/<env>/terraform.tfstate): <env>.backend.hcl.
+  backend "s3" {
+    encrypt      = true
+    use_lockfile = true
+  }
+}
+
+provider "aws" {
+  region = var.aws_region
+  default_tags {
+    tags = {
+      project     = "fin_assets"
+      environment = var.environment
+      managed-by  = "terraform"
+    }
+  }
+}
+
+# Credentials from the environment: SNOWFLAKE_USER and SNOWFLAKE_PRIVATE_KEY (key-pair).
+# Objects are created as SYSADMIN, roles, users and grants as SECURITYADMIN.
+provider "snowflake" {
+  alias             = "sysadmin"
+  organization_name = var.snowflake_organization
+  account_name      = var.snowflake_account
+  authenticator     = "SNOWFLAKE_JWT"
+  role              = "SYSADMIN"
+}
+
+provider "snowflake" {
+  alias             = "securityadmin"
+  organization_name = var.snowflake_organization
+  account_name      = var.snowflake_account
+  authenticator     = "SNOWFLAKE_JWT"
+  role              = "SECURITYADMIN"
+}
 
 locals {
   name_prefix = "fin-assets-${var.environment}"
 }
 
 module "s3_lake" {
-  source        = "../s3_lake"
+  source        = "../modules/s3_lake"
   name_prefix   = local.name_prefix
   force_destroy = var.force_destroy_buckets
 }
 
 module "emr" {
-  source                   = "../emr"
+  source                   = "../modules/emr"
   name_prefix              = local.name_prefix
   lake_bucket_arn          = module.s3_lake.bucket_arn
   lake_prefix              = module.s3_lake.lake_prefix
@@ -24,7 +77,7 @@ module "emr" {
 }
 
 module "iam_dagster_irsa" {
-  source                         = "../iam_dagster_irsa"
+  source                         = "../modules/iam_dagster_irsa"
   name_prefix                    = local.name_prefix
   oidc_provider_arn              = var.eks_oidc_provider_arn
   oidc_issuer                    = var.eks_oidc_issuer
@@ -40,7 +93,7 @@ module "iam_dagster_irsa" {
 }
 
 module "snowflake" {
-  source = "../snowflake"
+  source = "../modules/snowflake"
   providers = {
     snowflake.sysadmin      = snowflake.sysadmin
     snowflake.securityadmin = snowflake.securityadmin

@@ -35,7 +35,7 @@ output "fin_assets_env" {
     FIN_EMR_SERVERLESS_APPLICATION_ID = module.emr.serverless_application_id
     FIN_EMR_SERVERLESS_ROLE_ARN       = module.emr.serverless_job_role_arn
     FIN_EMR_SERVERLESS_PYTHON_ARCHIVE = module.s3_lake.spark_archive_url
-    SNOWFLAKE_ACCOUNT                 = var.snowflake_account_identifier
+    SNOWFLAKE_ACCOUNT                 = "${var.snowflake_organization}-${var.snowflake_account}"
     SNOWFLAKE_USER                    = module.snowflake.loader_user
     SNOWFLAKE_ROLE                    = module.snowflake.loader_role
     SNOWFLAKE_WAREHOUSE               = module.snowflake.warehouse

@@ -1,9 +1,20 @@
+# Sizes: <env>.tfvars (committed). Account: <env>.account.tfvars (local, not committed).
+
 variable "environment" {
-  description = "Environment name: dev or prod."
+  description = "Environment name: dev or prod (names, tags, state key)."
   type        = string
   validation {
     condition     = contains(["dev", "prod"], var.environment)
     error_message = "environment: dev or prod."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region of the lake, EMR and the EKS cluster."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.aws_region))
+    error_message = "aws_region: an AWS region name such as eu-west-1."
   }
 }
 
@@ -24,7 +35,7 @@ variable "kubernetes_namespace" {
 }
 
 variable "dagster_postgres_host" {
-  description = "Endpoint of the existing Postgres (RDS) instance of the Dagster instance; written into the Helm values."
+  description = "Endpoint of the existing Postgres (RDS) of the Dagster instance; written into the Helm values."
   type        = string
   validation {
     condition     = can(regex("^[a-z0-9.-]+$", var.dagster_postgres_host))
@@ -54,6 +65,24 @@ variable "serverless_max_memory_gb" {
   type        = number
 }
 
+variable "snowflake_organization" {
+  description = "Snowflake organization name."
+  type        = string
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_]+$", var.snowflake_organization))
+    error_message = "snowflake_organization: letters, digits and underscores."
+  }
+}
+
+variable "snowflake_account" {
+  description = "Snowflake account name within the organization."
+  type        = string
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_]+$", var.snowflake_account))
+    error_message = "snowflake_account: letters, digits and underscores."
+  }
+}
+
 variable "snowflake_warehouse_size" {
   description = "Size of the Snowflake warehouse."
   type        = string
@@ -64,17 +93,8 @@ variable "snowflake_monthly_credit_quota" {
   type        = number
 }
 
-variable "snowflake_account_identifier" {
-  description = "Snowflake account identifier <organization>-<account> (SNOWFLAKE_ACCOUNT of the pods)."
-  type        = string
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_]+-[A-Za-z0-9_]+$", var.snowflake_account_identifier))
-    error_message = "snowflake_account_identifier: <organization>-<account>."
-  }
-}
-
 variable "snowflake_loader_rsa_public_key" {
-  description = "RSA public key of the Snowflake loader service user."
+  description = "RSA public key of the Snowflake loader service user (the private key is a Kubernetes secret, never in terraform)."
   type        = string
 }
 
