@@ -10,6 +10,7 @@ from jsonschema import Draft202012Validator
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
+from fin_assets.defs.landing import LANDING_SYMBOL_TAG
 from fin_assets.defs.schedules import VENDOR_TAG
 from fin_assets.universe.universe import VENDORS
 from fin_assets_tests.deploy.dockerfile import REPOSITORY, stages
@@ -94,19 +95,51 @@ def test_environments_differ_in_size_only() -> None:
     web = "dagsterWebserver"
     assert (dev[web]["replicaCount"], prod[web]["replicaCount"]) == (1, 2)
     assert (dev[web]["enableReadOnly"], prod[web]["enableReadOnly"]) == (False, True)
-    queue = ("dagsterDaemon", "runCoordinator", "config", "queuedRunCoordinator")
-    dev_queue, prod_queue = dev, prod
-    for key in queue:
-        dev_queue, prod_queue = dev_queue[key], prod_queue[key]
-    assert (dev_queue["maxConcurrentRuns"], prod_queue["maxConcurrentRuns"]) == (4, 20)
+    dev_runs, prod_runs = dev["concurrency"]["runs"], prod["concurrency"]["runs"]
+    assert (dev_runs["maxConcurrentRuns"], prod_runs["maxConcurrentRuns"]) == (4, 20)
+    assert dev_runs["tagConcurrencyLimits"] == prod_runs["tagConcurrencyLimits"]
     assert dev["dagster-user-deployments"] == prod["dagster-user-deployments"]
 
 
+def test_prod_instance_matches_the_dagster_yaml_template() -> None:
+    """The chart's instance config for prod carries deploy/dagster.prod.yaml's queue and pools."""
+    template = yaml.safe_load((REPOSITORY / "deploy" / "dagster.prod.yaml").read_text())
+    values = deployed_values("prod")
+    runs, pools = values["concurrency"]["runs"], values["concurrency"]["pools"]
+    assert runs["maxConcurrentRuns"] == template["concurrency"]["runs"]["max_concurrent_runs"]
+    assert (pools["granularity"], pools["defaultLimit"]) == (
+        template["concurrency"]["pools"]["granularity"],
+        template["concurrency"]["pools"]["default_limit"],
+    )
+    helm_limits = [
+        {"key": limit["key"], "value": limit.get("value"), "limit": limit["limit"]}
+        for limit in runs["tagConcurrencyLimits"]
+    ]
+    template_limits = [
+        {"key": limit["key"], "value": limit.get("value"), "limit": limit["limit"]}
+        for limit in template["concurrency"]["runs"]["tag_concurrency_limits"]
+    ]
+    assert helm_limits[: len(template_limits)] == template_limits
+    # docs/landing.md: one landing run per symbol at a time.
+    assert helm_limits[len(template_limits) :] == [
+        {"key": LANDING_SYMBOL_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+    ]
+    daemon = values["dagsterDaemon"]
+    monitoring, retries = template["run_monitoring"], template["run_retries"]
+    assert (
+        daemon["runMonitoring"]["startTimeoutSeconds"],
+        daemon["runMonitoring"]["maxResumeRunAttempts"],
+    ) == (monitoring["start_timeout_seconds"], monitoring["max_resume_run_attempts"])
+    assert (
+        daemon["runRetries"]["maxRetries"],
+        daemon["runRetries"]["retryOnAssetOrOpFailure"],
+    ) == (retries["max_retries"], retries["retry_on_asset_or_op_failure"])
+
+
 def test_run_queue_limits_every_vendor_by_the_tag_runs_carry() -> None:
-    queue = load("values.yaml")["dagsterDaemon"]["runCoordinator"]["config"]
-    limits = queue["queuedRunCoordinator"]["tagConcurrencyLimits"]
-    assert {limit["key"] for limit in limits} == {VENDOR_TAG}
-    assert sorted(limit["value"] for limit in limits) == sorted(VENDORS)
+    limits = load("values.yaml")["concurrency"]["runs"]["tagConcurrencyLimits"]
+    vendor_limits = [limit for limit in limits if limit["key"] == VENDOR_TAG]
+    assert sorted(limit["value"] for limit in vendor_limits) == sorted(VENDORS)
 
 
 def test_user_deployment_serves_the_image_command_with_secrets_by_reference() -> None:
