@@ -14,6 +14,7 @@ from fin_assets.defs.landing import LANDING_SYMBOL_TAG
 from fin_assets.defs.schedules import VENDOR_TAG
 from fin_assets.universe.universe import VENDORS
 from fin_assets_tests.deploy.dockerfile import REPOSITORY, stages
+from fin_assets_tests.deploy.pod_environment import SECRET_KEYS
 from fin_assets_tests.deploy.terraform import ENVIRONMENTS, applied_output
 
 HELM = REPOSITORY / "helm"
@@ -154,6 +155,12 @@ def test_user_deployment_serves_the_image_command_with_secrets_by_reference() ->
         {"name": "fin-assets-alerts", "optional": True},
     ]
     assert deployment["envConfigMaps"] == [{"name": "fin-assets-infra"}]
+    # docs/deploy.md creates every secret and ConfigMap named here, with the keys the pods read.
+    guide = (REPOSITORY / "docs" / "deploy.md").read_text()
+    for name in [item["name"] for item in deployment["envSecrets"]] + ["fin-assets-infra"]:
+        assert f"create secret generic {name}" in guide or f"create configmap {name}" in guide
+    for key in SECRET_KEYS:
+        assert f"{key}=" in guide, key
     assert deployment["env"] == [{"name": "FIN_ENV", "value": "prod"}]
     mounts = {mount["mountPath"] for mount in deployment["volumeMounts"]}
     assert stages()[-1].env["FIN_HOME"].startswith(tuple(mounts))
