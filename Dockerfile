@@ -12,11 +12,11 @@ ENV UV_COMPILE_BYTECODE=1 \
 RUN python -m pip install --no-cache-dir uv==0.9.5 \
     && python -m venv /opt/venv
 WORKDIR /src
-# Dependencies first (cached while only the code changes): the runtime extras, every version
+# Dependencies first (cached while only the code changes): every extra but dev, every version
 # pinned by requirements.lock (the resolved set of pyproject.toml).
 COPY pyproject.toml setup.py README.md requirements.lock ./
-RUN uv pip install --python /opt/venv/bin/python -c requirements.lock \
-        -r pyproject.toml --extra aws --extra snowflake --extra spark --extra k8s
+RUN uv pip install --python /opt/venv/bin/python -c requirements.lock -r pyproject.toml \
+        --extra aws --extra snowflake --extra spark --extra k8s --extra streaming
 COPY fin_assets ./fin_assets
 COPY spark_resources ./spark_resources
 RUN uv pip install --python /opt/venv/bin/python --no-deps .

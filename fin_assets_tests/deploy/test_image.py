@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +60,17 @@ def test_image_is_python_311_slim_with_java_non_root_from_the_lock() -> None:
     assert runtime.user == "10001:10001"
     assert runtime.entrypoint == ["/usr/bin/tini", "--"]
     assert runtime.cmd[:5] == ["dagster", "api", "grpc", "-m", "fin_assets.definitions"]
+
+
+def test_image_installs_every_runtime_extra() -> None:
+    """The code location imports what the extras bring (Kafka, Snowflake, Spark, AWS, k8s)."""
+    extras = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    (install,) = [run for run in stages()[0].runs if "-r pyproject.toml" in run]
+    arguments = install.split()
+    installed = {arguments[i + 1] for i, word in enumerate(arguments) if word == "--extra"}
+    assert installed == set(extras) - {"dev"}
 
 
 def test_dockerignore_sends_only_the_package_and_its_lock() -> None:
