@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -25,9 +25,10 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from fin_assets.analytics import quality
+from fin_assets.analytics.bars import aggregate_daily_bars
 from fin_assets.analytics.indicators import compute_indicators
 from fin_assets.analytics.risk import CONFIDENCE_LEVELS, compute_risk_metrics
-from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS, RISK, SIGNALS
+from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS, INTRADAY_BARS, RISK, SIGNALS
 from fin_assets.analytics.signals import SIGNAL_NAMES, compute_signals
 from fin_assets.defs.analytics import known_signals_result
 from fin_assets.defs.lake_io import calendar_dates
@@ -47,9 +48,18 @@ from spark_resources.lake_frames import (
 from spark_resources.pipes import open_job_pipes, report_written
 from spark_resources.session import spark_session
 
-DATASETS = ("technical_indicators", "trading_signals", "risk_metrics")
+DATASETS = ("daily_bars", "technical_indicators", "trading_signals", "risk_metrics")
+# What the job writes unless told otherwise: the analytics, from the daily bars in the lake.
+ANALYTICS = DATASETS[1:]
 
 RULES: dict[str, list[Rule]] = {
+    "daily_bars": [
+        ("schema", lambda frame: quality.check_schema(frame, DAILY_BARS)),
+        ("unique_key", lambda frame: quality.check_unique(frame, ["symbol", "trade_date"])),
+        ("ohlc_consistency", quality.check_ohlc_consistency),
+        ("positive_prices", quality.check_positive_prices),
+        ("non_negative_volume", quality.check_non_negative_volume),
+    ],
     "technical_indicators": [
         ("schema", lambda frame: quality.check_schema(frame, INDICATORS)),
         ("unique_key", lambda frame: quality.check_unique(frame, ["symbol", "trade_date"])),
@@ -77,11 +87,13 @@ def run_history(
     lake_root: str,
     scope: PartitionScope,
     history_start: date,
-    datasets: Sequence[str] = DATASETS,
+    datasets: Sequence[str] = ANALYTICS,
     periods_per_year: Mapping[str, int] | None = None,
 ) -> list[WrittenDataset]:
     """Compute and write `datasets` for the scope; raise MissingPartitionsError before writing
-    anything if a daily_bars partition from history_start to the scope's end is missing.
+    anything if an input partition is missing: intraday_bars of the scope for daily_bars (the
+    daily_bars asset's `aggregate_daily_bars`, written first), daily_bars from history_start to
+    the scope's end for the analytics.
 
     `periods_per_year` (risk annualization per symbol) defaults to the universe's.
     """
@@ -90,14 +102,34 @@ def run_history(
         raise ValueError(f"datasets must be among {', '.join(DATASETS)}, got {list(datasets)}")
     if not history_start <= scope.start:
         raise ValueError(f"history start {history_start} is after the range start {scope.start}")
-    require_partitions(
-        ParquetLake(lake_root), "daily_bars", scope.symbols, history_start, scope.end
-    )
+    lake = ParquetLake(lake_root)
+    analytics = [d for d in datasets if d != "daily_bars"]
+    if "daily_bars" in datasets:
+        require_partitions(lake, "intraday_bars", scope.symbols, scope.start, scope.end)
+        if analytics and history_start < scope.start:
+            before = scope.start - timedelta(days=1)
+            require_partitions(lake, "daily_bars", scope.symbols, history_start, before)
+    else:
+        require_partitions(lake, "daily_bars", scope.symbols, history_start, scope.end)
+    # One applyInPandas group per symbol: more shuffle partitions than symbols are empty tasks
+    # (AQE does not coalesce the pandas UDF's shuffles), fewer than the cores leave cores idle.
+    cores = spark.sparkContext.defaultParallelism
+    spark.conf.set("spark.sql.shuffle.partitions", str(min(len(scope.symbols), 2 * cores)))
+    written = []
+    if "daily_bars" in datasets:
+        intraday = read_symbol_dataset(
+            spark, lake_root, "intraday_bars", INTRADAY_BARS, scope.symbols, scope.start, scope.end
+        )
+        daily = intraday.groupBy("symbol").applyInPandas(
+            aggregate_daily_bars, schema=from_arrow_schema(DAILY_BARS)
+        )
+        written.append(_write(daily, lake_root, "daily_bars", scope))
+    if not analytics:
+        return written
     bars = read_symbol_dataset(
         spark, lake_root, "daily_bars", DAILY_BARS, scope.symbols, history_start, scope.end
     ).persist(StorageLevel.MEMORY_AND_DISK)
     periods = dict(periods_per_year or {s.symbol: s.periods_per_year for s in load_universe()})
-    written = []
     if {"technical_indicators", "trading_signals"} & set(datasets):
         indicators = bars.groupBy("symbol").applyInPandas(
             compute_indicators, schema=from_arrow_schema(INDICATORS)
@@ -135,7 +167,12 @@ def run_history(
 def _write(frame: DataFrame, lake_root: str, dataset: str, scope: PartitionScope) -> WrittenDataset:
     """The scope's rows of a whole-history frame, written and checked."""
     in_range = frame.where(F.col("trade_date") >= scope.start)
-    schema = {"technical_indicators": INDICATORS, "trading_signals": SIGNALS}.get(dataset, RISK)
+    schema = {
+        "daily_bars": DAILY_BARS,
+        "technical_indicators": INDICATORS,
+        "trading_signals": SIGNALS,
+        "risk_metrics": RISK,
+    }[dataset]
     return write_symbol_dataset(in_range, lake_root, dataset, schema, scope, RULES[dataset])
 
 
@@ -182,7 +219,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--end", required=True, type=date.fromisoformat)
     parser.add_argument("--symbols", required=True, help="comma-separated universe symbols")
     parser.add_argument("--history-start", type=date.fromisoformat, default=HISTORY_START)
-    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument(
+        "--datasets",
+        default=",".join(ANALYTICS),
+        help=f"comma-separated among {', '.join(DATASETS)}",
+    )
     return parser.parse_args(argv)
 
 

@@ -47,6 +47,7 @@ from fin_assets.defs.partitions import (
     lookback_mapping,
 )
 from fin_assets.defs.spark_history import history_on_spark
+from fin_assets.defs.spark_portfolio import portfolio_on_spark
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
@@ -178,10 +179,14 @@ class PortfolioConfig(Config):
     ],
 )
 def portfolio_risk(
-    context: AssetExecutionContext, config: PortfolioConfig, lake: LakeResource
+    context: AssetExecutionContext, config: PortfolioConfig, lake: LakeResource, spark: SparkRunner
 ) -> Iterator[Any]:
-    """Portfolio risk per session of PORTFOLIO_CALENDAR; other dates are zero-row partitions."""
+    """Portfolio risk per session of PORTFOLIO_CALENDAR; other dates are zero-row partitions.
+    Long ranges run on Spark (fin_assets.defs.spark_portfolio)."""
     dates = date_scope(context)
+    if spark.use_spark(len(dates) * len(SYMBOLS)):
+        yield from portfolio_on_spark(context, spark, lake, dates, config.resolved_weights())
+        return
     store = lake.get_lake()
     sessions = sessions_in_range(PORTFOLIO_CALENDAR, HISTORY_START, dates[-1])
     closes = pd.DataFrame(index=pd.Index(sessions, name="trade_date"))

@@ -1,0 +1,287 @@
+"""The EMR runner against moto's EMR and S3 (real HTTP), with the real Spark job in between.
+
+The asset runs with EMRSparkRunner: it stages the job in S3 and PipesEMRClient sends RunJobFlow
+to moto, then waits for the cluster to terminate. Playing EMR's part, the test reads the cluster,
+its step and its bootstrap action back from moto, downloads the staged entry point and code
+archive from moto's S3, runs the step's spark-submit locally (local[2] instead of YARN) with the
+Pipes environment of the cluster's configuration — the job writes its Pipes messages to moto's S3
+— and terminates the cluster. The asset then completes with what the job reported.
+
+Not exercisable offline (moto accepts but does not model them, or they need AWS itself): the
+bootstrap script (dnf and pip on Amazon Linux 2023), YARN cluster deploy mode, EMRFS reads of an
+s3:// lake (Spark here reads a local lake: s3a needs hadoop-aws jars from Maven), spot capacity,
+the on-demand fallback and instance-fleet sizing (moto ignores InstanceFleets and
+AutoTerminationPolicy: they are asserted on the HTTP request instead), step failure states, and
+the EMR log dump to LogUri. EMR Serverless: moto's job runs report state "SUCCESS" (the service
+says "SUCCEEDED") and has no get_dashboard_for_job_run, so PipesEMRServerlessClient cannot wait on
+it; its StartJobRun request is checked against moto's API below.
+"""
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from dagster import ExecuteInProcessResult, materialize
+
+from fin_assets.analytics.schemas import INDICATORS
+from fin_assets.defs.analytics import technical_indicators
+from fin_assets.defs.lake_io import calendar_dates
+from fin_assets.defs.partition_scope import PartitionScope
+from fin_assets.defs.spark_history import history_job
+from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.spark_emr import (
+    EMRServerlessSparkRunner,
+    EMRSparkRunner,
+    split_s3_uri,
+    stage_job,
+)
+from fin_assets.resources.spark_runner import spark_submit_path
+from fin_assets.resources.storage import LakeResource
+from fin_assets_tests.s3_server import REGION, MotoS3, s3_bucket, s3_server  # noqa: F401
+from fin_assets_tests.spark.conftest import SYMBOLS
+
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
+
+START, END = date(2025, 12, 1), date(2025, 12, 31)
+CLUSTER_TIMEOUT = 120
+
+
+def run_asset_in_thread(lake_root: Path, runner: EMRSparkRunner) -> tuple[threading.Thread, dict]:
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = materialize(
+                [technical_indicators],
+                resources={"lake": LakeResource(root=str(lake_root)), "spark": runner},
+                tags={
+                    "dagster/asset_partition_range_start": f"{START}|{SYMBOLS[0]}",
+                    "dagster/asset_partition_range_end": f"{END}|{SYMBOLS[-1]}",
+                },
+                raise_on_error=False,
+            )
+        except Exception as error:  # reported to the test thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def wait_for_cluster(emr: Any) -> str:
+    deadline = time.monotonic() + CLUSTER_TIMEOUT
+    while time.monotonic() < deadline:
+        clusters = emr.list_clusters()["Clusters"]
+        if clusters:
+            return clusters[0]["Id"]
+        time.sleep(0.5)
+    raise TimeoutError("no EMR cluster was started")
+
+
+def play_emr(emr: Any, s3: Any, cluster_id: str, workdir: Path) -> dict[str, Any]:
+    """Run the cluster's single step locally as EMR would, then terminate the cluster."""
+    cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
+    (step,) = emr.list_steps(ClusterId=cluster_id)["Steps"]
+    args = step["Config"]["Args"]
+    exports = next(
+        c["Configurations"][0]["Properties"]
+        for c in cluster["Configurations"]
+        if c["Classification"] == "spark-env"
+    )
+    code_uri = args[args.index("--py-files") + 1]
+    entry_uri = args[args.index("--py-files") + 2]
+    local = {}
+    for uri in (code_uri, entry_uri):
+        bucket, key = split_s3_uri(uri)
+        local[uri] = workdir / key.rsplit("/", 1)[1]
+        local[uri].write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    command = [
+        str(spark_submit_path()),
+        "--master",
+        "local[2]",
+        "--py-files",
+        str(local[code_uri]),
+        str(local[entry_uri]),
+        *args[args.index("--py-files") + 3 :],
+    ]
+    environment = {**os.environ, **exports, "PYSPARK_PYTHON": sys.executable}
+    completed = subprocess.run(command, env=environment, capture_output=True, text=True)
+    emr.terminate_job_flows(JobFlowIds=[cluster_id])
+    assert completed.returncode == 0, (completed.stdout + completed.stderr)[-6000:]
+    return {"cluster": cluster, "step": step, "exports": exports}
+
+
+def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_messages(
+    s3_server: MotoS3,  # noqa: F811
+    s3_bucket: str,  # noqa: F811
+    daily_lake: Path,
+    tmp_path: Path,
+) -> None:
+    lake_root = tmp_path / "lake"
+    shutil.copytree(daily_lake, lake_root)
+    # Every boto3.client() of the runner comes from the default session: record what it sends.
+    boto3.setup_default_session(region_name=REGION)
+    sent: list[dict[str, Any]] = []
+
+    def record(request: Any, **_: Any) -> None:
+        sent.append(json.loads(request.body))
+
+    boto3.DEFAULT_SESSION.events.register("before-send.emr.RunJobFlow", record)
+    runner = EMRSparkRunner(
+        staging_uri=f"s3://{s3_bucket}/fin",
+        region=REGION,
+        min_partitions=1,
+        subnet_ids=["subnet-0a", "subnet-0b"],
+        wait_for_s3_logs_seconds=0,
+    )
+    thread, outcome = run_asset_in_thread(lake_root, runner)
+    emr, s3 = boto3.client("emr", region_name=REGION), boto3.client("s3", region_name=REGION)
+    played = play_emr(emr, s3, wait_for_cluster(emr), tmp_path)
+    thread.join(timeout=CLUSTER_TIMEOUT)
+    assert not thread.is_alive() and "error" not in outcome, outcome
+    result: ExecuteInProcessResult = outcome["result"]
+    assert result.success
+
+    # The request as sent over HTTP.
+    (request,) = sent
+    run_id = result.run_id
+    staged = f"s3://{s3_bucket}/fin/runs/{run_id}"
+    primary, core = request["Instances"]["InstanceFleets"]
+    assert primary["InstanceFleetType"] == "MASTER" and primary["TargetOnDemandCapacity"] == 1
+    assert core["InstanceFleetType"] == "CORE" and core["TargetSpotCapacity"] == 4
+    assert "TargetOnDemandCapacity" not in core
+    assert {c["InstanceType"] for c in core["InstanceTypeConfigs"]} == {
+        "r6i.2xlarge",
+        "r5.2xlarge",
+        "r6a.2xlarge",
+        "r7i.2xlarge",
+    }
+    assert core["LaunchSpecifications"]["SpotSpecification"] == {
+        "TimeoutDurationMinutes": 10,
+        "TimeoutAction": "SWITCH_TO_ON_DEMAND",
+        "AllocationStrategy": "price-capacity-optimized",
+    }
+    assert request["Instances"]["KeepJobFlowAliveWhenNoSteps"] is False
+    assert request["Instances"]["Ec2SubnetIds"] == ["subnet-0a", "subnet-0b"]
+    assert request["AutoTerminationPolicy"] == {"IdleTimeout": 900}
+    assert request["ReleaseLabel"] == "emr-7.5.0"
+    assert request["Applications"] == [{"Name": "Spark"}]
+    assert request["LogUri"] == f"s3://{s3_bucket}/fin/logs/"
+    assert request["BootstrapActions"] == [
+        {
+            "Name": "python-3.11-and-job-packages",
+            "ScriptBootstrapAction": {
+                "Path": f"{staged}/bootstrap.sh",
+                "Args": [f"{staged}/requirements.txt"],
+            },
+        }
+    ]
+    scope = PartitionScope(tuple(calendar_dates(START, END)), SYMBOLS)
+    job = history_job(str(lake_root), scope, "technical_indicators")
+    (step,) = request["Steps"]
+    assert step["ActionOnFailure"] == "TERMINATE_CLUSTER"
+    assert step["HadoopJarStep"]["Jar"] == "command-runner.jar"
+    assert step["HadoopJarStep"]["Args"] == [
+        "spark-submit",
+        "--deploy-mode",
+        "cluster",
+        "--master",
+        "yarn",
+        "--conf",
+        "spark.pyspark.python=/usr/bin/python3.11",
+        "--conf",
+        "spark.pyspark.driver.python=/usr/bin/python3.11",
+        "--py-files",
+        f"{staged}/code.zip",
+        f"{staged}/history_job.py",
+        *job.arguments,
+    ]
+    configurations = {c["Classification"]: c for c in request["Configurations"]}
+    app_master_env = configurations["spark-defaults"]["Properties"]
+    assert set(app_master_env) == {
+        "spark.yarn.appMasterEnv.DAGSTER_PIPES_CONTEXT",
+        "spark.yarn.appMasterEnv.DAGSTER_PIPES_MESSAGES",
+    }
+    for classification in ("spark-env", "yarn-env", "hadoop-env"):
+        exported = configurations[classification]["Configurations"][0]["Properties"]
+        assert set(exported) == {"DAGSTER_PIPES_CONTEXT", "DAGSTER_PIPES_MESSAGES"}
+    assert {"Key": "dagster/run_id", "Value": run_id} in request["Tags"]
+
+    # What moto stored matches, and the staged files are in S3.
+    assert played["cluster"]["ReleaseLabel"] == "emr-7.5.0"
+    assert played["step"]["Config"]["Args"] == step["HadoopJarStep"]["Args"]
+    s3 = boto3.client("s3", region_name=REGION)
+    prefix = f"fin/runs/{run_id}/"
+    listed = s3.list_objects_v2(Bucket=s3_bucket, Prefix=prefix)["Contents"]
+    assert {o["Key"][len(prefix) :] for o in listed} == {
+        "history_job.py",
+        "code.zip",
+        "requirements.txt",
+        "bootstrap.sh",
+    }
+    archive = s3.get_object(Bucket=s3_bucket, Key=f"{prefix}code.zip")["Body"].read()
+    names = zipfile.ZipFile(io.BytesIO(archive)).namelist()
+    assert "spark_resources/history_job.py" in names
+    assert "fin_assets/universe/universe.yaml" in names
+    pinned = s3.get_object(Bucket=s3_bucket, Key=f"{prefix}requirements.txt")["Body"].read()
+    assert "pandas==2.3.3\n" in pinned.decode() and "pyspark" not in pinned.decode()
+
+    # The job's Pipes messages came back through S3.
+    lake = ParquetLake(str(lake_root))
+    rows = sum(
+        lake.read_partitions("technical_indicators", INDICATORS, scope.dates, s).num_rows
+        for s in SYMBOLS
+    )
+    (materialization,) = result.asset_materializations_for_node("technical_indicators")
+    assert materialization.metadata["dagster/row_count"].value == rows > 0
+    assert materialization.metadata["engine"].value == "spark"
+    assert materialization.metadata["AWS EMR Cluster ID"].value == played["cluster"]["Id"]
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"schema": True, "unique_key": True, "rsi_range": True}
+
+
+def test_emr_serverless_request_is_accepted_by_the_api(
+    s3_server: MotoS3,  # noqa: F811
+    s3_bucket: str,  # noqa: F811
+) -> None:
+    serverless = boto3.client("emr-serverless", region_name=REGION)
+    application = serverless.create_application(
+        name="fin-assets", releaseLabel="emr-7.5.0", type="SPARK"
+    )
+    runner = EMRServerlessSparkRunner(
+        staging_uri=f"s3://{s3_bucket}/fin",
+        application_id=application["applicationId"],
+        execution_role_arn="arn:aws:iam::123456789012:role/fin-emr-serverless",
+        python_archive_uri=f"s3://{s3_bucket}/envs/fin_assets.tar.gz",
+        region=REGION,
+    )
+    scope = PartitionScope(tuple(calendar_dates(START, END)), SYMBOLS)
+    job = history_job("s3://lake-bucket/lake", scope, "risk_metrics")
+    staged = stage_job(boto3.client("s3", region_name=REGION), runner.staging_uri, "run-1", job)
+    params = runner.start_job_run_params(staged, job, "fin_assets history_job.py run-1")
+    started = serverless.start_job_run(**params)
+    stored = serverless.get_job_run(
+        applicationId=application["applicationId"], jobRunId=started["jobRunId"]
+    )["jobRun"]
+    submit = stored["jobDriver"]["sparkSubmit"]
+    assert submit["entryPoint"] == f"s3://{s3_bucket}/fin/runs/run-1/history_job.py"
+    assert submit["entryPointArguments"] == list(job.arguments)
+    assert submit["sparkSubmitParameters"].split(" --conf ") == [
+        f"--conf spark.archives=s3://{s3_bucket}/envs/fin_assets.tar.gz#environment",
+        f"spark.submit.pyFiles=s3://{s3_bucket}/fin/runs/run-1/code.zip",
+        "spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON=./environment/bin/python",
+        "spark.emr-serverless.driverEnv.PYSPARK_PYTHON=./environment/bin/python",
+        "spark.executorEnv.PYSPARK_PYTHON=./environment/bin/python",
+    ]
+    assert stored["executionRole"] == runner.execution_role_arn

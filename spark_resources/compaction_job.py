@@ -1,0 +1,145 @@
+"""Spark compaction job: a per-day dataset of the lake merged into one file per symbol-year.
+
+    spark-submit spark_resources/compaction_job.py --lake-root LAKE --dataset daily_bars \
+        --start 2025-01-01 --end 2025-12-31 [--symbols AAPL,BTC]
+
+The lake keeps one small file per (symbol, trade_date) partition: it is what the Dagster
+partitions read and write. Scans over years (ad-hoc Spark, DuckDB or Athena queries, a backfill
+reading ten years of bars) pay a file open per day instead. This job writes the read-optimized
+copy `{root}/compacted/{dataset}/symbol=S/year=YYYY/part-*.snappy.parquet`: one file per
+symbol-year, rows sorted by trade_date (and ts for intraday bars), all columns of the dataset but
+`symbol` (in the folder name, as hive readers expect).
+
+The range is widened to whole calendar years and every existing source row of those years is
+rewritten, with Spark's dynamic partition overwrite: exactly the (symbol, year) folders of the
+run are replaced, others are untouched. The check `matches_source` proves that no query result
+changes: the compacted rows of those years equal the source rows as multisets (EXCEPT ALL both
+ways is empty and the counts agree).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from fin_assets.analytics import schemas
+from fin_assets.universe import load_universe
+from spark_resources.lake_frames import CheckTotals, WrittenDataset, read_symbol_dataset, spark_path
+from spark_resources.pipes import open_job_pipes, report_written
+from spark_resources.session import spark_session
+
+# Per-symbol datasets that can be compacted, with their sort order inside a file.
+COMPACTABLE = {
+    "intraday_bars": (schemas.INTRADAY_BARS, ("trade_date", "ts")),
+    "daily_bars": (schemas.DAILY_BARS, ("trade_date",)),
+    "technical_indicators": (schemas.INDICATORS, ("trade_date",)),
+    "trading_signals": (schemas.SIGNALS, ("trade_date", "signal")),
+    "risk_metrics": (schemas.RISK, ("trade_date",)),
+}
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What one run compacted."""
+
+    written: WrittenDataset
+    files: int
+    years: tuple[int, ...]
+
+
+def compacted_path(lake_root: str, dataset: str) -> str:
+    return f"{spark_path(lake_root)}/compacted/{dataset}"
+
+
+def read_compacted(spark: SparkSession, lake_root: str, dataset: str) -> DataFrame:
+    """The compacted copy with the dataset's columns (symbol from the folder names)."""
+    schema, _ = COMPACTABLE[dataset]
+    frame = spark.read.parquet(compacted_path(lake_root, dataset))
+    return frame.select(*(F.col(f.name) for f in schema))
+
+
+def compact(
+    spark: SparkSession,
+    lake_root: str,
+    dataset: str,
+    symbols: Sequence[str],
+    start: date,
+    end: date,
+) -> Compaction:
+    """Rewrite the compacted copy of `dataset` for `symbols` and the years of start..end."""
+    if dataset not in COMPACTABLE:
+        raise ValueError(f"dataset must be one of {', '.join(COMPACTABLE)}, got {dataset!r}")
+    if start > end:
+        raise ValueError(f"start {start} is after end {end}")
+    schema, order = COMPACTABLE[dataset]
+    first, last = date(start.year, 1, 1), date(end.year, 12, 31)
+    source = read_symbol_dataset(spark, lake_root, dataset, schema, symbols, first, last)
+    years = F.year("trade_date").alias("year")
+    (
+        source.select(*source.columns, years)
+        .repartition("symbol", "year")
+        .sortWithinPartitions("symbol", "year", *order)
+        .write.mode("overwrite")
+        .partitionBy("symbol", "year")
+        .parquet(compacted_path(lake_root, dataset))
+    )
+    compacted = read_compacted(spark, lake_root, dataset).where(
+        F.col("symbol").isin(list(symbols)) & F.col("trade_date").between(first, last)
+    )
+    source_rows, compacted_rows = source.count(), compacted.count()
+    missing = source.exceptAll(compacted).count()
+    extra = compacted.exceptAll(source).count()
+    files = (
+        spark.read.parquet(compacted_path(lake_root, dataset))
+        .where(F.col("symbol").isin(list(symbols)) & F.col("year").between(first.year, last.year))
+        .select(F.input_file_name())
+        .distinct()
+        .count()
+    )
+    passed = missing == extra == 0 and source_rows == compacted_rows
+    check = CheckTotals(
+        "matches_source",
+        passed,
+        missing + extra,
+        source_rows,
+        f"{source_rows} source rows, {compacted_rows} compacted rows; "
+        f"{missing} source rows missing and {extra} extra rows in the compacted copy",
+    )
+    written = WrittenDataset(f"{dataset}_compacted", compacted_rows, files, [check])
+    return Compaction(written, files, tuple(range(first.year, last.year + 1)))
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lake-root", required=True, help="lake folder or s3://bucket/prefix")
+    parser.add_argument("--dataset", required=True, choices=sorted(COMPACTABLE))
+    parser.add_argument("--start", required=True, type=date.fromisoformat)
+    parser.add_argument("--end", required=True, type=date.fromisoformat)
+    parser.add_argument("--symbols", default="", help="comma-separated; default the universe")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    universe = [s.symbol for s in load_universe()]
+    symbols = [s for s in args.symbols.split(",") if s] or universe
+    with open_job_pipes() as pipes:
+        spark = spark_session("fin_assets compaction")
+        done = compact(spark, args.lake_root, args.dataset, symbols, args.start, args.end)
+        report_written(
+            pipes,
+            done.written,
+            {
+                "years": {"raw_value": list(done.years), "type": "json"},
+                "files": {"raw_value": done.files, "type": "int"},
+            },
+        )
+
+
+if __name__ == "__main__":
+    main()
