@@ -183,7 +183,7 @@ def snowflake_warehouse_from_env(
         account=EnvVar("SNOWFLAKE_ACCOUNT"),
         user=EnvVar("SNOWFLAKE_USER"),
         database=EnvVar("SNOWFLAKE_DATABASE"),
-        schema_=EnvVar("SNOWFLAKE_SCHEMA"),
+        schema=EnvVar("SNOWFLAKE_SCHEMA"),  # the field `schema_` is set through its alias
         paramstyle="qmark",
         additional_snowflake_connection_args=endpoint or None,
         **auth,

@@ -21,6 +21,8 @@ def test_password_auth_and_defaults() -> None:
     snowflake = resource.snowflake
     assert snowflake.password == EnvVar("SNOWFLAKE_PASSWORD")
     assert snowflake.account == EnvVar("SNOWFLAKE_ACCOUNT")
+    assert snowflake.schema_ == EnvVar("SNOWFLAKE_SCHEMA")
+    assert snowflake.database == EnvVar("SNOWFLAKE_DATABASE")
     assert snowflake.private_key is None
     assert snowflake.paramstyle == "qmark"
     assert snowflake.additional_snowflake_connection_args is None
