@@ -99,7 +99,8 @@ def intraday_bars(
             expected[(symbol, trade_date)] = minutes
             if minutes.empty:
                 continue
-            raw = partition_raw_bars(store, market_data.vendor, symbol, trade_date)
+            vendor = market_data.vendor_for(universe[symbol])
+            raw = partition_raw_bars(store, vendor, symbol, trade_date)
             normalized = normalize_intraday_bars(raw, symbol, trade_date)
             duplicates += normalized.duplicates_dropped
             frames.append(normalized.bars)

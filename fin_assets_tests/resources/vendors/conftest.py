@@ -19,7 +19,9 @@ from fin_assets.resources.vendors.http_client import VendorHttpClient
 from fin_assets.resources.vendors.rate_limit import Quota, RateLimiter
 from fin_assets.resources.vendors.routing import VendorMarketSource
 
-FIXTURES = Path(__file__).with_name("fixtures")
+# The recorded bodies live beside the repository (../shared/fixtures/vendors, see its
+# PROVENANCE.md): they are the vendors' data under their terms, used here as test fixtures only.
+FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "vendors"
 ENVELOPES = FIXTURES / "yahoo" / "node-yahoo-finance2_fixture_envelopes"
 
 
