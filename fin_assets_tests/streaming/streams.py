@@ -7,7 +7,7 @@ from datetime import date
 
 import pandas as pd
 import pyarrow.parquet as pq
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from fin_assets.analytics import simulator
 from fin_assets.resources.lake import ParquetLake
@@ -21,13 +21,19 @@ TIMEOUT_SECONDS = 30.0
 
 
 def produce(
-    bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes]], partition: int = 0
+    bootstrap: str,
+    topic: str,
+    messages: Iterable[tuple[bytes | None, bytes]],
+    partition: int | None = 0,
 ) -> None:
-    """Produce (key, value) pairs to one partition, in order, and wait for all of them."""
+    """Produce (key, value) pairs in order to one partition (None: the key's partition, as the
+    publisher does) and wait for all of them."""
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    target = {} if partition is None else {"partition": partition}
     for key, value in messages:
-        producer.produce(topic, key=key, value=value, partition=partition)
+        producer.produce(topic, key=key, value=value, **target)
     assert producer.flush(TIMEOUT_SECONDS) == 0
+    producer.close()
 
 
 def quote_messages(quotes: Iterable[Quote]) -> list[tuple[bytes, bytes]]:
@@ -41,8 +47,11 @@ class Received:
     headers: dict[str, str]
 
 
-def read_topic(bootstrap: str, topic: str, count: int) -> list[Received]:
-    """Exactly the first `count` messages of `topic` (all partitions), by (partition, offset)."""
+def read_topic(
+    bootstrap: str, topic: str, count: int, timeout: float = TIMEOUT_SECONDS
+) -> list[Received]:
+    """Exactly the first `count` messages of `topic` (all partitions), by (partition, offset);
+    fails when `timeout` seconds pass without a message."""
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": "test-reader", "auto.offset.reset": "earliest"}
     )
@@ -50,9 +59,12 @@ def read_topic(bootstrap: str, topic: str, count: int) -> list[Received]:
     found = []
     try:
         while len(found) < count:
-            message = consumer.poll(TIMEOUT_SECONDS)
+            message = consumer.poll(timeout)
             assert message is not None, f"only {len(found)} of {count} messages on {topic}"
-            assert message.error() is None, message.error()
+            error = message.error()
+            if error is not None and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                continue  # not created yet: the first message creates it
+            assert error is None, error
             found.append(message)
     finally:
         consumer.close()
@@ -60,6 +72,15 @@ def read_topic(bootstrap: str, topic: str, count: int) -> list[Received]:
     return [
         Received(m.key(), m.value(), {k: v.decode() for k, v in m.headers() or []}) for m in found
     ]
+
+
+def end_offsets(bootstrap: str, topic: str, partitions: int = 4) -> dict[int, int]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "test-reader"})
+    try:
+        tps = [TopicPartition(topic, number) for number in range(partitions)]
+        return {tp.partition: consumer.get_watermark_offsets(tp, TIMEOUT_SECONDS)[1] for tp in tps}
+    finally:
+        consumer.close()
 
 
 def committed(bootstrap: str, topic: str, group: str, partitions: int = 4) -> list[TopicPartition]:
