@@ -19,10 +19,10 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fin_assets.landing.contract import LANDING_PREFIX
 from fin_assets.resources.lake import COMPRESSION, ParquetLake
 from fin_assets.streaming.minute_bars import ClosedBar
 
-LANDING_PREFIX = "landing"
 BAR_VALUES = ("open", "high", "low", "close", "volume")
 LANDING_SCHEMA = pa.schema(
     [
