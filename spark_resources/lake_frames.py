@@ -78,6 +78,11 @@ def read_symbol_dataset(
 ) -> DataFrame:
     """Rows of `dataset` for `symbols` from start to end (inclusive), columns of `schema`."""
     base = f"{spark_path(lake_root)}/{dataset}"
+    if "://" not in lake_root:
+        # One folder per date: Spark lists more than 32 folders with a distributed job, which
+        # on a local disk costs far more than the listing; the driver lists them itself. On an
+        # object store the parallel listing (one LIST per folder, spread over executors) stays.
+        spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000")
     frame = (
         spark.read.schema(from_arrow_schema(schema))
         .option("basePath", base)

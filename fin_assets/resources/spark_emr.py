@@ -2,8 +2,8 @@
 
 Both runners first stage the job under `staging_uri` (s3://bucket/prefix), in
 `runs/{run_id}/`: the entry point script, `code.zip` (the fin_assets and spark_resources
-packages, for `--py-files`), and for EMR `requirements.txt` (the exact versions of this
-environment's packages the jobs import) with `bootstrap.sh` that installs them on every node.
+packages), and for EMR `requirements.txt` (the exact versions of this environment's packages
+the jobs import) with `bootstrap.sh`, which installs them and unpacks the code on every node.
 The job reports back through PipesS3MessageReader: messages (and the driver's stdout/stderr)
 are written under the same bucket and read while the run is in progress.
 
@@ -21,9 +21,11 @@ caller's configuration with the same classification drops the caller's propertie
 `--conf` of the step instead of a `spark-defaults` classification.
 
 EMR Serverless (`EMRServerlessSparkRunner`): PipesEMRServerlessClient submits to an existing
-application; nodes cannot be bootstrapped, so the Python environment is an archive
-(`python_archive_uri`: a venv-pack tarball of this project built on Amazon Linux 2023) unpacked
-by `spark.archives`.
+application; nodes cannot be bootstrapped, so the Python environment, this project included,
+is an archive (`python_archive_uri`: a venv-pack tarball of a venv where the project and its
+pinned dependencies are pip-installed, built on Amazon Linux 2023) unpacked by
+`spark.archives`; only the entry point is taken from the staged files. The archive must be
+rebuilt when the code changes.
 """
 
 from __future__ import annotations
@@ -59,12 +61,19 @@ JOB_DISTRIBUTIONS = (
     "pyyaml",
 )
 EMR_PYTHON = "/usr/bin/python3.11"
-BOOTSTRAP_SCRIPT = """#!/bin/bash
-# Python 3.11 and the pinned packages of fin_assets' Spark jobs, on every node of the cluster.
+# Where the bootstrap unpacks code.zip on every node. Unpacked rather than shipped with
+# --py-files: the universe file is read from the package folder, which a zip import has not.
+EMR_CODE_DIR = "/opt/fin_assets"
+BOOTSTRAP_SCRIPT = f"""#!/bin/bash
+# On every node: Python 3.11, the pinned packages of the Spark jobs ($1, requirements.txt) and
+# the fin_assets and spark_resources packages ($2, code.zip) unpacked into {EMR_CODE_DIR}.
 set -euo pipefail
-sudo dnf install -y -q python3.11 python3.11-pip
+sudo dnf install -y -q python3.11 python3.11-pip unzip
 aws s3 cp "$1" /tmp/fin_assets_requirements.txt
 sudo python3.11 -m pip install --quiet -r /tmp/fin_assets_requirements.txt
+aws s3 cp "$2" /tmp/fin_assets_code.zip
+sudo mkdir -p {EMR_CODE_DIR}
+sudo unzip -q -o /tmp/fin_assets_code.zip -d {EMR_CODE_DIR}
 """
 
 
@@ -194,8 +203,10 @@ class EMRSparkRunner(SparkRunner):
             f"spark.pyspark.python={EMR_PYTHON}",
             "--conf",
             f"spark.pyspark.driver.python={EMR_PYTHON}",
-            "--py-files",
-            staged.code_archive,
+            "--conf",
+            f"spark.yarn.appMasterEnv.PYTHONPATH={EMR_CODE_DIR}",
+            "--conf",
+            f"spark.executorEnv.PYTHONPATH={EMR_CODE_DIR}",
             staged.entry_point,
             *job.arguments,
         ]
@@ -214,7 +225,7 @@ class EMRSparkRunner(SparkRunner):
                     "Name": "python-3.11-and-job-packages",
                     "ScriptBootstrapAction": {
                         "Path": staged.bootstrap,
-                        "Args": [staged.requirements],
+                        "Args": [staged.requirements, staged.code_archive],
                     },
                 }
             ],
@@ -249,7 +260,9 @@ class EMRServerlessSparkRunner(SparkRunner):
     staging_uri: str = Field(description="s3://bucket/prefix for code, messages and logs")
     application_id: str
     execution_role_arn: str
-    python_archive_uri: str = Field(description="s3:// URI of a venv-pack archive (AL2023)")
+    python_archive_uri: str = Field(
+        description="s3:// URI of a venv-pack archive of a venv with this project installed"
+    )
     region: str | None = None
     poll_interval_seconds: float = 10.0
 
@@ -258,7 +271,6 @@ class EMRServerlessSparkRunner(SparkRunner):
         python = "./environment/bin/python"
         conf = {
             "spark.archives": f"{self.python_archive_uri}#environment",
-            "spark.submit.pyFiles": staged.code_archive,
             "spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON": python,
             "spark.emr-serverless.driverEnv.PYSPARK_PYTHON": python,
             "spark.executorEnv.PYSPARK_PYTHON": python,

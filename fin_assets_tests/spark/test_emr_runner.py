@@ -2,10 +2,11 @@
 
 The asset runs with EMRSparkRunner: it stages the job in S3 and PipesEMRClient sends RunJobFlow
 to moto, then waits for the cluster to terminate. Playing EMR's part, the test reads the cluster,
-its step and its bootstrap action back from moto, downloads the staged entry point and code
-archive from moto's S3, runs the step's spark-submit locally (local[2] instead of YARN) with the
-Pipes environment of the cluster's configuration — the job writes its Pipes messages to moto's S3
-— and terminates the cluster. The asset then completes with what the job reported.
+its step and its bootstrap action back from moto, unpacks the staged code archive named by the
+bootstrap action, runs the step's entry point (downloaded from moto's S3) with spark-submit
+locally (local[2] instead of YARN) in the Pipes environment of the cluster's configuration — the
+job writes its Pipes messages to moto's S3 — and terminates the cluster. The asset then
+completes with what the job reported.
 
 Not exercisable offline (moto accepts but does not model them, or they need AWS itself): the
 bootstrap script (dnf and pip on Amazon Linux 2023), YARN cluster deploy mode, EMRFS reads of an
@@ -90,36 +91,45 @@ def wait_for_cluster(emr: Any) -> str:
 
 
 def play_emr(emr: Any, s3: Any, cluster_id: str, workdir: Path) -> dict[str, Any]:
-    """Run the cluster's single step locally as EMR would, then terminate the cluster."""
+    """Run the cluster's bootstrap (its code part) and single step locally as EMR would, then
+    terminate the cluster."""
     cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
     (step,) = emr.list_steps(ClusterId=cluster_id)["Steps"]
+    (bootstrap,) = emr.list_bootstrap_actions(ClusterId=cluster_id)["BootstrapActions"]
     args = step["Config"]["Args"]
     exports = next(
         c["Configurations"][0]["Properties"]
         for c in cluster["Configurations"]
         if c["Classification"] == "spark-env"
     )
-    code_uri = args[args.index("--py-files") + 1]
-    entry_uri = args[args.index("--py-files") + 2]
-    local = {}
-    for uri in (code_uri, entry_uri):
+
+    def download(uri: str) -> bytes:
         bucket, key = split_s3_uri(uri)
-        local[uri] = workdir / key.rsplit("/", 1)[1]
-        local[uri].write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    # The bootstrap's `unzip code.zip -d /opt/fin_assets`, into the work folder.
+    code_dir = workdir / "code"
+    zipfile.ZipFile(io.BytesIO(download(bootstrap["Args"][1]))).extractall(code_dir)
+    entry_index = next(i for i, arg in enumerate(args) if arg.endswith(".py"))
+    entry_point = workdir / "entry_point.py"
+    entry_point.write_bytes(download(args[entry_index]))
     command = [
         str(spark_submit_path()),
         "--master",
         "local[2]",
-        "--py-files",
-        str(local[code_uri]),
-        str(local[entry_uri]),
-        *args[args.index("--py-files") + 3 :],
+        str(entry_point),
+        *args[entry_index + 1 :],
     ]
-    environment = {**os.environ, **exports, "PYSPARK_PYTHON": sys.executable}
+    environment = {
+        **os.environ,
+        **exports,
+        "PYSPARK_PYTHON": sys.executable,
+        "PYTHONPATH": str(code_dir),
+    }
     completed = subprocess.run(command, env=environment, capture_output=True, text=True)
     emr.terminate_job_flows(JobFlowIds=[cluster_id])
     assert completed.returncode == 0, (completed.stdout + completed.stderr)[-6000:]
-    return {"cluster": cluster, "step": step, "exports": exports}
+    return {"cluster": cluster, "step": step, "bootstrap": bootstrap, "exports": exports}
 
 
 def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_messages(
@@ -183,7 +193,7 @@ def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_mess
             "Name": "python-3.11-and-job-packages",
             "ScriptBootstrapAction": {
                 "Path": f"{staged}/bootstrap.sh",
-                "Args": [f"{staged}/requirements.txt"],
+                "Args": [f"{staged}/requirements.txt", f"{staged}/code.zip"],
             },
         }
     ]
@@ -202,8 +212,10 @@ def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_mess
         "spark.pyspark.python=/usr/bin/python3.11",
         "--conf",
         "spark.pyspark.driver.python=/usr/bin/python3.11",
-        "--py-files",
-        f"{staged}/code.zip",
+        "--conf",
+        "spark.yarn.appMasterEnv.PYTHONPATH=/opt/fin_assets",
+        "--conf",
+        "spark.executorEnv.PYTHONPATH=/opt/fin_assets",
         f"{staged}/history_job.py",
         *job.arguments,
     ]
@@ -221,6 +233,9 @@ def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_mess
     # What moto stored matches, and the staged files are in S3.
     assert played["cluster"]["ReleaseLabel"] == "emr-7.5.0"
     assert played["step"]["Config"]["Args"] == step["HadoopJarStep"]["Args"]
+    assert played["bootstrap"]["ScriptPath"] == f"{staged}/bootstrap.sh"
+    script = s3.get_object(Bucket=s3_bucket, Key=f"fin/runs/{run_id}/bootstrap.sh")["Body"]
+    assert "unzip -q -o /tmp/fin_assets_code.zip -d /opt/fin_assets" in script.read().decode()
     s3 = boto3.client("s3", region_name=REGION)
     prefix = f"fin/runs/{run_id}/"
     listed = s3.list_objects_v2(Bucket=s3_bucket, Prefix=prefix)["Contents"]
@@ -279,7 +294,6 @@ def test_emr_serverless_request_is_accepted_by_the_api(
     assert submit["entryPointArguments"] == list(job.arguments)
     assert submit["sparkSubmitParameters"].split(" --conf ") == [
         f"--conf spark.archives=s3://{s3_bucket}/envs/fin_assets.tar.gz#environment",
-        f"spark.submit.pyFiles=s3://{s3_bucket}/fin/runs/run-1/code.zip",
         "spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON=./environment/bin/python",
         "spark.emr-serverless.driverEnv.PYSPARK_PYTHON=./environment/bin/python",
         "spark.executorEnv.PYSPARK_PYTHON=./environment/bin/python",
