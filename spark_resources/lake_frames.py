@@ -131,7 +131,8 @@ def write_symbol_dataset(
 
     def write_symbol(keys: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
         symbol = str(keys["symbol"].iloc[0])
-        rows = rows[list(schema.names)].reset_index(drop=True)
+        # A symbol without rows in the range comes with an empty frame (columns not guaranteed).
+        rows = schema.empty_table().to_pandas() if rows.empty else rows[list(schema.names)]
         written = write_symbol_partitions(
             ParquetLake(lake_root), dataset, schema, rows, PartitionScope(dates, (symbol,))
         )
