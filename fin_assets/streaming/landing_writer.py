@@ -334,12 +334,19 @@ class LandingWriter:
                 f"errors {errors[:5]}; offsets not committed"
             )
 
+    def _end_offset(self, tp: TopicPartition) -> tuple[int, int]:
+        """(low, high) offsets of `tp`: the consumer's cached values, updated by every fetch
+        response, else (before any fetch) asked from the broker."""
+        low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+        if high < 0:
+            low, high = self._consumer.get_watermark_offsets(tp, timeout=KAFKA_TIMEOUT_SECONDS)
+        return low, high
+
     def lag(self) -> dict[int, int]:
         """Messages behind the end of each partition this writer consumes."""
         lags = {}
         for number, state in sorted(self.partitions.items()):
-            tp = TopicPartition(self.kafka.topic, number)
-            _low, high = self._consumer.get_watermark_offsets(tp, timeout=KAFKA_TIMEOUT_SECONDS)
+            _low, high = self._end_offset(TopicPartition(self.kafka.topic, number))
             lags[number] = max(high - state.processed, 0)
         return lags
 
@@ -348,13 +355,13 @@ class LandingWriter:
         if not assignment:
             return False
         for tp in assignment:
-            _low, high = self._consumer.get_watermark_offsets(tp, timeout=KAFKA_TIMEOUT_SECONDS)
+            low, high = self._end_offset(tp)
             state = self.partitions.get(tp.partition)
             if state is not None:
                 position = state.processed
             else:
                 [committed] = self._consumer.committed([tp], timeout=KAFKA_TIMEOUT_SECONDS)
-                position = max(committed.offset, _low)
+                position = max(committed.offset, low)
             if position < high:
                 return False
         return True

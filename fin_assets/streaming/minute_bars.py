@@ -120,18 +120,18 @@ class PartitionBars:
         watermark = clock.watermark(self.lateness_ms)
         if minute + MINUTE_MS <= watermark:
             return f"late: minute {minute} of {quote.symbol} closed at watermark {watermark}"
-        try:
-            trade_date = _trade_date(symbol, minute)
-            in_session = minute in _session_minutes_ms(symbol.calendar, trade_date)
-        except (ValueError, OverflowError, OSError) as error:
-            return f"ts {quote.ts} has no trade date: {error}"
-        if not in_session:
-            return f"ts {quote.ts} is outside the {symbol.calendar} session of {trade_date}"
         bars = self._open.setdefault(quote.symbol, {})
-        tick = (quote.ts, offset, quote.price)
-        if minute in bars:
+        if minute in bars:  # the minute's session was checked by its first trade
             bars[minute].add(quote.ts, offset, quote.price, quote.size)
         else:
+            try:
+                trade_date = _trade_date(symbol, minute)
+                in_session = minute in _session_minutes_ms(symbol.calendar, trade_date)
+            except (ValueError, OverflowError, OSError) as error:
+                return f"ts {quote.ts} has no trade date: {error}"
+            if not in_session:
+                return f"ts {quote.ts} is outside the {symbol.calendar} session of {trade_date}"
+            tick = (quote.ts, offset, quote.price)
             bars[minute] = _OpenBar(
                 trade_date, tick, tick, quote.price, quote.price, offset, [quote.size]
             )
