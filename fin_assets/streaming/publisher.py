@@ -15,7 +15,7 @@ import heapq
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 
 import pandas as pd
@@ -109,7 +109,6 @@ def replay_day(
     symbols: Sequence[Symbol],
     day: date,
     speed: float,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Publish the synthetic trading day of `symbols`, `speed` times faster than real time
     (0: as fast as possible); returns the number of messages."""
@@ -123,7 +122,7 @@ def replay_day(
             first_ts = quote.ts if first_ts is None else first_ts
             delay = started + (quote.ts - first_ts) / 1000 / speed - time.monotonic()
             if delay > 0:
-                sleep(delay)
+                time.sleep(delay)
         publisher.publish(quote)
         count += 1
     publisher.close()
@@ -138,7 +137,6 @@ def poll_source(
     day: date,
     interval_seconds: float,
     polls: int,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Poll `source` for the bars of `day` `polls` times, `interval_seconds` apart, publishing
     the bars not published before (a vendor returns a growing day); returns the message count."""
@@ -146,7 +144,7 @@ def poll_source(
     count = 0
     for poll in range(polls):
         if poll:
-            sleep(interval_seconds)
+            time.sleep(interval_seconds)
         for symbol in symbols:
             payload = source.fetch_intraday(symbol, day)
             if payload is None:
