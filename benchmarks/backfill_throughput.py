@@ -1,0 +1,148 @@
+"""Backfill throughput through a real `dagster-daemon`: range runs vs one run per partition.
+
+A universe of `--symbols` symbols (the checked-in ten plus synthetic XNYS equities, through
+FIN_UNIVERSE_FILE) × `--days` dates from the first partition date, in a throw-away FIN_HOME
+with its instance on a throw-away Postgres database:
+
+1. "range": one asset backfill of the date × symbol graph (raw quotes → facts) over the whole
+   rectangle, as the UI submits it. BackfillPolicy.single_run makes it a few range runs.
+2. "per partition" (baseline): `--sample` backfills of one (date, symbol) partition each,
+   submitted together on the same instance (history in place), as many runs as a backfill
+   without range runs makes per partition. Its per-partition time, times the rectangle's
+   partition count, is the extrapolated time of the same backfill one partition per run.
+
+    python -m benchmarks.backfill_throughput --symbols 20 --days 365 --sample 10
+"""
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import yaml
+
+BACKFILL_TAG = "dagster/backfill"
+TIMEOUT_SECONDS = 3 * 3600
+
+
+def write_universe(symbols: int, folder: Path) -> Path:
+    """The checked-in universe plus synthetic XNYS equities up to `symbols` entries."""
+    checked_in = Path(__file__).parents[1] / "fin_assets" / "universe" / "universe.yaml"
+    entries = yaml.safe_load(checked_in.read_text())["symbols"]
+    for n in range(len(entries), symbols):
+        ticker = f"SYN{n:03d}"
+        entries.append(
+            {
+                "symbol": ticker,
+                "name": f"Synthetic equity {n}",
+                "asset_class": "equity",
+                "exchange": "XNYS",
+                "calendar": "XNYS",
+                "currency": "USD",
+                "timezone": "America/New_York",
+                "sector": "Synthetic",
+                "vendor_ids": {"alphavantage": ticker, "coingecko": None, "yahoo": ticker},
+            }
+        )
+    path = folder / "universe.yaml"
+    path.write_text(yaml.safe_dump({"symbols": entries[:symbols]}, sort_keys=False))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--symbols", type=int, default=20)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--sample", type=int, default=10)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="fin_backfill_bench_"))
+    # The universe defines the partitions: set it before fin_assets is imported.
+    os.environ["FIN_UNIVERSE_FILE"] = str(write_universe(args.symbols, folder))
+    run(folder, args.days, args.sample)
+
+
+def run(folder: Path, days: int, sample: int) -> None:
+    from dagster import DagsterRunStatus, RunsFilter
+
+    from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
+    from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
+    from fin_assets.instance import drop_postgres_database, open_instance
+    from fin_assets.settings import Settings
+    from fin_assets_tests.conftest import POSTGRES_SERVER
+    from fin_assets_tests.orchestration.daemon import (
+        backfill_finished,
+        idle,
+        running_daemon,
+        submit_backfill,
+    )
+
+    settings = Settings.local(
+        folder / "fin_home", f"{POSTGRES_SERVER}/fin_assets_bench_{uuid.uuid4().hex[:12]}"
+    )
+    dates = [HISTORY_START + timedelta(n) for n in range(days)]
+    rectangle = [f"{d}|{s}" for d in dates for s in SYMBOLS]
+    instance = open_instance(settings)
+    env = {"FIN_UNIVERSE_FILE": os.environ["FIN_UNIVERSE_FILE"]}
+    try:
+        with running_daemon(settings, env) as daemon:
+            began = time.perf_counter()
+            backfill_id = submit_backfill(
+                instance, settings, SYMBOL_HISTORY_ASSETS, rectangle, "range"
+            )
+            daemon.wait_for(
+                "the range backfill",
+                lambda: backfill_finished(instance, backfill_id),
+                TIMEOUT_SECONDS,
+            )
+            range_seconds = time.perf_counter() - began
+            range_runs = instance.get_runs(RunsFilter(tags={BACKFILL_TAG: backfill_id}))
+            daemon.wait_for("idle", lambda: idle(instance), TIMEOUT_SECONDS)
+
+            # One partition per backfill: late dates, one symbol each, history in place.
+            picks = [f"{dates[-1 - i]}|{SYMBOLS[i % len(SYMBOLS)]}" for i in range(sample)]
+            began = time.perf_counter()
+            sample_ids = [
+                submit_backfill(instance, settings, SYMBOL_HISTORY_ASSETS, [key], "one")
+                for key in picks
+            ]
+            daemon.wait_for(
+                "the per-partition backfills",
+                lambda: all(backfill_finished(instance, b) for b in sample_ids),
+                TIMEOUT_SECONDS,
+            )
+            sample_seconds = time.perf_counter() - began
+            sample_runs = [
+                run
+                for backfill in sample_ids
+                for run in instance.get_runs(RunsFilter(tags={BACKFILL_TAG: backfill}))
+            ]
+        failed = [
+            r.run_id for r in range_runs + sample_runs if r.status != DagsterRunStatus.SUCCESS
+        ]
+    finally:
+        drop_postgres_database(settings.dagster_pg_url)
+    per_partition = sample_seconds / sample
+    extrapolated = per_partition * len(rectangle)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(f"rectangle: {len(dates)} dates × {len(SYMBOLS)} symbols = {len(rectangle):,} partitions")
+    print(
+        f"range backfill: {range_seconds:.1f} s in {len(range_runs)} runs "
+        f"({len(rectangle) / range_seconds:.1f} partitions/s)"
+    )
+    print(
+        f"per-partition sample: {sample} partitions in {sample_seconds:.1f} s, "
+        f"{len(sample_runs)} runs ({per_partition:.1f} s per partition)"
+    )
+    print(f"per-partition extrapolated to the rectangle: {extrapolated / 3600:.1f} h")
+    print(f"ratio per-partition / range: {extrapolated / range_seconds:.0f}×")
+    print(f"failed runs: {failed or 'none'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""Freshness: a landing file on S3 → its risk and signal rows in the warehouse, via the daemon.
+
+A throw-away deployment: lake on moto's S3 server (real HTTP, in this process), instance on a
+throw-away Postgres database, `dagster-daemon run` with the landing sensor and declarative
+automation running. History is backfilled first (`--history-days` dates × the universe), then
+the next `--waves` days arrive as landing files, one file per symbol and day, a day's files
+written together (as a vendor drop or the streaming writer delivers them). A file is fresh
+when both fact_risk and fact_signal have loaded its (date, symbol) partition — the fact
+assets materialize after their warehouse transaction commits. The baseline measured in the
+same run is the landing run alone (file written → raw and bars materialized): the part of the
+latency that automation does not add.
+
+    python -m benchmarks.freshness --history-days 30 --waves 2
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import boto3
+from dagster import AssetKey, DagsterEventType, DagsterInstance
+from moto.server import ThreadedMotoServer
+
+from fin_assets.analytics.simulator import simulate_intraday
+from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
+from fin_assets.instance import drop_postgres_database, open_instance
+from fin_assets.resources.lake import ParquetLake
+from fin_assets.settings import Settings
+from fin_assets.universe import load_universe
+from fin_assets_tests.conftest import POSTGRES_SERVER
+from fin_assets_tests.landing.landing_files import csv_bytes
+from fin_assets_tests.orchestration.daemon import (
+    Daemon,
+    backfill_finished,
+    idle,
+    running_daemon,
+    submit_backfill,
+)
+
+TIMEOUT_SECONDS = 1800
+POLL_SECONDS = 0.5
+FRESH_ASSETS = ("daily_bars", "fact_risk", "fact_signal")
+
+
+def start_s3() -> tuple[ThreadedMotoServer, dict[str, str]]:
+    """moto's S3 server on 127.0.0.1 and the AWS environment that reaches it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    environment = {
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "moto-bench-key",
+        "AWS_SECRET_ACCESS_KEY": "moto-bench-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    os.environ.update(environment)
+    return server, environment
+
+
+def materialized(instance: DagsterInstance, asset: str, keys: set[str]) -> set[str]:
+    ids = instance.event_log_storage.get_latest_storage_id_by_partition(
+        AssetKey(asset), DagsterEventType.ASSET_MATERIALIZATION, keys
+    )
+    return set(ids)
+
+
+def wave(
+    daemon: Daemon, instance: DagsterInstance, lake: ParquetLake, day: date
+) -> dict[str, dict[str, float]]:
+    """Write one landing file per symbol for `day`; seconds until each asset has its partition."""
+    universe = {s.symbol: s for s in load_universe()}
+    keys = {f"{day}|{symbol}" for symbol in SYMBOLS}
+    written: dict[str, float] = {}
+    for symbol in SYMBOLS:
+        minutes = simulate_intraday(7, universe[symbol], day)
+        lake.replace_object(f"landing/{symbol}/{day}/bench.csv", csv_bytes(minutes))
+        written[f"{day}|{symbol}"] = time.perf_counter()
+    seen: dict[str, dict[str, float]] = {asset: {} for asset in FRESH_ASSETS}
+    began = time.perf_counter()
+    while any(len(seen[a]) < len(keys) for a in FRESH_ASSETS):
+        if time.perf_counter() - began > TIMEOUT_SECONDS:
+            raise TimeoutError(f"wave {day} not fresh in {TIMEOUT_SECONDS} s:\n{daemon.log_tail()}")
+        for asset in FRESH_ASSETS:
+            now = time.perf_counter()
+            for key in materialized(instance, asset, keys) - seen[asset].keys():
+                seen[asset][key] = now - written[key]
+        time.sleep(POLL_SECONDS)
+    return seen
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--history-days", type=int, default=30)
+    parser.add_argument("--waves", type=int, default=2)
+    args = parser.parse_args()
+    server, environment = start_s3()
+    bucket = f"fin-bench-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=environment["AWS_ENDPOINT_URL"]).create_bucket(Bucket=bucket)
+    home = Path(tempfile.mkdtemp(prefix="fin_freshness_")) / "fin_home"
+    settings = replace(
+        Settings.local(home, f"{POSTGRES_SERVER}/fin_assets_bench_{uuid.uuid4().hex[:12]}"),
+        lake_url=f"s3://{bucket}/lake",
+    )
+    lake = ParquetLake(settings.lake_url)
+    instance = open_instance(settings)
+    history = [HISTORY_START + timedelta(n) for n in range(args.history_days)]
+    try:
+        with running_daemon(settings, environment) as daemon:
+            keys = [f"{d}|{s}" for d in history for s in SYMBOLS]
+            backfill = submit_backfill(instance, settings, SYMBOL_HISTORY_ASSETS, keys, "history")
+            daemon.wait_for("history", lambda: backfill_finished(instance, backfill), 3 * 3600)
+            daemon.wait_for("idle", lambda: idle(instance), TIMEOUT_SECONDS)
+            results = [
+                wave(daemon, instance, lake, history[-1] + timedelta(n + 1))
+                for n in range(args.waves)
+            ]
+    finally:
+        drop_postgres_database(settings.dagster_pg_url)
+        server.stop()
+    report(results)
+
+
+def report(results: list[dict[str, dict[str, float]]]) -> None:
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    for asset in FRESH_ASSETS:
+        values = [v for result in results for v in result[asset].values()]
+        print(
+            f"{asset}: {len(values)} files, p50 {percentile(values, 50):.1f} s, "
+            f"p95 {percentile(values, 95):.1f} s, max {max(values):.1f} s"
+        )
+    fresh = [
+        max(result["fact_risk"][key], result["fact_signal"][key])
+        for result in results
+        for key in result["fact_risk"]
+    ]
+    print(
+        f"file → risk and signal rows: {len(fresh)} files, p50 {percentile(fresh, 50):.1f} s, "
+        f"p95 {percentile(fresh, 95):.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
