@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from dagster import ConfigurableResource
 
 from fin_assets.resources.lake import ParquetLake
@@ -34,3 +37,10 @@ class DuckDBWarehouseResource(WarehouseResource):
         warehouse = DuckDBWarehouse(self.path)
         warehouse.ensure_schema()
         return warehouse
+
+
+@contextmanager
+def opened_warehouse(resource: WarehouseResource) -> Iterator[Warehouse]:
+    """The warehouse of `resource` outside a run (the CLI, tests): EnvVars resolved."""
+    with resource.process_config_and_initialize_cm() as resolved:
+        yield resolved.get_warehouse()

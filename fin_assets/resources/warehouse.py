@@ -180,6 +180,17 @@ def _placeholders(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
 
+def _in_transaction(session: Session, work: Callable[[], None]) -> None:
+    """Run `work` in a transaction: commit on success, roll back on any failure."""
+    session.begin()
+    try:
+        work()
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+
+
 # The staged symbols without a current version: new symbols and those whose version was closed.
 _NEW_VERSIONS = """
 FROM {staged} s
@@ -229,7 +240,7 @@ class SqlWarehouse(ABC):
                     )
 
                 if self.transactional_ddl:
-                    self._in_transaction(session, apply)
+                    _in_transaction(session, apply)
                 else:
                     apply()
 
@@ -314,7 +325,7 @@ class SqlWarehouse(ABC):
                 outcome.append(SymbolLoad(opening, len(closing), conformed.num_rows - opening))
 
             try:
-                self._in_transaction(session, apply)
+                _in_transaction(session, apply)
             finally:
                 session.unstage(staged)
         return outcome[0]
@@ -359,20 +370,10 @@ class SqlWarehouse(ABC):
                 )
 
             try:
-                self._in_transaction(session, apply)
+                _in_transaction(session, apply)
             finally:
                 session.unstage(staged)
         return rows.num_rows
-
-    def _in_transaction(self, session: Session, work: Callable[[], None]) -> None:
-        """Run `work` in a transaction: commit on success, roll back on any failure."""
-        session.begin()
-        try:
-            work()
-        except BaseException:
-            session.rollback()
-            raise
-        session.commit()
 
 
 class _DuckDBSession:

@@ -1,5 +1,8 @@
 -- The star schema: the SCD2 symbol dimension, the date dimension and the facts.
 -- Tables only ever get CREATE TABLE IF NOT EXISTS here; later changes are new migrations.
+-- Facts declare no PRIMARY KEY on DuckDB: its enforcing index makes bulk loads about 10 times
+-- and range re-runs about 50 times slower (BENCHMARKS.md). As on Snowflake, where keys are not
+-- enforced, each load checks its keys and replaces whole ranges; the assets check uniqueness.
 
 CREATE TABLE IF NOT EXISTS dim_symbol (
     symbol_key BIGINT NOT NULL PRIMARY KEY,
@@ -46,8 +49,7 @@ CREATE TABLE IF NOT EXISTS fact_daily_bar (
     high DOUBLE,
     low DOUBLE,
     close DOUBLE,
-    volume DOUBLE,
-    PRIMARY KEY (symbol, trade_date)
+    volume DOUBLE
 );
 
 CREATE TABLE IF NOT EXISTS fact_intraday_bar (
@@ -58,8 +60,7 @@ CREATE TABLE IF NOT EXISTS fact_intraday_bar (
     high DOUBLE,
     low DOUBLE,
     close DOUBLE,
-    volume DOUBLE,
-    PRIMARY KEY (symbol, trade_date, ts)
+    volume DOUBLE
 );
 
 CREATE TABLE IF NOT EXISTS fact_indicator (
@@ -78,8 +79,7 @@ CREATE TABLE IF NOT EXISTS fact_indicator (
     bb_middle DOUBLE,
     bb_lower DOUBLE,
     atr_14 DOUBLE,
-    roc_10 DOUBLE,
-    PRIMARY KEY (symbol, trade_date)
+    roc_10 DOUBLE
 );
 
 CREATE TABLE IF NOT EXISTS fact_signal (
@@ -87,8 +87,7 @@ CREATE TABLE IF NOT EXISTS fact_signal (
     trade_date DATE NOT NULL,
     signal VARCHAR NOT NULL,
     direction TINYINT,
-    value DOUBLE,
-    PRIMARY KEY (symbol, trade_date, signal)
+    value DOUBLE
 );
 
 CREATE TABLE IF NOT EXISTS fact_risk (
@@ -105,12 +104,11 @@ CREATE TABLE IF NOT EXISTS fact_risk (
     var_95_param DOUBLE,
     var_99_param DOUBLE,
     cvar_95_param DOUBLE,
-    cvar_99_param DOUBLE,
-    PRIMARY KEY (symbol, trade_date)
+    cvar_99_param DOUBLE
 );
 
 CREATE TABLE IF NOT EXISTS fact_portfolio_risk (
-    trade_date DATE NOT NULL PRIMARY KEY,
+    trade_date DATE NOT NULL,
     n_symbols BIGINT,
     return_1d DOUBLE,
     volatility_ann DOUBLE,
@@ -128,6 +126,5 @@ CREATE TABLE IF NOT EXISTS fact_correlation (
     trade_date DATE NOT NULL,
     symbol_a VARCHAR NOT NULL,
     symbol_b VARCHAR NOT NULL,
-    correlation DOUBLE,
-    PRIMARY KEY (trade_date, symbol_a, symbol_b)
+    correlation DOUBLE
 );
