@@ -216,6 +216,9 @@ class LandingWriter:
         if error is not None:
             if error.code() == KafkaError._PARTITION_EOF:
                 return
+            if error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                log.warning("stream land: waiting for the topic: %s", error.str())
+                return
             raise KafkaException(error)
         partition, offset = message.partition(), message.offset()
         state = self.partitions.get(partition) or self._restore(partition, offset)
