@@ -115,3 +115,18 @@ def landing_rows(lake: ParquetLake) -> pd.DataFrame:
         table = pq.read_table(f"{lake.root}/{key}")
         frames.append(table.to_pandas().assign(symbol=symbol, trade_date=day, file=name))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def assert_lands_exactly(lake: ParquetLake, expected: pd.DataFrame, day: date) -> pd.DataFrame:
+    """The landing files hold each expected bar (all of trade date `day`) once, in a file of
+    its symbol and date; returns the landed rows."""
+    rows = landing_rows(lake)
+    assert not rows.duplicated(["symbol", "ts"]).any()
+    assert (rows["trade_date"] == day.isoformat()).all()
+    landed = rows.sort_values(["symbol", "ts"]).reset_index(drop=True)
+    want = expected.sort_values(["symbol", "ts"]).reset_index(drop=True)
+    assert landed["symbol"].tolist() == want["symbol"].tolist()
+    assert landed["ts"].tolist() == want["ts"].tolist()
+    for column in ("open", "high", "low", "close", "volume"):
+        assert landed[column].tolist() == want[column].tolist(), column
+    return rows

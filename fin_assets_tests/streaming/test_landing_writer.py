@@ -18,9 +18,9 @@ from fin_assets.streaming.publisher import QuotePublisher, bar_quotes, replay_da
 from fin_assets.universe import load_universe
 from fin_assets_tests.streaming.streams import (
     SEED,
+    assert_lands_exactly,
     committed,
     expected_bars,
-    landing_rows,
     produce,
     quote_messages,
     read_topic,
@@ -40,20 +40,6 @@ def run_writer(kafka: KafkaSettings, lake: ParquetLake, **config: object) -> Lan
     return writer
 
 
-def assert_lands_exactly(lake: ParquetLake, expected: pd.DataFrame) -> pd.DataFrame:
-    """The landing files hold each expected bar once, in a file of its symbol and date."""
-    rows = landing_rows(lake)
-    assert not rows.duplicated(["symbol", "ts"]).any()
-    assert (rows["trade_date"] == DAY.isoformat()).all()
-    landed = rows.sort_values(["symbol", "ts"]).reset_index(drop=True)
-    want = expected.sort_values(["symbol", "ts"]).reset_index(drop=True)
-    assert landed["symbol"].tolist() == want["symbol"].tolist()
-    assert landed["ts"].tolist() == want["ts"].tolist()
-    for column in ("open", "high", "low", "close", "volume"):
-        assert landed[column].tolist() == want[column].tolist(), column
-    return rows
-
-
 def test_a_published_day_lands_as_exactly_the_simulated_bars(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
@@ -65,7 +51,7 @@ def test_a_published_day_lands_as_exactly_the_simulated_bars(
 
     writer = run_writer(kafka, lake, group="landing", flush_messages=2_000)
 
-    rows = assert_lands_exactly(lake, expected_bars(symbols, DAY))
+    rows = assert_lands_exactly(lake, expected_bars(symbols, DAY), DAY)
     assert writer.stats.messages == published
     assert (writer.stats.dead_letters, writer.stats.replayed) == (0, 0)
     assert writer.stats.bars == 390 + 390 + 1440
@@ -121,7 +107,7 @@ def test_poison_and_late_messages_go_to_the_dead_letter_topic_and_the_stream_flo
     assert reasons[3] == (
         f"late: minute {first_minute} of AAPL closed at watermark {first_minute + 60_000}"
     )
-    assert_lands_exactly(lake, expected_bars([aapl], DAY).head(3))
+    assert_lands_exactly(lake, expected_bars([aapl], DAY).head(3), DAY)
 
 
 def test_a_restart_resumes_from_the_committed_offsets_inside_an_open_minute(
@@ -150,7 +136,7 @@ def test_a_restart_resumes_from_the_committed_offsets_inside_an_open_minute(
         2,
         8,
     )
-    rows = assert_lands_exactly(lake, expected_bars([btc], DAY).head(20))
+    rows = assert_lands_exactly(lake, expected_bars([btc], DAY).head(20), DAY)
     assert sorted(rows["file"].unique()) == [
         f"quotes-0-0-{cut - 1}.parquet",
         f"quotes-0-{cut}-{len(messages) - 1}.parquet",
@@ -191,7 +177,8 @@ def test_an_interrupted_flush_is_rewritten_identically_after_the_restart(
 
     assert writer.stats.replayed == 0
     assert aapl_file.read_bytes() == written
-    rows = assert_lands_exactly(lake, expected_bars([aapl, spy], DAY).groupby("symbol").head(30))
+    expected = expected_bars([aapl, spy], DAY).groupby("symbol").head(30)
+    rows = assert_lands_exactly(lake, expected, DAY)
     assert set(rows["file"]) == {name}
     [state] = [tp for tp in committed(kafka_bootstrap, "quotes", "landing") if tp.offset >= 0]
     assert state.offset == len(messages)

@@ -19,10 +19,10 @@ from fin_assets.streaming.publisher import QuotePublisher, bar_quotes, merge_by_
 from fin_assets.universe import load_universe
 from fin_assets_tests.streaming.streams import (
     SEED,
+    assert_lands_exactly,
     committed,
     end_offsets,
     expected_bars,
-    landing_rows,
     produce,
     read_topic,
 )
@@ -80,15 +80,6 @@ def wait_for_more(tmp_path: Path, text: str, seen: int, process: subprocess.Pope
         time.sleep(0.05)
 
 
-def assert_landed_once(lake: ParquetLake, symbols: list[str]) -> None:
-    rows = landing_rows(lake).sort_values(["symbol", "ts"]).reset_index(drop=True)
-    want = expected_bars([UNIVERSE[s] for s in symbols], DAY)
-    want = want.sort_values(["symbol", "ts"]).reset_index(drop=True)
-    assert not rows.duplicated(["symbol", "ts"]).any()
-    for column in ("symbol", "ts", "open", "high", "low", "close", "volume"):
-        assert rows[column].tolist() == want[column].tolist(), column
-
-
 def assert_all_committed(bootstrap: str) -> None:
     ends = {p: end for p, end in end_offsets(bootstrap, "quotes").items() if end}
     offsets = {tp.partition: tp.offset for tp in committed(bootstrap, "quotes", "landing")}
@@ -114,7 +105,7 @@ def test_sigterm_flushes_the_open_batch_and_commits(
 
     assert writer.wait(PROCESS_TIMEOUT_SECONDS) == 0, log_text(tmp_path)
     assert "signal 15 received, flushing and committing" in log_text(tmp_path)
-    assert_landed_once(lake, symbols)
+    assert_lands_exactly(lake, expected_bars([UNIVERSE[s] for s in symbols], DAY), DAY)
     assert len(lake.list_objects("landing")) == 2  # one flush: one file per symbol
     assert_all_committed(kafka_bootstrap)
 
@@ -151,5 +142,6 @@ def test_sigkill_at_random_points_then_restart_lands_every_minute_once(
     writer = start_writer(*flushes, "--until-caught-up")
 
     assert writer.wait(PROCESS_TIMEOUT_SECONDS) == 0, log_text(tmp_path)
-    assert_landed_once(ParquetLake(str(tmp_path / "lake")), symbols)
+    lake = ParquetLake(str(tmp_path / "lake"))
+    assert_lands_exactly(lake, expected_bars([UNIVERSE[s] for s in symbols], DAY), DAY)
     assert_all_committed(kafka_bootstrap)
