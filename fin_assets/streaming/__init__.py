@@ -6,6 +6,8 @@
 - `landing_files`: Parquet landing files with deterministic keys.
 - `landing_writer`: the long-running consumer (`fin-assets stream land`).
 - `publisher`: the producers (`fin-assets stream publish`): simulator replay, source polling.
+- `status`: a consumer group's lag and landed event time, read from the broker.
+- `cli`: the `fin-assets stream` subcommands.
 
 See docs/streaming.md.
 """
