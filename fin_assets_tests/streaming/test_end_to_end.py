@@ -1,19 +1,24 @@
-"""Publish → landing writer → S3 landing zone (moto) → landing sensor → landing runs → bars."""
+"""Publish → landing writer → S3 landing zone (moto) → landing sensor → landing runs → bars →
+warehouse (DuckDB)."""
 
 from datetime import date
+from pathlib import Path
 
+import pandas as pd
 import pytest
-from dagster import DagsterInstance, Definitions, SensorResult, build_sensor_context
+from dagster import DagsterInstance, Definitions, SensorResult, build_sensor_context, materialize
 
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 from fin_assets.defs.bars import daily_bars, intraday_bars
 from fin_assets.defs.ingest import raw_quotes
 from fin_assets.defs.landing import landing_job, landing_sensor
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
+from fin_assets.defs.warehouse import fact_daily_bar, fact_intraday_bar
 from fin_assets.landing.contract import parse_landing_key
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import SyntheticMarketSource
-from fin_assets.resources.storage import LakeResource
+from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
+from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_writer import LandingWriter, WriterConfig
 from fin_assets.streaming.publisher import QuotePublisher, replay_day
@@ -26,9 +31,10 @@ DAY = date(2025, 6, 2)
 
 
 @pytest.mark.slow
-def test_a_published_day_reaches_the_bars_layer_exactly_once(
+def test_a_published_day_reaches_the_warehouse_exactly_once(
     kafka_bootstrap: str,
     s3_bucket: str,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     symbols = ["AAPL", "BTC"]
     kafka = KafkaSettings(kafka_bootstrap)
@@ -69,3 +75,31 @@ def test_a_published_day_reaches_the_bars_layer_exactly_once(
         first, last = expected.iloc[0], expected.iloc[-1]
         assert (daily["open"], daily["close"]) == (first["open"], last["close"])
         assert daily["volume"] == pytest.approx(expected["volume"].sum(), rel=1e-12)
+
+    warehouse_path = str(tmp_path / "warehouse.duckdb")
+    for symbol in symbols:
+        loaded = materialize(
+            [fact_intraday_bar, fact_daily_bar],
+            partition_key=f"{DAY.isoformat()}|{symbol}",
+            resources={
+                "lake": resources["lake"],
+                "warehouse": DuckDBWarehouseResource(path=warehouse_path),
+            },
+            instance=instance,
+        )
+        assert loaded.success
+    stored = DuckDBWarehouse(warehouse_path).query(
+        "SELECT symbol, ts, open, high, low, close, volume FROM fact_intraday_bar "
+        "ORDER BY symbol, ts"
+    )
+    ordered = want.sort_values(["symbol", "ts"]).reset_index(drop=True)
+    assert stored["symbol"].tolist() == ordered["symbol"].tolist()
+    assert [t.value // 1000 for t in pd.to_datetime(stored["ts"], utc=True)] == [
+        t.value // 1000 for t in ordered["ts"]
+    ]
+    for column in ("open", "high", "low", "close", "volume"):
+        assert stored[column].tolist() == ordered[column].tolist(), column
+    daily = DuckDBWarehouse(warehouse_path).query(
+        "SELECT symbol, count(*) AS n FROM fact_daily_bar GROUP BY symbol ORDER BY symbol"
+    )
+    assert daily.to_dict("list") == {"symbol": sorted(symbols), "n": [1, 1]}
