@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 from dagster import DagsterRun, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
+from dagster._utils.error import SerializableErrorInfo
 
 from fin_assets.defs.partition_ranges import RANGE_END_TAG, RANGE_START_TAG
 
@@ -44,6 +45,13 @@ def post_alert(url: str, alert: dict[str, Any]) -> None:
     response.raise_for_status()
 
 
+def root_cause(error: SerializableErrorInfo) -> str:
+    """The innermost error's message: the user code's own error, not Dagster's wrapper."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def webhook_url() -> str:
     url = os.environ.get(ALERT_WEBHOOK_ENV)
     if not url:
@@ -63,7 +71,7 @@ def webhook_url() -> str:
 )
 def run_failure_alert(context: RunFailureSensorContext) -> None:
     failed_steps = [
-        (str(event.step_key), event.step_failure_data.error.message.strip())
+        (str(event.step_key), root_cause(event.step_failure_data.error))
         for event in context.get_step_failure_events()
         if event.step_failure_data is not None and event.step_failure_data.error is not None
     ]
