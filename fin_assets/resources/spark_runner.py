@@ -30,8 +30,10 @@ from pydantic import Field
 
 import spark_resources
 
-# Partitions (dates × symbols) from which a run of the analytics assets goes to Spark.
-DEFAULT_MIN_PARTITIONS = 20_000
+# Partitions (dates × symbols) from which a run of the analytics assets goes to Spark: the
+# measured crossover of a transient EMR cluster for the 10-symbol universe
+# (spark_resources/README.md, "Measurements and the EMR scaling plan").
+DEFAULT_MIN_PARTITIONS = 30_000
 
 
 @dataclass(frozen=True)
