@@ -1,16 +1,18 @@
-"""Spark history job: daily bars → indicators → signals → risk for a date range × symbol set.
+"""Spark history job: bars → indicators → signals → risk for a date range × symbol set.
 
 Runnable by spark-submit (locally, on EMR, on EMR Serverless):
 
     spark-submit spark_resources/history_job.py --lake-root LAKE --start 2025-01-01 \
         --end 2025-12-31 --symbols AAPL,BTC [--history-start 2025-01-01] \
-        [--datasets technical_indicators,trading_signals,risk_metrics]
+        [--datasets daily_bars,technical_indicators,trading_signals,risk_metrics]
 
 Same numbers as the pandas assets by construction: each symbol's whole daily history from
 `--history-start` (the assets' HISTORY_START) to `--end` goes through the same pure functions
 (`compute_indicators`, `compute_signals`, `compute_risk_metrics`) in one `applyInPandas` group,
 then the range's partitions are written with the assets' writer and checked with the assets'
-rules. Results are reported through Dagster Pipes (no-op outside Dagster).
+rules. With `daily_bars` among the datasets, the range's daily bars are first aggregated from
+`intraday_bars` (`aggregate_daily_bars`, per symbol). Results are reported through Dagster Pipes
+(no-op outside Dagster).
 """
 
 from __future__ import annotations

@@ -137,6 +137,19 @@ def stage_job(s3: Any, staging_uri: str, run_id: str, job: SparkJob) -> StagedJo
     )
 
 
+def stage_for_run(
+    region: str | None, staging_uri: str, context: AssetExecutionContext, job: SparkJob
+) -> tuple[StagedJob, PipesS3MessageReader, str]:
+    """Stage `job` for this run; a Pipes message reader on the staging bucket (the driver's
+    stdout/stderr included in the messages); the name of the cluster or job run."""
+    s3 = boto3.client("s3", region_name=region)
+    staged = stage_job(s3, staging_uri, context.run_id, job)
+    reader = PipesS3MessageReader(
+        bucket=staged.messages_bucket, client=s3, include_stdio_in_messages=True
+    )
+    return staged, reader, f"fin_assets {job.script} {context.run_id[:8]}"
+
+
 class EMRSparkRunner(SparkRunner):
     """A transient EMR cluster per run (spot core fleet, auto-termination), through Pipes."""
 
@@ -239,16 +252,12 @@ class EMRSparkRunner(SparkRunner):
         }
 
     def run(self, context: AssetExecutionContext, job: SparkJob) -> PipesClientCompletedInvocation:
-        s3 = boto3.client("s3", region_name=self.region)
-        staged = stage_job(s3, self.staging_uri, context.run_id, job)
+        staged, reader, name = stage_for_run(self.region, self.staging_uri, context, job)
         client = PipesEMRClient(
             client=boto3.client("emr", region_name=self.region),
-            message_reader=PipesS3MessageReader(
-                bucket=staged.messages_bucket, client=s3, include_stdio_in_messages=True
-            ),
+            message_reader=reader,
             wait_for_s3_logs_seconds=self.wait_for_s3_logs_seconds,
         )
-        name = f"fin_assets {job.script} {context.run_id[:8]}"
         return client.run(
             context=context, run_job_flow_params=self.job_flow_params(staged, job, name)
         )
@@ -294,16 +303,12 @@ class EMRServerlessSparkRunner(SparkRunner):
         }
 
     def run(self, context: AssetExecutionContext, job: SparkJob) -> PipesClientCompletedInvocation:
-        s3 = boto3.client("s3", region_name=self.region)
-        staged = stage_job(s3, self.staging_uri, context.run_id, job)
+        staged, reader, name = stage_for_run(self.region, self.staging_uri, context, job)
         client = PipesEMRServerlessClient(
             client=boto3.client("emr-serverless", region_name=self.region),
-            message_reader=PipesS3MessageReader(
-                bucket=staged.messages_bucket, client=s3, include_stdio_in_messages=True
-            ),
+            message_reader=reader,
             poll_interval=self.poll_interval_seconds,
         )
-        name = f"fin_assets {job.script} {context.run_id[:8]}"
         return client.run(
             context=context, start_job_run_params=self.start_job_run_params(staged, job, name)
         )

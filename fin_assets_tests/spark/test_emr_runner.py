@@ -228,7 +228,7 @@ def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_mess
     for classification in ("spark-env", "yarn-env", "hadoop-env"):
         exported = configurations[classification]["Configurations"][0]["Properties"]
         assert set(exported) == {"DAGSTER_PIPES_CONTEXT", "DAGSTER_PIPES_MESSAGES"}
-    assert {"Key": "dagster/run_id", "Value": run_id} in request["Tags"]
+    assert {"Key": "dagster/run-id", "Value": run_id} in request["Tags"]
 
     # What moto stored matches, and the staged files are in S3.
     assert played["cluster"]["ReleaseLabel"] == "emr-7.5.0"
@@ -258,7 +258,10 @@ def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_mess
         lake.read_partitions("technical_indicators", INDICATORS, scope.dates, s).num_rows
         for s in SYMBOLS
     )
-    (materialization,) = result.asset_materializations_for_node("technical_indicators")
+    # One materialization event per partition of the range, all with the job's metadata.
+    materializations = result.asset_materializations_for_node("technical_indicators")
+    assert len(materializations) == scope.partition_count
+    materialization = materializations[0]
     assert materialization.metadata["dagster/row_count"].value == rows > 0
     assert materialization.metadata["engine"].value == "spark"
     assert materialization.metadata["AWS EMR Cluster ID"].value == played["cluster"]["Id"]
