@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TOOLS := .venv-tools
 
-.PHONY: install demo test lint benchmark dev tools
+.PHONY: install demo test lint benchmark dev tools browser
 
 $(BIN)/fin-assets: pyproject.toml setup.py requirements.lock
 	python3 -m venv $(VENV)
@@ -22,6 +22,17 @@ $(TOOLS)/bin/checkov: terraform/checkov-requirements.lock $(BIN)/fin-assets
 
 tools: $(TOOLS)/bin/checkov
 
+# Headless Chromium and its driver (Debian packages) for the market_report browser test;
+# installed only when missing, as root or through sudo.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=""; \
+	  elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "chromium and chromium-driver are missing: install them as root" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	fi
+
 demo: install
 	$(BIN)/fin-assets demo
 
@@ -29,8 +40,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint tools
+# The default (fast) suite in two workers, then the slow suites (Spark, daemon, browser) one
+# at a time: each of them already keeps both cores busy.
+test: lint tools browser
 	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -m slow -n 0
 
 benchmark: install
 	$(BIN)/python -m benchmarks.pipeline_stages
