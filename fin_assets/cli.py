@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
+from dagster import AssetKey
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -16,9 +17,17 @@ from fin_assets.definitions import build_definitions
 from fin_assets.defs.landing import process_landing_files
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance, prepare_instance_environment
+from fin_assets.resources.environments import warehouse_resource
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.warehouse import DuckDBWarehouse
-from fin_assets.runner import QUIET_RUN_CONFIG, RunOutcome, check_outcomes, plan_runs, run_stages
+from fin_assets.resources.storage import opened_warehouse
+from fin_assets.runner import (
+    QUIET_RUN_CONFIG,
+    RunOutcome,
+    RunRequest,
+    check_outcomes,
+    plan_runs,
+    run_stages,
+)
 from fin_assets.settings import Settings, get_settings
 from fin_assets.streaming.cli import add_stream_commands, run_stream
 
@@ -33,7 +42,7 @@ def last_complete_date() -> date:
 def run_graph(
     settings: Settings, start: date, end: date, symbols: Sequence[str], parallel_runs: int
 ) -> list[RunOutcome]:
-    """Materialize the whole graph for [start, end] × symbols, showing progress."""
+    """Materialize the whole graph for [start, end] × symbols, then the market report."""
     if start < HISTORY_START:
         raise ValueError(f"start {start} is before the partitions' first date {HISTORY_START}")
     if end > last_complete_date():
@@ -46,11 +55,12 @@ def run_graph(
         TextColumn("{task.fields[status]}"),
     )
     with Progress(*columns, console=console) as progress:
-        return run_stages(settings, plan_runs(start, end, symbols, parallel_runs), progress)
+        stages = [*plan_runs(start, end, symbols, parallel_runs), [RunRequest("report_job")]]
+        return run_stages(settings, stages, progress)
 
 
 def print_summary(settings: Settings, outcomes: list[RunOutcome]) -> bool:
-    """Print runs, checks, warehouse rows and signals.
+    """Print runs, checks, warehouse rows, signals and the market report's location.
 
     True when every run succeeded and no ERROR-severity check failed (failed WARN checks, such
     as a rejected VaR backtest, are shown as warnings).
@@ -78,23 +88,27 @@ def print_summary(settings: Settings, outcomes: list[RunOutcome]) -> bool:
             all_passed &= check.passed or not check.blocking_severity
     console.print(runs)
     console.print(checks)
-    warehouse = DuckDBWarehouse(str(settings.warehouse_path))
+    with opened_warehouse(warehouse_resource(settings)) as warehouse:
+        counts = warehouse.row_counts()
+        signals = warehouse.query(
+            "SELECT signal, count(*) AS fired, count(DISTINCT symbol) AS symbols "
+            "FROM fact_signal GROUP BY signal ORDER BY signal"
+        )
     rows = Table(title="Warehouse tables")
     rows.add_column("table")
     rows.add_column("rows", justify="right")
-    for table, count in warehouse.row_counts().items():
+    for table, count in counts.items():
         rows.add_row(table, f"{count:,}")
     console.print(rows)
-    signals = warehouse.query(
-        "SELECT signal, count(*) AS fired, count(DISTINCT symbol) AS symbols "
-        "FROM fact_signal GROUP BY signal ORDER BY signal"
-    )
     found = Table(title="Signals found")
     for column in ("signal", "fired", "symbols"):
         found.add_column(column, justify="right" if column != "signal" else "left")
     for row in signals.itertuples(index=False):
         found.add_row(row.signal, f"{row.fired:,}", str(row.symbols))
     console.print(found)
+    report = instance.get_latest_materialization_event(AssetKey("market_report"))
+    if report is not None and report.asset_materialization is not None:
+        console.print(f"Market report: {report.asset_materialization.metadata['path'].value}")
     return all_passed
 
 

@@ -3,13 +3,16 @@
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import Definitions, in_process_executor, load_assets_from_modules
+from dagster import Definitions, load_assets_from_modules
 
-from fin_assets.defs import analytics, anomalies, bars, ingest, risk, warehouse
+from fin_assets.defs import analytics, anomalies, bars, ingest, report, risk, streaming, warehouse
 from fin_assets.defs.alerts import run_failure_alert
 from fin_assets.defs.automation import automation_sensor, with_automation
 from fin_assets.defs.jobs import portfolio_job, reference_job, symbol_history_job
+from fin_assets.defs.landing import landing_job, landing_sensor
+from fin_assets.defs.report import report_job
 from fin_assets.defs.schedules import vendor_pull_job, vendor_pull_schedules
+from fin_assets.executors import executor_for
 from fin_assets.resources.environments import resources_for
 from fin_assets.settings import Settings, get_settings
 
@@ -19,15 +22,28 @@ def build_definitions(
 ) -> Definitions:
     """Every asset, check and job, with the resources of `settings.env` (or the overrides)."""
     return Definitions(
-        assets=with_automation(
-            load_assets_from_modules([ingest, bars, analytics, anomalies, risk, warehouse])
-        ),
-        jobs=[symbol_history_job, portfolio_job, reference_job, vendor_pull_job],
+        assets=[
+            *with_automation(
+                load_assets_from_modules(
+                    [ingest, bars, analytics, anomalies, risk, warehouse, streaming]
+                )
+            ),
+            # Refreshed by report_job, not by automation (see fin_assets.defs.report).
+            *load_assets_from_modules([report]),
+        ],
+        jobs=[
+            symbol_history_job,
+            portfolio_job,
+            reference_job,
+            vendor_pull_job,
+            landing_job,
+            report_job,
+        ],
         schedules=vendor_pull_schedules,
-        sensors=[automation_sensor, run_failure_alert],
+        sensors=[automation_sensor, run_failure_alert, landing_sensor],
         resources={**resources_for(settings), **(resource_overrides or {})},
-        # One step at a time within a run: DuckDB takes one writer process at a time.
-        executor=in_process_executor,
+        # FIN_EXECUTOR: in-process (one step at a time) or a Kubernetes pod per step.
+        executor=executor_for(settings),
     )
 
 

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from dagster import EnvVar
+
 from fin_assets.resources.market_data import SyntheticMarketSource
+from fin_assets.resources.spark_emr import EMRServerlessSparkRunner, EMRSparkRunner
+from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
+from fin_assets.resources.vendors.routing import VendorMarketSource
+from fin_assets.resources.warehouse_snowflake import snowflake_warehouse_from_env
 from fin_assets.settings import Settings
 
 
@@ -18,21 +24,47 @@ def _not_available(switch: str, value: str) -> ValueError:
 
 
 def market_data_resource(settings: Settings) -> Any:
+    """FIN_MARKET_SOURCE: the synthetic market, or the real vendors (docs/vendors.md).
+
+    Vendors: equities and ETFs from Alpha Vantage, crypto from CoinGecko's demo plan (keys read
+    at run time from ALPHAVANTAGE_API_KEY and COINGECKO_API_KEY); answers are recorded under
+    the lake's raw layer, so `mode: replay` in the resource config can rerun them offline.
+    """
     if settings.market_source == "synthetic":
         return SyntheticMarketSource(seed=settings.seed)
-    raise _not_available("FIN_MARKET_SOURCE", settings.market_source)
+    return VendorMarketSource(
+        alphavantage_api_key=EnvVar("ALPHAVANTAGE_API_KEY"),
+        coingecko_api_key=EnvVar("COINGECKO_API_KEY"),
+        mode="record",
+        archive_root=settings.lake_root,
+    )
 
 
 def warehouse_resource(settings: Settings) -> Any:
     if settings.warehouse == "duckdb":
         return DuckDBWarehouseResource(path=str(settings.warehouse_path))
-    raise _not_available("FIN_WAREHOUSE", settings.warehouse)
+    return snowflake_warehouse_from_env()
+
+
+def spark_resource(settings: Settings) -> Any:
+    """The Spark runner of FIN_SPARK (cloud runners read FIN_SPARK_* variables at run time)."""
+    if settings.spark == "local":
+        return LocalSparkRunner()
+    if settings.spark == "emr":
+        return EMRSparkRunner(staging_uri=EnvVar("FIN_SPARK_STAGING_URI"))
+    return EMRServerlessSparkRunner(
+        staging_uri=EnvVar("FIN_SPARK_STAGING_URI"),
+        application_id=EnvVar("FIN_EMR_SERVERLESS_APPLICATION_ID"),
+        execution_role_arn=EnvVar("FIN_EMR_SERVERLESS_ROLE_ARN"),
+        python_archive_uri=EnvVar("FIN_EMR_SERVERLESS_PYTHON_ARCHIVE"),
+    )
 
 
 def resources_for(settings: Settings) -> dict[str, Any]:
-    """Resources keyed as the assets require them: market_data, lake, warehouse."""
+    """Resources keyed as the assets require them: market_data, lake, warehouse, spark."""
     return {
         "market_data": market_data_resource(settings),
         "lake": LakeResource(root=settings.lake_root),
         "warehouse": warehouse_resource(settings),
+        "spark": spark_resource(settings),
     }

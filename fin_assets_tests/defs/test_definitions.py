@@ -25,6 +25,7 @@ EXPECTED_ASSETS = {
     "fact_portfolio_risk",
     "fact_correlation",
     "market_report",
+    "stream_landing_status",
 }
 
 
