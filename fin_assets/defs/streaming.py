@@ -5,12 +5,23 @@
 per-partition lag (messages not yet committed), committed messages, per-symbol landed event
 time (the writer's watermark, ISO UTC) and its age in seconds at materialization, and the commit
 throughput since the previous materialization (committed-message delta / elapsed seconds).
+Its check `lag_within_limit` (WARN) fails when the group's lag exceeds the configured
+`max_lag` messages: the writer is down or falling behind.
 The broker comes from FIN_KAFKA_BOOTSTRAP / FIN_KAFKA_TOPIC / FIN_KAFKA_SECURITY.
 """
 
 from datetime import UTC, datetime
 
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_writer import DEFAULT_GROUP
@@ -19,9 +30,20 @@ from fin_assets.streaming.status import group_status
 
 class StreamStatusConfig(Config):
     group: str = DEFAULT_GROUP
+    max_lag: int = 100_000
 
 
-@asset(group_name="streaming", description=__doc__)
+@asset(
+    group_name="streaming",
+    description=__doc__,
+    check_specs=[
+        AssetCheckSpec(
+            "lag_within_limit",
+            asset="stream_landing_status",
+            description="The landing writer's consumer-group lag is at most max_lag messages.",
+        )
+    ],
+)
 def stream_landing_status(
     context: AssetExecutionContext, config: StreamStatusConfig
 ) -> MaterializeResult:
@@ -51,4 +73,14 @@ def stream_landing_status(
         f"stream {status.topic} group {status.group}: lag {status.lag}, "
         f"committed {status.committed}"
     )
-    return MaterializeResult(metadata=metadata)
+    return MaterializeResult(
+        metadata=metadata,
+        check_results=[
+            AssetCheckResult(
+                check_name="lag_within_limit",
+                passed=status.lag <= config.max_lag,
+                severity=AssetCheckSeverity.WARN,
+                metadata={"lag": status.lag, "max_lag": config.max_lag},
+            )
+        ],
+    )

@@ -32,7 +32,7 @@ def test_status_reports_lag_committed_messages_and_landed_event_time(
     writer.run(install_signal_handlers=False)
     produce(kafka_bootstrap, "quotes", messages[30:])  # 20 more, not consumed
     instance = DagsterInstance.ephemeral()
-    run_config = {"ops": {"stream_landing_status": {"config": {"group": "landing"}}}}
+    run_config = {"ops": {"stream_landing_status": {"config": {"group": "landing", "max_lag": 20}}}}
 
     first = materialize([stream_landing_status], instance=instance, run_config=run_config)
     second = materialize([stream_landing_status], instance=instance, run_config=run_config)
@@ -50,3 +50,9 @@ def test_status_reports_lag_committed_messages_and_landed_event_time(
     assert "throughput_msg_per_s" not in metadata
     [event] = second.get_asset_materialization_events()
     assert event.materialization.metadata["throughput_msg_per_s"].value == 0.0
+    [check] = first.get_asset_check_evaluations()
+    assert check.passed and check.metadata["lag"].value == 20
+    tighter = {"ops": {"stream_landing_status": {"config": {"group": "landing", "max_lag": 19}}}}
+    failing = materialize([stream_landing_status], instance=instance, run_config=tighter)
+    [check] = failing.get_asset_check_evaluations()
+    assert not check.passed and check.severity.value == "WARN"
