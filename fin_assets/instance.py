@@ -35,6 +35,9 @@ def instance_config(settings: Settings) -> dict:
         # Op-level pools, limit 1 unless set otherwise: warehouse steps of concurrent runs
         # take turns on the DuckDB file.
         "concurrency": {"pools": {"granularity": "op", "default_limit": 1}},
+        # A code server whose daemon heartbeat lapses (an overloaded machine) waits for the
+        # runs it launched instead of killing them when it shuts down.
+        "code_servers": {"wait_for_local_processes_on_shutdown": True},
         "telemetry": {"enabled": False},
     }
 
