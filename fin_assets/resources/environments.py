@@ -19,10 +19,6 @@ from fin_assets.resources.warehouse_snowflake import snowflake_warehouse_from_en
 from fin_assets.settings import Settings
 
 
-def _not_available(switch: str, value: str) -> ValueError:
-    return ValueError(f"{switch}={value!r} is not available yet in this build")
-
-
 def market_data_resource(settings: Settings) -> Any:
     """FIN_MARKET_SOURCE: the synthetic market, or the real vendors (docs/vendors.md).
 
