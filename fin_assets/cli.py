@@ -17,8 +17,7 @@ from fin_assets.definitions import build_definitions
 from fin_assets.defs.landing import process_landing_files
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance, prepare_instance_environment
-from fin_assets.resources.environments import warehouse_resource
-from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.environments import lake_resource, warehouse_resource
 from fin_assets.resources.storage import opened_warehouse
 from fin_assets.runner import (
     QUIET_RUN_CONFIG,
@@ -116,7 +115,7 @@ def ingest_landing(settings: Settings) -> int:
     """Process every landing file without a successful run yet (see fin_assets/defs/landing.py);
     1 when a file was rejected or its run failed."""
     outcomes = process_landing_files(
-        ParquetLake(settings.lake_root),
+        lake_resource(settings).get_lake(),
         open_instance(settings),
         build_definitions(settings).resolve_job_def("landing_job"),
         run_config=QUIET_RUN_CONFIG,

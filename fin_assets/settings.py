@@ -11,6 +11,10 @@ Environment variables:
   which is how the tests run the cloud adapters against local emulators (moto, fakesnow).
 - FIN_LAKE_URL: where the lake lives: a folder (default `$FIN_HOME/lake`) or `s3://bucket/prefix`
   (credentials from the standard AWS chain; `AWS_ENDPOINT_URL` points it at another endpoint).
+  It holds the curated datasets, and every zone not given a root of its own below.
+- FIN_LANDING_URL: root of the landing zone (`landing/` and `quarantine/` keys), e.g. its own
+  bucket; FIN_RAW_URL: root of the raw zone (`raw/` keys). Both default to FIN_LAKE_URL; a zone
+  root holds the same keys as the single lake (fin_assets.resources.lake).
 - FIN_WAREHOUSE: `duckdb` (local default) or `snowflake` (prod default).
 - FIN_MARKET_SOURCE: `synthetic` (local default) or `vendors` (prod default).
 - FIN_SPARK: `local` (local default, `local[*]`), `emr` (prod default) or `emr-serverless`.
@@ -55,6 +59,9 @@ class Settings:
     market_source: str
     spark: str
     executor: str
+    # Empty: the zone lives under lake_url.
+    landing_url: str = ""
+    raw_url: str = ""
 
     @classmethod
     def local(cls, home: Path, dagster_pg_url: str, seed: int = 42) -> Settings:
@@ -77,6 +84,16 @@ class Settings:
     def lake_root(self) -> str:
         """The lake's root: a local folder path or an `s3://bucket/prefix` URI."""
         return self.lake_url
+
+    @property
+    def landing_root(self) -> str:
+        """Root of the landing zone (landing/ and quarantine/ keys)."""
+        return self.landing_url or self.lake_url
+
+    @property
+    def raw_root(self) -> str:
+        """Root of the raw zone (raw/ keys)."""
+        return self.raw_url or self.lake_url
 
     @property
     def warehouse_path(self) -> Path:
@@ -112,4 +129,6 @@ def get_settings() -> Settings:
         market_source=_choice("FIN_MARKET_SOURCE", market_source, MARKET_SOURCES),
         spark=_choice("FIN_SPARK", spark, SPARK_RUNNERS),
         executor=_choice("FIN_EXECUTOR", executor, EXECUTORS),
+        landing_url=os.environ.get("FIN_LANDING_URL", ""),
+        raw_url=os.environ.get("FIN_RAW_URL", ""),
     )

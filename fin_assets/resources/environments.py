@@ -32,7 +32,7 @@ def market_data_resource(settings: Settings) -> Any:
         alphavantage_api_key=EnvVar("ALPHAVANTAGE_API_KEY"),
         coingecko_api_key=EnvVar("COINGECKO_API_KEY"),
         mode="record",
-        archive_root=settings.lake_root,
+        archive_root=settings.raw_root,
     )
 
 
@@ -56,11 +56,19 @@ def spark_resource(settings: Settings) -> Any:
     )
 
 
+def lake_resource(settings: Settings) -> LakeResource:
+    """The lake: curated datasets under FIN_LAKE_URL, the landing and raw zones under
+    FIN_LANDING_URL and FIN_RAW_URL when set (the CLI and the stream writer use it too)."""
+    return LakeResource(
+        root=settings.lake_root, landing_root=settings.landing_root, raw_root=settings.raw_root
+    )
+
+
 def resources_for(settings: Settings) -> dict[str, Any]:
     """Resources keyed as the assets require them: market_data, lake, warehouse, spark."""
     return {
         "market_data": market_data_resource(settings),
-        "lake": LakeResource(root=settings.lake_root),
+        "lake": lake_resource(settings),
         "warehouse": warehouse_resource(settings),
         "spark": spark_resource(settings),
     }

@@ -6,6 +6,13 @@ Layout (hive style, readable by DuckDB and Spark):
 - date-only datasets:  `{root}/{dataset}/trade_date={YYYY-MM-DD}/part-0.parquet`
 - raw objects:         `{root}/{key}`, immutable once written
 
+Zones: an object key's first path segment names its zone. The zones in ZONES (`landing`,
+`quarantine`, `raw`) may live under roots of their own (`zone_roots`: e.g. one bucket each),
+keeping their keys: a zone root holds exactly the keys the single lake would, so
+`landing/AAPL/2025-01-02/x.csv` with the landing zone at `s3://landing-bucket` is the object
+`s3://landing-bucket/landing/AAPL/2025-01-02/x.csv`. Every other key and every dataset lives
+under `root` (the curated zone). Without `zone_roots` everything lives under `root`.
+
 Every write is atomic. On a local filesystem the bytes go to a temporary file in the target
 directory (name starting with ".", so listings and readers ignore it) that is then renamed over
 the final path (`os.replace` semantics). On an object store a single PUT is already atomic, so
@@ -17,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,6 +38,8 @@ import pyarrow.parquet as pq
 PART_FILE = "part-0.parquet"
 COMPRESSION = "snappy"
 MAX_LISTED_MISSING = 10
+# Key prefixes (first path segments) that may live under their own root (see the module doc).
+ZONES = ("landing", "quarantine", "raw")
 _PARTITION_FILE = re.compile(rf"trade_date=(\d{{4}}-\d{{2}}-\d{{2}})/{re.escape(PART_FILE)}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 _URI_CREDENTIALS = re.compile(
@@ -90,6 +99,84 @@ def _check_partition_content(table: pa.Table, trade_date: date, symbol: str | No
             raise ValueError(f"{column} values {found[:10]} do not all equal partition {value}")
 
 
+@dataclass(frozen=True)
+class _Root:
+    """One root of the lake: a filesystem and the root's path in it (no trailing "/")."""
+
+    filesystem: pafs.FileSystem
+    path: str
+
+    @classmethod
+    def open(cls, root: str) -> _Root:
+        """The root of a local path (made absolute; the folder is created) or of a URI."""
+        if "://" not in root:
+            filesystem = pafs.LocalFileSystem()
+            path = str(Path(root).resolve())
+            filesystem.create_dir(path, recursive=True)
+            return cls(filesystem, path)
+        if _URI_CREDENTIALS.search(root):
+            raise ValueError(
+                "the lake URI must not carry credentials (user:secret@ or access_key/"
+                "secret_key parameters): use the AWS credential chain"
+            )
+        filesystem, path = pafs.FileSystem.from_uri(root)
+        return cls(filesystem, path.rstrip("/"))
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.filesystem, pafs.LocalFileSystem)
+
+    @property
+    def location(self) -> tuple[str, str]:
+        """(filesystem type, root path): equal for two roots naming the same place."""
+        return self.filesystem.type_name, self.path
+
+    def key_path(self, key: str) -> str:
+        """Filesystem path of an object key (checked)."""
+        _check_key(key)
+        return f"{self.path}/{key}"
+
+    def uri(self, path: str) -> str:
+        """Human-readable location of a filesystem path: `s3://bucket/key`, or the local path."""
+        return path if self.is_local else f"{self.filesystem.type_name}://{path}"
+
+    def is_file(self, path: str) -> bool:
+        return self.filesystem.get_file_info(path).type == pafs.FileType.File
+
+    def read(self, path: str) -> bytes:
+        """Bytes of the file at `path`; FileNotFoundError naming its URI if absent."""
+        if not self.is_file(path):
+            raise FileNotFoundError(f"no object at {self.uri(path)}")
+        with self.filesystem.open_input_stream(path) as stream:
+            return stream.read()
+
+    def object_info(self, info: pafs.FileInfo) -> ObjectInfo:
+        return ObjectInfo(info.path[len(self.path) + 1 :], info.mtime.astimezone(UTC), info.size)
+
+    def atomic_write(self, path: str, write: Callable[[pa.NativeFile], object]) -> None:
+        """Run `write` so that `path` ends up either fully written or untouched.
+
+        Local: stream into a temporary file beside `path`, then rename it over `path`; the
+        temporary file is removed on failure. Object store: serialize in memory, then one PUT.
+        """
+        if not self.is_local:
+            buffer = pa.BufferOutputStream()
+            write(buffer)
+            with self.filesystem.open_output_stream(path) as sink:
+                sink.write(buffer.getvalue())
+            return
+        directory = path.rsplit("/", 1)[0]
+        self.filesystem.create_dir(directory, recursive=True)
+        temporary = f"{directory}/.{uuid.uuid4().hex}.tmp"
+        try:
+            with self.filesystem.open_output_stream(temporary) as sink:
+                write(sink)
+            self.filesystem.move(temporary, path)
+        finally:
+            if self.is_file(temporary):
+                self.filesystem.delete_file(temporary)
+
+
 class ParquetLake:
     """Parquet datasets partitioned by symbol and trade date, plus immutable raw objects.
 
@@ -98,26 +185,37 @@ class ParquetLake:
     the credentials come from the standard AWS chain (environment, profile, instance role) and
     AWS_ENDPOINT_URL selects another endpoint (moto, MinIO); a URI carrying credentials is
     refused, so that they never reach configuration, logs or error messages.
+
+    `zone_roots` maps zones of ZONES to roots of the same kinds (see the module docstring);
+    a zone absent from it, or mapped to `root` itself, lives under `root`. `root` and
+    `filesystem` are the curated root's, which Spark jobs are given.
     """
 
-    def __init__(self, root: str) -> None:
-        if "://" in root:
-            if _URI_CREDENTIALS.search(root):
-                raise ValueError(
-                    "the lake URI must not carry credentials (user:secret@ or access_key/"
-                    "secret_key parameters): use the AWS credential chain"
-                )
-            self.filesystem, self.root = pafs.FileSystem.from_uri(root)
-        else:
-            self.filesystem, self.root = pafs.LocalFileSystem(), str(Path(root).resolve())
-        self.root = self.root.rstrip("/")
-        self._is_local = isinstance(self.filesystem, pafs.LocalFileSystem)
-        if self._is_local:
-            self.filesystem.create_dir(self.root, recursive=True)
+    def __init__(self, root: str, zone_roots: Mapping[str, str] | None = None) -> None:
+        curated = _Root.open(root)
+        self.filesystem, self.root = curated.filesystem, curated.path
+        self._curated = curated
+        self._zones: dict[str, _Root] = {}
+        opened = {curated.location: curated}
+        for zone, zone_root in (zone_roots or {}).items():
+            if zone not in ZONES:
+                raise ValueError(f"unknown lake zone {zone!r}: expected one of {ZONES}")
+            candidate = _Root.open(zone_root)
+            self._zones[zone] = opened.setdefault(candidate.location, candidate)
 
     def uri(self, path: str) -> str:
-        """Human-readable location of a filesystem path: `s3://bucket/key`, or the local path."""
-        return path if self._is_local else f"{self.filesystem.type_name}://{path}"
+        """Human-readable location of a filesystem path of the curated root (`root`):
+        `s3://bucket/key`, or the local path."""
+        return self._curated.uri(path)
+
+    def object_uri(self, key: str) -> str:
+        """Human-readable location of the object at `key`, in its zone's root."""
+        store = self._store(key)
+        return store.uri(store.key_path(key))
+
+    def _store(self, key: str) -> _Root:
+        """The root holding `key`: its zone's, by the first path segment, else the curated."""
+        return self._zones.get(key.strip("/").split("/", 1)[0], self._curated)
 
     def partition_path(self, dataset: str, trade_date: date, symbol: str | None = None) -> str:
         """Filesystem path of one partition file (symbol=None for date-only datasets)."""
@@ -135,7 +233,9 @@ class ParquetLake:
         """
         _check_partition_content(table, trade_date, symbol)
         path = self.partition_path(dataset, trade_date, symbol)
-        self._atomic_write(path, lambda sink: pq.write_table(table, sink, compression=COMPRESSION))
+        self._curated.atomic_write(
+            path, lambda sink: pq.write_table(table, sink, compression=COMPRESSION)
+        )
         return path
 
     def read_partitions(
@@ -188,23 +288,19 @@ class ParquetLake:
         ImmutableObjectError if different bytes exist. Check-then-write: concurrent writers of
         one key must write identical bytes (true for content fetched once per key).
         """
-        _check_key(key)
-        path = f"{self.root}/{key}"
-        if self.filesystem.get_file_info(path).type == pafs.FileType.File:
-            if self.get_object(key) == content:
+        store = self._store(key)
+        path = store.key_path(key)
+        if store.is_file(path):
+            if store.read(path) == content:
                 return False
-            raise ImmutableObjectError(f"{self.uri(path)} already exists with different content")
-        self._atomic_write(path, lambda sink: sink.write(content))
+            raise ImmutableObjectError(f"{store.uri(path)} already exists with different content")
+        store.atomic_write(path, lambda sink: sink.write(content))
         return True
 
     def get_object(self, key: str) -> bytes:
         """Bytes of a raw object; FileNotFoundError if absent."""
-        _check_key(key)
-        path = f"{self.root}/{key}"
-        if self.filesystem.get_file_info(path).type != pafs.FileType.File:
-            raise FileNotFoundError(f"no object at {self.uri(path)}")
-        with self.filesystem.open_input_stream(path) as stream:
-            return stream.read()
+        store = self._store(key)
+        return store.read(store.key_path(key))
 
     def list_objects(self, prefix: str) -> list[str]:
         """Sorted keys (relative to the root) of all files under the folder `prefix`."""
@@ -213,13 +309,15 @@ class ParquetLake:
     def list_object_infos(self, prefix: str) -> list[ObjectInfo]:
         """Every file under the folder `prefix`, sorted by key; temporary files are skipped.
 
-        One recursive listing scoped to the prefix (on S3: ListObjectsV2 with that prefix).
+        One recursive listing scoped to the prefix (on S3: ListObjectsV2 with that prefix), in
+        the root of the prefix's zone (the empty prefix lists the curated root).
         """
-        base = f"{self.root}/{prefix.strip('/')}".rstrip("/")
+        store = self._store(prefix)
+        base = f"{store.path}/{prefix.strip('/')}".rstrip("/")
         selector = pafs.FileSelector(base, allow_not_found=True, recursive=True)
         infos = [
-            self._object_info(info)
-            for info in self.filesystem.get_file_info(selector)
+            store.object_info(info)
+            for info in store.filesystem.get_file_info(selector)
             if info.type == pafs.FileType.File
         ]
         return sorted(
@@ -229,46 +327,53 @@ class ParquetLake:
 
     def has_object(self, key: str) -> bool:
         """Whether an object exists at `key`."""
-        _check_key(key)
-        return self.filesystem.get_file_info(f"{self.root}/{key}").type == pafs.FileType.File
+        store = self._store(key)
+        return store.is_file(store.key_path(key))
 
     def object_info(self, key: str) -> ObjectInfo:
         """Key, last-modified time and size of one object; FileNotFoundError if absent."""
-        _check_key(key)
-        info = self.filesystem.get_file_info(f"{self.root}/{key}")
+        store = self._store(key)
+        info = store.filesystem.get_file_info(store.key_path(key))
         if info.type != pafs.FileType.File:
-            raise FileNotFoundError(f"no object at {self.uri(info.path)}")
-        return self._object_info(info)
-
-    def _object_info(self, info: pafs.FileInfo) -> ObjectInfo:
-        return ObjectInfo(info.path[len(self.root) + 1 :], info.mtime.astimezone(UTC), info.size)
+            raise FileNotFoundError(f"no object at {store.uri(info.path)}")
+        return store.object_info(info)
 
     def object_etag(self, key: str) -> str:
         """The object's version tag: its S3 ETag (one HEAD request), or on a local lake the MD5
         of its bytes (what S3 reports for a single-part upload). FileNotFoundError if absent."""
-        _check_key(key)
-        path = f"{self.root}/{key}"
-        if self._is_local:
-            return hashlib.md5(self.get_object(key), usedforsecurity=False).hexdigest()
+        store = self._store(key)
+        path = store.key_path(key)
+        if store.is_local:
+            return hashlib.md5(store.read(path), usedforsecurity=False).hexdigest()
         try:
-            with self.filesystem.open_input_stream(path) as stream:
+            with store.filesystem.open_input_stream(path) as stream:
                 return stream.metadata()["ETag"].decode().strip('"')
         except FileNotFoundError:
-            raise FileNotFoundError(f"no object at {self.uri(path)}") from None
+            raise FileNotFoundError(f"no object at {store.uri(path)}") from None
 
     def replace_object(self, key: str, content: bytes) -> None:
         """Write an object atomically, replacing any previous bytes (not for raw payloads)."""
-        _check_key(key)
-        self._atomic_write(f"{self.root}/{key}", lambda sink: sink.write(content))
+        store = self._store(key)
+        store.atomic_write(store.key_path(key), lambda sink: sink.write(content))
 
     def move_object(self, key: str, new_key: str) -> None:
-        """Move an object to `new_key`, replacing what is there (S3: copy, then delete)."""
-        _check_key(key)
-        _check_key(new_key)
-        target = f"{self.root}/{new_key}"
-        if self._is_local:
-            self.filesystem.create_dir(target.rsplit("/", 1)[0], recursive=True)
-        self.filesystem.move(f"{self.root}/{key}", target)
+        """Move an object to `new_key`, replacing what is there.
+
+        Within one root: the filesystem's move (S3: copy, then delete). Across roots (zones in
+        different buckets): the bytes are written at `new_key` first and the source deleted
+        only once that write succeeded, so a failure leaves the object in place (or in both
+        places), never in neither.
+        """
+        source, target = self._store(key), self._store(new_key)
+        source_path, target_path = source.key_path(key), target.key_path(new_key)
+        if source is target:
+            if source.is_local:
+                source.filesystem.create_dir(target_path.rsplit("/", 1)[0], recursive=True)
+            source.filesystem.move(source_path, target_path)
+            return
+        content = source.read(source_path)
+        target.atomic_write(target_path, lambda sink: sink.write(content))
+        source.filesystem.delete_file(source_path)
 
     def _dataset_dir(self, dataset: str) -> str:
         _check_name("dataset", dataset)
@@ -279,26 +384,3 @@ class ParquetLake:
             return self._dataset_dir(dataset)
         _check_name("symbol", symbol)
         return f"{self._dataset_dir(dataset)}/symbol={symbol}"
-
-    def _atomic_write(self, path: str, write: Callable[[pa.NativeFile], object]) -> None:
-        """Run `write` so that `path` ends up either fully written or untouched.
-
-        Local: stream into a temporary file beside `path`, then rename it over `path`; the
-        temporary file is removed on failure. Object store: serialize in memory, then one PUT.
-        """
-        if not self._is_local:
-            buffer = pa.BufferOutputStream()
-            write(buffer)
-            with self.filesystem.open_output_stream(path) as sink:
-                sink.write(buffer.getvalue())
-            return
-        directory = path.rsplit("/", 1)[0]
-        self.filesystem.create_dir(directory, recursive=True)
-        temporary = f"{directory}/.{uuid.uuid4().hex}.tmp"
-        try:
-            with self.filesystem.open_output_stream(temporary) as sink:
-                write(sink)
-            self.filesystem.move(temporary, path)
-        finally:
-            if self.filesystem.get_file_info(temporary).type == pafs.FileType.File:
-                self.filesystem.delete_file(temporary)

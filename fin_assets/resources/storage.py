@@ -12,12 +12,24 @@ from fin_assets.resources.warehouse import DuckDBWarehouse, Warehouse
 
 
 class LakeResource(ConfigurableResource):
-    """The Parquet lake: a local folder, or an object-store URI (s3://bucket/prefix)."""
+    """The Parquet lake: a local folder, or an object-store URI (s3://bucket/prefix).
+
+    `root` holds the curated datasets (and is what Spark jobs read and write);
+    `landing_root` the landing zone (`landing/` and `quarantine/` keys, so a rejected file is
+    quarantined within its bucket) and `raw_root` the raw zone (`raw/` keys). An empty zone
+    root means `root` (fin_assets.resources.lake explains zones).
+    """
 
     root: str
+    landing_root: str = ""
+    raw_root: str = ""
 
     def get_lake(self) -> ParquetLake:
-        return ParquetLake(self.root)
+        landing = self.landing_root or self.root
+        return ParquetLake(
+            self.root,
+            {"landing": landing, "quarantine": landing, "raw": self.raw_root or self.root},
+        )
 
 
 class WarehouseResource(ConfigurableResource):

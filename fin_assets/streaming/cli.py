@@ -6,8 +6,7 @@ import argparse
 import logging
 from datetime import date
 
-from fin_assets.resources.environments import market_data_resource
-from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.environments import lake_resource, market_data_resource
 from fin_assets.settings import Settings
 from fin_assets.streaming import landing_writer as writer
 from fin_assets.streaming.kafka_config import KafkaSettings
@@ -62,7 +61,7 @@ def run_stream(args: argparse.Namespace, settings: Settings) -> int:
             session_timeout_ms=args.session_timeout_ms,
             until_caught_up=args.until_caught_up,
         )
-        writer.LandingWriter(kafka, ParquetLake(settings.lake_root), config).run()
+        writer.LandingWriter(kafka, lake_resource(settings).get_lake(), config).run()
         return 0
     universe = {symbol.symbol: symbol for symbol in load_universe()}
     names = [s.strip() for s in args.symbols.split(",") if s.strip()] or list(universe)
