@@ -25,12 +25,18 @@ from pathlib import Path
 
 import yaml
 
+from fin_assets.universe.universe import assign_blocks
+
 BACKFILL_TAG = "dagster/backfill"
 TIMEOUT_SECONDS = 3 * 3600
 
 
-def write_universe(symbols: int, folder: Path) -> Path:
-    """The checked-in universe plus synthetic XNYS equities up to `symbols` entries."""
+def write_universe(symbols: int, folder: Path, block_size: int | None = None) -> Path:
+    """The checked-in universe plus synthetic XNYS equities up to `symbols` entries.
+
+    With `block_size`, every symbol is assigned a partition block of at most that many symbols
+    (fin_assets.universe.universe.assign_blocks; docs/scaling.md).
+    """
     checked_in = Path(__file__).parents[1] / "fin_assets" / "universe" / "universe.yaml"
     entries = yaml.safe_load(checked_in.read_text())["symbols"]
     for n in range(len(entries), symbols):
@@ -48,8 +54,11 @@ def write_universe(symbols: int, folder: Path) -> Path:
                 "vendor_ids": {"alphavantage": ticker, "coingecko": None, "yahoo": ticker},
             }
         )
+    entries = entries[:symbols]
+    if block_size is not None:
+        entries = assign_blocks(entries, block_size)
     path = folder / "universe.yaml"
-    path.write_text(yaml.safe_dump({"symbols": entries[:symbols]}, sort_keys=False))
+    path.write_text(yaml.safe_dump({"symbols": entries}, sort_keys=False))
     return path
 
 

@@ -16,7 +16,10 @@ Times are CPU seconds of the process (time.process_time): on a shared machine th
 count the time other processes hold the cores. Each size gets `--timeout` wall seconds; a size
 that does not finish is reported as such. The baseline is the smallest size of the same run.
 
-    python -m benchmarks.partition_scale --sizes 10x693 25x3652 100x1000 500x3652
+A size `SxD/B` gives the universe partition blocks of at most B symbols (docs/scaling.md): the
+member dimension then has ceil(S/B) blocks instead of S symbols.
+
+    python -m benchmarks.partition_scale --sizes 10x693 100x1000 500x3652/20 500x3652
 """
 
 import argparse
@@ -75,12 +78,14 @@ def measure() -> dict[str, float]:
     return timings
 
 
-def run_size(symbols: int, days: int, timeout: float) -> dict[str, float] | None:
+def run_size(
+    symbols: int, days: int, block_size: int | None, timeout: float
+) -> dict[str, float] | None:
     folder = Path(tempfile.mkdtemp(prefix="fin_scale_"))
     start = datetime.now(UTC).date() - timedelta(days=days)
     env = {
         **os.environ,
-        "FIN_UNIVERSE_FILE": str(write_universe(symbols, folder)),
+        "FIN_UNIVERSE_FILE": str(write_universe(symbols, folder, block_size)),
         "FIN_HISTORY_START": start.isoformat(),
         "FIN_HOME": str(folder / "fin_home"),
     }
@@ -100,7 +105,7 @@ def run_size(symbols: int, days: int, timeout: float) -> dict[str, float] | None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", default=["10x693", "25x3652", "100x1000"])
+    parser.add_argument("--sizes", nargs="+", default=["10x693", "100x1000", "500x3652/20"])
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -116,16 +121,16 @@ def main() -> None:
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for size in args.sizes:
-        symbols, days = (int(part) for part in size.split("x"))
-        timings = run_size(symbols, days, args.timeout)
+        shape, _, blocks = size.partition("/")
+        symbols, days = (int(part) for part in shape.split("x"))
+        block_size = int(blocks) if blocks else None
+        label = f"{symbols} × {days}" + (f" in blocks of {block_size}" if block_size else "")
+        timings = run_size(symbols, days, block_size, args.timeout)
         if timings is None:
-            print(
-                f"| {symbols} × {days} | {symbols * days:,} | did not finish in "
-                f"{args.timeout:.0f} s | | | | | |"
-            )
+            print(f"| {label} | | did not finish in {args.timeout:.0f} s | | | | | |")
             continue
         print(
-            f"| {symbols} × {days} | {int(timings['partitions']):,} | {timings['load']:.1f} | "
+            f"| {label} | {int(timings['partitions']):,} | {timings['load']:.1f} | "
             f"{timings['keys']:.2f} | {timings['tick']:.1f} | {timings['steady_tick']:.1f} | "
             f"{timings['backfill']:.1f} | {timings['peak_rss_mib']:.0f} |"
         )

@@ -20,7 +20,8 @@ from dagster._core.utils import make_new_run_id
 from rich.progress import Progress
 
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.partition_ranges import range_tags, symbol_blocks
+from fin_assets.defs.partition_ranges import member_ranges, range_tags
+from fin_assets.defs.partitions import partition_key
 from fin_assets.instance import open_instance
 from fin_assets.settings import Settings
 
@@ -74,8 +75,10 @@ def plan_runs(
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
     history = [
-        RunRequest("symbol_history_job", f"{start}|{first}", f"{end}|{last}")
-        for first, last in symbol_blocks(symbols, parallel_runs)
+        RunRequest(
+            "symbol_history_job", str(partition_key(start, first)), str(partition_key(end, last))
+        )
+        for first, last in member_ranges(symbols, parallel_runs)
     ]
     return [
         [RunRequest("reference_job")],

@@ -4,14 +4,14 @@ from datetime import date
 
 import pytest
 
-from fin_assets.runner import RunRequest, plan_runs, symbol_blocks
+from fin_assets.runner import RunRequest, member_ranges, plan_runs
 
 
-def test_symbol_blocks_follow_the_universe_order() -> None:
-    assert symbol_blocks(
+def test_member_ranges_follow_the_universe_order() -> None:
+    assert member_ranges(
         ["AAPL", "MSFT", "NVDA", "JPM", "XOM", "JNJ", "SPY", "BTC", "ETH", "SOL"]
     ) == [("AAPL", "SOL")]
-    assert symbol_blocks(["SOL", "AAPL", "MSFT", "BTC"]) == [
+    assert member_ranges(["SOL", "AAPL", "MSFT", "BTC"]) == [
         ("AAPL", "MSFT"),
         ("BTC", "BTC"),
         ("SOL", "SOL"),
@@ -20,15 +20,15 @@ def test_symbol_blocks_follow_the_universe_order() -> None:
 
 def test_unknown_symbols_are_rejected() -> None:
     with pytest.raises(ValueError, match="unknown symbols \\['DOGE'\\]"):
-        symbol_blocks(["AAPL", "DOGE"])
+        member_ranges(["AAPL", "DOGE"])
 
 
 def test_blocks_are_halved_for_parallel_runs() -> None:
-    assert symbol_blocks(["AAPL", "MSFT", "NVDA", "JPM", "XOM"], parallel_runs=2) == [
+    assert member_ranges(["AAPL", "MSFT", "NVDA", "JPM", "XOM"], parallel_runs=2) == [
         ("AAPL", "NVDA"),
         ("JPM", "XOM"),
     ]
-    assert symbol_blocks(["AAPL", "BTC"], parallel_runs=4) == [("AAPL", "AAPL"), ("BTC", "BTC")]
+    assert member_ranges(["AAPL", "BTC"], parallel_runs=4) == [("AAPL", "AAPL"), ("BTC", "BTC")]
 
 
 def test_plan_runs_one_run_per_job_and_range() -> None:

@@ -42,9 +42,15 @@ from dagster import (
 from fin_assets.analytics.market_calendar import is_session
 from fin_assets.analytics.quality import RuleResult
 from fin_assets.defs.checks import check_result
-from fin_assets.defs.partition_ranges import range_tags
+from fin_assets.defs.partition_ranges import rectangle_tags
 from fin_assets.defs.partition_scope import date_symbol_scope
-from fin_assets.defs.partitions import HISTORY_START, SYMBOLS, date_partitions
+from fin_assets.defs.partitions import (
+    HISTORY_START,
+    PARTITION_OF,
+    SYMBOLS,
+    date_partitions,
+    members_of,
+)
 from fin_assets.landing.contract import (
     LANDING_PREFIX,
     LANDING_VENDOR,
@@ -91,8 +97,9 @@ def landing_run_config(key: str) -> dict:
 def landing_run_tags(landing_key: LandingKey, run_key: str) -> dict[str, str]:
     """Range tags covering the key's partitions, plus the landing key, run key and symbol."""
     symbol = landing_key.symbol
+    value = PARTITION_OF[symbol]
     return {
-        **range_tags(f"{landing_key.start}|{symbol}", f"{landing_key.end}|{symbol}"),
+        **rectangle_tags(landing_key.start, landing_key.end, value, value),
         LANDING_KEY_TAG: landing_key.key,
         LANDING_RUN_KEY_TAG: run_key,
         LANDING_SYMBOL_TAG: symbol,
@@ -156,7 +163,8 @@ def ingest_landing_run(
     """raw_quotes for a landing file: its run must cover exactly the key's partitions."""
     landing_key = parse_landing_key(key, SYMBOLS, HISTORY_START)
     scope = date_symbol_scope(context)
-    if scope.symbols != (landing_key.symbol,) or scope.dates != landing_key.dates:
+    partition_symbols = members_of(PARTITION_OF[landing_key.symbol])
+    if scope.symbols != partition_symbols or scope.dates != landing_key.dates:
         raise ValueError(
             f"landing file {key} covers {landing_key.symbol} × {landing_key.start}..."
             f"{landing_key.end}, but the run covers {scope.symbols} × {scope.start}..{scope.end}"

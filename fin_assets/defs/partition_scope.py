@@ -11,7 +11,7 @@ from datetime import date
 
 from dagster import AssetExecutionContext, MultiPartitionKey
 
-from fin_assets.defs.partitions import SYMBOLS
+from fin_assets.defs.partitions import MEMBER_DIMENSION, SYMBOLS, members_of
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,14 @@ class PartitionScope:
 
 
 def date_symbol_scope(context: AssetExecutionContext) -> PartitionScope:
-    """Scope of a run of a date × symbol partitioned asset."""
+    """Scope of a run of a date × symbol partitioned asset (a block's partitions: its members)."""
     dates: set[date] = set()
     symbols: set[str] = set()
     for key in context.partition_keys:
         if not isinstance(key, MultiPartitionKey):
             raise TypeError(f"expected a date|symbol partition key, got {key!r}")
         dates.add(date.fromisoformat(key.keys_by_dimension["date"]))
-        symbols.add(key.keys_by_dimension["symbol"])
+        symbols.update(members_of(key.keys_by_dimension[MEMBER_DIMENSION]))
     return PartitionScope(
         dates=tuple(sorted(dates)), symbols=tuple(s for s in SYMBOLS if s in symbols)
     )

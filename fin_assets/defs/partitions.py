@@ -1,4 +1,10 @@
-"""Partitions of the asset graph: calendar `date` × static `symbol` from the universe file.
+"""Partitions of the asset graph: calendar `date` × a static dimension from the universe file.
+
+The second dimension is `symbol` (one partition per symbol) or, when the universe file assigns
+every symbol a `block`, `block` (one partition per block of symbols sharing a calendar, which
+keeps a large universe under Dagster's 100,000 partitions per asset; docs/scaling.md). Code
+outside this module never names the dimension: it asks for `MEMBER_DIMENSION`,
+`members_of` and `partition_key`.
 
 HISTORY_START is the first date of every daily dimension: indicators and risk read a symbol's
 whole daily history from there (seeded EMAs and RSI have unbounded memory), so a partition gives
@@ -15,6 +21,7 @@ from dagster import (
     DailyPartitionsDefinition,
     DimensionPartitionMapping,
     IdentityPartitionMapping,
+    MultiPartitionKey,
     MultiPartitionMapping,
     MultiPartitionsDefinition,
     StaticPartitionsDefinition,
@@ -34,16 +41,34 @@ LOOKBACK_DAYS = 400
 PREVIOUS_SESSION_DAYS = 14
 
 SYMBOLS: tuple[str, ...] = tuple(s.symbol for s in load_universe())
+# The symbols' partition values: each symbol, or its block.
+PARTITION_OF: dict[str, str] = {s.symbol: s.block or s.symbol for s in load_universe()}
+MEMBER_DIMENSION = "block" if any(s.block for s in load_universe()) else "symbol"
+# Each partition value's symbols, both in universe order.
+MEMBERS: dict[str, tuple[str, ...]] = {
+    value: tuple(s for s in SYMBOLS if PARTITION_OF[s] == value)
+    for value in dict.fromkeys(PARTITION_OF.values())
+}
 
 date_partitions = DailyPartitionsDefinition(start_date=HISTORY_START.isoformat(), end_offset=0)
-symbol_partitions = StaticPartitionsDefinition(list(SYMBOLS))
+member_partitions = StaticPartitionsDefinition(list(MEMBERS))
 date_symbol_partitions = MultiPartitionsDefinition(
-    {"date": date_partitions, "symbol": symbol_partitions}
+    {"date": date_partitions, MEMBER_DIMENSION: member_partitions}
 )
 
 
+def members_of(value: str) -> tuple[str, ...]:
+    """The symbols of a partition value of the member dimension (a symbol or a block)."""
+    return MEMBERS[value]
+
+
+def partition_key(day: date | str, value: str) -> MultiPartitionKey:
+    """The date × member partition key of `day` and a member-dimension value."""
+    return MultiPartitionKey({"date": str(day), MEMBER_DIMENSION: value})
+
+
 def lookback_mapping(days: int) -> MultiPartitionMapping:
-    """Each (date, symbol) depends on the same symbol's partitions of the `days` previous dates."""
+    """Each (date, member) depends on the same member's partitions of the `days` previous dates."""
     return MultiPartitionMapping(
         {
             "date": DimensionPartitionMapping(
@@ -52,6 +77,8 @@ def lookback_mapping(days: int) -> MultiPartitionMapping:
                     start_offset=-days, allow_nonexistent_upstream_partitions=True
                 ),
             ),
-            "symbol": DimensionPartitionMapping("symbol", IdentityPartitionMapping()),
+            MEMBER_DIMENSION: DimensionPartitionMapping(
+                MEMBER_DIMENSION, IdentityPartitionMapping()
+            ),
         }
     )

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
-    MultiPartitionKey,
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
@@ -29,7 +28,8 @@ from dagster import (
     schedule,
 )
 
-from fin_assets.defs.partition_ranges import range_tags, symbol_blocks
+from fin_assets.defs.partition_ranges import member_ranges, range_tags
+from fin_assets.defs.partitions import partition_key
 from fin_assets.universe import Symbol, load_universe
 
 VENDOR_TAG = "fin/vendor"
@@ -74,9 +74,9 @@ class VendorPull:
         """One run per contiguous symbol block, covering the tick's trade date."""
         day = self.trade_date(scheduled).isoformat()
         requests = []
-        for first, last in symbol_blocks(self.symbols):
-            start = MultiPartitionKey({"date": day, "symbol": first})
-            end = MultiPartitionKey({"date": day, "symbol": last})
+        for first, last in member_ranges(self.symbols):
+            start = partition_key(day, first)
+            end = partition_key(day, last)
             requests.append(
                 RunRequest(
                     run_key=f"{self.name}:{start}:{end}",

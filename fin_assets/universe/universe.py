@@ -31,6 +31,8 @@ class Symbol:
     timezone: str
     sector: str
     vendor_ids: dict[str, str | None]
+    # The partition block holding the symbol (docs/scaling.md), None in a universe without blocks.
+    block: str | None = None
 
     @property
     def is_crypto(self) -> bool:
@@ -53,12 +55,61 @@ def _parse_symbol(entry: dict) -> Symbol:
         timezone=entry["timezone"],
         sector=entry["sector"],
         vendor_ids={vendor: entry["vendor_ids"].get(vendor) for vendor in VENDORS},
+        block=entry.get("block"),
     )
     if symbol.asset_class not in ASSET_CLASSES:
         raise ValueError(f"{symbol.symbol}: unknown asset_class {symbol.asset_class!r}")
-    if "|" in symbol.symbol or "," in symbol.symbol:
-        raise ValueError(f"{symbol.symbol!r}: symbols may not contain '|' or ','")
+    for name in (symbol.symbol, symbol.block or ""):
+        if "|" in name or "," in name:
+            raise ValueError(f"{name!r}: symbols and blocks may not contain '|' or ','")
     return symbol
+
+
+def block_name(calendar: str, index: int) -> str:
+    """The name of a calendar's `index`-th partition block: `XNYS-000`, `247-001`, ..."""
+    return f"{calendar.replace('/', '')}-{index:03d}"
+
+
+def assign_blocks(entries: list[dict], size: int) -> list[dict]:
+    """Universe entries with a `block` each: kept where set, else appended to a block.
+
+    Membership is append-only: an entry without a block joins the newest block of its calendar
+    while that block has fewer than `size` members, else opens the calendar's next block. A
+    symbol never changes block, so the partitions holding its history never move.
+    """
+    members: dict[str, int] = {}
+    blocks_of: dict[str, list[str]] = {}
+    for entry in entries:
+        if entry.get("block"):
+            block = entry["block"]
+            members[block] = members.get(block, 0) + 1
+            calendar_blocks = blocks_of.setdefault(entry["calendar"], [])
+            if block not in calendar_blocks:
+                calendar_blocks.append(block)
+    assigned = []
+    for entry in entries:
+        if not entry.get("block"):
+            calendar_blocks = blocks_of.setdefault(entry["calendar"], [])
+            if not calendar_blocks or members[calendar_blocks[-1]] >= size:
+                calendar_blocks.append(block_name(entry["calendar"], len(calendar_blocks)))
+            block = calendar_blocks[-1]
+            members[block] = members.get(block, 0) + 1
+            entry = {**entry, "block": block}
+        assigned.append(entry)
+    return assigned
+
+
+def _check_blocks(symbols: tuple[Symbol, ...], path: Path) -> None:
+    """Blocks are all-or-none and each block's members share one trading calendar."""
+    if all(s.block is None for s in symbols):
+        return
+    unblocked = [s.symbol for s in symbols if s.block is None]
+    if unblocked:
+        raise ValueError(f"{path}: every symbol needs a block when one has; missing: {unblocked}")
+    calendars: dict[str, str] = {}
+    for symbol in symbols:
+        if calendars.setdefault(str(symbol.block), symbol.calendar) != symbol.calendar:
+            raise ValueError(f"{path}: block {symbol.block} mixes calendars")
 
 
 @cache
@@ -70,4 +121,5 @@ def load_universe(path: Path = UNIVERSE_FILE) -> tuple[Symbol, ...]:
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise ValueError(f"duplicate symbols in {path}: {duplicated}")
+    _check_blocks(symbols, path)
     return symbols

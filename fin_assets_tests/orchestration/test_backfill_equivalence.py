@@ -10,7 +10,7 @@ from dagster import MultiPartitionKey
 from dagster._core.utils import make_new_run_id
 
 from fin_assets.analytics.market_calendar import sessions_in_range
-from fin_assets.defs.partition_ranges import symbol_blocks
+from fin_assets.defs.partition_ranges import member_ranges
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.runner import RunRequest, execute_run
 from fin_assets.settings import Settings
@@ -42,7 +42,7 @@ def facts(settings: Settings) -> dict[str, pd.DataFrame]:
 
 def range_runs(settings: Settings) -> dict[str, pd.DataFrame]:
     """One run per contiguous symbol block over the whole date range."""
-    for first, last in symbol_blocks(SYMBOLS):
+    for first, last in member_ranges(SYMBOLS):
         request = RunRequest("symbol_history_job", key(START, first), key(END, last))
         assert execute_run(settings, request, make_new_run_id())
     return facts(settings)
