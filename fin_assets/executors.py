@@ -5,15 +5,20 @@
 - `k8s`: dagster-k8s's `k8s_job_executor`, one Kubernetes Job (one pod) per step, in the
   cluster deployed with helm/ (docs/deploy.md). Step pods inherit what the instance's
   K8sRunLauncher sets (image of the code location, service account with the IRSA role,
-  `envSecrets`, security context, the writable /tmp volume); this module only adds the
-  resources: STEP_RESOURCES for every step and HEAVY_STEP_RESOURCES for the steps in
-  HEAVY_STEPS, which read or reshape a symbol's whole history in memory.
+  `envSecrets`, security context, the writable /tmp volume); the executor gives every step
+  STEP_RESOURCES (its `step_k8s_config`).
 
-The per-step settings are `dagster-k8s/config` blocks (the schema of that op tag: container_config,
-pod_spec_config, ...), keyed by op name in the executor's `per_step_k8s_config`, which dagster-k8s
-merges after the op's own `dagster-k8s/config` tag. Kubernetes field names are the API's
-(camelCase, as in the Helm values). On k8s the lake must be shared by the pods (an s3:// lake, or
-a folder on a ReadWriteMany volume), and so must the warehouse (Snowflake, prod's default).
+Heavy steps, which read or reshape a symbol's whole history in memory (intraday_bars,
+technical_indicators, risk_metrics, portfolio_risk), carry HEAVY_STEP_RESOURCES in their own
+`dagster-k8s/config` op tag: their @asset / @multi_asset definitions pass
+`op_tags=heavy_step_op_tags()`. dagster-k8s merges a step's op tag over the executor's
+`step_k8s_config` (the tag's `container_config.resources` replace the default requests and
+limits); the in-process executor ignores the tag. This module is the one place the numbers
+live. Kubernetes field names are the API's (camelCase, as in the Helm values) inside the
+snake_case blocks of the tag's schema (container_config, pod_spec_config, ...).
+
+On k8s the lake must be shared by the pods (an s3:// lake, or a folder on a ReadWriteMany
+volume), and so must the warehouse (Snowflake, prod's default).
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ from __future__ import annotations
 from typing import Any
 
 from dagster import ExecutorDefinition, in_process_executor
-from dagster_k8s import k8s_job_executor
 
 from fin_assets.settings import Settings
 
@@ -34,10 +38,9 @@ HEAVY_STEP_RESOURCES: dict[str, dict[str, str]] = {
     "requests": {"cpu": "2", "memory": "8Gi"},
     "limits": {"cpu": "4", "memory": "12Gi"},
 }
-# Op names (an @asset's op is named after the asset; portfolio_risk also yields
-# correlation_matrix): minute bars of a whole range, whole-history indicators and risk, and the
-# cross-symbol portfolio.
-HEAVY_STEPS = ("intraday_bars", "technical_indicators", "risk_metrics", "portfolio_risk")
+# The op tag dagster-k8s reads a step's Kubernetes config from (dagster_k8s.job's
+# USER_DEFINED_K8S_CONFIG_KEY, spelled out so that the asset modules need not import dagster_k8s).
+K8S_CONFIG_TAG = "dagster-k8s/config"
 # Step pods of one run running at the same time (a run covers one job over a partition range).
 MAX_CONCURRENT_STEP_PODS = 4
 
@@ -47,14 +50,16 @@ def step_k8s_config(resources: dict[str, dict[str, str]]) -> dict[str, Any]:
     return {"container_config": {"resources": resources}}
 
 
+def heavy_step_op_tags() -> dict[str, Any]:
+    """The `op_tags` of a heavy asset: its step pod gets HEAVY_STEP_RESOURCES."""
+    return {K8S_CONFIG_TAG: step_k8s_config(HEAVY_STEP_RESOURCES)}
+
+
 def k8s_executor_config() -> dict[str, Any]:
-    """Config of `k8s_job_executor`: default step resources, heavy-step overrides, pod limit."""
+    """Config of `k8s_job_executor`: every step's default resources and the pods of a run."""
     return {
         "max_concurrent": MAX_CONCURRENT_STEP_PODS,
         "step_k8s_config": step_k8s_config(STEP_RESOURCES),
-        "per_step_k8s_config": {
-            step: step_k8s_config(HEAVY_STEP_RESOURCES) for step in HEAVY_STEPS
-        },
     }
 
 
@@ -63,5 +68,8 @@ def executor_for(settings: Settings) -> ExecutorDefinition:
     if settings.executor == "in_process":
         return in_process_executor
     if settings.executor == "k8s":
+        # Imported here: the Kubernetes client takes seconds to import in every local process.
+        from dagster_k8s import k8s_job_executor
+
         return k8s_job_executor.configured(k8s_executor_config(), name="k8s_job_executor")
     raise ValueError(f"FIN_EXECUTOR={settings.executor!r}: expected in_process or k8s")
