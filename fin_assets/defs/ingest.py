@@ -1,107 +1,244 @@
-"""Ingest layer: raw vendor payloads, stored immutably in the lake exactly as received."""
+"""Ingest layer: raw vendor payloads, stored immutably in the lake exactly as received.
+
+raw_quotes is a graph-backed asset, because Dagster concurrency pools belong to ops: one fetch
+step per pool (FETCH_POOLS) takes a slot of its vendor's pool and fetches only the run's
+symbols that the source routes to that pool (`MarketDataResource.pool_for`), so concurrent runs
+never call one vendor at the same time and its quota holds across runs, while runs pulling from
+different vendors proceed side by side. A last step (`collect_raw_quotes`, no pool) sums the
+fetch steps' FetchSummary values into the materialization's metadata and the blocking
+`payload_present` check, or, with `landing_key` in the run config, ingests that landing file
+instead (defs/landing.py; the fetch steps then do nothing).
+
+Step keys: `raw_quotes.fetch_alpha_vantage`, `raw_quotes.fetch_coingecko`,
+`raw_quotes.fetch_yahoo`, `raw_quotes.fetch_offline`, `raw_quotes.collect_raw_quotes`. A fetch
+step without symbols in its pool makes no call and returns an empty summary.
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
 
 import pandas as pd
-from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    BackfillPolicy,
+    ConfigMapping,
+    In,
+    MetadataValue,
+    Nothing,
+    OpDefinition,
+    Out,
+    Output,
+    graph_asset,
+    op,
+)
 
 from fin_assets.analytics.quality import RuleResult
 from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.fetch_summary import (
+    FETCH_SUMMARY_IO_MANAGER,
+    FetchSummary,
+    fetch_summary_io_manager,
+)
 from fin_assets.defs.landing import RawQuotesConfig, ingest_landing_run
-from fin_assets.defs.partition_scope import date_symbol_scope
+from fin_assets.defs.partition_scope import PartitionScope, date_symbol_scope
 from fin_assets.defs.partitions import date_symbol_partitions
 from fin_assets.defs.retries import VENDOR_RETRY_POLICY, retry_only_transient_vendor_errors
-from fin_assets.resources.market_data import MarketDataResource
+from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.market_data import OFFLINE_POOL, MarketDataResource
 from fin_assets.resources.raw_store import raw_partition_prefix, store_payload
 from fin_assets.resources.storage import LakeResource
-from fin_assets.universe import load_universe
+from fin_assets.resources.vendors.routing import VENDOR_POOLS
+from fin_assets.universe import Symbol, load_universe
 
-# Every raw_quotes step takes a slot of this pool (limit 1 by default, see instance.py), so
-# concurrent runs never call the vendors at the same time and the quotas hold across runs.
-VENDOR_POOL = "market_data_vendors"
+# Fetch step name suffix → the concurrency pool the step takes (limit 1 each by default, see
+# fin_assets/instance.py and deploy/dagster.*.yaml).
+FETCH_POOLS = {
+    "alpha_vantage": VENDOR_POOLS["alphavantage"],
+    "coingecko": VENDOR_POOLS["coingecko"],
+    "yahoo": VENDOR_POOLS["yahoo"],
+    "offline": OFFLINE_POOL,
+}
 # Runs of at most this many partitions list each payload's lineage (vendor, endpoint, params,
 # fetched_at, sha256) and the sessions without data in their metadata. Dagster copies a ranged
 # run's metadata onto every partition's materialization, so longer runs only give the counts
 # (each raw object's name still holds its fetch time and hash).
 LINEAGE_PARTITIONS = 31
+COLLECT_OP = "collect_raw_quotes"
 
 
-@asset(
+def fetch_payloads(
+    context: AssetExecutionContext,
+    market_data: MarketDataResource,
+    store: ParquetLake,
+    symbols: Sequence[Symbol],
+    scope: PartitionScope,
+) -> FetchSummary:
+    """Fetch and store the payload of every (symbol, date) of `symbols` × the scope's dates.
+
+    A partition that already has a payload is skipped when the source reuses stored payloads;
+    a date without a session makes no call and stores nothing.
+    """
+    summary = FetchSummary(vendors={s.symbol: market_data.vendor_for(s) for s in symbols})
+    counts = {"stored": 0, "unchanged": 0, "reused": 0, "no_session": 0, "payload_bytes": 0}
+    for symbol in symbols:
+        vendor = summary.vendors[symbol.symbol]
+        for trade_date in scope.dates:
+            day = trade_date.isoformat()
+            known = raw_partition_prefix(vendor, symbol.symbol, day)
+            if market_data.reuses_stored_payloads and store.list_objects(known):
+                counts["reused"] += 1
+                continue
+            with retry_only_transient_vendor_errors():
+                payload = market_data.fetch_intraday(symbol, trade_date)
+            if payload is None:
+                counts["no_session"] += 1
+                continue
+            counts["payload_bytes"] += len(payload.content)
+            if payload.bar_count == 0:
+                summary.no_data.append(f"{symbol.symbol}|{day}")
+            summary.lineage.append(
+                {"symbol": symbol.symbol, "trade_date": day, **payload.lineage()}
+            )
+            stored = store_payload(store, payload, symbol.symbol, day, payload.fetched_at)
+            counts["stored" if stored else "unchanged"] += 1
+            if not store.list_objects(raw_partition_prefix(payload.vendor, symbol.symbol, day)):
+                summary.missing.append([symbol.symbol, day])
+        context.log.info(f"raw_quotes {symbol.symbol}: {len(scope.dates)} dates fetched")
+    return replace(summary, **counts)
+
+
+def _fetch_op(name: str, pool: str) -> OpDefinition:
+    """The fetch step of `pool`: the run's symbols routed to it, under its concurrency slot."""
+
+    @op(
+        name=f"fetch_{name}",
+        pool=pool,
+        retry_policy=VENDOR_RETRY_POLICY,
+        out=Out(FetchSummary, io_manager_key=FETCH_SUMMARY_IO_MANAGER),
+        description=f"Fetches and stores the payloads of the run's symbols in pool {pool}.",
+    )
+    def fetch(
+        context: AssetExecutionContext,
+        config: RawQuotesConfig,
+        market_data: MarketDataResource,
+        lake: LakeResource,
+    ) -> FetchSummary:
+        if config.landing_key:
+            return FetchSummary()
+        scope = date_symbol_scope(context)
+        universe = {s.symbol: s for s in load_universe()}
+        with retry_only_transient_vendor_errors():
+            symbols = [
+                universe[s] for s in scope.symbols if market_data.pool_for(universe[s]) == pool
+            ]
+        if not symbols:
+            return FetchSummary()
+        return fetch_payloads(context, market_data, lake.get_lake(), symbols, scope)
+
+    return fetch
+
+
+FETCH_OPS = {name: _fetch_op(name, pool) for name, pool in FETCH_POOLS.items()}
+
+
+def _in_scope_order(scope: PartitionScope, summaries: Sequence[FetchSummary]) -> FetchSummary:
+    """The fetch steps' summaries as one, entries ordered by (symbol in universe order, date)."""
+    rank = {symbol: index for index, symbol in enumerate(scope.symbols)}
+    vendors = {k: v for s in summaries for k, v in s.vendors.items()}
+    return FetchSummary(
+        vendors={symbol: vendors[symbol] for symbol in scope.symbols if symbol in vendors},
+        stored=sum(s.stored for s in summaries),
+        unchanged=sum(s.unchanged for s in summaries),
+        reused=sum(s.reused for s in summaries),
+        no_session=sum(s.no_session for s in summaries),
+        payload_bytes=sum(s.payload_bytes for s in summaries),
+        missing=sorted((m for s in summaries for m in s.missing), key=lambda m: (rank[m[0]], m[1])),
+        lineage=sorted(
+            (e for s in summaries for e in s.lineage),
+            key=lambda e: (rank[str(e["symbol"])], str(e["trade_date"])),
+        ),
+        no_data=sorted(
+            (d for s in summaries for d in s.no_data),
+            key=lambda d: (rank[d.split("|")[0]], d.split("|")[1]),
+        ),
+    )
+
+
+@op(
+    name=COLLECT_OP,
+    ins={name: In(FetchSummary) for name in FETCH_POOLS},
+    out={"result": Out(Nothing), "payload_present": Out(Nothing)},
+    description="The materialization of raw_quotes and its payload_present check.",
+)
+def collect_raw_quotes(
+    context: AssetExecutionContext,
+    config: RawQuotesConfig,
+    market_data: MarketDataResource,
+    lake: LakeResource,
+    **summaries: FetchSummary,
+) -> Iterator[Output | AssetCheckResult]:
+    """Sum the fetch steps' summaries (or ingest the landing file) into metadata and check."""
+    if config.landing_key:
+        with retry_only_transient_vendor_errors():
+            landing = ingest_landing_run(context, lake.get_lake(), config.landing_key)
+        yield Output(None, "result", metadata=landing.metadata)
+        yield from landing.check_results or []
+        return
+    scope = date_symbol_scope(context)
+    total = _in_scope_order(scope, list(summaries.values()))
+    presence = RuleResult(
+        rule="payload_present",
+        passed=not total.missing,
+        failed_rows=len(total.missing),
+        checked_rows=scope.partition_count - total.no_session,
+        sample=pd.DataFrame(total.missing, columns=["symbol", "trade_date"]),
+        detail=f"{len(total.missing)} session partitions without a payload",
+    )
+    details = {
+        "lineage": MetadataValue.json(total.lineage),
+        "no_data": MetadataValue.json(total.no_data),
+    }
+    metadata: dict[str, Any] = {
+        "vendor": market_data.vendor,
+        "vendors": MetadataValue.json(total.vendors),
+        "partitions": scope.partition_count,
+        "payloads_stored": total.stored,
+        "payloads_unchanged": total.unchanged,
+        "payloads_reused": total.reused,
+        "lineage_entries": len(total.lineage),
+        "no_data_count": len(total.no_data),
+        "no_session_partitions": total.no_session,
+        "payload_bytes": MetadataValue.int(total.payload_bytes),
+        **(details if scope.partition_count <= LINEAGE_PARTITIONS else {}),
+    }
+    yield Output(None, "result", metadata=metadata)
+    yield check_result("payload_present", presence)
+
+
+def _op_config(outer: dict[str, Any]) -> dict[str, Any]:
+    """The graph's run config (RawQuotesConfig, at `ops.raw_quotes.config`) given to each step."""
+    config = {"config": RawQuotesConfig(**outer).model_dump()}
+    return {COLLECT_OP: config, **{op_def.name: config for op_def in FETCH_OPS.values()}}
+
+
+@graph_asset(
     group_name="ingest",
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     check_specs=check_specs("raw_quotes", blocking=["payload_present"]),
     kinds={"parquet", "json"},
-    retry_policy=VENDOR_RETRY_POLICY,
-    pool=VENDOR_POOL,
+    config=ConfigMapping(config_fn=_op_config, config_schema=RawQuotesConfig.to_config_schema()),
+    resource_defs={FETCH_SUMMARY_IO_MANAGER: fetch_summary_io_manager},
 )
-def raw_quotes(
-    context: AssetExecutionContext,
-    config: RawQuotesConfig,
-    market_data: MarketDataResource,
-    lake: LakeResource,
-) -> MaterializeResult:
+def raw_quotes() -> dict[str, Any]:
     """Vendor payloads of one-minute bars per (date, symbol), immutable and as received.
 
     A date without a session (weekends and exchange holidays for equities) makes no vendor call
     and stores nothing: it materializes as an explicit "no session" result. With
     `landing_key` in the run config, the run ingests that landing file instead (defs/landing.py).
     """
-    if config.landing_key:
-        with retry_only_transient_vendor_errors():
-            return ingest_landing_run(context, lake.get_lake(), config.landing_key)
-    scope = date_symbol_scope(context)
-    store = lake.get_lake()
-    universe = {s.symbol: s for s in load_universe()}
-    stored, unchanged, reused, no_session, total_bytes = 0, 0, 0, 0, 0
-    missing: list[tuple[str, str]] = []
-    lineage: list[dict[str, object]] = []
-    no_data: list[str] = []
-    vendors = {symbol: market_data.vendor_for(universe[symbol]) for symbol in scope.symbols}
-    for symbol in scope.symbols:
-        for trade_date in scope.dates:
-            known = raw_partition_prefix(vendors[symbol], symbol, trade_date.isoformat())
-            if market_data.reuses_stored_payloads and store.list_objects(known):
-                reused += 1
-                continue
-            with retry_only_transient_vendor_errors():
-                payload = market_data.fetch_intraday(universe[symbol], trade_date)
-            if payload is None:
-                no_session += 1
-                continue
-            total_bytes += len(payload.content)
-            if payload.bar_count == 0:
-                no_data.append(f"{symbol}|{trade_date}")
-            lineage.append({"symbol": symbol, "trade_date": str(trade_date), **payload.lineage()})
-            if store_payload(store, payload, symbol, trade_date.isoformat(), payload.fetched_at):
-                stored += 1
-            else:
-                unchanged += 1
-            prefix = raw_partition_prefix(payload.vendor, symbol, trade_date.isoformat())
-            if not store.list_objects(prefix):
-                missing.append((symbol, trade_date.isoformat()))
-        context.log.info(f"raw_quotes {symbol}: {len(scope.dates)} dates fetched")
-    checked = scope.partition_count - no_session
-    presence = RuleResult(
-        rule="payload_present",
-        passed=not missing,
-        failed_rows=len(missing),
-        checked_rows=checked,
-        sample=pd.DataFrame(missing, columns=["symbol", "trade_date"]),
-        detail=f"{len(missing)} session partitions without a payload",
-    )
-    details = {"lineage": MetadataValue.json(lineage), "no_data": MetadataValue.json(no_data)}
-    return MaterializeResult(
-        metadata={
-            "vendor": market_data.vendor,
-            "vendors": MetadataValue.json(vendors),
-            "partitions": scope.partition_count,
-            "payloads_stored": stored,
-            "payloads_unchanged": unchanged,
-            "payloads_reused": reused,
-            "lineage_entries": len(lineage),
-            "no_data_count": len(no_data),
-            "no_session_partitions": no_session,
-            "payload_bytes": MetadataValue.int(total_bytes),
-            **(details if scope.partition_count <= LINEAGE_PARTITIONS else {}),
-        },
-        check_results=[check_result("payload_present", presence)],
-    )
+    result, presence = collect_raw_quotes(**{name: op_def() for name, op_def in FETCH_OPS.items()})
+    # A graph-backed asset returns its check outputs under "{asset key}_{check name}".
+    return {"result": result, "raw_quotes_payload_present": presence}

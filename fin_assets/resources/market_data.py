@@ -56,6 +56,12 @@ class RawPayload:
         }
 
 
+# The Dagster concurrency pool of the raw_quotes fetch steps that make no vendor call: the
+# synthetic market and replays of recorded answers (each vendor has its own pool, see
+# fin_assets.resources.vendors.routing.VENDOR_POOLS).
+OFFLINE_POOL = "vendor_offline"
+
+
 class MarketDataResource(ConfigurableResource):
     """What the raw layer needs from a vendor connector; every source subclasses it."""
 
@@ -70,6 +76,14 @@ class MarketDataResource(ConfigurableResource):
         """
         del symbol
         return self.vendor
+
+    def pool_for(self, symbol: Symbol) -> str:
+        """The Dagster concurrency pool whose slot a fetch of `symbol` takes (raw_quotes runs
+        each pool's symbols in a step of its own). A source without vendor calls answers
+        OFFLINE_POOL.
+        """
+        del symbol
+        return OFFLINE_POOL
 
     @property
     def reuses_stored_payloads(self) -> bool:

@@ -13,8 +13,14 @@ from fin_assets.resources.vendors.errors import (
 
 
 def test_raw_quotes_retries_with_exponential_backoff_and_jitter() -> None:
-    policy = defs.resolve_assets_def("raw_quotes").op.retry_policy
-    assert policy == VENDOR_RETRY_POLICY
+    # raw_quotes is a graph: each vendor pool's fetch step carries the policy.
+    policies = {
+        op_def.name: op_def.retry_policy
+        for op_def in defs.resolve_assets_def("raw_quotes").node_def.node_defs
+        if op_def.name.startswith("fetch_")
+    }
+    assert len(policies) == 4 and set(policies.values()) == {VENDOR_RETRY_POLICY}
+    policy = policies["fetch_alpha_vantage"]
     assert (policy.max_retries, policy.delay) == (4, 15)
     assert (policy.backoff, policy.jitter) == (Backoff.EXPONENTIAL, Jitter.PLUS_MINUS)
 

@@ -29,7 +29,12 @@ from pydantic import PrivateAttr
 
 from fin_assets.analytics.market_calendar import is_session, session_minutes
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.market_data import MarketDataResource, RawPayload, decode_payload
+from fin_assets.resources.market_data import (
+    OFFLINE_POOL,
+    MarketDataResource,
+    RawPayload,
+    decode_payload,
+)
 from fin_assets.resources.vendors import alphavantage, coingecko, yahoo
 from fin_assets.resources.vendors.errors import VendorBadRequest, VendorPayloadInvalid
 from fin_assets.resources.vendors.http_client import VendorHttpClient, VendorResponse
@@ -40,6 +45,14 @@ from fin_assets.universe import Symbol
 EQUITY_VENDORS = ("alphavantage", "yahoo")
 CRYPTO_VENDORS = ("coingecko", "yahoo")
 SOURCE_NAME = "vendors"
+# Each vendor's Dagster concurrency pool: raw_quotes fetches a vendor's symbols in a step that
+# takes a slot of it, so concurrent runs call one vendor one step at a time (limit 1, see
+# fin_assets/instance.py). Replays make no vendor call and take OFFLINE_POOL instead.
+VENDOR_POOLS = {
+    "alphavantage": "vendor_alpha_vantage",
+    "coingecko": "vendor_coingecko",
+    "yahoo": "vendor_yahoo",
+}
 
 
 class VendorMarketSource(MarketDataResource):
@@ -92,6 +105,11 @@ class VendorMarketSource(MarketDataResource):
                 f"{symbol.asset_class} vendor must be one of {allowed}, got {vendor!r}"
             )
         return vendor
+
+    def pool_for(self, symbol: Symbol) -> str:
+        """The pool of `symbol`'s vendor (VENDOR_POOLS), or OFFLINE_POOL in replay mode."""
+        vendor = self.vendor_for(symbol)
+        return OFFLINE_POOL if self.mode == "replay" else VENDOR_POOLS[vendor]
 
     def fetch_intraday(self, symbol: Symbol, trade_date: date) -> RawPayload | None:
         if not is_session(symbol.calendar, trade_date):

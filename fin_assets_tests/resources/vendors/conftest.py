@@ -111,11 +111,12 @@ def vendor_source(httpserver: HTTPServer, **config: object) -> VendorMarketSourc
     )
 
 
-def serve_yahoo_empty_day(httpserver: HTTPServer) -> bytes:
-    """The recorded empty 1-minute chart, served for AAPL's session of 2025-02-03."""
+def serve_yahoo_empty_day(httpserver: HTTPServer, symbol: str = "AAPL") -> bytes:
+    """The recorded empty 1-minute chart (of AAPL), served for `symbol`'s session of 2025-02-03
+    (any XNYS symbol: the request's session bounds are the same)."""
     body = fixture_bytes("yahoo/chart_v8_AAPL_1m_weekend_empty_body.json")
     httpserver.expect_request(
-        "/v8/finance/chart/AAPL",
+        f"/v8/finance/chart/{symbol}",
         query_string={
             "period1": "1738593000",  # 2025-02-03 09:30 EST
             "period2": "1738616400",  # 16:00 EST: bars opening up to 15:59

@@ -7,7 +7,7 @@ from pathlib import Path
 from dagster import ExecuteInProcessResult, MultiPartitionKey, materialize
 from pytest_httpserver import HTTPServer
 
-from fin_assets.defs.ingest import VENDOR_POOL, raw_quotes
+from fin_assets.defs.ingest import raw_quotes
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.resources.vendors.routing import VendorMarketSource
@@ -87,7 +87,3 @@ def test_invalid_payload_writes_nothing(httpserver: HTTPServer, tmp_path: Path) 
     (failure,) = result.get_step_failure_events()
     assert "granularity '1d' is not intraday" in str(failure.event_specific_data.error)
     assert ParquetLake(str(tmp_path / "lake")).list_objects("raw") == []
-
-
-def test_raw_quotes_takes_the_vendor_pool() -> None:
-    assert raw_quotes.op.pool == VENDOR_POOL
