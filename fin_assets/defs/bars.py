@@ -23,6 +23,7 @@ from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.lake_io import read_scope, write_symbol_partitions
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import date_symbol_partitions
+from fin_assets.executors import heavy_step_op_tags
 from fin_assets.landing.contract import LANDING_VENDOR
 from fin_assets.landing.ingest import read_landing_bars
 from fin_assets.resources.lake import ParquetLake
@@ -74,6 +75,7 @@ def partition_raw_bars(
     deps=[AssetKey("raw_quotes")],
     check_specs=check_specs("intraday_bars", blocking=BAR_CHECKS, warning=["session_completeness"]),
     kinds={"parquet", "pandas"},
+    op_tags=heavy_step_op_tags(),
 )
 def intraday_bars(
     context: AssetExecutionContext, market_data: MarketDataResource, lake: LakeResource

@@ -1,19 +1,30 @@
-"""FIN_EXECUTOR chooses the executor of every job; k8s runs each step in its own pod."""
+"""FIN_EXECUTOR chooses the executor of every job; k8s runs each step in its own pod, heavy
+steps (their `dagster-k8s/config` op tag) in bigger ones."""
 
 import dataclasses
 import os
 from pathlib import Path
 
 import pytest
+from dagster._core.execution.api import create_execution_plan
 from dagster_k8s import DagsterK8sJobConfig, construct_dagster_k8s_job
-from dagster_k8s.job import UserDefinedDagsterK8sConfig
+from dagster_k8s.container_context import K8sContainerContext
+from dagster_k8s.job import (
+    USER_DEFINED_K8S_CONFIG_KEY,
+    UserDefinedDagsterK8sConfig,
+    get_user_defined_k8s_config,
+)
 
 from fin_assets.definitions import build_definitions
-from fin_assets.executors import HEAVY_STEPS, STEP_RESOURCES
+from fin_assets.executors import K8S_CONFIG_TAG, STEP_RESOURCES
 from fin_assets.settings import Settings, get_settings
 from fin_assets_tests.deploy.pod_environment import pod_environment
 
 JOBS = ("symbol_history_job", "portfolio_job", "reference_job", "vendor_pull_job")
+# Minute bars of a whole range, whole-history indicators and risk, the cross-symbol portfolio.
+HEAVY_STEPS = {"intraday_bars", "technical_indicators", "risk_metrics", "portfolio_risk"}
+DEFAULT = ({"cpu": "250m", "memory": "1Gi"}, {"cpu": "1", "memory": "2Gi"})
+HEAVY = ({"cpu": "2", "memory": "8Gi"}, {"cpu": "4", "memory": "12Gi"})
 
 
 def k8s_settings(home: Path) -> Settings:
@@ -28,16 +39,24 @@ def resolved_executor_config(executor_def) -> dict:
     return result.value["config"]
 
 
-def step_container(step_config: dict) -> object:
-    """The container of the Kubernetes Job dagster-k8s builds for a step with `step_config`."""
+def step_pod_resources(executor_config: dict, step_tags: dict[str, str]) -> tuple[dict, dict]:
+    """Requests and limits of the container of the Kubernetes Job dagster-k8s builds for a step
+    with `step_tags`, resolved as K8sStepHandler does: the executor's `step_k8s_config`, then the
+    step's `dagster-k8s/config` tag merged over it (fin_assets sets no per_step_k8s_config)."""
+    executor_context = K8sContainerContext(
+        run_k8s_config=UserDefinedDagsterK8sConfig.from_dict(executor_config["step_k8s_config"])
+    )
+    context = executor_context.merge(
+        K8sContainerContext(run_k8s_config=get_user_defined_k8s_config(step_tags))
+    )
     job = construct_dagster_k8s_job(
         DagsterK8sJobConfig(job_image="fin-assets:test", dagster_home="/opt/dagster/dagster_home"),
         args=["dagster", "api", "execute_step"],
         job_name="dagster-step-test",
-        user_defined_k8s_config=UserDefinedDagsterK8sConfig.from_dict(step_config),
+        user_defined_k8s_config=context.run_k8s_config,
     )
     (container,) = job.spec.template.spec.containers
-    return container
+    return container.resources.requests, container.resources.limits
 
 
 def test_local_definitions_run_in_process(tmp_path: Path) -> None:
@@ -56,7 +75,7 @@ def test_k8s_definitions_load_with_a_valid_k8s_job_executor(tmp_path: Path) -> N
         assert config["max_concurrent"] == 4
         assert config["retries"] == {"enabled": {}}
         assert config["step_k8s_config"]["container_config"] == {"resources": STEP_RESOURCES}
-        assert set(config["per_step_k8s_config"]) == set(HEAVY_STEPS)
+        assert config["per_step_k8s_config"] == {}
 
 
 def test_production_definitions_load_with_the_deployment_environment(
@@ -79,28 +98,34 @@ def test_production_definitions_load_with_the_deployment_environment(
         assert defs.resolve_job_def(job).executor_def.name == "k8s_job_executor"
 
 
-def test_heavy_steps_are_ops_of_the_graph(tmp_path: Path) -> None:
+def test_heavy_step_pods_get_bigger_resources_from_their_op_tag(tmp_path: Path) -> None:
+    assert K8S_CONFIG_TAG == USER_DEFINED_K8S_CONFIG_KEY
     defs = build_definitions(k8s_settings(tmp_path))
-    ops = {
-        assets_def.node_def.name
+    heavy_seen = set()
+    for name in JOBS:
+        job = defs.resolve_job_def(name)
+        config = resolved_executor_config(job.executor_def)
+        for step in create_execution_plan(job).steps:
+            expected = HEAVY if step.op_name in HEAVY_STEPS else DEFAULT
+            assert step_pod_resources(config, step.tags) == expected, f"{name}: {step.key}"
+            if K8S_CONFIG_TAG in step.tags:
+                heavy_seen.add(step.op_name)
+    assert heavy_seen == HEAVY_STEPS
+
+
+def test_the_op_tag_is_the_k8s_config_of_the_heavy_assets(tmp_path: Path) -> None:
+    defs = build_definitions(k8s_settings(tmp_path))
+    tagged = {
+        assets_def.node_def.name: get_user_defined_k8s_config(assets_def.node_def.tags)
         for assets_def in defs.resolve_asset_graph().assets_defs
-        if assets_def.is_executable
+        if assets_def.is_executable and K8S_CONFIG_TAG in assets_def.node_def.tags
     }
-    assert set(HEAVY_STEPS) <= ops
-
-
-def test_step_pods_get_the_configured_resources(tmp_path: Path) -> None:
-    config = resolved_executor_config(
-        build_definitions(k8s_settings(tmp_path)).resolve_job_def("portfolio_job").executor_def
-    )
-    default = step_container(config["step_k8s_config"]).resources
-    assert (default.requests, default.limits) == (
-        {"cpu": "250m", "memory": "1Gi"},
-        {"cpu": "1", "memory": "2Gi"},
-    )
-    for step in HEAVY_STEPS:
-        heavy = step_container(config["per_step_k8s_config"][step]).resources
-        assert (heavy.requests, heavy.limits) == (
-            {"cpu": "2", "memory": "8Gi"},
-            {"cpu": "4", "memory": "12Gi"},
-        )
+    assert set(tagged) == HEAVY_STEPS
+    for config in tagged.values():
+        assert config.container_config == {
+            "resources": {
+                "requests": {"cpu": "2", "memory": "8Gi"},
+                "limits": {"cpu": "4", "memory": "12Gi"},
+            }
+        }
+        assert config.pod_spec_config == {} and config.job_spec_config == {}
