@@ -24,6 +24,11 @@ So a minute is written to exactly one key, however often the writer is killed, a
 never loses a trade (its offset is not committed until its minute is in a durable file). Dead
 letters are at-least-once: ones produced after the last commit are produced again on replay.
 Kafka's default offset.metadata.max.bytes (4096) bounds the state to ~100 symbols per partition.
+
+The protocol needs a broker that keeps the metadata committed with an offset (Apache Kafka,
+Amazon MSK and librdkafka's mock cluster do; Tansu 0.6 drops it). The first commit of each
+partition is read back, and a broker that lost the metadata stops the writer
+(CommitMetadataDroppedError) before any landing file is written.
 """
 
 from __future__ import annotations
@@ -60,6 +65,10 @@ KAFKA_TIMEOUT_SECONDS = 30.0
 
 class StateMismatchError(ValueError):
     """The committed state was written under settings this writer does not have."""
+
+
+class CommitMetadataDroppedError(RuntimeError):
+    """The broker did not keep the metadata of a commit: a restart could not resume exactly."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,7 @@ class LandingWriter:
         self.universe = {symbol.symbol: symbol for symbol in load_universe()}
         self.stats = WriterStats()
         self.partitions: dict[int, PartitionState] = {}
+        self._metadata_verified: set[int] = set()
         self._stopping = False
         self._failed = False
         self._delivery_errors: list[str] = []
@@ -327,6 +337,21 @@ class LandingWriter:
         [result] = self._consumer.commit(offsets=[tp], asynchronous=False)
         if result.error is not None:
             raise KafkaException(result.error)
+        if number not in self._metadata_verified:
+            self._verify_commit(tp)
+            self._metadata_verified.add(number)
+
+    def _verify_commit(self, sent: TopicPartition) -> None:
+        """Read a commit back: its offset and metadata must be what was committed."""
+        tp = TopicPartition(sent.topic, sent.partition)
+        [stored] = self._consumer.committed([tp], timeout=KAFKA_TIMEOUT_SECONDS)
+        if (stored.offset, stored.metadata) != (sent.offset, sent.metadata):
+            raise CommitMetadataDroppedError(
+                f"partition {sent.partition} of {sent.topic}: committed offset {sent.offset} with "
+                f"{len(sent.metadata or '')} bytes of metadata, the broker returns offset "
+                f"{stored.offset} with {stored.metadata!r}; the writer needs a broker that keeps "
+                "commit metadata (its restart state), so it stops before writing anything"
+            )
 
     def _wait_for_dead_letters(self) -> None:
         remaining = self._dead_letters.flush(KAFKA_TIMEOUT_SECONDS)

@@ -1,21 +1,33 @@
-"""A real Kafka wire-protocol broker for the streaming tests: librdkafka's mock cluster.
+"""Brokers of the streaming tests (see brokers.py): real Kafka wire-protocol servers over TCP.
 
-The cluster lives inside a confluent-kafka Producer created with `test.mock.num.brokers`; it
-listens on 127.0.0.1 over TCP for as long as that producer is alive, so other processes (the
-`fin-assets stream land` subprocesses of the crash tests) reach it like any broker. Topics are
-created on first use with 4 partitions.
+- `kafka_bootstrap`: a fresh librdkafka mock cluster — the broker of the landing-writer tests,
+  which need the metadata of offset commits kept (Tansu 0.6 drops it, see test_brokers.py).
+- `kafka_broker`: parametrized over both brokers, a fresh one per test: the mock cluster, and
+  Tansu with the quote and dead-letter topics created through the admin API.
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer
+
+from fin_assets_tests.streaming.brokers import Broker, create_topics, mock_cluster, tansu_broker
 
 
 @pytest.fixture
 def kafka_bootstrap() -> Iterator[str]:
     """Bootstrap address of a fresh single-broker mock cluster."""
-    cluster = Producer({"test.mock.num.brokers": 1, "log_level": 3})
-    brokers = cluster.list_topics(timeout=10).brokers.values()
-    yield ",".join(f"{broker.host}:{broker.port}" for broker in brokers)
-    cluster.close()
+    with mock_cluster() as broker:
+        yield broker.bootstrap
+
+
+@pytest.fixture(params=["mock", "tansu"])
+def kafka_broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
+    """A fresh broker of each kind; on Tansu, `quotes` (4 partitions) and `quotes.dlq` exist."""
+    if request.param == "mock":
+        with mock_cluster() as broker:
+            yield broker
+        return
+    with tansu_broker(tmp_path) as broker:
+        assert create_topics(broker.bootstrap) == {"quotes": 4, "quotes.dlq": 1}
+        yield broker

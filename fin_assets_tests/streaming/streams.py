@@ -18,6 +18,13 @@ from fin_assets.universe import Symbol
 SEED = 42
 
 TIMEOUT_SECONDS = 30.0
+READER_CONFIG = {
+    "auto.offset.reset": "earliest",
+    # Tansu answers a new member's JoinGroup after about half the session timeout.
+    "session.timeout.ms": 3_000,
+    "heartbeat.interval.ms": 500,
+}
+"""Consumer settings of the test readers (add bootstrap.servers and group.id)."""
 
 
 def produce(
@@ -48,12 +55,17 @@ class Received:
 
 
 def read_topic(
-    bootstrap: str, topic: str, count: int, timeout: float = TIMEOUT_SECONDS
+    bootstrap: str,
+    topic: str,
+    count: int,
+    timeout: float = TIMEOUT_SECONDS,
+    then_idle: float = 0.0,
 ) -> list[Received]:
     """Exactly the first `count` messages of `topic` (all partitions), by (partition, offset);
-    fails when `timeout` seconds pass without a message."""
+    fails when `timeout` seconds pass without a message, or when another message arrives within
+    `then_idle` seconds after them (a count that does not trust the broker's end offsets)."""
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "test-reader", "auto.offset.reset": "earliest"}
+        {"bootstrap.servers": bootstrap, "group.id": "test-reader", **READER_CONFIG}
     )
     consumer.subscribe([topic])
     found = []
@@ -66,6 +78,8 @@ def read_topic(
                 continue  # not created yet: the first message creates it
             assert error is None, error
             found.append(message)
+        extra = consumer.poll(then_idle) if then_idle else None
+        assert extra is None, f"more than {count} messages on {topic}"
     finally:
         consumer.close()
     found.sort(key=lambda message: (message.partition(), message.offset()))
