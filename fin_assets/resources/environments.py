@@ -33,6 +33,13 @@ def market_data_resource(settings: Settings) -> Any:
         coingecko_api_key=EnvVar("COINGECKO_API_KEY"),
         mode="record",
         archive_root=settings.raw_root,
+        # The rate limiters' state, shared by every run: the instance's Postgres in prod (URL
+        # read at run time), a SQLite file under FIN_HOME otherwise.
+        limiter_store_url=(
+            EnvVar("FIN_DAGSTER_PG_URL")
+            if settings.env == "prod"
+            else f"sqlite:///{settings.home / 'vendor_limiter.sqlite'}"
+        ),
     )
 
 

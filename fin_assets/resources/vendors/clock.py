@@ -8,9 +8,7 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    """Monotonic seconds for rate limiting, wall time for lineage, and sleeping."""
-
-    def monotonic(self) -> float: ...
+    """Wall time for rate limiting and lineage, and sleeping."""
 
     def now(self) -> datetime:
         """The current time, tz-aware UTC."""
@@ -20,10 +18,7 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clock: time.monotonic, datetime.now(UTC), time.sleep."""
-
-    def monotonic(self) -> float:
-        return time.monotonic()
+    """The real clock: datetime.now(UTC), time.sleep."""
 
     def now(self) -> datetime:
         return datetime.now(UTC)

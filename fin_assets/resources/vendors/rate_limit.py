@@ -8,8 +8,14 @@ has a token.
 
 When a call must wait, the limiter sleeps on the injected clock if the wait is at most
 `max_wait_seconds`; a longer wait (a spent daily budget) raises VendorQuotaExceeded with scope
-"day" instead of sleeping for hours. Across processes (concurrent Dagster runs) the quota is
-enforced by the per-vendor Dagster concurrency pool that raw_quotes runs in.
+"day" instead of sleeping for hours. Times are the clock's wall time in epoch milliseconds.
+
+Where the buckets' state lives: in the process (the default), or, with a store URL, in a table
+shared by every process using that URL (limiter_store.SqlStateStore: a SQLite file under
+FIN_HOME locally, the Dagster instance's Postgres in prod, chosen in resources/environments.py),
+so concurrent runs and later runs of the same day spend one budget per vendor and key. On top,
+raw_quotes calls each vendor from a step of that vendor's Dagster concurrency pool
+(fin_assets.defs.ingest), so concurrent runs take turns per vendor.
 """
 
 from __future__ import annotations
@@ -18,10 +24,19 @@ import hashlib
 import threading
 from dataclasses import dataclass
 
-from pyrate_limiter import AbstractClock, Rate, RateItem, StateBucket, TokenBucket
+from pyrate_limiter import (
+    AbstractClock,
+    InMemoryStateStore,
+    Rate,
+    RateItem,
+    StateBucket,
+    StateStore,
+    TokenBucket,
+)
 
 from fin_assets.resources.vendors.clock import Clock, SystemClock
 from fin_assets.resources.vendors.errors import VendorQuotaExceeded
+from fin_assets.resources.vendors.limiter_store import SqlStateStore, limiter_engine
 
 SECONDS_PER_DAY = 86_400
 
@@ -44,17 +59,22 @@ class Quota:
 
 
 class _MillisecondClock(AbstractClock):
-    """pyrate-limiter's clock interface over our Clock's monotonic seconds."""
+    """pyrate-limiter's clock interface over our Clock's wall time (epoch milliseconds), which
+    processes sharing a store agree on."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
 
     def now(self) -> int:
-        return int(self._clock.monotonic() * 1000)
+        return int(self._clock.now().timestamp() * 1000)
 
 
 class RateLimiter:
-    """Token buckets for one vendor and key; `acquire()` before every HTTP call."""
+    """Token buckets for one vendor and key; `acquire()` before every HTTP call.
+
+    `store` holds the buckets' state: the process's memory by default, or a SqlStateStore that
+    processes share.
+    """
 
     def __init__(
         self,
@@ -62,6 +82,7 @@ class RateLimiter:
         quotas: tuple[Quota, ...],
         clock: Clock | None = None,
         max_wait_seconds: float = 120.0,
+        store: StateStore | None = None,
     ) -> None:
         if not quotas:
             raise ValueError("a rate limiter needs at least one quota")
@@ -74,7 +95,12 @@ class RateLimiter:
         self._quota_of_rate = {(q.limit, q.period_seconds * 1000): q for q in quotas}
         rates = [Rate(q.limit, q.period_seconds * 1000) for q in quotas]
         try:
-            self._bucket = StateBucket(rates, algorithm=TokenBucket(), clock=self._ms_clock)
+            self._bucket = StateBucket(
+                rates,
+                algorithm=TokenBucket(),
+                store=store or InMemoryStateStore(),
+                clock=self._ms_clock,
+            )
         except ValueError:
             raise ValueError(
                 f"{vendor} quotas {quotas}: periods and limits must both increase, and a longer "
@@ -109,18 +135,32 @@ class RateLimiter:
             slept += wait
 
 
-_SHARED: dict[tuple[str, str, tuple[Quota, ...]], RateLimiter] = {}
+_SHARED: dict[tuple[str, str, tuple[Quota, ...], str], RateLimiter] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_limiter(vendor: str, api_key: str, quotas: tuple[Quota, ...]) -> RateLimiter:
+def store_key(vendor: str, key_id: str, quotas: tuple[Quota, ...]) -> str:
+    """The shared store's key of a limiter: vendor, key id and quotas ("5/60s,25/86400s")."""
+    limits = ",".join(f"{q.limit}/{q.period_seconds}s" for q in quotas)
+    return f"{vendor}:{key_id}:{limits}"
+
+
+def shared_limiter(
+    vendor: str, api_key: str, quotas: tuple[Quota, ...], store_url: str = ""
+) -> RateLimiter:
     """The process-wide limiter of (vendor, key, quotas) on the system clock.
 
-    Keys are identified by a SHA-256 prefix, so the registry never holds a key in clear.
+    With `store_url` (SQLAlchemy URL) its state is in that database's shared table, so every
+    process using the URL spends one budget; empty keeps it in this process. Keys are
+    identified by a SHA-256 prefix, so neither the registry nor the store holds a key in clear.
     """
     key_id = hashlib.sha256(api_key.encode()).hexdigest()[:16]
     with _SHARED_LOCK:
-        limiter = _SHARED.get((vendor, key_id, quotas))
+        limiter = _SHARED.get((vendor, key_id, quotas, store_url))
         if limiter is None:
-            limiter = _SHARED[(vendor, key_id, quotas)] = RateLimiter(vendor, quotas)
+            store = None
+            if store_url:
+                store = SqlStateStore(limiter_engine(store_url), store_key(vendor, key_id, quotas))
+            limiter = RateLimiter(vendor, quotas, store=store)
+            _SHARED[(vendor, key_id, quotas, store_url)] = limiter
         return limiter

@@ -61,7 +61,9 @@ class VendorMarketSource(MarketDataResource):
     `mode`: "live" (HTTP only), "record" (HTTP, and every answer archived under
     `archive_root`'s raw layer) or "replay" (answers from that archive, no HTTP).
     Quotas default to the free tiers; raise them for paid keys. Partitions that already have a
-    payload are not fetched again (quota) unless `refetch_stored`.
+    payload are not fetched again (quota) unless `refetch_stored`. `limiter_store_url`
+    (SQLAlchemy URL; may hold a password, so pass it as an EnvVar) is where the limiters' state
+    lives, shared by every process using it; empty keeps it in the process (rate_limit.py).
     """
 
     equity_vendor: str = "alphavantage"
@@ -82,6 +84,7 @@ class VendorMarketSource(MarketDataResource):
     mode: str = "live"
     archive_root: str = ""
     refetch_stored: bool = False
+    limiter_store_url: str = ""
 
     _clients: dict[str, VendorHttpClient] = PrivateAttr(default_factory=dict)
     _month: tuple[tuple[str, str], VendorResponse] | None = PrivateAttr(default=None)
@@ -188,7 +191,9 @@ class VendorMarketSource(MarketDataResource):
         return VendorHttpClient(
             vendor=vendor,
             base_url=base_urls[vendor],
-            limiter=shared_limiter(vendor, keys.get(vendor, ""), self.quotas(vendor)),
+            limiter=shared_limiter(
+                vendor, keys.get(vendor, ""), self.quotas(vendor), self.limiter_store_url
+            ),
             describe_error=module.describe_error,
             check_body=module.check_body,
             headers=headers.get(vendor, {}),

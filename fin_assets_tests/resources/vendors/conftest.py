@@ -45,9 +45,6 @@ class FakeClock:
         self.elapsed = 0.0
         self.sleeps: list[float] = []
 
-    def monotonic(self) -> float:
-        return 1_000.0 + self.elapsed
-
     def now(self) -> datetime:
         return self.start + timedelta(seconds=self.elapsed)
 
