@@ -30,6 +30,9 @@ without a session has no row, so daily bars have no interior gaps by constructio
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from itertools import pairwise
 
 import numpy as np
@@ -41,9 +44,11 @@ from fin_assets.analytics.schemas import INDICATOR_COLUMNS, INDICATORS
 
 KEY_COLUMNS = ("symbol", "trade_date")
 PRICE_COLUMNS = ("open", "high", "low", "close")
+# Below this many rows a thread pool costs more than it saves.
+PARALLEL_MIN_ROWS = 50_000
 
 
-def compute_indicators(bars: pd.DataFrame) -> pd.DataFrame:
+def compute_indicators(bars: pd.DataFrame, *, workers: int | None = None) -> pd.DataFrame:
     """Compute the INDICATORS columns for daily bars of one or many symbols.
 
     `bars` needs symbol, trade_date, open, high, low, close (volume and other columns are
@@ -58,6 +63,11 @@ def compute_indicators(bars: pd.DataFrame) -> pd.DataFrame:
     lake read delivers them) are ordered from their integer codes without hashing; Python
     objects (str, datetime.date) are factorized first. Input already in (symbol, trade_date)
     order, the usual case, is computed in place without reordering.
+
+    TA-Lib releases the GIL while it computes, so with at least PARALLEL_MIN_ROWS rows and two
+    symbols the symbols are split among `workers` threads (default: os.cpu_count()); each
+    writes its symbols' rows of one preallocated float64 block that becomes the frame's columns
+    without a copy. The values do not depend on `workers` (1 = no thread).
     """
     missing = [name for name in (*KEY_COLUMNS, *PRICE_COLUMNS) if name not in bars.columns]
     if missing:
@@ -72,48 +82,125 @@ def compute_indicators(bars: pd.DataFrame) -> pd.DataFrame:
     # Column-major, so each indicator's rows are contiguous and become the frame's one block.
     values = np.empty((symbol_codes.size, 1 + len(INDICATOR_COLUMNS)), order="F")
     values[:, 0] = close
-    for start, stop in pairwise(bounds):
-        indicators = symbol_indicators(high[start:stop], low[start:stop], close[start:stop])
-        for position, name in enumerate(INDICATOR_COLUMNS, start=1):
-            values[start:stop, position] = indicators[name]
+    chunks = _symbol_chunks(bounds, _worker_count(workers, symbol_codes.size))
+    if len(chunks) == 1:
+        _fill_indicators(values, high, low, close, chunks[0])
+    else:
+        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+            for done in [
+                pool.submit(_fill_indicators, values, high, low, close, chunk) for chunk in chunks
+            ]:
+                done.result()
     result = pd.DataFrame(values, columns=["close", *INDICATOR_COLUMNS], copy=False)
     for position, name in enumerate(KEY_COLUMNS):
-        keys = bars[name].array
-        result.insert(position, name, keys if order is None else keys.take(order))
+        keys = bars[name] if order is None else bars[name].take(order)
+        # A Series on the result's index goes in as it is; an array would have its dtype
+        # inferred again (for object keys, a scan of every value: 3x the cost).
+        result.insert(position, name, keys.set_axis(result.index, copy=False))
     return result
 
 
-def _sort_codes(column: pd.Series) -> np.ndarray:
-    """int64 codes of `column` that order as its values do; raises ValueError on a null value.
+def _worker_count(workers: int | None, rows: int) -> int:
+    """Threads to use: 1 below PARALLEL_MIN_ROWS rows, else `workers` or the usable CPUs."""
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if rows < PARALLEL_MIN_ROWS:
+        return 1
+    return workers or os.cpu_count() or 1
 
-    A categorical's codes are remapped to the sorted order of its categories; datetime64 and
-    Arrow date/timestamp values are their integer representation; anything else (Python str or
-    datetime.date objects) is factorized with sort=True.
+
+def _symbol_chunks(bounds: list[int], count: int) -> list[list[int]]:
+    """`bounds` (symbol start rows, then the row count) cut into at most `count` runs of whole
+    symbols with about equal rows, each as its own bounds list (start rows, then its end)."""
+    cuts = np.searchsorted(bounds, np.linspace(0, bounds[-1], count + 1)[1:-1])
+    edges = sorted({0, *cuts.tolist(), len(bounds) - 1})
+    return [bounds[first : last + 1] for first, last in pairwise(edges)]
+
+
+def _fill_indicators(
+    values: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, bounds: list[int]
+) -> None:
+    """Write symbol_indicators of each symbol delimited by `bounds` into columns 1.. of `values`
+    (in INDICATOR_COLUMNS order), rows start:stop of that symbol."""
+    columns = [values[:, position] for position in range(1, 1 + len(INDICATOR_COLUMNS))]
+    for start, stop in pairwise(bounds):
+        indicators = symbol_indicators(high[start:stop], low[start:stop], close[start:stop])
+        for column, name in zip(columns, INDICATOR_COLUMNS, strict=True):
+            column[start:stop] = indicators[name]
+
+
+def _sort_codes(column: pd.Series) -> np.ndarray:
+    """Integer codes of `column` that order as its values do; raises ValueError on a null value.
+
+    A categorical's codes (kept in their own small integer type) are remapped to the sorted
+    order of its categories when those are not sorted; datetime64 and Arrow date/timestamp
+    values are their integer representation; datetime.date objects (what Table.to_pandas()
+    makes of a date32 column; a datetime among them counts as its date) become days since the
+    epoch, converted by pyarrow in C; anything else (Python str objects) is coded by runs of
+    equal values when already sorted (_run_codes), else factorized with sort=True.
     """
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy()
-        null = codes < 0
-        categories = column.cat.categories
-        if categories.is_monotonic_increasing:
-            codes = codes.astype(np.int64)
-        else:
-            codes = np.argsort(np.argsort(categories.to_numpy()))[codes]
-    elif isinstance(dtype, pd.ArrowDtype) and pa.types.is_temporal(dtype.pyarrow_dtype):
+        codes = column.array.codes
+        if codes.size and codes.min() < 0:
+            raise _null_error(column)
+        if not dtype.categories.is_monotonic_increasing:
+            codes = np.argsort(np.argsort(dtype.categories.to_numpy()))[codes]
+        return codes
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_temporal(dtype.pyarrow_dtype):
         values = column.array.__arrow_array__()
-        null = np.array([values.null_count > 0])
-        integers = pa.int32() if pa.types.is_date32(values.type) else pa.int64()
-        codes = values.cast(integers).fill_null(0).to_numpy().astype(np.int64)
-    elif pd.api.types.is_datetime64_any_dtype(dtype):
+        if values.null_count:
+            raise _null_error(column)
+        return values.cast(pa.int32() if pa.types.is_date32(values.type) else pa.int64()).to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(dtype):
         codes = pd.DatetimeIndex(column).asi8  # UTC nanoseconds when time-zone aware
-        null = codes == np.iinfo(np.int64).min
-    else:
+        if (codes == np.iinfo(np.int64).min).any():
+            raise _null_error(column)
+        return codes
+    if _holds_dates(column):
+        # 10x faster than hashing and sorting the objects (factorize).
+        return pa.array(column.to_numpy(), type=pa.date32()).view(pa.int32()).to_numpy()
+    codes = _run_codes(column.to_numpy())
+    if codes is None:
         codes, _ = pd.factorize(column, sort=True)
-        null = codes < 0
-        codes = codes.astype(np.int64)
-    if null.any():
-        raise ValueError(f"bars has null {column.name} values")
+        if (codes < 0).any():
+            raise _null_error(column)
     return codes
+
+
+def _null_error(column: pd.Series) -> ValueError:
+    """The error compute_indicators raises for a null key in `column`."""
+    return ValueError(f"bars has null {column.name} values")
+
+
+def _run_codes(values: np.ndarray) -> np.ndarray | None:
+    """0, 1, 2, ... numbering the runs of equal adjacent values, when each run's value is
+    greater than the previous run's and none is null (the column is sorted, as bars usually
+    are), else None. One elementwise comparison instead of hashing every value."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    starts = np.flatnonzero(values[1:] != values[:-1]) + 1
+    heads = values[np.concatenate(([0], starts))]
+    try:
+        ascending = bool((heads[1:] > heads[:-1]).all())
+    except TypeError:  # values that do not compare, such as None and str
+        return None
+    if not ascending or pd.isna(heads).any():
+        return None
+    steps = np.zeros(values.size, dtype=np.intp)
+    steps[starts] = 1
+    return np.cumsum(steps)
+
+
+def _holds_dates(column: pd.Series) -> bool:
+    """Whether `column` is an object column of datetime.date values only (infer_dtype with
+    skipna=False says "mixed" when a null is among them)."""
+    return (
+        column.dtype == object
+        and column.size > 0
+        and type(column.iloc[0]) is date
+        and pd.api.types.infer_dtype(column, skipna=False) == "date"
+    )
 
 
 def _sort_order(
@@ -122,44 +209,43 @@ def _sort_order(
     """Row positions in (symbol, trade_date) order (None when the rows already are in that
     order) and the positions in that order where each symbol's rows start, followed by the row
     count. Raises ValueError on a duplicate (symbol, trade_date)."""
-    order: np.ndarray | None = None
-    if not _ascending(symbol_codes, date_codes):
-        order = np.lexsort((date_codes, symbol_codes))
-        symbol_codes, date_codes = symbol_codes[order], date_codes[order]
+    later_symbol = symbol_codes[1:] > symbol_codes[:-1]
+    later_date = date_codes[1:] > date_codes[:-1]
+    # Sorted without duplicates, the usual case: each row starts a symbol or has a later date.
+    if (later_symbol | later_date).all() and not (symbol_codes[1:] < symbol_codes[:-1]).any():
+        return None, [0, *(np.flatnonzero(later_symbol) + 1).tolist(), symbol_codes.size]
+    order = np.lexsort((date_codes, symbol_codes))
+    symbol_codes, date_codes = symbol_codes[order], date_codes[order]
     new_symbol = symbol_codes[1:] != symbol_codes[:-1]
     repeated = ~new_symbol & (date_codes[1:] == date_codes[:-1])
     if repeated.any():
-        ordered = symbols.to_numpy() if order is None else symbols.to_numpy()[order]
         raise ValueError(
             "bars has duplicate trade_date rows for symbols "
-            f"{_symbols_where(ordered[1:], repeated)}"
+            f"{_symbols_where(symbols.to_numpy()[order][1:], repeated)}"
         )
     return order, [0, *(np.flatnonzero(new_symbol) + 1).tolist(), symbol_codes.size]
-
-
-def _ascending(symbol_codes: np.ndarray, date_codes: np.ndarray) -> bool:
-    """True when rows are in (symbol, trade_date) order, ties allowed (reported as duplicates)."""
-    later_symbol = symbol_codes[1:] > symbol_codes[:-1]
-    same_symbol = symbol_codes[1:] == symbol_codes[:-1]
-    return bool((later_symbol | (same_symbol & (date_codes[1:] >= date_codes[:-1]))).all())
 
 
 def _validated_prices(bars: pd.DataFrame) -> list[np.ndarray]:
     """PRICE_COLUMNS of `bars` as contiguous float64 arrays (views when the frame holds them so);
     raise ValueError naming the first column with a NaN, non-finite or non-positive value and
     the symbols that have one."""
-    prices = [
-        np.ascontiguousarray(bars[name].to_numpy(dtype=np.float64, na_value=np.nan))
-        for name in PRICE_COLUMNS
-    ]
-    for name, values in zip(PRICE_COLUMNS, prices, strict=True):
-        # NaN and -inf fail `> 0`, +inf fails `< inf`: one mask for all four conditions.
-        invalid = ~((values > 0) & (values < np.inf))
-        if invalid.any():
+    prices = []
+    for name in PRICE_COLUMNS:
+        column = bars[name]
+        values = np.ascontiguousarray(
+            column.to_numpy()
+            if column.dtype == np.float64
+            else column.to_numpy(dtype=np.float64, na_value=np.nan)
+        )
+        # min and max propagate NaN, which fails both comparisons: one pass each, no mask.
+        if values.size and not (values.min() > 0 and values.max() < np.inf):
+            invalid = ~((values > 0) & (values < np.inf))
             raise ValueError(
                 f"bars has NaN, non-finite or non-positive {name} for symbols "
                 f"{_symbols_where(bars['symbol'].to_numpy(), invalid)}"
             )
+        prices.append(values)
     return prices
 
 
@@ -171,13 +257,17 @@ def _symbols_where(symbols: np.ndarray, mask: np.ndarray) -> list[object]:
 def symbol_indicators(
     high: np.ndarray, low: np.ndarray, close: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """INDICATOR_COLUMNS of one symbol's float64 bars, already sorted by trade_date."""
+    """INDICATOR_COLUMNS of one symbol's float64 bars, already sorted by trade_date.
+
+    sma_20 is the middle band of BBANDS(matype=SMA): TA-Lib computes it with the very routine of
+    SMA(20), so the two are bitwise equal and one call is saved.
+    """
     macd, macd_signal, macd_hist = talib.MACD(close, fastperiod=12, slowperiod=26, signalperiod=9)
     bb_upper, bb_middle, bb_lower = talib.BBANDS(
         close, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0
     )
     return {
-        "sma_20": talib.SMA(close, timeperiod=20),
+        "sma_20": bb_middle,
         "sma_50": talib.SMA(close, timeperiod=50),
         "sma_200": talib.SMA(close, timeperiod=200),
         "ema_12": talib.EMA(close, timeperiod=12),

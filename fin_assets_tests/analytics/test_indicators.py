@@ -7,8 +7,14 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+import talib
 
-from fin_assets.analytics.indicators import compute_indicators
+from fin_assets.analytics.indicators import (
+    PARALLEL_MIN_ROWS,
+    _run_codes,
+    _symbol_chunks,
+    compute_indicators,
+)
 from fin_assets.analytics.schemas import INDICATOR_COLUMNS, INDICATORS
 
 N_ROWS = 300
@@ -386,3 +392,73 @@ def test_time_zone_aware_timestamps_order_by_instant() -> None:
     result = compute_indicators(bars.iloc[::-1])
 
     assert list(result["close"]) == [10.2, 10.0, 10.4, 10.5]
+
+
+@pytest.fixture(scope="module")
+def many_symbols() -> pd.DataFrame:
+    """200 symbols × N_ROWS rows: at least PARALLEL_MIN_ROWS, so the default call uses threads."""
+    frame = pd.concat(
+        [_random_walk(f"S{index:03d}", index, 20.0 + index) for index in range(200)],
+        ignore_index=True,
+    )
+    assert len(frame) >= PARALLEL_MIN_ROWS
+    return frame
+
+
+@pytest.mark.parametrize("order", ["sorted", "shuffled"])
+def test_threads_give_the_single_thread_result(many_symbols, order: str) -> None:
+    bars = many_symbols if order == "sorted" else many_symbols.sample(frac=1.0, random_state=3)
+    expected = compute_indicators(bars, workers=1)
+
+    for workers in (None, 2, 3, 7):
+        result = compute_indicators(bars, workers=workers)
+        pd.testing.assert_frame_equal(result, expected, check_exact=True)
+    alone = compute_indicators(many_symbols[many_symbols["symbol"] == "S123"])
+    np.testing.assert_array_equal(
+        expected.loc[expected["symbol"] == "S123", list(INDICATOR_COLUMNS)].to_numpy(),
+        alone[list(INDICATOR_COLUMNS)].to_numpy(),
+    )
+
+
+def test_rejects_fewer_than_one_worker() -> None:
+    with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
+        compute_indicators(_bars([10.0, 10.5]), workers=0)
+
+
+def test_symbol_chunks_cut_whole_symbols_into_about_equal_rows() -> None:
+    assert _symbol_chunks([0, 10, 20, 30, 40], 2) == [[0, 10, 20], [20, 30, 40]]
+    assert _symbol_chunks([0, 10, 20, 30, 40], 3) == [[0, 10, 20], [20, 30], [30, 40]]
+    assert _symbol_chunks([0, 90, 100], 2) == [[0, 90], [90, 100]]
+    assert _symbol_chunks([0, 100], 2) == [[0, 100]]
+    assert _symbol_chunks([0, 10, 20], 5) == [[0, 10], [10, 20]]
+    assert _symbol_chunks([0, 10, 20], 1) == [[0, 10, 20]]
+
+
+def test_sma_20_is_bitwise_talib_sma(walks) -> None:
+    close = walks["AAA"]["close"].to_numpy()
+
+    result = compute_indicators(walks["AAA"])
+
+    expected = talib.SMA(close, timeperiod=20)
+    assert result["sma_20"].to_numpy().tobytes() == expected.tobytes()
+
+
+def test_run_codes_number_sorted_runs_and_refuse_anything_else() -> None:
+    def run_codes(values: list[object]) -> list[int] | None:
+        codes = _run_codes(np.array(values, dtype=object))
+        return None if codes is None else codes.tolist()
+
+    assert run_codes(["A", "A", "B", "C", "C"]) == [0, 0, 1, 2, 2]
+    assert run_codes([]) == []
+    assert run_codes(["B", "B", "A"]) is None
+    assert run_codes(["A", "B", "A"]) is None
+    assert run_codes(["A", None]) is None
+    assert run_codes([None, None]) is None
+
+
+@pytest.mark.parametrize("symbols", [["A", "A", None], [None, None, None]])
+def test_rejects_null_object_symbol(symbols: list[str | None]) -> None:
+    bars = _bars([10.0, 10.5, 10.2]).assign(symbol=symbols)
+
+    with pytest.raises(ValueError, match="null symbol"):
+        compute_indicators(bars)
