@@ -1,27 +1,34 @@
 """Speed of compute_indicators against raw TA-Lib and the pure-pandas `ta` library, same run.
 
 Builds synthetic daily bars (a deterministic numpy random walk, `--symbols` × `--days`) and
-times, best of `--repeats`, with time.perf_counter:
+times, with time.perf_counter:
 
-- compute_indicators on the whole frame (validation, sort, per-symbol split, concat included);
-- raw TA-Lib: the same TA-Lib calls compute_indicators makes (SMA 20/50/200, EMA 12/26, RSI 14,
-  MACD 12/26/9, BBANDS 20/2/2, ATR 14, ROC 10) on per-symbol numpy arrays split beforehand;
+- compute_indicators on the whole frame (validation, sort, per-symbol split, one output frame
+  included), with its default thread count (TA-Lib releases the GIL, so the symbols are shared
+  among os.cpu_count() threads) and with workers=1 (single-threaded);
+- raw TA-Lib: the same TA-Lib calls compute_indicators makes (indicators.symbol_indicators:
+  SMA 50/200, EMA 12/26, RSI 14, MACD 12/26/9, BBANDS 20/2/2 whose middle band is SMA 20, ATR 14,
+  ROC 10), single-threaded, on per-symbol numpy arrays split beforehand;
 - `ta`: the same indicators from the `ta` library on per-symbol pandas Series split beforehand.
 
-The per-symbol split of both baselines is not timed, so they are lower bounds and the ratios
-are conservative. overhead = compute_indicators / raw TA-Lib (target <= 1.5);
-speedup = ta / compute_indicators (target >= 10). A second case repeats the measurement on at
-least `--rows` rows (`--days` per symbol). Each case also reports how far the three agree: raw
-TA-Lib should equal compute_indicators exactly, and `ta` should match to 1e-8 of each column's
-largest absolute value from row SETTLED_ROW of each symbol on, where the different seeding of
-its recursive indicators (EMA, RSI, MACD, ATR) has decayed below that tolerance.
+compute_indicators (both thread counts) and raw TA-Lib run in turn within each of `--repeats`
+rounds, so that machine load and allocator state hit them alike; each keeps its fastest round.
+`ta` (10-100x slower) is timed after them, best of `--repeats`. The per-symbol split of the
+baselines is not timed, so they are lower bounds and the ratios conservative.
+overhead = compute_indicators / raw TA-Lib (target <= 1.5); speedup = ta / compute_indicators
+(target >= 10). A second case repeats the measurement on at least `--rows` rows (`--days` per
+symbol). Each case also reports how far the three agree: raw TA-Lib should equal
+compute_indicators exactly, and `ta` should match to 1e-8 of each column's largest absolute
+value from row SETTLED_ROW of each symbol on, where the different seeding of its recursive
+indicators (EMA, RSI, MACD, ATR) has decayed below that tolerance.
 
-Each case runs twice, with the keys typed two ways (the conversion is not timed):
-`object` — symbol as Python str and trade_date as datetime.date, as `Table.to_pandas()` gives
-them by default; `arrow` — symbol categorical and trade_date Arrow date32, as a lake read gives
-them with `to_pandas(categories=["symbol"], types_mapper=...)`. Typed keys are ordered from
-their integer codes; object keys must be hashed first (pandas.factorize), which is the cost
-that separates the two.
+Each case runs with the keys typed two ways (the conversion is not timed): `object` — symbol as
+Python str and trade_date as datetime.date, what `Table.to_pandas()` gives by default and so what
+the assets' lake reads (fin_assets.defs.lake_io) hand to compute_indicators today; `arrow` —
+symbol categorical and trade_date Arrow date32, what `to_pandas(categories=["symbol"],
+types_mapper=...)` gives. Typed keys are ordered from their integer codes; object keys must be
+converted (dates) or hashed (symbols) first. A last case times the assets' call pattern: one
+compute_indicators call per symbol (`--symbols` calls of `--days` rows, object keys).
 
     python -m benchmarks.indicators --symbols 100 --days 2520 --rows 1000000
 """
@@ -58,12 +65,14 @@ SeriesPrices = tuple[pd.Series, pd.Series, pd.Series]
 
 @dataclass(frozen=True)
 class CaseResult:
-    """Best-of-N seconds of the three implementations on one case, and how far they agree."""
+    """Fastest seconds of the implementations on one case, and how far they agree."""
 
     symbols: int
     days: int
     keys: str
+    per_symbol: bool
     indicators_seconds: float
+    single_thread_seconds: float
     talib_seconds: float
     ta_seconds: float
     talib_max_abs_diff: float
@@ -74,13 +83,23 @@ class CaseResult:
         return self.symbols * self.days
 
     @property
+    def calls(self) -> str:
+        """How compute_indicators was called: once on all rows or once per symbol."""
+        return "per symbol" if self.per_symbol else "one"
+
+    @property
     def overhead(self) -> float:
-        """compute_indicators seconds / raw TA-Lib seconds."""
+        """compute_indicators seconds (default threads) / raw TA-Lib seconds (one thread)."""
         return self.indicators_seconds / self.talib_seconds
 
     @property
+    def single_thread_overhead(self) -> float:
+        """compute_indicators seconds with workers=1 / raw TA-Lib seconds."""
+        return self.single_thread_seconds / self.talib_seconds
+
+    @property
     def speedup(self) -> float:
-        """ta seconds / compute_indicators seconds."""
+        """ta seconds / compute_indicators seconds (default threads)."""
         return self.ta_seconds / self.indicators_seconds
 
 
@@ -174,12 +193,25 @@ def ta_library(prices: list[SeriesPrices]) -> list[dict[str, pd.Series]]:
 def best_of(repeats: int, run: Callable[[], Result]) -> tuple[float, Result]:
     """Smallest wall-clock seconds (time.perf_counter) of `repeats` calls of `run`, and the
     result of the last call."""
-    seconds = math.inf
+    seconds, results = interleaved_best_of(repeats, [run])
+    return seconds[0], results[0]
+
+
+def interleaved_best_of(
+    repeats: int, runs: list[Callable[[], Result]]
+) -> tuple[list[float], list[Result]]:
+    """`repeats` rounds, each calling every function of `runs` once in turn: the smallest
+    wall-clock seconds (time.perf_counter) of each function over the rounds, and the results
+    of its last call."""
+    seconds = [math.inf] * len(runs)
+    results: list[Result] = []
     for _ in range(repeats):
-        began = time.perf_counter()
-        result = run()
-        seconds = min(seconds, time.perf_counter() - began)
-    return seconds, result
+        results = []
+        for position, run in enumerate(runs):
+            began = time.perf_counter()
+            results.append(run())
+            seconds[position] = min(seconds[position], time.perf_counter() - began)
+    return seconds, results
 
 
 def stacked(outputs: list[dict[str, np.ndarray]] | list[dict[str, pd.Series]]) -> pd.DataFrame:
@@ -192,13 +224,17 @@ def stacked(outputs: list[dict[str, np.ndarray]] | list[dict[str, pd.Series]]) -
     )
 
 
-def measure_case(symbols: int, days: int, repeats: int = 3, keys: str = "object") -> CaseResult:
+def measure_case(
+    symbols: int, days: int, repeats: int = 3, keys: str = "object", per_symbol: bool = False
+) -> CaseResult:
     """Time compute_indicators (on synthetic_bars(symbols, days) with keys typed as
-    KEY_TYPINGS[keys]), raw TA-Lib and `ta`, best of `repeats`, and measure their agreement:
-    the largest absolute difference between compute_indicators and raw TA-Lib over all cells
-    (inf if their NaN cells differ), and the largest difference |ta - talib| over rows
-    SETTLED_ROW.. of each symbol, relative to the largest |talib| of its column there (so
-    columns crossing zero, like macd, stay meaningful).
+    KEY_TYPINGS[keys]; with `per_symbol`, one call on each symbol's rows), with default threads
+    and with workers=1, and raw TA-Lib, in turn within each of `repeats` rounds, then `ta`, best
+    of `repeats`; and measure their agreement: the largest absolute difference between
+    compute_indicators and raw TA-Lib over all cells (inf if their NaN cells differ, or if the
+    thread counts disagree), and the largest difference |ta - talib| over rows SETTLED_ROW.. of
+    each symbol, relative to the largest |talib| of its column there (so columns crossing zero,
+    like macd, stay meaningful).
     Raises ValueError unless symbols >= 1, days > SETTLED_ROW and repeats >= 1."""
     if symbols < 1 or days <= SETTLED_ROW or repeats < 1:
         raise ValueError(
@@ -209,14 +245,32 @@ def measure_case(symbols: int, days: int, repeats: int = 3, keys: str = "object"
     prices = split_prices(bars)
     series_prices = [tuple(pd.Series(values) for values in arrays) for arrays in prices]
     typed_bars = KEY_TYPINGS[keys](bars)
-    indicators_seconds, frame = best_of(repeats, lambda: compute_indicators(typed_bars))
-    talib_seconds, talib_outputs = best_of(repeats, lambda: raw_talib(prices))
+    inputs = (
+        [
+            typed_bars.iloc[start : start + days].reset_index(drop=True)
+            for start in range(0, len(bars), days)
+        ]
+        if per_symbol
+        else [typed_bars]
+    )
+    (indicators_seconds, single_thread_seconds, talib_seconds), (frames, single, talib_outputs) = (
+        interleaved_best_of(
+            repeats,
+            [
+                lambda: [compute_indicators(frame) for frame in inputs],
+                lambda: [compute_indicators(frame, workers=1) for frame in inputs],
+                lambda: raw_talib(prices),
+            ],
+        )
+    )
     ta_seconds, ta_outputs = best_of(repeats, lambda: ta_library(series_prices))
+    frame = pd.concat(frames, ignore_index=True)
     expected = stacked(talib_outputs).to_numpy()
     actual = frame[list(INDICATOR_COLUMNS)].to_numpy()
     talib_max_abs_diff = (
         float(np.nanmax(np.abs(actual - expected)))
         if np.array_equal(np.isnan(actual), np.isnan(expected))
+        and frame.equals(pd.concat(single, ignore_index=True))
         else math.inf
     )
     settled = np.tile(np.arange(days) >= SETTLED_ROW, symbols)
@@ -231,7 +285,9 @@ def measure_case(symbols: int, days: int, repeats: int = 3, keys: str = "object"
         symbols=symbols,
         days=days,
         keys=keys,
+        per_symbol=per_symbol,
         indicators_seconds=indicators_seconds,
+        single_thread_seconds=single_thread_seconds,
         talib_seconds=talib_seconds,
         ta_seconds=ta_seconds,
         talib_max_abs_diff=talib_max_abs_diff,
@@ -251,22 +307,23 @@ def machine_description() -> str:
 def report(cases: list[tuple[str, CaseResult]]) -> str:
     """Markdown table of the cases, then the agreement of each case."""
     lines = [
-        "| case | keys | rows | compute_indicators s | raw TA-Lib s | overhead (<= 1.5x) | ta s "
-        "| speedup (>= 10x) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| case | keys | calls | rows | compute_indicators s | 1 thread s | raw TA-Lib s "
+        "| overhead (<= 1.5x) | overhead, 1 thread | ta s | speedup (>= 10x) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for label, case in cases:
         lines.append(
-            f"| {label} | {case.keys} | {case.rows:,} | {case.indicators_seconds:.3f} | "
-            f"{case.talib_seconds:.3f} | {case.overhead:.2f}x | {case.ta_seconds:.3f} | "
-            f"{case.speedup:.1f}x |"
+            f"| {label} | {case.keys} | {case.calls} | {case.rows:,} | "
+            f"{case.indicators_seconds:.4f} | {case.single_thread_seconds:.4f} | "
+            f"{case.talib_seconds:.4f} | {case.overhead:.2f}x | "
+            f"{case.single_thread_overhead:.2f}x | {case.ta_seconds:.3f} | {case.speedup:.1f}x |"
         )
     lines.append("")
     for label, case in cases:
         lines.append(
-            f"Agreement, {label}, {case.keys} keys: max |compute_indicators - TA-Lib| = "
-            f"{case.talib_max_abs_diff:.3g}; max |ta - TA-Lib| / column scale from row "
-            f"{SETTLED_ROW} = {case.ta_max_rel_diff:.3g}"
+            f"Agreement, {label}, {case.keys} keys, {case.calls} call(s): "
+            f"max |compute_indicators - TA-Lib| = {case.talib_max_abs_diff:.3g}; "
+            f"max |ta - TA-Lib| / column scale from row {SETTLED_ROW} = {case.ta_max_rel_diff:.3g}"
         )
     return "\n".join(lines)
 
@@ -276,7 +333,7 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=100)
     parser.add_argument("--days", type=int, default=2520)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     large_symbols = -(-args.rows // args.days)
     cases = [
@@ -287,8 +344,14 @@ def main() -> None:
         for symbols in (args.symbols, large_symbols)
         for keys in KEY_TYPINGS
     ]
+    cases.append(
+        (
+            f"{args.symbols} symbols x {args.days} days",
+            measure_case(args.symbols, args.days, args.repeats, "object", per_symbol=True),
+        )
+    )
     print(f"Machine: {machine_description()}")
-    print(f"Best of {args.repeats} runs each.")
+    print(f"Fastest of {args.repeats} rounds each.")
     print()
     print(report(cases))
 

@@ -8,7 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from benchmarks.indicators import SETTLED_ROW, measure_case, report, synthetic_bars
+from benchmarks.indicators import (
+    SETTLED_ROW,
+    interleaved_best_of,
+    measure_case,
+    report,
+    synthetic_bars,
+)
 
 
 def test_synthetic_bars_is_a_deterministic_consistent_random_walk() -> None:
@@ -26,15 +32,40 @@ def test_synthetic_bars_is_a_deterministic_consistent_random_walk() -> None:
     assert bars.equals(synthetic_bars(2, 3))
 
 
-@pytest.mark.parametrize("keys", ["object", "arrow"])
-def test_measure_case_gives_finite_ratios_and_agreeing_outputs(keys: str) -> None:
-    case = measure_case(symbols=3, days=SETTLED_ROW + 50, repeats=1, keys=keys)
+@pytest.mark.parametrize(
+    ("keys", "per_symbol", "calls"),
+    [("object", False, "one"), ("arrow", False, "one"), ("object", True, "per symbol")],
+)
+def test_measure_case_gives_finite_ratios_and_agreeing_outputs(
+    keys: str, per_symbol: bool, calls: str
+) -> None:
+    case = measure_case(
+        symbols=3, days=SETTLED_ROW + 50, repeats=2, keys=keys, per_symbol=per_symbol
+    )
     assert case.rows == 3 * (SETTLED_ROW + 50)
-    for ratio in (case.overhead, case.speedup):
+    for ratio in (case.overhead, case.single_thread_overhead, case.speedup):
         assert math.isfinite(ratio) and ratio > 0
     assert case.talib_max_abs_diff == 0.0
     assert case.ta_max_rel_diff < 1e-8
-    assert f"| tiny | {keys} | {case.rows:,} |" in report([("tiny", case)])
+    assert f"| tiny | {keys} | {calls} | {case.rows:,} |" in report([("tiny", case)])
+
+
+def test_interleaved_best_of_keeps_each_functions_fastest_round_and_last_result() -> None:
+    calls: list[str] = []
+
+    def first() -> int:
+        calls.append("first")
+        return len(calls)
+
+    def second() -> str:
+        calls.append("second")
+        return "done"
+
+    seconds, results = interleaved_best_of(3, [first, second])
+
+    assert calls == ["first", "second"] * 3
+    assert results == [5, "done"]
+    assert len(seconds) == 2 and all(0.0 <= value < 1.0 for value in seconds)
 
 
 def test_measure_case_rejects_too_short_histories() -> None:
