@@ -17,7 +17,9 @@ Environment variables:
   root holds the same keys as the single lake (fin_assets.resources.lake).
 - FIN_WAREHOUSE: `duckdb` (local default) or `snowflake` (prod default).
 - FIN_MARKET_SOURCE: `synthetic` (local default) or `vendors` (prod default).
-- FIN_SPARK: `local` (local default, `local[*]`), `emr` (prod default) or `emr-serverless`.
+- FIN_SPARK: `local` (local default, `local[*]`), `emr` (prod default) or `emr-serverless`; the
+  cloud runners' settings (FIN_SPARK_STAGING_URI, FIN_EMR_*) are listed and read in
+  fin_assets.resources.spark_emr.
 - FIN_EXECUTOR: `in_process` (local default) or `k8s` (prod default: a pod per step).
 - FIN_SEED: seed of the synthetic market (default 42).
 - FIN_DAGSTER_STORAGE: `postgres` (default) or `sqlite` for the Dagster instance.

@@ -11,7 +11,7 @@ from typing import Any
 from dagster import EnvVar
 
 from fin_assets.resources.market_data import SyntheticMarketSource
-from fin_assets.resources.spark_emr import EMRServerlessSparkRunner, EMRSparkRunner
+from fin_assets.resources.spark_emr import emr_runner_from_env, emr_serverless_runner_from_env
 from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
 from fin_assets.resources.vendors.routing import VendorMarketSource
@@ -50,17 +50,14 @@ def warehouse_resource(settings: Settings) -> Any:
 
 
 def spark_resource(settings: Settings) -> Any:
-    """The Spark runner of FIN_SPARK (cloud runners read FIN_SPARK_* variables at run time)."""
+    """The Spark runner of FIN_SPARK; the cloud runners' roles, security configuration, subnets,
+    log URI and Serverless application come from the Terraform outputs as FIN_SPARK_* and
+    FIN_EMR_* variables (fin_assets.resources.spark_emr, read at run time)."""
     if settings.spark == "local":
         return LocalSparkRunner()
     if settings.spark == "emr":
-        return EMRSparkRunner(staging_uri=EnvVar("FIN_SPARK_STAGING_URI"))
-    return EMRServerlessSparkRunner(
-        staging_uri=EnvVar("FIN_SPARK_STAGING_URI"),
-        application_id=EnvVar("FIN_EMR_SERVERLESS_APPLICATION_ID"),
-        execution_role_arn=EnvVar("FIN_EMR_SERVERLESS_ROLE_ARN"),
-        python_archive_uri=EnvVar("FIN_EMR_SERVERLESS_PYTHON_ARCHIVE"),
-    )
+        return emr_runner_from_env()
+    return emr_serverless_runner_from_env()
 
 
 def lake_resource(settings: Settings) -> LakeResource:

@@ -20,6 +20,10 @@ caller's configuration with the same classification drops the caller's propertie
 (dagster-aws 0.29.27, `add_emr_configuration`), so this runner passes every Spark setting as
 `--conf` of the step instead of a `spark-defaults` classification.
 
+Deployment settings (roles, security configuration, subnets, log URI, the Serverless application
+and its role) come from the Terraform outputs through environment variables:
+`emr_runner_from_env` and `emr_serverless_runner_from_env` name them.
+
 EMR Serverless (`EMRServerlessSparkRunner`): PipesEMRServerlessClient submits to an existing
 application; nodes cannot be bootstrapped, so the Python environment, this project included,
 is an archive (`python_archive_uri`: a venv-pack tarball of a venv where the project and its
@@ -28,17 +32,17 @@ pinned dependencies are pip-installed, built on Amazon Linux 2023) unpacked by
 rebuilt when the code changes.
 """
 
-from __future__ import annotations
-
 import io
+import os
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import boto3
-from dagster import AssetExecutionContext, PipesClientCompletedInvocation
+from dagster import AssetExecutionContext, EnvVar, PipesClientCompletedInvocation
 from dagster_aws.pipes import PipesEMRClient, PipesEMRServerlessClient, PipesS3MessageReader
 from pydantic import Field
 
@@ -156,9 +160,19 @@ class EMRSparkRunner(SparkRunner):
     staging_uri: str = Field(description="s3://bucket/prefix for code, messages and logs")
     region: str | None = None
     release_label: str = "emr-7.5.0"
-    service_role: str = "EMR_DefaultRole"
-    instance_profile: str = "EMR_EC2_DefaultRole"
-    subnet_ids: list[str] = Field(default_factory=list)
+    service_role: str = Field(default="EMR_DefaultRole", description="RunJobFlow ServiceRole")
+    instance_profile: str = Field(
+        default="EMR_EC2_DefaultRole", description="RunJobFlow JobFlowRole (instance profile)"
+    )
+    security_configuration: str | None = Field(
+        default=None, description="EMR security configuration name (encryption at rest, TLS)"
+    )
+    subnet_ids: list[str] = Field(
+        default_factory=list, description="Ec2SubnetIds of the fleets; empty: the default VPC"
+    )
+    log_uri: str | None = Field(
+        default=None, description="LogUri of the cluster; default {staging_uri}/logs/"
+    )
     primary_instance_types: list[str] = Field(default_factory=lambda: ["m6i.xlarge", "m5.xlarge"])
     core_instance_types: list[str] = Field(
         default_factory=lambda: ["r6i.2xlarge", "r5.2xlarge", "r6a.2xlarge", "r7i.2xlarge"]
@@ -223,11 +237,11 @@ class EMRSparkRunner(SparkRunner):
             staged.entry_point,
             *job.arguments,
         ]
-        return {
+        params: dict[str, Any] = {
             "Name": name,
             "ReleaseLabel": self.release_label,
             "Applications": [{"Name": "Spark"}],
-            "LogUri": staged.logs,
+            "LogUri": self.log_uri or staged.logs,
             "ServiceRole": self.service_role,
             "JobFlowRole": self.instance_profile,
             "VisibleToAllUsers": True,
@@ -250,6 +264,9 @@ class EMRSparkRunner(SparkRunner):
                 }
             ],
         }
+        if self.security_configuration:
+            params["SecurityConfiguration"] = self.security_configuration
+        return params
 
     def run(self, context: AssetExecutionContext, job: SparkJob) -> PipesClientCompletedInvocation:
         staged, reader, name = stage_for_run(self.region, self.staging_uri, context, job)
@@ -273,6 +290,9 @@ class EMRServerlessSparkRunner(SparkRunner):
         description="s3:// URI of a venv-pack archive of a venv with this project installed"
     )
     region: str | None = None
+    log_uri: str | None = Field(
+        default=None, description="logUri of the job runs; default {staging_uri}/logs/"
+    )
     poll_interval_seconds: float = 10.0
 
     def start_job_run_params(self, staged: StagedJob, job: SparkJob, name: str) -> dict[str, Any]:
@@ -298,7 +318,9 @@ class EMRServerlessSparkRunner(SparkRunner):
                 }
             },
             "configurationOverrides": {
-                "monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": staged.logs}}
+                "monitoringConfiguration": {
+                    "s3MonitoringConfiguration": {"logUri": self.log_uri or staged.logs}
+                }
             },
         }
 
@@ -312,3 +334,51 @@ class EMRServerlessSparkRunner(SparkRunner):
         return client.run(
             context=context, start_job_run_params=self.start_job_run_params(staged, job, name)
         )
+
+
+# Environment variables of the cloud runners, each filled from a Terraform output
+# (terraform/environments/outputs.tf; docs/deploy.md).
+EMR_REQUIRED_ENV = {
+    "staging_uri": "FIN_SPARK_STAGING_URI",
+    "service_role": "FIN_EMR_SERVICE_ROLE",
+    "instance_profile": "FIN_EMR_INSTANCE_PROFILE",
+    "security_configuration": "FIN_EMR_SECURITY_CONFIGURATION",
+}
+SERVERLESS_REQUIRED_ENV = {
+    "staging_uri": "FIN_SPARK_STAGING_URI",
+    "application_id": "FIN_EMR_SERVERLESS_APPLICATION_ID",
+    "execution_role_arn": "FIN_EMR_SERVERLESS_ROLE_ARN",
+    "python_archive_uri": "FIN_EMR_SERVERLESS_PYTHON_ARCHIVE",
+}
+# Optional: unset keeps the runner's default.
+OPTIONAL_ENV = {"region": "AWS_REGION", "log_uri": "FIN_EMR_LOG_URI"}
+SUBNETS_ENV = "FIN_EMR_SUBNET_IDS"
+
+
+def _env_config(required: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Runner fields from the environment: required and set optional ones as EnvVars (read when
+    a run starts, so loading the definitions needs none of them)."""
+    config: dict[str, Any] = {field: EnvVar(name) for field, name in required.items()}
+    config.update(
+        {field: EnvVar(name) for field, name in OPTIONAL_ENV.items() if environ.get(name)}
+    )
+    return config
+
+
+def emr_runner_from_env(environ: Mapping[str, str] = os.environ, **fields: Any) -> EMRSparkRunner:
+    """The EMR runner of a deployment: FIN_SPARK_STAGING_URI, FIN_EMR_SERVICE_ROLE (service role
+    name), FIN_EMR_INSTANCE_PROFILE (instance profile name), FIN_EMR_SECURITY_CONFIGURATION;
+    optional FIN_EMR_SUBNET_IDS (comma-separated), FIN_EMR_LOG_URI, AWS_REGION. `fields` sets
+    the other fields (min_partitions, fleet sizes, ...)."""
+    subnets = [s.strip() for s in environ.get(SUBNETS_ENV, "").split(",") if s.strip()]
+    return EMRSparkRunner(**_env_config(EMR_REQUIRED_ENV, environ), subnet_ids=subnets, **fields)
+
+
+def emr_serverless_runner_from_env(
+    environ: Mapping[str, str] = os.environ, **fields: Any
+) -> EMRServerlessSparkRunner:
+    """The EMR Serverless runner of a deployment: FIN_SPARK_STAGING_URI,
+    FIN_EMR_SERVERLESS_APPLICATION_ID, FIN_EMR_SERVERLESS_ROLE_ARN,
+    FIN_EMR_SERVERLESS_PYTHON_ARCHIVE; optional FIN_EMR_LOG_URI, AWS_REGION. `fields` sets the
+    other fields."""
+    return EMRServerlessSparkRunner(**_env_config(SERVERLESS_REQUIRED_ENV, environ), **fields)

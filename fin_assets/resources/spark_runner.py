@@ -12,8 +12,6 @@ The default comes from benchmarks/spark_history.py (see BENCHMARKS.md) and is ov
 deployment in the resource config (`resources: {spark: {config: {min_partitions: N}}}`).
 """
 
-from __future__ import annotations
-
 import sys
 from abc import abstractmethod
 from dataclasses import dataclass

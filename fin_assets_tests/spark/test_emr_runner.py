@@ -1,7 +1,9 @@
 """The EMR runner against moto's EMR and S3 (real HTTP), with the real Spark job in between.
 
-The asset runs with EMRSparkRunner: it stages the job in S3 and PipesEMRClient sends RunJobFlow
-to moto, then waits for the cluster to terminate. Playing EMR's part, the test reads the cluster,
+The asset runs with EMRSparkRunner, configured as a deployment configures it: from the
+environment variables named after the Terraform outputs (roles, security configuration, subnets,
+log URI). It stages the job in S3 and PipesEMRClient sends RunJobFlow to moto, then waits for the
+cluster to terminate. Playing EMR's part, the test reads the cluster,
 its step and its bootstrap action back from moto, unpacks the staged code archive named by the
 bootstrap action, runs the step's entry point (downloaded from moto's S3) with spark-submit
 locally (local[2] instead of YARN) in the Pipes environment of the cluster's configuration — the
@@ -12,10 +14,14 @@ Not exercisable offline (moto accepts but does not model them, or they need AWS 
 bootstrap script (dnf and pip on Amazon Linux 2023), YARN cluster deploy mode, EMRFS reads of an
 s3:// lake (Spark here reads a local lake: s3a needs hadoop-aws jars from Maven), spot capacity,
 the on-demand fallback and instance-fleet sizing (moto ignores InstanceFleets and
-AutoTerminationPolicy: they are asserted on the HTTP request instead), step failure states, and
-the EMR log dump to LogUri. EMR Serverless: moto's job runs report state "SUCCESS" (the service
-says "SUCCEEDED") and has no get_dashboard_for_job_run, so PipesEMRServerlessClient cannot wait on
-it; its StartJobRun request is checked against moto's API below.
+AutoTerminationPolicy: they are asserted on the HTTP request instead), step failure states,
+the EMR log dump to LogUri, what the security configuration enforces (encryption at rest, TLS
+certificates), IAM (moto does not check that the service role may pass the instance profile, nor
+the Dagster role's PassRole and tag conditions) and subnet placement (moto keeps only a single
+Ec2SubnetId, so Ec2SubnetIds is asserted on the request). EMR Serverless: moto's job runs report
+state "SUCCESS" (the service says "SUCCEEDED") and has no get_dashboard_for_job_run, so
+PipesEMRServerlessClient cannot wait on it; its StartJobRun request (application id, execution
+role, log URI from the environment) is checked against moto's API below.
 """
 
 import io
@@ -42,8 +48,9 @@ from fin_assets.defs.partition_scope import PartitionScope
 from fin_assets.defs.spark_history import history_job
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.spark_emr import (
-    EMRServerlessSparkRunner,
     EMRSparkRunner,
+    emr_runner_from_env,
+    emr_serverless_runner_from_env,
     split_s3_uri,
     stage_job,
 )
@@ -56,6 +63,17 @@ pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 START, END = date(2025, 12, 1), date(2025, 12, 31)
 CLUSTER_TIMEOUT = 120
+# Names as terraform/modules/emr creates them for name_prefix fin-assets-prod.
+SERVICE_ROLE = "fin-assets-prod-emr-service"
+INSTANCE_PROFILE = "fin-assets-prod-emr-instance"
+SECURITY_CONFIGURATION = "fin-assets-prod-emr"
+SERVERLESS_ROLE = "arn:aws:iam::123456789012:role/fin-assets-prod-emr-serverless-job"
+
+
+def deployment_environment(monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]) -> None:
+    """The pod environment the runners read (the Terraform outputs' names and ids)."""
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
 
 
 def run_asset_in_thread(lake_root: Path, runner: EMRSparkRunner) -> tuple[threading.Thread, dict]:
@@ -137,6 +155,7 @@ def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_mess
     s3_bucket: str,  # noqa: F811
     daily_lake: Path,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     lake_root = tmp_path / "lake"
     shutil.copytree(daily_lake, lake_root)
@@ -148,15 +167,28 @@ def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_mess
         sent.append(json.loads(request.body))
 
     boto3.DEFAULT_SESSION.events.register("before-send.emr.RunJobFlow", record)
-    runner = EMRSparkRunner(
-        staging_uri=f"s3://{s3_bucket}/fin",
-        region=REGION,
-        min_partitions=1,
-        subnet_ids=["subnet-0a", "subnet-0b"],
-        wait_for_s3_logs_seconds=0,
-    )
-    thread, outcome = run_asset_in_thread(lake_root, runner)
     emr, s3 = boto3.client("emr", region_name=REGION), boto3.client("s3", region_name=REGION)
+    emr.create_security_configuration(
+        Name=SECURITY_CONFIGURATION,
+        SecurityConfiguration=json.dumps(
+            {"EncryptionConfiguration": {"EnableAtRestEncryption": False}}
+        ),
+    )
+    log_uri = f"s3://{s3_bucket}/spark/emr-logs/"
+    deployment_environment(
+        monkeypatch,
+        {
+            "FIN_SPARK_STAGING_URI": f"s3://{s3_bucket}/fin",
+            "FIN_EMR_SERVICE_ROLE": SERVICE_ROLE,
+            "FIN_EMR_INSTANCE_PROFILE": INSTANCE_PROFILE,
+            "FIN_EMR_SECURITY_CONFIGURATION": SECURITY_CONFIGURATION,
+            "FIN_EMR_SUBNET_IDS": "subnet-0a, subnet-0b",
+            "FIN_EMR_LOG_URI": log_uri,
+            "AWS_REGION": REGION,
+        },
+    )
+    runner = emr_runner_from_env(min_partitions=1, wait_for_s3_logs_seconds=0)
+    thread, outcome = run_asset_in_thread(lake_root, runner)
     played = play_emr(emr, s3, wait_for_cluster(emr), tmp_path)
     thread.join(timeout=CLUSTER_TIMEOUT)
     assert not thread.is_alive() and "error" not in outcome, outcome
@@ -187,7 +219,11 @@ def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_mess
     assert request["AutoTerminationPolicy"] == {"IdleTimeout": 900}
     assert request["ReleaseLabel"] == "emr-7.5.0"
     assert request["Applications"] == [{"Name": "Spark"}]
-    assert request["LogUri"] == f"s3://{s3_bucket}/fin/logs/"
+    # The deployment's settings (Terraform outputs, through the environment).
+    assert request["ServiceRole"] == SERVICE_ROLE
+    assert request["JobFlowRole"] == INSTANCE_PROFILE
+    assert request["SecurityConfiguration"] == SECURITY_CONFIGURATION
+    assert request["LogUri"] == log_uri
     assert request["BootstrapActions"] == [
         {
             "Name": "python-3.11-and-job-packages",
@@ -232,6 +268,9 @@ def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_mess
 
     # What moto stored matches, and the staged files are in S3.
     assert played["cluster"]["ReleaseLabel"] == "emr-7.5.0"
+    assert played["cluster"]["SecurityConfiguration"] == SECURITY_CONFIGURATION
+    assert played["cluster"]["ServiceRole"] == SERVICE_ROLE
+    assert played["cluster"]["LogUri"] == log_uri
     assert played["step"]["Config"]["Args"] == step["HadoopJarStep"]["Args"]
     assert played["bootstrap"]["ScriptPath"] == f"{staged}/bootstrap.sh"
     script = s3.get_object(Bucket=s3_bucket, Key=f"fin/runs/{run_id}/bootstrap.sh")["Body"]
@@ -272,22 +311,34 @@ def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_mess
 def test_emr_serverless_request_is_accepted_by_the_api(
     s3_server: MotoS3,  # noqa: F811
     s3_bucket: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     serverless = boto3.client("emr-serverless", region_name=REGION)
     application = serverless.create_application(
-        name="fin-assets", releaseLabel="emr-7.5.0", type="SPARK"
+        name="fin-assets-prod-spark", releaseLabel="emr-7.5.0", type="SPARK"
     )
-    runner = EMRServerlessSparkRunner(
-        staging_uri=f"s3://{s3_bucket}/fin",
-        application_id=application["applicationId"],
-        execution_role_arn="arn:aws:iam::123456789012:role/fin-emr-serverless",
-        python_archive_uri=f"s3://{s3_bucket}/envs/fin_assets.tar.gz",
-        region=REGION,
+    log_uri = f"s3://{s3_bucket}/spark/serverless-logs/"
+    deployment_environment(
+        monkeypatch,
+        {
+            "FIN_SPARK_STAGING_URI": f"s3://{s3_bucket}/fin",
+            "FIN_EMR_SERVERLESS_APPLICATION_ID": application["applicationId"],
+            "FIN_EMR_SERVERLESS_ROLE_ARN": SERVERLESS_ROLE,
+            "FIN_EMR_SERVERLESS_PYTHON_ARCHIVE": f"s3://{s3_bucket}/envs/fin_assets.tar.gz",
+            "FIN_EMR_LOG_URI": log_uri,
+            "AWS_REGION": REGION,
+        },
     )
+    # The runner as a run gets it: its EnvVars read from the environment.
+    runner = emr_serverless_runner_from_env().process_config_and_initialize()
     scope = PartitionScope(tuple(calendar_dates(START, END)), SYMBOLS)
     job = history_job("s3://lake-bucket/lake", scope, "risk_metrics")
     staged = stage_job(boto3.client("s3", region_name=REGION), runner.staging_uri, "run-1", job)
     params = runner.start_job_run_params(staged, job, "fin_assets history_job.py run-1")
+    assert params["applicationId"] == application["applicationId"]
+    assert params["executionRoleArn"] == SERVERLESS_ROLE
+    monitoring = params["configurationOverrides"]["monitoringConfiguration"]
+    assert monitoring == {"s3MonitoringConfiguration": {"logUri": log_uri}}
     started = serverless.start_job_run(**params)
     stored = serverless.get_job_run(
         applicationId=application["applicationId"], jobRunId=started["jobRunId"]
@@ -301,4 +352,5 @@ def test_emr_serverless_request_is_accepted_by_the_api(
         "spark.emr-serverless.driverEnv.PYSPARK_PYTHON=./environment/bin/python",
         "spark.executorEnv.PYSPARK_PYTHON=./environment/bin/python",
     ]
-    assert stored["executionRole"] == runner.execution_role_arn
+    assert stored["applicationId"] == application["applicationId"]
+    assert stored["executionRole"] == SERVERLESS_ROLE
