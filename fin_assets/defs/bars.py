@@ -23,12 +23,14 @@ from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.lake_io import read_scope, write_symbol_partitions
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import date_symbol_partitions
+from fin_assets.defs.spark_history import history_on_spark
 from fin_assets.executors import heavy_step_op_tags
 from fin_assets.landing.contract import LANDING_VENDOR
 from fin_assets.landing.ingest import read_landing_bars
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import MarketDataResource, decode_payload
 from fin_assets.resources.raw_store import raw_partition_prefix
+from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
 
@@ -134,9 +136,16 @@ def intraday_bars(
     check_specs=check_specs("daily_bars", blocking=BAR_CHECKS),
     kinds={"parquet", "pandas"},
 )
-def daily_bars(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
-    """Daily OHLCV per session aggregated from the one-minute bars (VWAP on typical price)."""
+def daily_bars(
+    context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
+) -> MaterializeResult:
+    """Daily OHLCV per session aggregated from the one-minute bars (VWAP on typical price).
+
+    A run covering at least `spark.min_partitions` partitions (a backfill) aggregates on Spark
+    with the same `aggregate_daily_bars` (fin_assets.defs.spark_history)."""
     scope = date_symbol_scope(context)
+    if spark.use_spark(scope.partition_count):
+        return history_on_spark(context, spark, lake, scope, "daily_bars")
     store = lake.get_lake()
     daily = aggregate_daily_bars(read_scope(store, "intraday_bars", INTRADAY_BARS, scope))
     rows = write_symbol_partitions(store, "daily_bars", DAILY_BARS, daily, scope)

@@ -17,6 +17,7 @@ from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.landing.contract import parse_landing_key
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import SyntheticMarketSource
+from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.settings import Settings
 from fin_assets_tests.landing.landing_files import csv_bytes, json_bytes, minute_bars, put
@@ -32,7 +33,11 @@ def run_landing(bucket: str, key: str, instance: DagsterInstance) -> ExecuteInPr
     defs = Definitions(
         assets=[raw_quotes, intraday_bars, daily_bars],
         jobs=[landing_job],
-        resources={"market_data": SyntheticMarketSource(), "lake": LakeResource(root=lake_url)},
+        resources={
+            "market_data": SyntheticMarketSource(),
+            "lake": LakeResource(root=lake_url),
+            "spark": LocalSparkRunner(),
+        },
     )
     run_key = f"{key}@{ParquetLake(lake_url).object_etag(key)}"
     return defs.resolve_job_def("landing_job").execute_in_process(
@@ -138,6 +143,7 @@ def test_landing_payloads_take_precedence_over_the_vendor(s3_bucket: str) -> Non
         resources={
             "market_data": SyntheticMarketSource(),
             "lake": LakeResource(root=f"s3://{s3_bucket}/lake"),
+            "spark": LocalSparkRunner(),
         },
     )
     vendor_pull = defs.resolve_job_def("landing_job").execute_in_process(

@@ -1,4 +1,4 @@
-"""Fixtures of the Spark tests: a local[2] session and lakes of simulated daily bars."""
+"""Fixtures of the Spark tests: a local[2] session and lakes of simulated bars."""
 
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -9,7 +9,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from fin_assets.analytics.bars import aggregate_daily_bars, normalize_intraday_bars
-from fin_assets.analytics.schemas import DAILY_BARS
+from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.defs.lake_io import calendar_dates, write_symbol_partitions
 from fin_assets.defs.partition_scope import PartitionScope
@@ -21,6 +21,26 @@ from spark_resources.session import spark_session
 # Dagster run covers them; 13 months, so the 250-return VaR windows fill for the equities too.
 SYMBOLS = ("JNJ", "SPY", "BTC")
 START, END = date(2025, 1, 1), date(2026, 1, 31)
+# Two months of minutes (a holiday, weekends, 24/7 crypto): the daily_bars parity range.
+INTRADAY_START, INTRADAY_END = date(2025, 1, 1), date(2025, 2, 28)
+
+
+def simulated_minutes(symbol: str, start: date, end: date, seed: int = 42) -> pd.DataFrame:
+    """The simulator's one-minute bars of `symbol` from start to end, as intraday_bars holds
+    them (no rows on dates without a session)."""
+    universe = {s.symbol: s for s in load_universe()}
+    minutes = [
+        normalize_intraday_bars(simulate_intraday(seed, universe[symbol], day), symbol, day)
+        for day in calendar_dates(start, end)
+    ]
+    return pd.concat([m.bars for m in minutes], ignore_index=True)
+
+
+def write_intraday_bars(lake: ParquetLake, symbols: Sequence[str], start: date, end: date) -> int:
+    """Simulated one-minute bars, one partition per (symbol, date); returns the rows."""
+    minutes = pd.concat([simulated_minutes(s, start, end) for s in symbols], ignore_index=True)
+    scope = PartitionScope(tuple(calendar_dates(start, end)), tuple(symbols))
+    return write_symbol_partitions(lake, "intraday_bars", INTRADAY_BARS, minutes, scope)
 
 
 def write_daily_bars(
@@ -28,15 +48,8 @@ def write_daily_bars(
 ) -> pd.DataFrame:
     """Daily bars aggregated from the simulator's minutes, one partition per (symbol, date)
     (zero-row partitions on dates without a session), as the daily_bars asset writes them."""
-    universe = {s.symbol: s for s in load_universe()}
     dates = calendar_dates(start, end)
-    frames = []
-    for symbol in symbols:
-        minutes = [
-            normalize_intraday_bars(simulate_intraday(seed, universe[symbol], day), symbol, day)
-            for day in dates
-        ]
-        frames.append(aggregate_daily_bars(pd.concat([m.bars for m in minutes])))
+    frames = [aggregate_daily_bars(simulated_minutes(s, start, end, seed)) for s in symbols]
     daily = pd.concat(frames, ignore_index=True)
     write_symbol_partitions(
         lake, "daily_bars", DAILY_BARS, daily, PartitionScope(tuple(dates), tuple(symbols))
@@ -57,4 +70,12 @@ def daily_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A lake holding daily_bars of SYMBOLS from START to END (copy it before writing)."""
     root = tmp_path_factory.mktemp("daily_lake")
     write_daily_bars(ParquetLake(str(root)), SYMBOLS, START, END)
+    return root
+
+
+@pytest.fixture(scope="module")
+def intraday_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lake holding intraday_bars of SYMBOLS for INTRADAY_START..INTRADAY_END (copy it)."""
+    root = tmp_path_factory.mktemp("intraday_lake")
+    write_intraday_bars(ParquetLake(str(root)), SYMBOLS, INTRADAY_START, INTRADAY_END)
     return root

@@ -17,6 +17,7 @@ from fin_assets.defs.warehouse import fact_daily_bar, fact_intraday_bar
 from fin_assets.landing.contract import parse_landing_key
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import SyntheticMarketSource
+from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.streaming.kafka_config import KafkaSettings
@@ -49,7 +50,11 @@ def test_a_published_day_reaches_the_warehouse_exactly_once(
     assert len(keys) > len(symbols)  # several micro-batches per symbol
     assert all(parse_landing_key(key, SYMBOLS, HISTORY_START).symbol in symbols for key in keys)
 
-    resources = {"market_data": SyntheticMarketSource(), "lake": LakeResource(root=lake_url)}
+    resources = {
+        "market_data": SyntheticMarketSource(),
+        "lake": LakeResource(root=lake_url),
+        "spark": LocalSparkRunner(),
+    }
     tick = landing_sensor(build_sensor_context(resources={"lake": resources["lake"]}))
     assert isinstance(tick, SensorResult)
     assert sorted(r.tags["fin/landing_key"] for r in tick.run_requests) == keys

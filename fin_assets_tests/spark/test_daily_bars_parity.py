@@ -1,0 +1,91 @@
+"""daily_bars gives the same lake whether a range runs in pandas or on Spark.
+
+Two copies of one lake of simulated one-minute bars; the real daily_bars asset materializes the
+same range in each, once in pandas and once routed to Spark (LocalSparkRunner: spark-submit
+local[2] through Dagster Pipes, the history job with `--datasets daily_bars`, which calls the
+asset's `aggregate_daily_bars` per symbol in applyInPandas).
+"""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import AssetKey, ExecuteInProcessResult, materialize
+
+from fin_assets.analytics.schemas import DAILY_BARS
+from fin_assets.defs.bars import BAR_CHECKS, daily_bars
+from fin_assets.defs.lake_io import calendar_dates
+from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.spark_runner import LocalSparkRunner
+from fin_assets.resources.storage import LakeResource
+from fin_assets_tests.spark.conftest import INTRADAY_END, INTRADAY_START, SYMBOLS
+
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
+
+DATES = calendar_dates(INTRADAY_START, INTRADAY_END)
+PARTITIONS = len(DATES) * len(SYMBOLS)
+
+
+def run_daily_bars(lake_root: Path, min_partitions: int) -> ExecuteInProcessResult:
+    result = materialize(
+        [daily_bars],
+        resources={
+            "lake": LakeResource(root=str(lake_root)),
+            "spark": LocalSparkRunner(master="local[2]", min_partitions=min_partitions),
+        },
+        tags={
+            "dagster/asset_partition_range_start": f"{INTRADAY_START}|{SYMBOLS[0]}",
+            "dagster/asset_partition_range_end": f"{INTRADAY_END}|{SYMBOLS[-1]}",
+        },
+    )
+    assert result.success
+    return result
+
+
+def lake_frame(lake_root: Path) -> pd.DataFrame:
+    lake = ParquetLake(str(lake_root))
+    frames = [lake.read_partitions("daily_bars", DAILY_BARS, DATES, s) for s in SYMBOLS]
+    return pd.concat([f.to_pandas() for f in frames], ignore_index=True)
+
+
+def test_daily_bars_on_spark_equal_the_pandas_path(
+    intraday_lake: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    pandas_lake = tmp_path_factory.mktemp("pandas") / "lake"
+    spark_lake = tmp_path_factory.mktemp("spark") / "lake"
+    shutil.copytree(intraday_lake, pandas_lake)
+    shutil.copytree(intraday_lake, spark_lake)
+    assert PARTITIONS == 59 * 3
+
+    pandas_run = run_daily_bars(pandas_lake, min_partitions=PARTITIONS + 1)
+    spark_run = run_daily_bars(spark_lake, min_partitions=PARTITIONS)
+
+    expected, actual = lake_frame(pandas_lake), lake_frame(spark_lake)
+    assert list(actual.columns) == list(expected.columns) == DAILY_BARS.names
+    # 59 days of BTC, 39 XNYS sessions (Jan 1, Jan 9, Jan 20, Feb 17 closed) for JNJ and SPY.
+    assert actual.groupby("symbol").size().to_dict() == {"BTC": 59, "JNJ": 39, "SPY": 39}
+    assert len(actual) == len(expected)
+    for column in expected.columns:
+        if expected[column].dtype.kind == "f":
+            np.testing.assert_allclose(
+                actual[column].to_numpy(), expected[column].to_numpy(), rtol=0, atol=1e-9
+            )
+        else:
+            assert actual[column].tolist() == expected[column].tolist(), column
+    for symbol in SYMBOLS:
+        assert ParquetLake(str(spark_lake)).existing_dates("daily_bars", symbol) == set(DATES)
+
+    pandas_meta = pandas_run.asset_materializations_for_node("daily_bars")[0].metadata
+    spark_meta = spark_run.asset_materializations_for_node("daily_bars")[0].metadata
+    assert spark_meta["dagster/row_count"] == pandas_meta["dagster/row_count"]
+    assert spark_meta["dagster/row_count"].value == len(expected)
+    assert spark_meta["engine"].value == "spark"
+    assert "engine" not in pandas_meta
+    key = AssetKey("daily_bars")
+    checks = [
+        {e.check_name: e.passed for e in run.get_asset_check_evaluations() if e.asset_key == key}
+        for run in (pandas_run, spark_run)
+    ]
+    assert checks[0] == checks[1] == dict.fromkeys(BAR_CHECKS, True)
