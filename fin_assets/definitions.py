@@ -8,6 +8,11 @@ from dagster import Definitions, load_assets_from_modules
 from fin_assets.defs import analytics, anomalies, bars, ingest, report, risk, streaming, warehouse
 from fin_assets.defs.alerts import run_failure_alert
 from fin_assets.defs.automation import automation_sensor, with_automation
+from fin_assets.defs.compaction import (
+    compacted_assets,
+    lake_compaction_job,
+    lake_compaction_schedule,
+)
 from fin_assets.defs.jobs import portfolio_job, reference_job, symbol_history_job
 from fin_assets.defs.landing import landing_job, landing_sensor
 from fin_assets.defs.report import report_job
@@ -30,6 +35,8 @@ def build_definitions(
             ),
             # Refreshed by report_job, not by automation (see fin_assets.defs.report).
             *load_assets_from_modules([report]),
+            # Spark copies of the lake, one file per symbol-year: weekly schedule, not automation.
+            *compacted_assets,
         ],
         jobs=[
             symbol_history_job,
@@ -38,8 +45,9 @@ def build_definitions(
             vendor_pull_job,
             landing_job,
             report_job,
+            lake_compaction_job,
         ],
-        schedules=vendor_pull_schedules,
+        schedules=[*vendor_pull_schedules, lake_compaction_schedule],
         sensors=[automation_sensor, run_failure_alert, landing_sensor],
         resources={**resources_for(settings), **(resource_overrides or {})},
         # FIN_EXECUTOR: in-process (one step at a time) or a Kubernetes pod per step.

@@ -28,6 +28,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fin_assets.analytics import schemas
+from fin_assets.resources.lake import ParquetLake
 from fin_assets.universe import load_universe
 from spark_resources.lake_frames import CheckTotals, WrittenDataset, read_symbol_dataset, spark_path
 from spark_resources.pipes import open_job_pipes, report_written
@@ -45,11 +46,14 @@ COMPACTABLE = {
 
 @dataclass(frozen=True)
 class Compaction:
-    """What one run compacted."""
+    """What one run compacted: the copy (`written`, `files`) and its source (`source_files`,
+    `source_rows`) over `years`."""
 
     written: WrittenDataset
     files: int
     years: tuple[int, ...]
+    source_files: int
+    source_rows: int
 
 
 def compacted_path(lake_root: str, dataset: str) -> str:
@@ -71,13 +75,26 @@ def compact(
     start: date,
     end: date,
 ) -> Compaction:
-    """Rewrite the compacted copy of `dataset` for `symbols` and the years of start..end."""
+    """Rewrite the compacted copy of `dataset` for `symbols` and the years of start..end.
+
+    Symbols without any partition in those years (not ingested yet) are skipped; ValueError if
+    no symbol has one."""
     if dataset not in COMPACTABLE:
         raise ValueError(f"dataset must be one of {', '.join(COMPACTABLE)}, got {dataset!r}")
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
     schema, order = COMPACTABLE[dataset]
     first, last = date(start.year, 1, 1), date(end.year, 12, 31)
+    # Partition files per symbol; zero-row partitions ("no session" markers) are files a scan
+    # opens too.
+    lake = ParquetLake(lake_root)
+    source_files = {
+        symbol: sum(1 for day in lake.existing_dates(dataset, symbol) if first <= day <= last)
+        for symbol in symbols
+    }
+    symbols = [symbol for symbol in symbols if source_files[symbol]]
+    if not symbols:
+        raise ValueError(f"no {dataset} partition of {', '.join(source_files)} in {first}..{last}")
     source = read_symbol_dataset(spark, lake_root, dataset, schema, symbols, first, last)
     years = F.year("trade_date").alias("year")
     (
@@ -96,7 +113,7 @@ def compact(
     extra = compacted.exceptAll(source).count()
     files = (
         spark.read.parquet(compacted_path(lake_root, dataset))
-        .where(F.col("symbol").isin(list(symbols)) & F.col("year").between(first.year, last.year))
+        .where(F.col("symbol").isin(symbols) & F.col("year").between(first.year, last.year))
         .select(F.input_file_name())
         .distinct()
         .count()
@@ -111,7 +128,8 @@ def compact(
         f"{missing} source rows missing and {extra} extra rows in the compacted copy",
     )
     written = WrittenDataset(f"{dataset}_compacted", compacted_rows, files, [check])
-    return Compaction(written, files, tuple(range(first.year, last.year + 1)))
+    years_done = tuple(range(first.year, last.year + 1))
+    return Compaction(written, files, years_done, sum(source_files.values()), source_rows)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -137,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             {
                 "years": {"raw_value": list(done.years), "type": "json"},
                 "files": {"raw_value": done.files, "type": "int"},
+                "source_files": {"raw_value": done.source_files, "type": "int"},
+                "source_rows": {"raw_value": done.source_rows, "type": "int"},
             },
         )
 

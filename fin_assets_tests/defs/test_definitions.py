@@ -26,6 +26,11 @@ EXPECTED_ASSETS = {
     "fact_correlation",
     "market_report",
     "stream_landing_status",
+    "intraday_bars_compacted",
+    "daily_bars_compacted",
+    "technical_indicators_compacted",
+    "trading_signals_compacted",
+    "risk_metrics_compacted",
 }
 
 
