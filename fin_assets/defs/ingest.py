@@ -7,7 +7,9 @@ never call one vendor at the same time and its quota holds across runs, while ru
 different vendors proceed side by side. A last step (`collect_raw_quotes`, no pool) sums the
 fetch steps' FetchSummary values into the materialization's metadata and the blocking
 `payload_present` check, or, with `landing_key` in the run config, ingests that landing file
-instead (defs/landing.py; the fetch steps then do nothing).
+instead (defs/landing.py; the fetch steps then do nothing). Metadata
+`volume_unavailable` lists the run's symbols whose vendor publishes no per-bar volume: their
+bars' volume 0 means "unknown" (fin_assets.resources.market_data.NO_INTERVAL_VOLUME_VENDORS).
 
 Step keys: `raw_quotes.fetch_alpha_vantage`, `raw_quotes.fetch_coingecko`,
 `raw_quotes.fetch_yahoo`, `raw_quotes.fetch_offline`, `raw_quotes.collect_raw_quotes`. A fetch
@@ -46,7 +48,11 @@ from fin_assets.defs.partition_scope import PartitionScope, date_symbol_scope
 from fin_assets.defs.partitions import date_symbol_partitions
 from fin_assets.defs.retries import VENDOR_RETRY_POLICY, retry_only_transient_vendor_errors
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.market_data import OFFLINE_POOL, MarketDataResource
+from fin_assets.resources.market_data import (
+    NO_INTERVAL_VOLUME_VENDORS,
+    OFFLINE_POOL,
+    MarketDataResource,
+)
 from fin_assets.resources.raw_store import raw_partition_prefix, store_payload
 from fin_assets.resources.storage import LakeResource
 from fin_assets.resources.vendors.routing import VENDOR_POOLS
@@ -211,6 +217,9 @@ def collect_raw_quotes(
         "no_data_count": len(total.no_data),
         "no_session_partitions": total.no_session,
         "payload_bytes": MetadataValue.int(total.payload_bytes),
+        "volume_unavailable": MetadataValue.json(
+            [s for s, v in total.vendors.items() if v in NO_INTERVAL_VOLUME_VENDORS]
+        ),
         **(details if scope.partition_count <= LINEAGE_PARTITIONS else {}),
     }
     yield Output(None, "result", metadata=metadata)

@@ -98,6 +98,12 @@ class MarketDataResource(ConfigurableResource):
         raise NotImplementedError
 
 
+# Vendors whose intraday payloads hold prices only: their bars carry volume 0, which means
+# "not published", not "nothing traded" (CoinGecko's total_volumes is a rolling 24-hour sum,
+# see fin_assets.resources.vendors.coingecko). raw_quotes lists the symbols they serve in its
+# `volume_unavailable` metadata.
+NO_INTERVAL_VOLUME_VENDORS = frozenset({coingecko.VENDOR})
+
 PAYLOAD_DECODERS: dict[str, Callable[[bytes], pd.DataFrame]] = {
     "synthetic": simulator.decode_payload,
     alphavantage.VENDOR: alphavantage.decode_intraday,

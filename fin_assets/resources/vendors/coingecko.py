@@ -19,8 +19,19 @@ Conventions of the answers:
 
 Intraday bars from a market chart: each price observation becomes the bar of the minute it
 fell in (ts floored to the minute), with open = high = low = close = the price and volume 0,
-because CoinGecko publishes no per-interval volume. Daily volume and VWAP of such bars are
-therefore 0 and undefined; route crypto to Yahoo for traded volume.
+because CoinGecko publishes no per-interval volume. Volume 0 here means "not published", not
+"nothing traded": the bar schema's volume is a required finite number (the bars layer's
+non_negative_volume check and the daily aggregation reject NaN), so the flag is carried
+beside the bars instead: `coingecko` is in market_data.NO_INTERVAL_VOLUME_VENDORS and
+raw_quotes lists the symbols it serves in its `volume_unavailable` metadata. Daily volume and
+VWAP of such bars are therefore 0 and undefined; route crypto to Yahoo for traded volume.
+
+Why not derive a volume from `total_volumes`: it is a rolling 24-hour sum in the quote
+currency, sampled at irregular instants. The difference of two consecutive samples is the
+volume that entered the window minus the volume that left it 24 hours earlier, which is not
+known without a per-interval history to start from (errors would then repeat every 24 h
+forever); in the recorded 5-minutely chart (fixtures, 2023-03-15) 160 of the 288 differences
+are negative, down to -77.7 million (quote currency).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def test_lineage_then_reuse(httpserver: HTTPServer, tmp_path: Path) -> None:
     assert first.success
     (event,) = first.asset_materializations_for_node("raw_quotes")
     metadata = {key: value.value for key, value in event.metadata.items()}
-    assert metadata["vendors"] == {"AAPL": "yahoo"}
+    assert metadata["vendors"] == {"AAPL": "yahoo"} and metadata["volume_unavailable"] == []
     assert metadata["payloads_stored"] == 1 and metadata["lineage_entries"] == 1
     # Yahoo's answer holds no bar: a session without data, stored and reported, not a failure.
     assert metadata["no_data"] == ["AAPL|2025-02-03"] and metadata["no_data_count"] == 1

@@ -116,6 +116,17 @@ def test_coingecko_market_chart_as_bars() -> None:
     assert (bars["ts"].dt.date == date(2023, 3, 15)).sum() == 280
 
 
+def test_coingecko_total_volumes_are_no_per_bar_volume() -> None:
+    # Why chart bars carry volume 0 (flagged, see coingecko's docstring): differences of the
+    # rolling 24-hour total_volumes are no per-interval volume, most of them are negative.
+    chart = coingecko.parse_market_chart(
+        fixture_bytes("coingecko/coins_id_market_chart_pretty.json")
+    )
+    steps = chart["total_volume"].diff().dropna()
+    assert (len(steps), int((steps < 0).sum())) == (288, 160)
+    assert round(steps.min() / 1e6, 1) == -77.7
+
+
 def test_coingecko_markets_with_nulls() -> None:
     markets = coingecko.parse_markets(fixture_bytes("coingecko/coins_markets_usd_250_pretty.json"))
     assert len(markets) == 250
