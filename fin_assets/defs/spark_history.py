@@ -1,11 +1,11 @@
-"""The Spark path of the analytics assets: a large range goes to the Spark history job.
+"""The Spark path of the bar and analytics assets: a large range goes to the Spark history job.
 
-technical_indicators, trading_signals and risk_metrics call `history_on_spark` when their run
-covers at least `spark.min_partitions` date × symbol partitions (a backfill of months × the
-universe); daily increments stay in pandas. Both paths compute each symbol's whole history from
-HISTORY_START with the same functions and write the same partitions, so the lake holds the same
-numbers whichever path ran. The Spark job reports the materialization and the asset's checks
-through Dagster Pipes.
+daily_bars, technical_indicators, trading_signals and risk_metrics call `history_on_spark` when
+their run covers at least `spark.min_partitions` date × symbol partitions (a backfill of months ×
+the universe); daily increments stay in pandas. Both paths compute with the same functions
+(daily bars from the range's minutes; the analytics over each symbol's whole history from
+HISTORY_START) and write the same partitions, so the lake holds the same numbers whichever path
+ran. The Spark job reports the materialization and the asset's checks through Dagster Pipes.
 """
 
 from dagster import AssetExecutionContext, MaterializeResult
