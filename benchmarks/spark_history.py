@@ -8,14 +8,21 @@ lake's own writer and not timed:
   trading_signals, risk_metrics for the whole range (a backfill). pandas path: what the three
   assets run (over_daily_history, the pure functions, the checks, write_symbol_partitions).
   Spark path: spark_resources.history_job.run_history.
-- `intraday`: R one-minute bars → daily_bars. pandas path: the daily_bars asset's read_scope,
-  aggregate_daily_bars and write. Spark path: run_history(datasets=["daily_bars"]).
+- `intraday`: at least R one-minute bars of 10 symbols (9 on XNYS, 1 at 24/7), as many days
+  from HISTORY_START as that takes → daily_bars. pandas path: the daily_bars asset's read_scope,
+  aggregate_daily_bars, write and checks. Spark path: run_history(datasets=["daily_bars"]), what
+  the daily_bars asset runs on Spark.
 
 Both paths write every partition of the range (one file per symbol × date, zero-row files for
 dates without a session), each into its own lake whose input dataset is a symlink to the one
 built. Times are wall seconds with time.perf_counter; Spark's are split into the session start
 (once per process, what spark-submit pays per run) and the job. After each case the outputs of
 both paths are compared on two symbols (max |difference| over every float column).
+
+The intraday cases run first (cheapest per case), then the daily ones. With two or more sizes of
+a workload, the crossover is printed at the end: a straight line (fixed + marginal seconds per
+partition, or per row for intraday) fitted to each path, Spark's fixed cost including the
+session start, and the size where the lines cross (none when Spark's marginal cost is higher).
 
     python -m benchmarks.spark_history --daily 10x1,10x4,30x10,100x10 --intraday 1000000
 """
@@ -44,6 +51,8 @@ from fin_assets.analytics.market_calendar import previous_session, session_minut
 from fin_assets.analytics.risk import CONFIDENCE_LEVELS, compute_risk_metrics
 from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS, INTRADAY_BARS, RISK, SIGNALS
 from fin_assets.analytics.signals import compute_signals
+from fin_assets.defs.analytics import known_signals_result
+from fin_assets.defs.bars import bar_check_results
 from fin_assets.defs.lake_io import (
     calendar_dates,
     from_date,
@@ -166,6 +175,7 @@ def pandas_analytics(lake: ParquetLake, scope: PartitionScope, universe: Univers
     write_symbol_partitions(lake, "trading_signals", SIGNALS, signals, scope)
     quality.check_schema(signals, SIGNALS)
     quality.check_unique(signals, ["symbol", "trade_date", "signal"])
+    known_signals_result(signals)
     history = over_daily_history(
         lake, scope, lambda bars: compute_risk_metrics(bars, universe.periods)
     )
@@ -182,7 +192,19 @@ def pandas_daily_bars(lake: ParquetLake, scope: PartitionScope) -> None:
     """What the daily_bars asset runs for the scope."""
     daily = aggregate_daily_bars(read_scope(lake, "intraday_bars", INTRADAY_BARS, scope))
     write_symbol_partitions(lake, "daily_bars", DAILY_BARS, daily, scope)
-    quality.check_ohlc_consistency(daily)
+    bar_check_results(daily, DAILY_BARS, ["symbol", "trade_date"])
+
+
+def intraday_dates(universe: Universe, rows: int) -> tuple[date, ...]:
+    """Dates from HISTORY_START until the universe's session minutes reach `rows`."""
+    dates: list[date] = []
+    total = 0
+    while total < rows:
+        day = HISTORY_START + timedelta(days=len(dates))
+        minutes = {c: len(session_minutes(c, day)) for c in set(universe.calendars.values())}
+        total += sum(minutes[universe.calendars[s]] for s in universe.symbols)
+        dates.append(day)
+    return tuple(dates)
 
 
 def max_difference(
@@ -206,6 +228,7 @@ def max_difference(
 
 @dataclass(frozen=True)
 class Measurement:
+    workload: str
     case: str
     rows: int
     partitions: int
@@ -219,6 +242,28 @@ class Measurement:
         """pandas / Spark including its start: above 1, Spark is faster end to end."""
         return self.pandas_seconds / (self.spark_seconds + self.spark_start_seconds)
 
+    def size(self) -> int:
+        """What the workload's cost grows with: rows for intraday, partitions for daily."""
+        return self.rows if self.workload == "intraday" else self.partitions
+
+
+def crossover(measurements: Sequence[Measurement]) -> str:
+    """The fitted fixed and marginal costs of both paths and the size where Spark (with its
+    session start) becomes faster, from two or more sizes of one workload."""
+    sizes = np.array([m.size() for m in measurements], dtype=float)
+    pandas_marginal, pandas_fixed = np.polyfit(sizes, [m.pandas_seconds for m in measurements], 1)
+    spark_total = [m.spark_seconds + m.spark_start_seconds for m in measurements]
+    spark_marginal, spark_fixed = np.polyfit(sizes, spark_total, 1)
+    unit = "row" if measurements[0].workload == "intraday" else "partition"
+    text = (
+        f"{measurements[0].workload}: pandas {pandas_fixed:.1f} s + {pandas_marginal * 1e3:.4f} ms"
+        f"/{unit}; Spark {spark_fixed:.1f} s + {spark_marginal * 1e3:.4f} ms/{unit}; "
+    )
+    if spark_marginal >= pandas_marginal:
+        return text + "no crossover (Spark's marginal cost is not lower)"
+    at = (spark_fixed - pandas_fixed) / (pandas_marginal - spark_marginal)
+    return text + f"crossover at {at:,.0f} {unit}s"
+
 
 def timed(run: Callable[[], object]) -> float:
     start = time.perf_counter()
@@ -228,6 +273,7 @@ def timed(run: Callable[[], object]) -> float:
 
 def measure(
     workdir: Path,
+    workload: str,
     case: str,
     input_dataset: str,
     build: Callable[[ParquetLake], int],
@@ -250,6 +296,7 @@ def measure(
     difference = max_difference(lakes["pandas"], lakes["spark"], *compare, scope)
     shutil.rmtree(base)
     return Measurement(
+        workload,
         case,
         rows,
         scope.partition_count,
@@ -278,18 +325,36 @@ def main(argv: Sequence[str] | None = None) -> None:
     spark.sparkContext.setLogLevel("ERROR")
     spark_start = time.perf_counter() - started
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="spark_history_"))
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, Spark {spark.version} {args.master}, load "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {memory:.0f} GiB, "
+        f"Python {platform.python_version()}, Spark {spark.version} {args.master}, load "
         f"{os.getloadavg()[0]:.1f}; session start {spark_start:.1f} s",
         flush=True,
     )
     print(
         "| case | rows | partitions | pandas s | Spark job s | pandas / Spark (with start) "
-        "| max abs diff |",
+        "| max abs diff | load |",
         flush=True,
     )
     cases = []
+    for rows in (int(r) for r in args.intraday.split(",") if r):
+        universe = make_universe(10)
+        scope = PartitionScope(intraday_dates(universe, rows), universe.symbols)
+        cases.append(
+            (
+                "intraday",
+                f"intraday ≥ {rows:,} rows, {len(scope.dates):,} days",
+                "intraday_bars",
+                lambda lake, u=universe, s=scope: write_intraday_input(lake, u, s),
+                lambda lake, s=scope: pandas_daily_bars(lake, s),
+                lambda root, u=universe, s=scope: run_history(
+                    spark, root, s, HISTORY_START, ["daily_bars"], u.periods
+                ),
+                ("daily_bars", DAILY_BARS),
+                scope,
+            )
+        )
     for symbols, years in parse_sizes(args.daily):
         universe = make_universe(symbols)
         end = date(HISTORY_START.year + years, HISTORY_START.month, HISTORY_START.day)
@@ -297,6 +362,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         scope = PartitionScope(dates, universe.symbols)
         cases.append(
             (
+                "daily",
                 f"daily {symbols} symbols x {years} y",
                 "daily_bars",
                 lambda lake, u=universe, s=scope: write_daily_input(lake, u, s),
@@ -308,30 +374,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 scope,
             )
         )
-    for rows in (int(r) for r in args.intraday.split(",") if r):
-        universe = make_universe(10)
-        # 10 symbols, 9 on XNYS (390 minutes a session) and 1 at 1,440 minutes a day.
-        days = max(1, round(rows / (9 * 390 * 252 / 365 + 1440)))
-        dates = tuple(calendar_dates(HISTORY_START, HISTORY_START + timedelta(days=days - 1)))
-        scope = PartitionScope(dates, universe.symbols)
-        cases.append(
-            (
-                f"intraday ~{rows:,} rows",
-                "intraday_bars",
-                lambda lake, u=universe, s=scope: write_intraday_input(lake, u, s),
-                lambda lake, s=scope: pandas_daily_bars(lake, s),
-                lambda root, u=universe, s=scope: run_history(
-                    spark, root, s, HISTORY_START, ["daily_bars"], u.periods
-                ),
-                ("daily_bars", DAILY_BARS),
-                scope,
-            )
-        )
-    for index, (name, input_dataset, build, pandas_run, spark_run, compare, scope) in enumerate(
-        cases
-    ):
+    measured: list[Measurement] = []
+    for index, case in enumerate(cases):
+        workload, name, input_dataset, build, pandas_run, spark_run, compare, scope = case
         m = measure(
             workdir,
+            workload,
             f"case{index}",
             input_dataset,
             build,
@@ -341,11 +389,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             scope,
             spark_start,
         )
+        measured.append(m)
         print(
             f"| {name} | {m.rows:,} | {m.partitions:,} | {m.pandas_seconds:.1f} | "
-            f"{m.spark_seconds:.1f} | {m.ratio:.2f} | {m.max_difference:.1e} |",
+            f"{m.spark_seconds:.1f} | {m.ratio:.2f} | {m.max_difference:.1e} | "
+            f"{os.getloadavg()[0]:.1f} |",
             flush=True,
         )
+    for workload in ("intraday", "daily"):
+        of_workload = [m for m in measured if m.workload == workload]
+        if len({m.size() for m in of_workload}) >= 2:
+            print(crossover(of_workload), flush=True)
     spark.stop()
 
 

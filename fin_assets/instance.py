@@ -33,7 +33,8 @@ def instance_config(settings: Settings) -> dict:
             "class": "QueuedRunCoordinator",
         },
         # Op-level pools, limit 1 unless set otherwise: warehouse steps of concurrent runs
-        # take turns on the DuckDB file.
+        # take turns on the DuckDB file, and each vendor's raw_quotes step (pools
+        # vendor_alpha_vantage, vendor_coingecko, vendor_yahoo, vendor_offline) on its vendor.
         "concurrency": {"pools": {"granularity": "op", "default_limit": 1}},
         # A code server whose daemon heartbeat lapses (an overloaded machine) waits for the
         # runs it launched instead of killing them when it shuts down.
