@@ -317,11 +317,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--daily", default="10x1,10x4,30x10,100x10", help="SYMBOLSxYEARS,...")
     parser.add_argument("--intraday", default="1000000,10000000", help="minute rows,...")
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument(
+        "--driver-memory", default="2g", help="as LocalSparkRunner's spark-submit (default 2g)"
+    )
     parser.add_argument("--workdir", default=None, help="default: a temporary folder")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    spark = spark_session("benchmark", master=args.master)
+    spark = spark_session(
+        "benchmark", master=args.master, conf={"spark.driver.memory": args.driver_memory}
+    )
     spark.sparkContext.setLogLevel("ERROR")
     spark_start = time.perf_counter() - started
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="spark_history_"))

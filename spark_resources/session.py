@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
 
@@ -40,17 +41,21 @@ SPARK_CONF: dict[str, str] = {
 }
 
 
-def spark_session(app_name: str, master: str | None = None) -> SparkSession:
-    """The active session, created with SPARK_CONF if there is none.
+def spark_session(
+    app_name: str, master: str | None = None, conf: Mapping[str, str] | None = None
+) -> SparkSession:
+    """The active session, created with SPARK_CONF (and `conf`) if there is none.
 
     The master is `master` if given (an in-process session: tests, benchmarks; its Python
-    workers then run this interpreter), else spark-submit's, else `local[*]`.
+    workers then run this interpreter), else spark-submit's, else `local[*]`. In an in-process
+    session `conf` may hold launch settings (spark.driver.memory): pyspark passes them to the
+    JVM it starts.
     """
     builder = SparkSession.builder.appName(app_name)
     if master is not None:
         # pyspark starts its Python workers with $PYSPARK_PYTHON (spark-submit sets it).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = builder.master(master)
-    for key, value in SPARK_CONF.items():
+    for key, value in {**SPARK_CONF, **(conf or {})}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
