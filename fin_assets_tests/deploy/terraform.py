@@ -62,17 +62,19 @@ def resource(path: Path, kind: str, name: str) -> dict[str, Any]:
 APPLIED = {
     "${module.iam_dagster_irsa.role_arn}": "arn:aws:iam::123456789012:role/fin-assets-prod-dagster",
     "${var.dagster_postgres_host}": "fin-dagster.abc123.eu-west-1.rds.amazonaws.com",
-    "${module.s3_lake.bucket_name}": "fin-assets-prod-lake-123456789012",
+    "${module.s3_lake.compute_log_bucket_name}": "fin-assets-prod-curated-123456789012",
     "${module.s3_lake.compute_log_prefix}": "dagster/compute-logs",
     "${module.s3_lake.region}": "eu-west-1",
-    "${module.s3_lake.lake_url}": "s3://fin-assets-prod-lake-123456789012/lake",
-    "${module.s3_lake.spark_staging_url}": "s3://fin-assets-prod-lake-123456789012/spark/staging",
+    "${module.s3_lake.lake_url}": "s3://fin-assets-prod-curated-123456789012/lake",
+    "${module.s3_lake.landing_url}": "s3://fin-assets-prod-landing-123456789012",
+    "${module.s3_lake.raw_url}": "s3://fin-assets-prod-raw-123456789012",
+    "${module.s3_lake.spark_staging_url}": "s3://fin-assets-prod-curated-123456789012/spark/staging",
     "${module.emr.serverless_application_id}": "00fkq1q2r3s4t5u6",
     "${module.emr.serverless_job_role_arn}": (
         "arn:aws:iam::123456789012:role/fin-assets-prod-emr-serverless-job"
     ),
     "${module.s3_lake.spark_archive_url}": (
-        "s3://fin-assets-prod-lake-123456789012/spark/archives/fin_assets-venv.tar.gz"
+        "s3://fin-assets-prod-curated-123456789012/spark/archives/fin_assets-venv.tar.gz"
     ),
     "${var.snowflake_organization}-${var.snowflake_account}": "FINORG-PROD",
     "${module.snowflake.loader_user}": "FIN_ASSETS_PROD_LOADER_USER",

@@ -92,7 +92,11 @@ def test_production_definitions_load_with_the_deployment_environment(
         "snowflake",
         "emr",
     )
-    assert settings.lake_url == "s3://fin-assets-prod-lake-123456789012/lake"
+    assert (settings.lake_root, settings.landing_root, settings.raw_root) == (
+        "s3://fin-assets-prod-curated-123456789012/lake",
+        "s3://fin-assets-prod-landing-123456789012",
+        "s3://fin-assets-prod-raw-123456789012",
+    )
     defs = build_definitions(settings)
     for job in JOBS:
         assert defs.resolve_job_def(job).executor_def.name == "k8s_job_executor"

@@ -1,4 +1,4 @@
-# One fin_assets environment: the lake, Spark on EMR, the Dagster pods' IRSA role and the
+# One fin_assets environment: the lake (landing, raw and curated buckets), Spark on EMR, the Dagster pods' IRSA role and the
 # Snowflake warehouse, wired together. This root serves dev and prod: each has its own state
 # (backend key) and its sizes in <env>.tfvars; account-specific inputs come from a local
 # <env>.account.tfvars (docs/deploy.md):
@@ -64,12 +64,13 @@ module "s3_lake" {
   force_destroy = var.force_destroy_buckets
 }
 
+# Spark reads and writes curated datasets only: the curated bucket and its key.
 module "emr" {
   source                   = "../modules/emr"
   name_prefix              = local.name_prefix
-  lake_bucket_arn          = module.s3_lake.bucket_arn
+  lake_bucket_arn          = module.s3_lake.bucket_arns["curated"]
   lake_prefix              = module.s3_lake.lake_prefix
-  lake_kms_key_arn         = module.s3_lake.kms_key_arn
+  lake_kms_key_arn         = module.s3_lake.kms_key_arns["curated"]
   serverless_max_vcpu      = var.serverless_max_vcpu
   serverless_max_memory_gb = var.serverless_max_memory_gb
   subnet_ids               = var.spark_subnet_ids
@@ -82,10 +83,12 @@ module "iam_dagster_irsa" {
   oidc_provider_arn              = var.eks_oidc_provider_arn
   oidc_issuer                    = var.eks_oidc_issuer
   namespace                      = var.kubernetes_namespace
-  lake_bucket_arn                = module.s3_lake.bucket_arn
+  lake_bucket_arn                = module.s3_lake.bucket_arns["curated"]
+  landing_bucket_arn             = module.s3_lake.bucket_arns["landing"]
+  raw_bucket_arn                 = module.s3_lake.bucket_arns["raw"]
   lake_prefix                    = module.s3_lake.lake_prefix
   compute_log_prefix             = module.s3_lake.compute_log_prefix
-  lake_kms_key_arn               = module.s3_lake.kms_key_arn
+  kms_key_arns                   = values(module.s3_lake.kms_key_arns)
   emr_service_role_arn           = module.emr.service_role_arn
   emr_instance_role_arn          = module.emr.instance_role_arn
   emr_serverless_application_arn = module.emr.serverless_application_arn

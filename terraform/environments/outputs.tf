@@ -18,7 +18,7 @@ output "helm_values" {
     computeLogManager = {
       config = {
         s3ComputeLogManager = {
-          bucket = module.s3_lake.bucket_name
+          bucket = module.s3_lake.compute_log_bucket_name
           prefix = module.s3_lake.compute_log_prefix
         }
       }
@@ -31,6 +31,8 @@ output "fin_assets_env" {
   value = {
     AWS_REGION                        = module.s3_lake.region
     FIN_LAKE_URL                      = module.s3_lake.lake_url
+    FIN_LANDING_URL                   = module.s3_lake.landing_url
+    FIN_RAW_URL                       = module.s3_lake.raw_url
     FIN_SPARK_STAGING_URI             = module.s3_lake.spark_staging_url
     FIN_EMR_SERVERLESS_APPLICATION_ID = module.emr.serverless_application_id
     FIN_EMR_SERVERLESS_ROLE_ARN       = module.emr.serverless_job_role_arn
@@ -51,4 +53,9 @@ output "emr_cluster_settings" {
     instance_profile       = module.emr.instance_profile_name
     security_configuration = module.emr.security_configuration_name
   }
+}
+
+output "lake_buckets" {
+  description = "The lake's buckets by zone (landing, raw, curated): producers put files under landing/ of the landing bucket."
+  value       = module.s3_lake.bucket_names
 }

@@ -1,7 +1,8 @@
 # Spark on AWS: the roles and security configuration of the transient EMR clusters that
 # fin_assets' EMR runner starts per run (FIN_SPARK=emr), and the EMR Serverless application of
-# FIN_SPARK=emr-serverless. Spark reads and writes only the lake root and its own staging
-# prefix; raw payloads and landing files are never written by Spark.
+# FIN_SPARK=emr-serverless. Spark reads and writes only the curated bucket's lake root and its
+# own staging prefix, with the curated bucket's key: the landing and raw buckets (and their
+# keys) are out of its reach, since Spark jobs read curated datasets only.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -14,14 +15,10 @@ locals {
   staged_objects       = "${var.lake_bucket_arn}/spark/*"
   bucket_name          = element(split(":::", var.lake_bucket_arn), 1)
   tls_certificates_url = "s3://${local.bucket_name}/emr-tls/certificates.zip"
-  # Written by Dagster only: immutable vendor payloads and producers' landing files.
-  dagster_only_objects = [
-    "${var.lake_bucket_arn}/${var.lake_prefix}/raw/*",
-    "${var.lake_bucket_arn}/${var.lake_prefix}/landing/*",
-  ]
 }
 
-# What a Spark job may touch: the lake and the staging prefix of the bucket, with the lake key.
+# What a Spark job may touch: the lake root and the staging prefix of the curated bucket, with
+# the curated key.
 data "aws_iam_policy_document" "spark_data" {
   statement {
     sid       = "ListLakeAndStaging"
@@ -42,12 +39,6 @@ data "aws_iam_policy_document" "spark_data" {
     sid       = "WriteCuratedAndStaging"
     actions   = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
     resources = [local.lake_objects, local.staged_objects]
-  }
-  statement {
-    sid       = "NeverWriteRawOrLanding"
-    effect    = "Deny"
-    actions   = ["s3:PutObject", "s3:DeleteObject"]
-    resources = local.dagster_only_objects
   }
   statement {
     sid       = "UseLakeKey"
@@ -144,9 +135,9 @@ resource "aws_iam_instance_profile" "emr_instance" {
   role = aws_iam_role.emr_instance.name
 }
 
-# At rest: S3 objects SSE-KMS and local disks (EBS and instance store) with the lake key.
+# At rest: S3 objects SSE-KMS and local disks (EBS and instance store) with the curated key.
 # In transit: TLS between the nodes with the certificates of the zip at
-# s3://<lake bucket>/emr-tls/certificates.zip (the deployment's own PKI, uploaded before the
+# s3://<curated bucket>/emr-tls/certificates.zip (the deployment's own PKI, uploaded before the
 # first cluster starts: docs/deploy.md), readable by the cluster nodes only.
 resource "aws_emr_security_configuration" "this" {
   name = "${var.name_prefix}-emr"

@@ -8,7 +8,7 @@ variable "name_prefix" {
 }
 
 variable "lake_bucket_arn" {
-  description = "ARN of the lake bucket (module s3_lake)."
+  description = "ARN of the curated bucket, holding the lake root and Spark's staging prefix (module s3_lake)."
   type        = string
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.lake_bucket_arn))
@@ -17,7 +17,7 @@ variable "lake_bucket_arn" {
 }
 
 variable "lake_prefix" {
-  description = "Key prefix of the lake root in the bucket (module s3_lake)."
+  description = "Key prefix of the lake root in the curated bucket (module s3_lake)."
   type        = string
   validation {
     condition     = can(regex("^[a-z0-9_-]+$", var.lake_prefix))
@@ -26,7 +26,7 @@ variable "lake_prefix" {
 }
 
 variable "lake_kms_key_arn" {
-  description = "ARN of the lake's KMS key (module s3_lake): Spark reads and writes SSE-KMS objects, and EMR encrypts local disks with it."
+  description = "ARN of the curated bucket's KMS key (module s3_lake): Spark reads and writes SSE-KMS objects, and EMR encrypts local disks with it."
   type        = string
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.lake_kms_key_arn))

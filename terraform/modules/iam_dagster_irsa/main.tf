@@ -1,7 +1,9 @@
 # The IAM role of the Dagster pods (code server, runs, steps), assumed through IRSA by the one
-# Kubernetes service account of the Helm release. It may read and write the lake root (never
-# delete raw payloads), stage Spark jobs, write step logs, start and follow the EMR clusters and
-# EMR Serverless job runs of fin_assets, and pass only fin_assets' EMR roles.
+# Kubernetes service account of the Helm release. It may read and write the lake root of the
+# curated bucket, stage Spark jobs and write step logs there; read and write landing/ and
+# quarantine/ of the landing bucket; read and add raw payloads in the raw bucket (never delete
+# them); use the three zone keys; start and follow the EMR clusters and EMR Serverless job runs
+# of fin_assets, and pass only fin_assets' EMR roles.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -45,7 +47,7 @@ resource "aws_iam_role" "dagster" {
 
 data "aws_iam_policy_document" "dagster" {
   statement {
-    sid       = "ListOwnPrefixes"
+    sid       = "ListCuratedPrefixes"
     actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
     resources = [var.lake_bucket_arn]
     condition {
@@ -64,15 +66,50 @@ data "aws_iam_policy_document" "dagster" {
     ]
   }
   statement {
+    sid       = "ListLandingAndQuarantine"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [var.landing_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["landing/*", "quarantine/*"]
+    }
+  }
+  # The sensor and the ingest read landing files, the stream writer writes them, a rejected file
+  # moves (copy, then delete) to quarantine/ beside its error report.
+  statement {
+    sid     = "ReadWriteLandingAndQuarantine"
+    actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = [
+      "${var.landing_bucket_arn}/landing/*",
+      "${var.landing_bucket_arn}/quarantine/*",
+    ]
+  }
+  statement {
+    sid       = "ListRaw"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [var.raw_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["raw/*"]
+    }
+  }
+  statement {
+    sid       = "ReadAndAddRawPayloads"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${var.raw_bucket_arn}/raw/*"]
+  }
+  statement {
     sid       = "RawPayloadsAreImmutable"
     effect    = "Deny"
     actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-    resources = ["${var.lake_bucket_arn}/${var.lake_prefix}/raw/*"]
+    resources = ["${var.raw_bucket_arn}/*"]
   }
   statement {
-    sid       = "UseLakeKey"
+    sid       = "UseZoneKeys"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-    resources = [var.lake_kms_key_arn]
+    resources = var.kms_key_arns
   }
   # RunJobFlow has no resource-level permissions: it is limited to requests carrying the tag
   # Dagster Pipes puts on every cluster it starts; the other actions to clusters bearing it.

@@ -46,7 +46,7 @@ variable "service_account" {
 }
 
 variable "lake_bucket_arn" {
-  description = "ARN of the lake bucket (module s3_lake)."
+  description = "ARN of the curated bucket: the lake root, Spark staging and step logs (module s3_lake)."
   type        = string
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.lake_bucket_arn))
@@ -54,8 +54,26 @@ variable "lake_bucket_arn" {
   }
 }
 
+variable "landing_bucket_arn" {
+  description = "ARN of the landing bucket: landing/ and quarantine/ at its root (module s3_lake)."
+  type        = string
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.landing_bucket_arn))
+    error_message = "landing_bucket_arn: an S3 bucket ARN."
+  }
+}
+
+variable "raw_bucket_arn" {
+  description = "ARN of the raw bucket: raw/ at its root (module s3_lake)."
+  type        = string
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.raw_bucket_arn))
+    error_message = "raw_bucket_arn: an S3 bucket ARN."
+  }
+}
+
 variable "lake_prefix" {
-  description = "Key prefix of the lake root in the bucket (module s3_lake)."
+  description = "Key prefix of the lake root in the curated bucket (module s3_lake)."
   type        = string
   validation {
     condition     = can(regex("^[a-z0-9_-]+$", var.lake_prefix))
@@ -64,7 +82,7 @@ variable "lake_prefix" {
 }
 
 variable "compute_log_prefix" {
-  description = "Key prefix of the Dagster step logs in the lake bucket (module s3_lake)."
+  description = "Key prefix of the Dagster step logs in the curated bucket (module s3_lake)."
   type        = string
   validation {
     condition     = can(regex("^[a-z0-9_/-]+[a-z0-9_-]$", var.compute_log_prefix))
@@ -72,12 +90,12 @@ variable "compute_log_prefix" {
   }
 }
 
-variable "lake_kms_key_arn" {
-  description = "ARN of the lake's KMS key (module s3_lake)."
-  type        = string
+variable "kms_key_arns" {
+  description = "ARNs of the zone buckets' KMS keys (module s3_lake): the pods read and write all three zones."
+  type        = list(string)
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.lake_kms_key_arn))
-    error_message = "lake_kms_key_arn: a KMS key ARN."
+    condition     = length(var.kms_key_arns) > 0 && alltrue([for arn in var.kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", arn))])
+    error_message = "kms_key_arns: KMS key ARNs."
   }
 }
 

@@ -1,9 +1,17 @@
-# The lake: one bucket whose prefixes are the zones fin_assets writes under its lake root
-# (FIN_LAKE_URL = s3://<bucket>/<lake_prefix>): landing/ (files dropped by producers),
-# raw/ (immutable vendor payloads), quarantine/ (rejected landing files) and one prefix per
-# curated dataset. Beside the lake root: spark/staging/ (each Spark run's staged code, messages
-# and logs), spark/archives/ (the Python environment of EMR Serverless) and dagster/compute-logs/
-# (step logs). A second bucket receives the S3 server access logs.
+# The lake: one bucket per zone, as fin_assets names its keys (fin_assets/resources/lake.py):
+# - landing: files dropped by producers (landing/) and rejected ones with their error reports
+#   (quarantine/); FIN_LANDING_URL is the bucket's root, so a quarantine move stays in it;
+# - raw: immutable vendor payloads and recorded vendor answers (raw/); FIN_RAW_URL is its root;
+# - curated: the datasets under the lake root (FIN_LAKE_URL = s3://<bucket>/<lake_prefix>) and,
+#   beside it, spark/staging/ (each Spark run's staged code, messages and logs), spark/archives/
+#   (the Python environment of EMR Serverless), emr-tls/ (EMR's certificates) and
+#   dagster/compute-logs/ (step logs).
+# A fourth bucket receives the S3 server access logs of the three.
+#
+# One KMS key per zone bucket: the key boundary is the access boundary. Spark (EMR roles) gets
+# the curated key only, so even a mis-scoped S3 grant cannot decrypt raw payloads or landing
+# files; a producer can be given the landing key alone; CloudTrail shows decrypts per zone. The
+# cost is one dollar a month per key, and S3 Bucket Keys keep the request charges per bucket.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -11,16 +19,26 @@ data "aws_region" "current" {}
 
 locals {
   account_id        = data.aws_caller_identity.current.account_id
-  lake_bucket       = "${var.name_prefix}-lake-${local.account_id}"
+  zones             = toset(["landing", "raw", "curated"])
+  bucket_names      = { for zone in local.zones : zone => "${var.name_prefix}-${zone}-${local.account_id}" }
   access_log_bucket = "${var.name_prefix}-access-logs-${local.account_id}"
+  # Every bucket, zones and access logs (spelled out: checkov's graph follows literal maps).
   buckets = {
-    lake        = aws_s3_bucket.lake.id
+    landing     = aws_s3_bucket.zone["landing"].id
+    raw         = aws_s3_bucket.zone["raw"].id
+    curated     = aws_s3_bucket.zone["curated"].id
     access_logs = aws_s3_bucket.access_logs.id
+  }
+  bucket_arns = {
+    landing     = aws_s3_bucket.zone["landing"].arn
+    raw         = aws_s3_bucket.zone["raw"].arn
+    curated     = aws_s3_bucket.zone["curated"].arn
+    access_logs = aws_s3_bucket.access_logs.arn
   }
 }
 
-# A dedicated key for the lake: only this account's principals that IAM allows may use it.
-data "aws_iam_policy_document" "lake_key" {
+# A dedicated key per zone: only this account's principals that IAM allows may use it.
+data "aws_iam_policy_document" "zone_key" {
   # checkov:skip=CKV_AWS_109:A key policy's Resource "*" means this key; administration stays with the account root, as AWS's default key policy.
   # checkov:skip=CKV_AWS_111:A key policy's Resource "*" means this key; write access is delegated to IAM policies of this account.
   # checkov:skip=CKV_AWS_356:A key policy's Resource "*" means this key; it cannot name its own ARN.
@@ -35,22 +53,25 @@ data "aws_iam_policy_document" "lake_key" {
   }
 }
 
-resource "aws_kms_key" "lake" {
-  description             = "${var.name_prefix} lake: SSE-KMS of every object"
+resource "aws_kms_key" "zone" {
+  for_each                = local.zones
+  description             = "${var.name_prefix} lake, ${each.key} zone: SSE-KMS of every object of its bucket"
   enable_key_rotation     = true
   deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.lake_key.json
+  policy                  = data.aws_iam_policy_document.zone_key.json
 }
 
-resource "aws_kms_alias" "lake" {
-  name          = "alias/${var.name_prefix}-lake"
-  target_key_id = aws_kms_key.lake.key_id
+resource "aws_kms_alias" "zone" {
+  for_each      = local.zones
+  name          = "alias/${var.name_prefix}-${each.key}"
+  target_key_id = aws_kms_key.zone[each.key].key_id
 }
 
-resource "aws_s3_bucket" "lake" {
+resource "aws_s3_bucket" "zone" {
   # checkov:skip=CKV_AWS_144:Single-region by design: versioned and KMS-encrypted; cross-region replication doubles storage cost and is a decision per deployment (docs/deploy.md).
   # checkov:skip=CKV2_AWS_62:Nothing consumes bucket events: Dagster sensors list the landing prefix.
-  bucket        = local.lake_bucket
+  for_each      = local.zones
+  bucket        = local.bucket_names[each.key]
   force_destroy = var.force_destroy
 }
 
@@ -63,7 +84,7 @@ resource "aws_s3_bucket" "access_logs" {
   force_destroy = var.force_destroy
 }
 
-# Both buckets: ACLs disabled, no public access, every object versioned.
+# Every bucket: ACLs disabled, no public access, every object versioned.
 resource "aws_s3_bucket_ownership_controls" "this" {
   for_each = local.buckets
   bucket   = each.value
@@ -89,12 +110,13 @@ resource "aws_s3_bucket_versioning" "this" {
   }
 }
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "lake" {
-  bucket = aws_s3_bucket.lake.id
+resource "aws_s3_bucket_server_side_encryption_configuration" "zone" {
+  for_each = local.zones
+  bucket   = aws_s3_bucket.zone[each.key].id
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.lake.arn
+      kms_master_key_id = aws_kms_key.zone[each.key].arn
     }
     # One data key per bucket instead of per object: far fewer KMS requests (cost).
     bucket_key_enabled = true
@@ -110,22 +132,67 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
   }
 }
 
-resource "aws_s3_bucket_logging" "lake" {
-  bucket        = aws_s3_bucket.lake.id
+resource "aws_s3_bucket_logging" "zone" {
+  for_each      = local.zones
+  bucket        = aws_s3_bucket.zone[each.key].id
   target_bucket = aws_s3_bucket.access_logs.id
-  target_prefix = "s3/${local.lake_bucket}/"
+  target_prefix = "s3/${local.bucket_names[each.key]}/"
 }
 
-resource "aws_s3_bucket_lifecycle_configuration" "lake" {
-  bucket = aws_s3_bucket.lake.id
-  # Versioning must be on before noncurrent-version rules apply.
-  depends_on = [aws_s3_bucket_versioning.this["lake"]]
+# Lifecycle per bucket (versioning must be on before noncurrent-version rules apply). Every
+# bucket expires replaced or deleted versions and aborts incomplete multipart uploads.
 
+resource "aws_s3_bucket_lifecycle_configuration" "landing" {
+  bucket     = aws_s3_bucket.zone["landing"].id
+  depends_on = [aws_s3_bucket_versioning.this]
+
+  # A landing file stays in place once accepted (its rows are in the raw bucket then); a
+  # sensor tick only looks at files newer than its cursor, so old ones can go.
+  rule {
+    id     = "landing-files-expire"
+    status = "Enabled"
+    filter {
+      prefix = "landing/"
+    }
+    expiration {
+      days = var.landing_retention_days
+    }
+  }
+
+  rule {
+    id     = "quarantined-files-expire"
+    status = "Enabled"
+    filter {
+      prefix = "quarantine/"
+    }
+    expiration {
+      days = var.quarantine_retention_days
+    }
+  }
+
+  rule {
+    id     = "noncurrent-versions-and-incomplete-uploads"
+    status = "Enabled"
+    filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_expiration_days
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = var.abort_incomplete_multipart_days
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "raw" {
+  bucket     = aws_s3_bucket.zone["raw"].id
+  depends_on = [aws_s3_bucket_versioning.this]
+
+  # Payloads are kept (partitions can be rebuilt from them), in colder classes as they age.
   rule {
     id     = "raw-payloads-to-colder-storage"
     status = "Enabled"
     filter {
-      prefix = "${var.lake_prefix}/raw/"
+      prefix = "raw/"
     }
     transition {
       days          = var.raw_infrequent_access_days
@@ -136,6 +203,23 @@ resource "aws_s3_bucket_lifecycle_configuration" "lake" {
       storage_class = "GLACIER_IR"
     }
   }
+
+  rule {
+    id     = "noncurrent-versions-and-incomplete-uploads"
+    status = "Enabled"
+    filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_expiration_days
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = var.abort_incomplete_multipart_days
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "curated" {
+  bucket     = aws_s3_bucket.zone["curated"].id
+  depends_on = [aws_s3_bucket_versioning.this]
 
   rule {
     id     = "logs-expire"
@@ -174,7 +258,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "lake" {
 
 resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
   bucket     = aws_s3_bucket.access_logs.id
-  depends_on = [aws_s3_bucket_versioning.this["access_logs"]]
+  depends_on = [aws_s3_bucket_versioning.this]
 
   rule {
     id     = "access-logs-expire"
@@ -192,12 +276,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
   }
 }
 
-# Both buckets refuse plain-HTTP requests.
+# Every bucket refuses plain-HTTP requests.
 data "aws_iam_policy_document" "tls_only" {
-  for_each = {
-    lake        = aws_s3_bucket.lake.arn
-    access_logs = aws_s3_bucket.access_logs.arn
-  }
+  for_each = local.bucket_arns
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
@@ -215,14 +296,15 @@ data "aws_iam_policy_document" "tls_only" {
   }
 }
 
-# The lake also refuses uploads that name another key than its own.
-data "aws_iam_policy_document" "lake" {
-  source_policy_documents = [data.aws_iam_policy_document.tls_only["lake"].json]
+# A zone bucket also refuses uploads that name another key than its own.
+data "aws_iam_policy_document" "zone" {
+  for_each                = local.zones
+  source_policy_documents = [data.aws_iam_policy_document.tls_only[each.key].json]
   statement {
     sid       = "DenyOtherKmsKeys"
     effect    = "Deny"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.lake.arn}/*"]
+    resources = ["${aws_s3_bucket.zone[each.key].arn}/*"]
     principals {
       type        = "*"
       identifiers = ["*"]
@@ -230,24 +312,26 @@ data "aws_iam_policy_document" "lake" {
     condition {
       test     = "StringNotEqualsIfExists"
       variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
-      values   = [aws_kms_key.lake.arn]
+      values   = [aws_kms_key.zone[each.key].arn]
     }
   }
 }
 
-resource "aws_s3_bucket_policy" "lake" {
-  bucket = aws_s3_bucket.lake.id
-  policy = data.aws_iam_policy_document.lake.json
+resource "aws_s3_bucket_policy" "zone" {
+  for_each = local.zones
+  bucket   = aws_s3_bucket.zone[each.key].id
+  policy   = data.aws_iam_policy_document.zone[each.key].json
   # A bucket policy cannot be written while the public access block is being created.
-  depends_on = [aws_s3_bucket_public_access_block.this["lake"]]
+  depends_on = [aws_s3_bucket_public_access_block.this]
 }
 
+# The S3 logging service delivers each zone bucket's logs under s3/<bucket>/.
 data "aws_iam_policy_document" "access_logs" {
   source_policy_documents = [data.aws_iam_policy_document.tls_only["access_logs"].json]
   statement {
     sid       = "S3ServerAccessLogsFromTheLake"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.access_logs.arn}/s3/${local.lake_bucket}/*"]
+    resources = [for name in values(local.bucket_names) : "${aws_s3_bucket.access_logs.arn}/s3/${name}/*"]
     principals {
       type        = "Service"
       identifiers = ["logging.s3.amazonaws.com"]
@@ -255,7 +339,7 @@ data "aws_iam_policy_document" "access_logs" {
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = [aws_s3_bucket.lake.arn]
+      values   = [for bucket in aws_s3_bucket.zone : bucket.arn]
     }
     condition {
       test     = "StringEquals"
@@ -268,5 +352,5 @@ data "aws_iam_policy_document" "access_logs" {
 resource "aws_s3_bucket_policy" "access_logs" {
   bucket     = aws_s3_bucket.access_logs.id
   policy     = data.aws_iam_policy_document.access_logs.json
-  depends_on = [aws_s3_bucket_public_access_block.this["access_logs"]]
+  depends_on = [aws_s3_bucket_public_access_block.this]
 }

@@ -8,7 +8,7 @@ variable "name_prefix" {
 }
 
 variable "lake_prefix" {
-  description = "Key prefix of the lake root inside the lake bucket: FIN_LAKE_URL is s3://<bucket>/<lake_prefix>."
+  description = "Key prefix of the lake root inside the curated bucket: FIN_LAKE_URL is s3://<curated bucket>/<lake_prefix>."
   type        = string
   default     = "lake"
   validation {
@@ -18,7 +18,7 @@ variable "lake_prefix" {
 }
 
 variable "raw_infrequent_access_days" {
-  description = "Days after which raw vendor payloads move to S3 Standard-IA."
+  description = "Days after which raw vendor payloads (raw bucket) move to S3 Standard-IA."
   type        = number
   default     = 30
   validation {
@@ -34,6 +34,26 @@ variable "raw_glacier_days" {
   validation {
     condition     = var.raw_glacier_days >= 90
     error_message = "raw_glacier_days: at least 90 (30 days in Standard-IA before Glacier)."
+  }
+}
+
+variable "landing_retention_days" {
+  description = "Days a file stays under landing/ of the landing bucket (accepted files are in the raw bucket by then; rejected ones were moved to quarantine/)."
+  type        = number
+  default     = 30
+  validation {
+    condition     = var.landing_retention_days >= 7
+    error_message = "landing_retention_days: at least 7 (a file waits for its trade date to become a partition)."
+  }
+}
+
+variable "quarantine_retention_days" {
+  description = "Days a rejected file and its error report stay under quarantine/ of the landing bucket."
+  type        = number
+  default     = 90
+  validation {
+    condition     = var.quarantine_retention_days >= 30
+    error_message = "quarantine_retention_days: at least 30 (time for the producer to look)."
   }
 }
 
@@ -58,7 +78,7 @@ variable "abort_incomplete_multipart_days" {
 }
 
 variable "compute_log_retention_days" {
-  description = "Days Dagster step logs (dagster/compute-logs/) and Spark runs' staged files and logs (spark/staging/) are kept."
+  description = "Days Dagster step logs (dagster/compute-logs/) and Spark runs' staged files and logs (spark/staging/) are kept in the curated bucket."
   type        = number
   default     = 30
   validation {
