@@ -13,7 +13,7 @@ times, with time.perf_counter:
 
 compute_indicators (both thread counts) and raw TA-Lib run in turn within each of `--repeats`
 rounds, so that machine load and allocator state hit them alike; each keeps its fastest round.
-`ta` (10-100x slower) is timed after them, best of `--repeats`. The per-symbol split of the
+`ta` (10-100x slower) is timed after them, best of `--ta-repeats`. The per-symbol split of the
 baselines is not timed, so they are lower bounds and the ratios conservative.
 overhead = compute_indicators / raw TA-Lib (target <= 1.5); speedup = ta / compute_indicators
 (target >= 10). A second case repeats the measurement on at least `--rows` rows (`--days` per
@@ -225,21 +225,26 @@ def stacked(outputs: list[dict[str, np.ndarray]] | list[dict[str, pd.Series]]) -
 
 
 def measure_case(
-    symbols: int, days: int, repeats: int = 3, keys: str = "object", per_symbol: bool = False
+    symbols: int,
+    days: int,
+    repeats: int = 3,
+    keys: str = "object",
+    per_symbol: bool = False,
+    ta_repeats: int = 1,
 ) -> CaseResult:
     """Time compute_indicators (on synthetic_bars(symbols, days) with keys typed as
     KEY_TYPINGS[keys]; with `per_symbol`, one call on each symbol's rows), with default threads
     and with workers=1, and raw TA-Lib, in turn within each of `repeats` rounds, then `ta`, best
-    of `repeats`; and measure their agreement: the largest absolute difference between
+    of `ta_repeats`; and measure their agreement: the largest absolute difference between
     compute_indicators and raw TA-Lib over all cells (inf if their NaN cells differ, or if the
     thread counts disagree), and the largest difference |ta - talib| over rows SETTLED_ROW.. of
     each symbol, relative to the largest |talib| of its column there (so columns crossing zero,
     like macd, stay meaningful).
-    Raises ValueError unless symbols >= 1, days > SETTLED_ROW and repeats >= 1."""
-    if symbols < 1 or days <= SETTLED_ROW or repeats < 1:
+    Raises ValueError unless symbols >= 1, days > SETTLED_ROW and both repeats >= 1."""
+    if symbols < 1 or days <= SETTLED_ROW or min(repeats, ta_repeats) < 1:
         raise ValueError(
             f"need symbols >= 1, days > {SETTLED_ROW} and repeats >= 1, "
-            f"got {symbols}, {days} and {repeats}"
+            f"got {symbols}, {days} and {repeats}, {ta_repeats}"
         )
     bars = synthetic_bars(symbols, days)
     prices = split_prices(bars)
@@ -263,7 +268,7 @@ def measure_case(
             ],
         )
     )
-    ta_seconds, ta_outputs = best_of(repeats, lambda: ta_library(series_prices))
+    ta_seconds, ta_outputs = best_of(ta_repeats, lambda: ta_library(series_prices))
     frame = pd.concat(frames, ignore_index=True)
     expected = stacked(talib_outputs).to_numpy()
     actual = frame[list(INDICATOR_COLUMNS)].to_numpy()
@@ -333,13 +338,14 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=100)
     parser.add_argument("--days", type=int, default=2520)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--ta-repeats", type=int, default=2)
     args = parser.parse_args()
     large_symbols = -(-args.rows // args.days)
     cases = [
         (
             f"{symbols} symbols x {args.days} days",
-            measure_case(symbols, args.days, args.repeats, keys),
+            measure_case(symbols, args.days, args.repeats, keys, ta_repeats=args.ta_repeats),
         )
         for symbols in (args.symbols, large_symbols)
         for keys in KEY_TYPINGS
@@ -347,11 +353,11 @@ def main() -> None:
     cases.append(
         (
             f"{args.symbols} symbols x {args.days} days",
-            measure_case(args.symbols, args.days, args.repeats, "object", per_symbol=True),
+            measure_case(args.symbols, args.days, args.repeats, "object", True, args.ta_repeats),
         )
     )
     print(f"Machine: {machine_description()}")
-    print(f"Fastest of {args.repeats} rounds each.")
+    print(f"Fastest of {args.repeats} rounds each ({args.ta_repeats} for ta).")
     print()
     print(report(cases))
 

@@ -112,6 +112,8 @@ def _worker_count(workers: int | None, rows: int) -> int:
 def _symbol_chunks(bounds: list[int], count: int) -> list[list[int]]:
     """`bounds` (symbol start rows, then the row count) cut into at most `count` runs of whole
     symbols with about equal rows, each as its own bounds list (start rows, then its end)."""
+    if count == 1:
+        return [bounds]
     cuts = np.searchsorted(bounds, np.linspace(0, bounds[-1], count + 1)[1:-1])
     edges = sorted({0, *cuts.tolist(), len(bounds) - 1})
     return [bounds[first : last + 1] for first, last in pairwise(edges)]
