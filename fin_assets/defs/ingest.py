@@ -6,8 +6,8 @@ symbols that the source routes to that pool (`MarketDataResource.pool_for`), so 
 never call one vendor at the same time and its quota holds across runs, while runs pulling from
 different vendors proceed side by side. A last step (`collect_raw_quotes`, no pool) sums the
 fetch steps' FetchSummary values into the materialization's metadata and the blocking
-`payload_present` check, or, with `landing_key` in the run config, ingests that landing file
-instead (defs/landing.py; the fetch steps then do nothing). Metadata
+`payload_present` check, or, with `landing_keys` in the run config, ingests those landing
+files instead (defs/landing.py; the fetch steps then do nothing). Metadata
 `volume_unavailable` lists the run's symbols whose vendor publishes no per-bar volume: their
 bars' volume 0 means "unknown" (fin_assets.resources.market_data.NO_INTERVAL_VOLUME_VENDORS).
 
@@ -131,7 +131,7 @@ def _fetch_op(name: str, pool: str) -> OpDefinition:
         market_data: MarketDataResource,
         lake: LakeResource,
     ) -> FetchSummary:
-        if config.landing_key:
+        if config.landing_keys:
             return FetchSummary()
         scope = date_symbol_scope(context)
         universe = {s.symbol: s for s in load_universe()}
@@ -185,12 +185,12 @@ def collect_raw_quotes(
     lake: LakeResource,
     **summaries: FetchSummary,
 ) -> Iterator[Output | AssetCheckResult]:
-    """Sum the fetch steps' summaries (or ingest the landing file) into metadata and check."""
-    if config.landing_key:
+    """Sum the fetch steps' summaries (or ingest the landing files) into metadata and check."""
+    if config.landing_keys:
         with retry_only_transient_vendor_errors():
-            landing = ingest_landing_run(context, lake.get_lake(), config.landing_key)
+            landing = ingest_landing_run(context, lake.get_lake(), config.landing_keys)
         yield Output(None, "result", metadata=landing.metadata)
-        yield from landing.check_results or []
+        yield from landing.check_results
         return
     scope = date_symbol_scope(context)
     total = _in_scope_order(scope, list(summaries.values()))
@@ -246,7 +246,7 @@ def raw_quotes() -> dict[str, Any]:
 
     A date without a session (weekends and exchange holidays for equities) makes no vendor call
     and stores nothing: it materializes as an explicit "no session" result. With
-    `landing_key` in the run config, the run ingests that landing file instead (defs/landing.py).
+    `landing_keys` in the run config, the run ingests those landing files instead (defs/landing.py).
     """
     result, presence = collect_raw_quotes(**{name: op_def() for name, op_def in FETCH_OPS.items()})
     # A graph-backed asset returns its check outputs under "{asset key}_{check name}".

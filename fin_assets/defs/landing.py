@@ -1,21 +1,32 @@
 """The landing zone in Dagster: the landing sensor, its job, and raw_quotes' landing branch.
 
-- `landing_job`: raw_quotes → intraday_bars → daily_bars, one run per landing file over exactly
-  the (date, symbol) partitions its key names (one symbol × the key's dates, range tags).
-- `landing_sensor`: lists `landing/` (one prefix-scoped listing per tick), and for each file it
-  has not seen (fin_assets/landing/cursor.py) requests a run of landing_job with
-  `run_key = "{key}@{etag}"` and run config `raw_quotes.config.landing_key = key`. A key that
-  breaks the layout is quarantined by the sensor itself (no run can cover it); a file whose
-  dates are not partitions yet (today) is deferred to a later tick.
-- raw_quotes with `landing_key` set ingests that file instead of calling the vendor
-  (`ingest_landing_run`): validation, then raw payloads or quarantine + LandingFileRejected.
-- `process_landing_files`: the same, synchronously, for `fin-assets ingest-landing`.
+- `landing_job`: the whole date × symbol graph (raw_quotes → bars → indicators, signals,
+  anomalies, risk → warehouse facts) over exactly the partitions of a batch of landing files.
+  The files' own partitions go through the graph in that one run, so a file of the newest day
+  reaches the warehouse's signal and risk rows without waiting for automation; declarative
+  automation then carries the change to the look-back dependents (the symbols' later dates)
+  and to the portfolio.
+- `landing_sensor`: lists `landing/` (one prefix-scoped listing per tick) and takes the files
+  it has not seen (fin_assets/landing/cursor.py). It groups them into batches — one per date
+  range and contiguous stretch of partition values (`landing_batches`), so a vendor drop or a
+  streaming flush of every symbol is one run, not one process per file — and requests a run
+  of landing_job per batch with `run_key` = the files' sorted `key@etag`s and run config
+  `raw_quotes.config.landing_keys`. A key that breaks the layout is quarantined by the sensor
+  itself (no run can cover it); a file whose dates are not partitions yet (today), or whose
+  partitions a queued or running landing run covers, waits for a later tick: landing runs of
+  one partition never overlap (the run that read fewer payloads could write its bars last).
+- raw_quotes with `landing_keys` set ingests those files instead of calling the vendor
+  (`ingest_landing_run`). The sensor has read and validated each file before batching it (a
+  file breaking the contract is quarantined then, never half-ingested), so one bad file
+  cannot hold back the others of its batch.
+- `process_landing_files`: the same, one file per run, synchronously, for
+  `fin-assets ingest-landing`.
 
-Runs of a landing file carry the tags `fin/landing_key`, `fin/landing_run_key` and
-`fin/landing_symbol` (limit it to one run per value on a production instance).
+Landing runs carry the tags `fin/landing_run_key`, `fin/landing_files` (how many) and
+`fin/landing_partitions` (the partition values covered, comma-separated).
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -38,18 +49,20 @@ from dagster import (
     define_asset_job,
     sensor,
 )
+from pydantic import Field
 
 from fin_assets.analytics.market_calendar import is_session
 from fin_assets.analytics.quality import RuleResult
 from fin_assets.defs.checks import check_result
-from fin_assets.defs.partition_ranges import rectangle_tags
+from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.partition_ranges import member_ranges, rectangle_tags
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
     HISTORY_START,
+    MEMBERS,
     PARTITION_OF,
     SYMBOLS,
     date_partitions,
-    members_of,
 )
 from fin_assets.landing.contract import (
     LANDING_PREFIX,
@@ -60,49 +73,97 @@ from fin_assets.landing.contract import (
     quarantine_key,
 )
 from fin_assets.landing.cursor import LandedFile, LandingCursor, plan_tick
-from fin_assets.landing.ingest import ingest_landing_file, reject_invalid_key
+from fin_assets.landing.ingest import (
+    ingest_landing_file,
+    reject_invalid_key,
+    validate_landing_file,
+)
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.raw_store import raw_partition_prefix
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
 
-LANDING_SENSOR_INTERVAL_SECONDS = 10
-LANDING_KEY_TAG = "fin/landing_key"
+# Seconds between landing listings: a file waits at most this long for its run request.
+LANDING_SENSOR_INTERVAL_SECONDS = 5
 LANDING_RUN_KEY_TAG = "fin/landing_run_key"
-# Landing runs of one symbol must not overlap (two files of one day: the run that read fewer
-# payloads could write its bars last). Production instances limit this tag to one run per
-# value (run coordinator `tag_concurrency_limits`, applyLimitPerUniqueValue).
-LANDING_SYMBOL_TAG = "fin/landing_symbol"
-LANDING_ASSETS = ("raw_quotes", "intraday_bars", "daily_bars")
-
+LANDING_FILES_TAG = "fin/landing_files"
+LANDING_PARTITIONS_TAG = "fin/landing_partitions"
 landing_job = define_asset_job(
     "landing_job",
-    selection=AssetSelection.assets(*LANDING_ASSETS),
-    description="One landing file: raw payloads (or quarantine) → one-minute bars → daily bars.",
+    selection=AssetSelection.assets(*SYMBOL_HISTORY_ASSETS),
+    description="One landing file through its partitions of the graph: raw payloads (or "
+    "quarantine) → bars → indicators, signals, risk → warehouse facts.",
 )
 
 
 class RawQuotesConfig(Config):
-    """Run config of raw_quotes: empty for a vendor pull; `landing_key` (a key under landing/)
-    makes the run ingest that landing file instead, over exactly the partitions it covers."""
+    """Run config of raw_quotes: empty for a vendor pull; `landing_keys` (keys under landing/)
+    make the run ingest those landing files instead, over exactly the partitions they cover."""
 
-    landing_key: str = ""
-
-
-def landing_run_config(key: str) -> dict:
-    """Run config of a landing_job run for the landing file `key`."""
-    return {"ops": {"raw_quotes": {"config": {"landing_key": key}}}}
+    landing_keys: list[str] = Field(default_factory=list)
 
 
-def landing_run_tags(landing_key: LandingKey, run_key: str) -> dict[str, str]:
-    """Range tags covering the key's partitions, plus the landing key, run key and symbol."""
-    symbol = landing_key.symbol
-    value = PARTITION_OF[symbol]
+@dataclass(frozen=True)
+class LandingBatch:
+    """Landing files one run ingests: same date range, contiguous partition values."""
+
+    files: tuple[LandedFile, ...]
+    start: date
+    end: date
+    first: str
+    last: str
+
+    @property
+    def keys(self) -> list[str]:
+        return [landed.key for landed in self.files]
+
+    @property
+    def run_key(self) -> str:
+        """Dagster run key: the files' `key@etag`s, so each version of a file runs once."""
+        return ",".join(sorted(landed.run_key for landed in self.files))
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """The member-dimension values the run covers."""
+        return values_between(self.first, self.last)
+
+
+def values_between(first: str, last: str) -> tuple[str, ...]:
+    """The member-dimension values from `first` to `last`, both included, in dimension order."""
+    order = list(MEMBERS)
+    return tuple(order[order.index(first) : order.index(last) + 1])
+
+
+def landing_batches(files: Sequence[tuple[LandedFile, LandingKey]]) -> list[LandingBatch]:
+    """Files grouped into runs: one per date range and contiguous stretch of partition values.
+
+    Files of one date range (a vendor drop, a streaming flush) make one run per contiguous
+    stretch of their symbols' partition values, in landing order within it.
+    """
+    by_range: dict[tuple[date, date], list[tuple[LandedFile, LandingKey]]] = {}
+    for landed, key in files:
+        by_range.setdefault((key.start, key.end), []).append((landed, key))
+    batches = []
+    for (start, end), group in sorted(by_range.items()):
+        for first, last in member_ranges([key.symbol for _, key in group]):
+            values = values_between(first, last)
+            members = [landed for landed, key in group if PARTITION_OF[key.symbol] in values]
+            batches.append(LandingBatch(tuple(members), start, end, first, last))
+    return batches
+
+
+def landing_run_config(keys: Sequence[str]) -> dict:
+    """Run config of a landing_job run ingesting the landing files `keys`."""
+    return {"ops": {"raw_quotes": {"config": {"landing_keys": list(keys)}}}}
+
+
+def landing_run_tags(batch: LandingBatch) -> dict[str, str]:
+    """Range tags covering the batch's partitions, its run key, file count and values."""
     return {
-        **rectangle_tags(landing_key.start, landing_key.end, value, value),
-        LANDING_KEY_TAG: landing_key.key,
-        LANDING_RUN_KEY_TAG: run_key,
-        LANDING_SYMBOL_TAG: symbol,
+        **rectangle_tags(batch.start, batch.end, batch.first, batch.last),
+        LANDING_RUN_KEY_TAG: batch.run_key,
+        LANDING_FILES_TAG: str(len(batch.files)),
+        LANDING_PARTITIONS_TAG: ",".join(batch.values),
     }
 
 
@@ -112,27 +173,46 @@ def last_partition_date() -> date:
 
 
 def runnable_key(lake: ParquetLake, key: str, last_date: date) -> LandingKey | None:
-    """The parsed key when a run can cover it now, None when its dates are not partitions yet.
-
-    A key breaking the layout is quarantined and LandingFileRejected raised.
-    """
+    """The parsed key when a run can take the file now, None when its dates are not partitions
+    yet. The file is read and checked against the whole contract first, so a batch never holds
+    a file its run would reject; a file breaking it is quarantined and LandingFileRejected
+    raised."""
     landing_key = reject_invalid_key(lake, key, SYMBOLS, HISTORY_START)
-    return landing_key if landing_key.end <= last_date else None
+    if landing_key.end > last_date:
+        return None
+    universe = {s.symbol: s for s in load_universe()}
+    validate_landing_file(lake, key, universe, HISTORY_START)
+    return landing_key
+
+
+ACTIVE_RUN_STATUSES = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+]
+
+
+def busy_values(instance: DagsterInstance) -> set[str]:
+    """Partition values of landing runs queued or in progress."""
+    runs = instance.get_runs(RunsFilter(job_name=landing_job.name, statuses=ACTIVE_RUN_STATUSES))
+    return {value for run in runs for value in run.tags[LANDING_PARTITIONS_TAG].split(",")}
 
 
 @sensor(
     job=landing_job,
     minimum_interval_seconds=LANDING_SENSOR_INTERVAL_SECONDS,
     default_status=DefaultSensorStatus.RUNNING,
-    description="New files under landing/ → a landing_job run over the partitions each covers.",
+    description="New files under landing/ → landing_job runs over the partitions they cover.",
 )
 def landing_sensor(context: SensorEvaluationContext, lake: LakeResource) -> SensorResult:
-    """One run request per new landing file (run_key = key@etag); see the module docstring."""
+    """One run request per batch of new landing files; see the module docstring."""
     store = lake.get_lake()
     cursor = LandingCursor.from_json(context.cursor)
     tick = plan_tick(cursor, store.list_object_infos(LANDING_PREFIX), store.object_etag)
     last_date = last_partition_date()
-    requests: list[RunRequest] = []
+    runnable: list[tuple[LandedFile, LandingKey]] = []
     deferred: list[LandedFile] = []
     for landed in tick.new_files:
         try:
@@ -142,41 +222,60 @@ def landing_sensor(context: SensorEvaluationContext, lake: LakeResource) -> Sens
             continue
         if landing_key is None:
             deferred.append(landed)
+        else:
+            runnable.append((landed, landing_key))
+    requests: list[RunRequest] = []
+    busy = busy_values(context.instance)
+    for batch in landing_batches(runnable):
+        if busy.intersection(batch.values):
+            deferred.extend(batch.files)
             continue
+        busy.update(batch.values)
         requests.append(
             RunRequest(
-                run_key=landed.run_key,
-                run_config=landing_run_config(landed.key),
-                tags=landing_run_tags(landing_key, landed.run_key),
+                run_key=batch.run_key,
+                run_config=landing_run_config(batch.keys),
+                tags=landing_run_tags(batch),
             )
         )
     context.log.info(
         f"{len(tick.new_files)} new landing files: {len(requests)} runs requested, "
-        f"{len(deferred)} deferred until their dates are partitions"
+        f"{len(deferred)} deferred (dates not partitions yet, or their partitions busy)"
     )
     return SensorResult(run_requests=requests, cursor=tick.next_cursor(deferred).to_json())
 
 
 def ingest_landing_run(
-    context: AssetExecutionContext, lake: ParquetLake, key: str
+    context: AssetExecutionContext, lake: ParquetLake, keys: Sequence[str]
 ) -> MaterializeResult:
-    """raw_quotes for a landing file: its run must cover exactly the key's partitions."""
-    landing_key = parse_landing_key(key, SYMBOLS, HISTORY_START)
+    """raw_quotes for a batch of landing files: the run must cover exactly their partitions.
+
+    The sensor only batches files that keep the contract; a file replaced by a breaking version
+    since is quarantined here and its LandingFileRejected fails the run (the new version has
+    its own run request, which the sensor rejects).
+    """
+    landing_keys = [parse_landing_key(key, SYMBOLS, HISTORY_START) for key in keys]
     scope = date_symbol_scope(context)
-    partition_symbols = members_of(PARTITION_OF[landing_key.symbol])
-    if scope.symbols != partition_symbols or scope.dates != landing_key.dates:
+    ranges = {(k.start, k.end) for k in landing_keys}
+    values = dict.fromkeys(PARTITION_OF[k.symbol] for k in landing_keys)
+    covered = tuple(s for s in SYMBOLS if PARTITION_OF[s] in values)
+    if len(ranges) != 1 or scope.symbols != covered or (scope.start, scope.end) not in ranges:
         raise ValueError(
-            f"landing file {key} covers {landing_key.symbol} × {landing_key.start}..."
-            f"{landing_key.end}, but the run covers {scope.symbols} × {scope.start}..{scope.end}"
+            f"landing files {list(keys)} cover {covered} × {sorted(ranges)}, but the run covers "
+            f"{scope.symbols} × {scope.start}..{scope.end}"
         )
     universe = {s.symbol: s for s in load_universe()}
-    accepted = ingest_landing_file(lake, key, universe, HISTORY_START)
-    calendar = universe[landing_key.symbol].calendar
-    sessions = [d for d in landing_key.dates if is_session(calendar, d)]
+    accepted = [ingest_landing_file(lake, key, universe, HISTORY_START) for key in keys]
+    sessions = [
+        (f.key.symbol, d)
+        for f in accepted
+        for d in f.key.dates
+        if is_session(universe[f.key.symbol].calendar, d)
+    ]
     missing = [
-        (landing_key.symbol, d.isoformat())
-        for d in sessions
-        if not lake.list_objects(raw_partition_prefix(LANDING_VENDOR, landing_key.symbol, str(d)))
+        (symbol, d.isoformat())
+        for symbol, d in sessions
+        if not lake.list_objects(raw_partition_prefix(LANDING_VENDOR, symbol, str(d)))
     ]
     presence = RuleResult(
         rule="payload_present",
@@ -186,18 +285,17 @@ def ingest_landing_run(
         sample=pd.DataFrame(missing, columns=["symbol", "trade_date"]),
         detail=f"{len(missing)} session partitions without a landing payload",
     )
-    context.log.info(
-        f"landing file {key}: {accepted.rows} rows, {accepted.payloads_stored} payloads stored"
-    )
+    rows = sum(f.rows for f in accepted)
+    stored = sum(f.payloads_stored for f in accepted)
+    context.log.info(f"{len(keys)} landing files: {rows} rows, {stored} payloads stored")
     return MaterializeResult(
         metadata={
             "vendor": LANDING_VENDOR,
-            "landing_key": key,
+            "landing_keys": MetadataValue.json(list(keys)),
             "partitions": scope.partition_count,
-            "rows": accepted.rows,
-            "payloads_stored": accepted.payloads_stored,
-            "payloads_unchanged": accepted.payloads_unchanged,
-            "session_dates": MetadataValue.json([d.isoformat() for d in accepted.session_dates]),
+            "rows": rows,
+            "payloads_stored": stored,
+            "payloads_unchanged": sum(f.payloads_unchanged for f in accepted),
         },
         check_results=[check_result("payload_present", presence)],
     )
@@ -219,7 +317,7 @@ def process_landing_files(
     run_config: Mapping[str, Any] | None = None,
     on_file: Callable[[LandingOutcome], None] = lambda outcome: None,
 ) -> list[LandingOutcome]:
-    """Ingest every landing file, one landing_job run each, in this process.
+    """Ingest every landing file, one landing_job run each (a batch of one), in this process.
 
     A file (key and etag) that already has a successful run, by the sensor or by an earlier
     call, is skipped. Runs are recorded in `instance`, with `run_config` (e.g. loggers) added
@@ -254,13 +352,14 @@ def _process_landing_file(
         return LandingOutcome(landed.key, "rejected")
     if landing_key is None:
         return LandingOutcome(landed.key, "deferred")
+    [batch] = landing_batches([(landed, landing_key)])
     result = job.execute_in_process(
         instance=instance,
-        run_config={**run_config, **landing_run_config(landed.key)},
-        tags=landing_run_tags(landing_key, landed.run_key),
+        run_config={**run_config, **landing_run_config(batch.keys)},
+        tags=landing_run_tags(batch),
         raise_on_error=False,
     )
-    if result.success:
-        return LandingOutcome(landed.key, "succeeded", result.run_id)
     rejected = lake.has_object(quarantine_key(landed.key)) and not lake.has_object(landed.key)
-    return LandingOutcome(landed.key, "rejected" if rejected else "failed", result.run_id)
+    if rejected:
+        return LandingOutcome(landed.key, "rejected", result.run_id)
+    return LandingOutcome(landed.key, "succeeded" if result.success else "failed", result.run_id)

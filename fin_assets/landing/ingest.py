@@ -37,7 +37,7 @@ from fin_assets.landing.contract import (
     parse_landing_key,
     quarantine_key,
 )
-from fin_assets.landing.parsing import parse_landing_file
+from fin_assets.landing.parsing import LandingRows, parse_landing_file
 from fin_assets.landing.validation import trade_dates
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import RawPayload
@@ -79,13 +79,25 @@ def reject_invalid_key(
         raise LandingFileRejected(key, error.problems) from error
 
 
-def ingest_landing_file(
-    lake: ParquetLake, key: str, universe: Mapping[str, Symbol], first_date: date
-) -> AcceptedFile:
-    """Validate the landing file at `key`, then store it in the raw layer or quarantine it.
+@dataclass(frozen=True)
+class ValidLandingFile:
+    """A landing file that keeps the contract: its parsed rows and each row's trade date."""
 
-    A key already quarantined (a retried run) raises LandingFileRejected with its report's
-    problems; a key that is absent otherwise raises FileNotFoundError.
+    key: LandingKey
+    content: bytes
+    rows: LandingRows
+    dates: pd.Series
+    landed_at: datetime
+
+
+def validate_landing_file(
+    lake: ParquetLake, key: str, universe: Mapping[str, Symbol], first_date: date
+) -> ValidLandingFile:
+    """The landing file at `key`, read and checked against every rule of the contract.
+
+    A file breaking a rule is quarantined and LandingFileRejected raised; a key already
+    quarantined (a retried run) raises LandingFileRejected with its report's problems; a key
+    that is absent otherwise raises FileNotFoundError. Nothing is written to the raw layer.
     """
     if not lake.has_object(key) and lake.has_object(error_report_key(key)):
         report = json.loads(lake.get_object(error_report_key(key)))
@@ -99,6 +111,16 @@ def ingest_landing_file(
     except LandingContractError as error:
         quarantine(lake, key, error.problems)
         raise LandingFileRejected(key, error.problems) from error
+    return ValidLandingFile(landing_key, content, rows, dates, landed_at)
+
+
+def ingest_landing_file(
+    lake: ParquetLake, key: str, universe: Mapping[str, Symbol], first_date: date
+) -> AcceptedFile:
+    """Validate the landing file at `key` (validate_landing_file), then store it in the raw
+    layer as one payload per trade date."""
+    valid = validate_landing_file(lake, key, universe, first_date)
+    landing_key, content, rows, dates = valid.key, valid.content, valid.rows, valid.dates
     positions = pd.Series(range(len(dates)), index=dates.index).groupby(dates, sort=True)
     stored = unchanged = 0
     for trade_date, group in positions:
@@ -111,7 +133,9 @@ def ingest_landing_file(
             media_type=MEDIA_TYPES[landing_key.format],
             extension=landing_key.format,
         )
-        if store_payload(lake, payload, landing_key.symbol, trade_date.isoformat(), landed_at):
+        if store_payload(
+            lake, payload, landing_key.symbol, trade_date.isoformat(), valid.landed_at
+        ):
             stored += 1
         else:
             unchanged += 1

@@ -10,7 +10,6 @@ from jsonschema import Draft202012Validator
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
-from fin_assets.defs.landing import LANDING_SYMBOL_TAG
 from fin_assets.defs.schedules import VENDOR_TAG
 from fin_assets.universe.universe import VENDORS
 from fin_assets_tests.deploy.dockerfile import REPOSITORY, stages
@@ -120,11 +119,7 @@ def test_prod_instance_matches_the_dagster_yaml_template() -> None:
         {"key": limit["key"], "value": limit.get("value"), "limit": limit["limit"]}
         for limit in template["concurrency"]["runs"]["tag_concurrency_limits"]
     ]
-    assert helm_limits[: len(template_limits)] == template_limits
-    # docs/landing.md: one landing run per symbol at a time.
-    assert helm_limits[len(template_limits) :] == [
-        {"key": LANDING_SYMBOL_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
-    ]
+    assert helm_limits == template_limits
     daemon = values["dagsterDaemon"]
     monitoring, retries = template["run_monitoring"], template["run_retries"]
     assert (

@@ -2,64 +2,84 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+)
 
 from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 from fin_assets.cli import main
-from fin_assets.defs.bars import daily_bars, intraday_bars
-from fin_assets.defs.ingest import raw_quotes
-from fin_assets.defs.landing import landing_job, landing_run_config, landing_run_tags
+from fin_assets.definitions import build_definitions
+from fin_assets.defs.landing import landing_batches, landing_run_config, landing_run_tags
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.landing.contract import parse_landing_key
+from fin_assets.landing.cursor import LandedFile
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.market_data import SyntheticMarketSource
-from fin_assets.resources.spark_runner import LocalSparkRunner
-from fin_assets.resources.storage import LakeResource
 from fin_assets.settings import Settings
+from fin_assets_tests.conftest import POSTGRES_SERVER
 from fin_assets_tests.landing.landing_files import csv_bytes, json_bytes, minute_bars, put
 from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 
 JAN2 = date(2025, 1, 2)
 FIRST = "landing/AAPL/2025-01-02/first.csv"
 SECOND = "landing/AAPL/2025-01-02/second.json"
+HISTORY = "landing/AAPL/2025-01-01_2025-01-02/history.csv"
 
 
-def run_landing(bucket: str, key: str, instance: DagsterInstance) -> ExecuteInProcessResult:
-    lake_url = f"s3://{bucket}/lake"
-    defs = Definitions(
-        assets=[raw_quotes, intraday_bars, daily_bars],
-        jobs=[landing_job],
-        resources={
-            "market_data": SyntheticMarketSource(),
-            "lake": LakeResource(root=lake_url),
-            "spark": LocalSparkRunner(),
-        },
-    )
-    run_key = f"{key}@{ParquetLake(lake_url).object_etag(key)}"
+# The landing job runs the whole date × symbol graph; these tests check the bars it writes.
+BARS = [AssetKey("raw_quotes"), AssetKey("intraday_bars"), AssetKey("daily_bars")]
+
+
+def landing_definitions(bucket: str, home: Path) -> Definitions:
+    """The production definitions with the lake on the moto bucket (no instance is opened)."""
+    settings = Settings.local(home, f"{POSTGRES_SERVER}/not_opened")
+    return build_definitions(replace(settings, lake_url=f"s3://{bucket}/lake"))
+
+
+def run_landing(
+    defs: Definitions, bucket: str, keys: list[str], instance: DagsterInstance
+) -> ExecuteInProcessResult:
+    """landing_job's bars over one batch of landing files, tagged as the sensor tags it."""
+    lake = ParquetLake(f"s3://{bucket}/lake")
+    files = [
+        (
+            LandedFile(key, lake.object_etag(key), 0.0),
+            parse_landing_key(key, SYMBOLS, HISTORY_START),
+        )
+        for key in keys
+    ]
+    [batch] = landing_batches(files)
     return defs.resolve_job_def("landing_job").execute_in_process(
-        run_config=landing_run_config(key),
-        tags=landing_run_tags(parse_landing_key(key, SYMBOLS, HISTORY_START), run_key),
+        run_config=landing_run_config(batch.keys),
+        tags=landing_run_tags(batch),
         instance=instance,
+        asset_selection=BARS,
         raise_on_error=False,
     )
 
 
 def test_bars_are_the_union_of_landing_files_the_last_landed_winning(
     s3_bucket: str,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     landed = datetime(2026, 3, 2, 15, 0, 0, tzinfo=UTC)
     put(s3_bucket, FIRST, csv_bytes(minute_bars("XNYS", JAN2, 0, 3, 100.0)), started=landed)
     later = landed + timedelta(seconds=1)
     put(s3_bucket, SECOND, json_bytes(minute_bars("XNYS", JAN2, 2, 2, 200.0)), started=later)
     instance = DagsterInstance.ephemeral()
+    defs = landing_definitions(s3_bucket, tmp_path)
 
     # Run order differs from landing order on purpose: landing order decides.
-    assert run_landing(s3_bucket, SECOND, instance).success
-    assert run_landing(s3_bucket, FIRST, instance).success
+    assert run_landing(defs, s3_bucket, [SECOND], instance).success
+    assert run_landing(defs, s3_bucket, [FIRST], instance).success
 
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
     bars = lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL").to_pandas()
@@ -91,11 +111,17 @@ def test_bars_are_the_union_of_landing_files_the_last_landed_winning(
     ]
 
 
-def test_a_rejected_file_fails_its_run_and_writes_no_bars(s3_bucket: str) -> None:  # noqa: F811
+def test_a_rejected_file_fails_its_run_and_writes_no_bars(
+    s3_bucket: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # The sensor validates files before batching them; a file replaced by a broken version
+    # between the sensor's tick and its run is the case this covers.
     key = "landing/AAPL/2025-01-02/cut.csv"
     put(s3_bucket, key, csv_bytes(minute_bars("XNYS", JAN2, 0, 3, 100.0))[:-12])
+    defs = landing_definitions(s3_bucket, tmp_path)
 
-    result = run_landing(s3_bucket, key, DagsterInstance.ephemeral())
+    result = run_landing(defs, s3_bucket, [key], DagsterInstance.ephemeral())
 
     assert not result.success
     failure = result.failure_data_for_node("raw_quotes")
@@ -117,7 +143,9 @@ def test_ingest_landing_command_processes_each_file_once(
     monkeypatch.setenv("FIN_HOME", str(fin_settings.home))
     monkeypatch.setenv("FIN_DAGSTER_PG_URL", fin_settings.dagster_pg_url)
     monkeypatch.setenv("FIN_LAKE_URL", f"s3://{s3_bucket}/lake")
-    put(s3_bucket, FIRST, csv_bytes(minute_bars("XNYS", JAN2, 0, 3, 100.0)))
+    # The landing job runs the whole graph, whose indicators read the history from
+    # HISTORY_START (2025-01-01): this file covers it (a holiday, then 2025-01-02).
+    put(s3_bucket, HISTORY, csv_bytes(minute_bars("XNYS", JAN2, 0, 3, 100.0)))
     put(s3_bucket, "landing/AAPL/2025-01-02/cut.csv", b"ts,open,high\n")
 
     assert main(["ingest-landing"]) == 1
@@ -126,35 +154,30 @@ def test_ingest_landing_command_processes_each_file_once(
     second = capsys.readouterr().out
 
     assert "landing/AAPL/2025-01-02/cut.csv: rejected" in first
-    assert f"{FIRST}: succeeded" in first
+    assert f"{HISTORY}: succeeded" in first
     assert "2 landing files, 1 rejected or failed" in first
-    assert f"{FIRST}: already processed" in second
+    assert f"{HISTORY}: already processed" in second
     assert "1 landing files, 0 rejected or failed" in second
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
     bars = lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL").to_pandas()
     assert bars["open"].tolist() == [100.0, 101.0, 102.0]
 
 
-def test_landing_payloads_take_precedence_over_the_vendor(s3_bucket: str) -> None:  # noqa: F811
+def test_landing_payloads_take_precedence_over_the_vendor(
+    s3_bucket: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     instance = DagsterInstance.ephemeral()
-    defs = Definitions(
-        assets=[raw_quotes, intraday_bars, daily_bars],
-        jobs=[landing_job],
-        resources={
-            "market_data": SyntheticMarketSource(),
-            "lake": LakeResource(root=f"s3://{s3_bucket}/lake"),
-            "spark": LocalSparkRunner(),
-        },
-    )
+    defs = landing_definitions(s3_bucket, tmp_path)
     vendor_pull = defs.resolve_job_def("landing_job").execute_in_process(
-        partition_key="2025-01-02|AAPL", instance=instance
+        partition_key="2025-01-02|AAPL", instance=instance, asset_selection=BARS
     )
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
     assert vendor_pull.success
     assert len(lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL")) == 390
 
     put(s3_bucket, FIRST, csv_bytes(minute_bars("XNYS", JAN2, 0, 3, 100.0)))
-    assert run_landing(s3_bucket, FIRST, instance).success
+    assert run_landing(defs, s3_bucket, [FIRST], instance).success
 
     bars = lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL").to_pandas()
     assert bars["open"].tolist() == [100.0, 101.0, 102.0]

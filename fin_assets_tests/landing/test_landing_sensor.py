@@ -10,7 +10,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from dagster import SensorResult, build_sensor_context
+from dagster import (
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    SensorResult,
+    build_sensor_context,
+)
+from dagster._core.utils import make_new_run_id
 
 from fin_assets.defs.landing import landing_sensor
 from fin_assets.landing.cursor import OVERLAP_SECONDS, LandingCursor
@@ -23,9 +30,11 @@ A = "landing/AAPL/2025-01-02/a.csv"
 B = "landing/MSFT/2025-01-02_2025-01-03/b.json"
 
 
-def tick(bucket: str, cursor: str | None) -> SensorResult:
+def tick(bucket: str, cursor: str | None, instance: DagsterInstance | None = None) -> SensorResult:
     context = build_sensor_context(
-        cursor=cursor, resources={"lake": LakeResource(root=f"s3://{bucket}/lake")}
+        cursor=cursor,
+        resources={"lake": LakeResource(root=f"s3://{bucket}/lake")},
+        instance=instance or DagsterInstance.ephemeral(),
     )
     return landing_sensor(context)
 
@@ -58,21 +67,21 @@ def test_each_new_file_requests_exactly_its_partitions_once(
             "tags": {
                 "dagster/asset_partition_range_start": "2025-01-02|AAPL",
                 "dagster/asset_partition_range_end": "2025-01-02|AAPL",
-                "fin/landing_key": A,
                 "fin/landing_run_key": key_a,
-                "fin/landing_symbol": "AAPL",
+                "fin/landing_files": "1",
+                "fin/landing_partitions": "AAPL",
             },
-            "run_config": {"ops": {"raw_quotes": {"config": {"landing_key": A}}}},
+            "run_config": {"ops": {"raw_quotes": {"config": {"landing_keys": [A]}}}},
         },
         key_b: {
             "tags": {
                 "dagster/asset_partition_range_start": "2025-01-02|MSFT",
                 "dagster/asset_partition_range_end": "2025-01-03|MSFT",
-                "fin/landing_key": B,
                 "fin/landing_run_key": key_b,
-                "fin/landing_symbol": "MSFT",
+                "fin/landing_files": "1",
+                "fin/landing_partitions": "MSFT",
             },
-            "run_config": {"ops": {"raw_quotes": {"config": {"landing_key": B}}}},
+            "run_config": {"ops": {"raw_quotes": {"config": {"landing_keys": [B]}}}},
         },
     }
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
@@ -87,6 +96,71 @@ def test_each_new_file_requests_exactly_its_partitions_once(
     again = tick(s3_bucket, first.cursor)
     assert again.run_requests == []
     assert sorted(LandingCursor.from_json(again.cursor).seen) == [A, B]
+
+
+def test_files_of_one_date_range_are_one_run_per_contiguous_stretch(
+    s3_server: MotoS3,  # noqa: F811
+    s3_bucket: str,  # noqa: F811
+) -> None:
+    # A vendor drop: one file per symbol for 2025-01-02. AAPL, MSFT and NVDA are neighbours in
+    # the universe order, BTC is not (JPM to SPY come between), and SOL's file covers another range.
+    day = date(2025, 1, 2)
+    keys = {symbol: f"landing/{symbol}/2025-01-02/drop.csv" for symbol in ("AAPL", "MSFT", "NVDA")}
+    keys["BTC"] = "landing/BTC/2025-01-02/drop.csv"
+    for symbol, key in keys.items():
+        put(
+            s3_bucket,
+            key,
+            csv_bytes(minute_bars("XNYS" if symbol != "BTC" else "24/7", day, 0, 2, 10.0)),
+        )
+    sol = "landing/SOL/2025-01-01_2025-01-02/drop.csv"
+    put(s3_bucket, sol, csv_bytes(minute_bars("24/7", day, 0, 2, 10.0)))
+    run_keys = {key: f"{key}@{etag(s3_server, s3_bucket, key)}" for key in [*keys.values(), sol]}
+
+    result = tick(s3_bucket, None)
+
+    stocks = [keys["AAPL"], keys["MSFT"], keys["NVDA"]]
+    assert {
+        r.run_key: (
+            r.run_config["ops"]["raw_quotes"]["config"]["landing_keys"],
+            r.tags["dagster/asset_partition_range_start"],
+            r.tags["dagster/asset_partition_range_end"],
+            r.tags["fin/landing_partitions"],
+        )
+        for r in result.run_requests
+    } == {
+        ",".join(sorted(run_keys[k] for k in stocks)): (
+            stocks,
+            "2025-01-02|AAPL",
+            "2025-01-02|NVDA",
+            "AAPL,MSFT,NVDA",
+        ),
+        run_keys[keys["BTC"]]: ([keys["BTC"]], "2025-01-02|BTC", "2025-01-02|BTC", "BTC"),
+        run_keys[sol]: ([sol], "2025-01-01|SOL", "2025-01-02|SOL", "SOL"),
+    }
+
+
+def test_a_file_waits_while_a_landing_run_covers_its_partitions(
+    s3_server: MotoS3,  # noqa: F811
+    s3_bucket: str,  # noqa: F811
+) -> None:
+    instance = DagsterInstance.ephemeral()
+    busy = DagsterRun(
+        job_name="landing_job",
+        run_id=make_new_run_id(),
+        status=DagsterRunStatus.STARTED,
+        tags={"fin/landing_partitions": "JPM,AAPL"},
+    )
+    instance.add_run(busy)
+    put(s3_bucket, A, aapl_csv())
+
+    waiting = tick(s3_bucket, None, instance)
+    assert waiting.run_requests == []
+    assert LandingCursor.from_json(waiting.cursor).deferred == {A: etag(s3_server, s3_bucket, A)}
+
+    instance.delete_run(busy.run_id)
+    released = tick(s3_bucket, waiting.cursor, instance)
+    assert list(requested(released)) == [f"{A}@{etag(s3_server, s3_bucket, A)}"]
 
 
 def test_equal_second_late_and_rewritten_files_are_each_requested(
@@ -168,12 +242,15 @@ def test_the_same_sensor_runs_over_a_local_lake_folder(tmp_path: Path) -> None:
     lake.put_object(A, aapl_csv())
     os.utime(tmp_path / A, (landed, landed))
     resources = {"lake": LakeResource(root=str(tmp_path))}
-    first = landing_sensor(build_sensor_context(resources=resources))
+    instance = DagsterInstance.ephemeral()
+    first = landing_sensor(build_sensor_context(resources=resources, instance=instance))
 
     same_second = "landing/AAPL/2025-01-02/same-second.csv"
     lake.put_object(same_second, aapl_csv(200.0))
     os.utime(tmp_path / same_second, (landed, landed))
-    second = landing_sensor(build_sensor_context(cursor=first.cursor, resources=resources))
+    second = landing_sensor(
+        build_sensor_context(cursor=first.cursor, resources=resources, instance=instance)
+    )
 
     md5 = hashlib.md5(aapl_csv(200.0)).hexdigest()
     assert list(requested(first)) == [f"{A}@{hashlib.md5(aapl_csv()).hexdigest()}"]

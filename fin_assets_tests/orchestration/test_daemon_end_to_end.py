@@ -5,8 +5,9 @@ the warehouse a DuckDB file in a throwaway FIN_HOME. The test
 1. submits an asset backfill of the date × symbol graph over 2025-01-01..2025-01-10 × AAPL,
    MSFT (as the UI does) and lets the daemon run it;
 2. drops a corrected file of AAPL's 2025-01-08 minutes (every price × 1.5) under landing/;
-   the landing sensor runs it into raw and bars, and declarative automation carries the change
-   to the facts, the look-back dependents (risk and indicators of the later dates) and signals;
+   the landing sensor's run takes that partition through the graph, and declarative automation
+   carries the change to the look-back dependents (risk, indicators and signals of the later
+   dates) and their facts;
 3. stops the daemon and checks the warehouse: every session of the rectangle once, the
    simulated prices everywhere except the landed day, returns recomputed around it, no
    partition materialized outside the rectangle.
@@ -28,7 +29,6 @@ from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.defs.automation import EVALUATION_INTERVAL_SECONDS
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
-from fin_assets.defs.landing import LANDING_KEY_TAG
 from fin_assets.instance import open_instance
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings
@@ -50,7 +50,8 @@ START, END = date(2025, 1, 1), date(2025, 1, 10)
 SYMBOLS = ("AAPL", "MSFT")
 LANDED_DAY, SCALE = date(2025, 1, 8), 1.5
 LANDING_KEY = f"landing/AAPL/{LANDED_DAY}/correction.csv"
-# Assets the landing file reaches after its own run (raw_quotes, intraday and daily bars).
+# Assets the landed day reaches beyond its bars: the landing run updates the landed day's
+# partitions, declarative automation the look-back dependents of the later dates.
 FOLLOWERS = (
     "fact_daily_bar",
     "fact_intraday_bar",
@@ -139,9 +140,7 @@ def test_backfill_and_landing_file_through_the_daemon(
     # The landed day's daily bars changed: its fact, and every later date's look-back assets.
     landed_and_later = partition_keys(LANDED_DAY, END, ("AAPL",))
     followers = {
-        asset: [f"{LANDED_DAY}|AAPL"]
-        if asset.startswith("fact_") and "bar" in asset
-        else landed_and_later
+        asset: [f"{LANDED_DAY}|AAPL"] if asset in SAME_DAY_FOLLOWERS else landed_and_later
         for asset in FOLLOWERS
     }
     with running_daemon(settings, s3_server.environment) as daemon:
@@ -164,9 +163,7 @@ def test_backfill_and_landing_file_through_the_daemon(
         s3_server.client().put_object(
             Bucket=s3_bucket, Key=f"lake/{LANDING_KEY}", Body=landing_csv()
         )
-        landing_runs = RunsFilter(
-            tags={LANDING_KEY_TAG: LANDING_KEY}, statuses=[DagsterRunStatus.SUCCESS]
-        )
+        landing_runs = RunsFilter(job_name="landing_job", statuses=[DagsterRunStatus.SUCCESS])
         daemon.wait_for(
             "the landing run", lambda: instance.get_runs_count(landing_runs) == 1, TIMEOUT_SECONDS
         )
