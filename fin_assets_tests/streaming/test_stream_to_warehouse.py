@@ -29,23 +29,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import (
-    AssetKey,
-    DagsterInstance,
-    Definitions,
-    EvaluateAutomationConditionsResult,
-    SensorResult,
-    build_sensor_context,
-    evaluate_automation_conditions,
-)
+from dagster import DagsterInstance
 
 from fin_assets.analytics.bars import aggregate_daily_bars
 from fin_assets.analytics.indicators import compute_indicators
 from fin_assets.analytics.signals import compute_signals
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.landing import landing_sensor
-from fin_assets.defs.partition_ranges import range_tags
 from fin_assets.defs.partitions import HISTORY_START
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse
@@ -56,6 +46,7 @@ from fin_assets.streaming.publisher import QuotePublisher, replay_day
 from fin_assets.universe import load_universe
 from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 from fin_assets_tests.streaming.streams import SEED, expected_bars
+from fin_assets_tests.streaming.ticks import InProcessTicks, run_history
 
 pytestmark = pytest.mark.slow
 
@@ -63,53 +54,6 @@ UNIVERSE = {symbol.symbol: symbol for symbol in load_universe()}
 SYMBOLS = ("AAPL", "BTC")
 DAY = date(2025, 1, 27)
 """A session of XNYS where signals fire for both symbols (MACD, momentum, Bollinger)."""
-MAX_TICKS = 8
-
-Requests = dict[str, set[str]]
-
-
-def requests_of(result: EvaluateAutomationConditionsResult) -> Requests:
-    """The partitions an automation evaluation requested, per asset name."""
-    return {
-        r.key.to_user_string(): {str(k) for k in result.get_requested_partitions(r.key)}
-        for r in result.results
-        if r.true_subset.size
-    }
-
-
-def execute(defs: Definitions, instance: DagsterInstance, requests: Requests) -> None:
-    """Materialize the requests: one run per partition key, of the assets requested in it."""
-    by_partition: dict[str, set[str]] = {}
-    for asset, keys in requests.items():
-        for key in keys:
-            by_partition.setdefault(key, set()).add(asset)
-    for key, assets in sorted(by_partition.items()):
-        selection = [AssetKey(asset) for asset in sorted(assets)]
-        job = defs.resolve_implicit_job_def_def_for_assets(selection)
-        result = job.execute_in_process(
-            instance=instance, partition_key=key, asset_selection=selection
-        )
-        assert result.success, (key, assets)
-
-
-def automate(
-    defs: Definitions,
-    instance: DagsterInstance,
-    previous: EvaluateAutomationConditionsResult | None,
-) -> tuple[list[Requests], EvaluateAutomationConditionsResult]:
-    """Automation ticks (each carrying the previous tick's cursor), each tick's requests
-    executed before the next, until a tick requests nothing: the requests of every tick and
-    the quiet tick."""
-    ticks = []
-    for _ in range(MAX_TICKS):
-        cursor = previous.cursor if previous else None
-        previous = evaluate_automation_conditions(defs, instance, cursor=cursor)
-        requests = requests_of(previous)
-        if not requests:
-            return ticks, previous
-        execute(defs, instance, requests)
-        ticks.append(requests)
-    raise AssertionError(f"automation still requesting after {MAX_TICKS} ticks: {ticks}")
 
 
 def simulated_daily(symbol: str, start: date, end: date) -> pd.DataFrame:
@@ -133,45 +77,28 @@ def test_a_streamed_day_reaches_signals_and_risk_through_the_sensors(
 ) -> None:
     defs = build_definitions(settings)
     instance = DagsterInstance.ephemeral()
-    assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
     history_end = DAY - timedelta(days=1)
-    for symbol in SYMBOLS:
-        tags = range_tags(f"{HISTORY_START}|{symbol}", f"{history_end}|{symbol}")
-        job = defs.resolve_job_def("symbol_history_job")
-        assert job.execute_in_process(instance=instance, tags=tags).success
-    _, quiet = automate(defs, instance, None)
+    run_history(defs, instance, SYMBOLS, HISTORY_START, history_end)
+    ticks = InProcessTicks(defs, instance)
+    ticks.automate_until_quiet()
 
     kafka = KafkaSettings(kafka_bootstrap)
     symbols = [UNIVERSE[s] for s in SYMBOLS]
     published = replay_day(QuotePublisher(kafka), SEED, symbols, DAY, speed=0)
     assert published == 5 * (390 + 1440)
     lake = ParquetLake(settings.lake_url)
-    config = WriterConfig(group="landing", flush_messages=3_000, until_caught_up=True)
-    stats = LandingWriter(kafka, lake, replace(config, session_timeout_ms=3_000)).run(
-        install_signal_handlers=False
+    config = WriterConfig(
+        group="landing", flush_messages=3_000, until_caught_up=True, session_timeout_ms=3_000
     )
+    stats = LandingWriter(kafka, lake, config).run(install_signal_handlers=False)
     assert (stats.bars, stats.dead_letters) == (390 + 1440, 0)
-    files = lake.list_objects("landing")
-    assert len(files) > len(SYMBOLS)  # several micro-batches per symbol
+    assert len(lake.list_objects("landing")) > len(SYMBOLS)  # several micro-batches per symbol
 
-    resources = {"lake": defs.resources["lake"]}
-    tick = landing_sensor(build_sensor_context(instance=instance, resources=resources))
-    assert isinstance(tick, SensorResult)
-    assert tick.run_requests  # the files' runs (how files are grouped is the sensor's choice)
-    landing_job = defs.resolve_job_def("landing_job")
-    for request in tick.run_requests:
-        run = landing_job.execute_in_process(
-            run_config=request.run_config, tags=request.tags, instance=instance
-        )
-        assert run.success
-    again = landing_sensor(
-        build_sensor_context(instance=instance, resources=resources, cursor=tick.cursor)
-    )
-    assert isinstance(again, SensorResult) and again.run_requests == []
-
-    ticks, _ = automate(defs, instance, quiet)
+    assert ticks.landing_tick() > 0  # the files' runs (how files are grouped is the sensor's)
+    assert ticks.landing_tick() == 0  # the cursor: nothing new
     day_keys = {f"{DAY}|{symbol}" for symbol in SYMBOLS}
-    assert all(keys <= day_keys for t in ticks for keys in t.values()), ticks
+    after_landing = ticks.automate_until_quiet()
+    assert all(keys <= day_keys for t in after_landing for keys in t.values()), after_landing
 
     warehouse = DuckDBWarehouse(str(settings.warehouse_path))
     want = expected_bars(symbols, DAY).sort_values(["symbol", "ts"]).reset_index(drop=True)
