@@ -69,6 +69,10 @@ APPLIED = {
     "${module.s3_lake.landing_url}": "s3://fin-assets-prod-landing-123456789012",
     "${module.s3_lake.raw_url}": "s3://fin-assets-prod-raw-123456789012",
     "${module.s3_lake.spark_staging_url}": "s3://fin-assets-prod-curated-123456789012/spark/staging",
+    "${module.emr.service_role_name}": "fin-assets-prod-emr-service",
+    "${module.emr.instance_profile_name}": "fin-assets-prod-emr-instance",
+    "${module.emr.security_configuration_name}": "fin-assets-prod-emr",
+    '${join(",", var.spark_subnet_ids)}': "subnet-0a1b2c3d4e5f60718,subnet-0f1e2d3c4b5a69788",
     "${module.emr.serverless_application_id}": "00fkq1q2r3s4t5u6",
     "${module.emr.serverless_job_role_arn}": (
         "arn:aws:iam::123456789012:role/fin-assets-prod-emr-serverless-job"

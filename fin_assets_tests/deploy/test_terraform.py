@@ -58,6 +58,16 @@ def test_pod_environment_from_terraform_names_settings_fin_assets_reads() -> Non
     assert env["FIN_LAKE_URL"] == "${module.s3_lake.lake_url}"
     assert env["FIN_LANDING_URL"] == "${module.s3_lake.landing_url}"
     assert env["FIN_RAW_URL"] == "${module.s3_lake.raw_url}"
+    # What the EMR runner starts its clusters with (fin_assets.resources.spark_emr).
+    assert (
+        env["FIN_EMR_SERVICE_ROLE"],
+        env["FIN_EMR_INSTANCE_PROFILE"],
+        env["FIN_EMR_SECURITY_CONFIGURATION"],
+    ) == (
+        "${module.emr.service_role_name}",
+        "${module.emr.instance_profile_name}",
+        "${module.emr.security_configuration_name}",
+    )
     zone_urls = blocks(LAKE, "output")
     assert zone_urls["lake_url"]["value"] == (
         's3://${aws_s3_bucket.zone["curated"].id}/${var.lake_prefix}'

@@ -34,6 +34,10 @@ output "fin_assets_env" {
     FIN_LANDING_URL                   = module.s3_lake.landing_url
     FIN_RAW_URL                       = module.s3_lake.raw_url
     FIN_SPARK_STAGING_URI             = module.s3_lake.spark_staging_url
+    FIN_EMR_SERVICE_ROLE              = module.emr.service_role_name
+    FIN_EMR_INSTANCE_PROFILE          = module.emr.instance_profile_name
+    FIN_EMR_SECURITY_CONFIGURATION    = module.emr.security_configuration_name
+    FIN_EMR_SUBNET_IDS                = join(",", var.spark_subnet_ids)
     FIN_EMR_SERVERLESS_APPLICATION_ID = module.emr.serverless_application_id
     FIN_EMR_SERVERLESS_ROLE_ARN       = module.emr.serverless_job_role_arn
     FIN_EMR_SERVERLESS_PYTHON_ARCHIVE = module.s3_lake.spark_archive_url

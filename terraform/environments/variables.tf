@@ -44,7 +44,7 @@ variable "dagster_postgres_host" {
 }
 
 variable "spark_subnet_ids" {
-  description = "Private subnets of the EMR Serverless application (empty: outside any VPC)."
+  description = "Private subnets of the EMR clusters (FIN_EMR_SUBNET_IDS) and the EMR Serverless application (empty: the account's default VPC for clusters, no VPC for Serverless)."
   type        = list(string)
   default     = []
 }
