@@ -12,7 +12,9 @@ times, with time.perf_counter:
 - `ta`: the same indicators from the `ta` library on per-symbol pandas Series split beforehand.
 
 compute_indicators (both thread counts) and raw TA-Lib run in turn within each of `--repeats`
-rounds, so that machine load and allocator state hit them alike; each keeps its fastest round.
+rounds, so that machine load and allocator state hit them alike; each keeps its fastest round,
+by wall-clock time and, for the single-threaded ones, also by CPU time (steadier on a loaded
+machine, Fastest).
 `ta` (10-100x slower) is timed after them, best of `--ta-repeats`. The per-symbol split of the
 baselines is not timed, so they are lower bounds and the ratios conservative.
 overhead = compute_indicators / raw TA-Lib (target <= 1.5); speedup = ta / compute_indicators
@@ -74,6 +76,8 @@ class CaseResult:
     indicators_seconds: float
     single_thread_seconds: float
     talib_seconds: float
+    single_thread_cpu_seconds: float
+    talib_cpu_seconds: float
     ta_seconds: float
     talib_max_abs_diff: float
     ta_max_rel_diff: float
@@ -96,6 +100,11 @@ class CaseResult:
     def single_thread_overhead(self) -> float:
         """compute_indicators seconds with workers=1 / raw TA-Lib seconds."""
         return self.single_thread_seconds / self.talib_seconds
+
+    @property
+    def single_thread_cpu_overhead(self) -> float:
+        """CPU seconds of compute_indicators with workers=1 / CPU seconds of raw TA-Lib."""
+        return self.single_thread_cpu_seconds / self.talib_cpu_seconds
 
     @property
     def speedup(self) -> float:
@@ -190,28 +199,40 @@ def ta_library(prices: list[SeriesPrices]) -> list[dict[str, pd.Series]]:
     return outputs
 
 
+@dataclass(frozen=True)
+class Fastest:
+    """Smallest seconds of one function over several calls: wall-clock (time.perf_counter) and
+    CPU time of the process, all its threads (time.process_time); the two minima may come from
+    different calls. CPU time leaves out the waits for a core, so on a loaded machine it is the
+    steadier measure of single-threaded work."""
+
+    wall: float
+    cpu: float
+
+
 def best_of(repeats: int, run: Callable[[], Result]) -> tuple[float, Result]:
     """Smallest wall-clock seconds (time.perf_counter) of `repeats` calls of `run`, and the
     result of the last call."""
-    seconds, results = interleaved_best_of(repeats, [run])
-    return seconds[0], results[0]
+    fastest, results = interleaved_best_of(repeats, [run])
+    return fastest[0].wall, results[0]
 
 
 def interleaved_best_of(
     repeats: int, runs: list[Callable[[], Result]]
-) -> tuple[list[float], list[Result]]:
-    """`repeats` rounds, each calling every function of `runs` once in turn: the smallest
-    wall-clock seconds (time.perf_counter) of each function over the rounds, and the results
-    of its last call."""
-    seconds = [math.inf] * len(runs)
+) -> tuple[list[Fastest], list[Result]]:
+    """`repeats` rounds, each calling every function of `runs` once in turn: the Fastest of
+    each function over the rounds, and the results of its last call."""
+    wall = [math.inf] * len(runs)
+    cpu = [math.inf] * len(runs)
     results: list[Result] = []
     for _ in range(repeats):
         results = []
         for position, run in enumerate(runs):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             results.append(run())
-            seconds[position] = min(seconds[position], time.perf_counter() - began)
-    return seconds, results
+            wall[position] = min(wall[position], time.perf_counter() - began)
+            cpu[position] = min(cpu[position], time.process_time() - began_cpu)
+    return [Fastest(*seconds) for seconds in zip(wall, cpu, strict=True)], results
 
 
 def stacked(outputs: list[dict[str, np.ndarray]] | list[dict[str, pd.Series]]) -> pd.DataFrame:
@@ -258,15 +279,13 @@ def measure_case(
         if per_symbol
         else [typed_bars]
     )
-    (indicators_seconds, single_thread_seconds, talib_seconds), (frames, single, talib_outputs) = (
-        interleaved_best_of(
-            repeats,
-            [
-                lambda: [compute_indicators(frame) for frame in inputs],
-                lambda: [compute_indicators(frame, workers=1) for frame in inputs],
-                lambda: raw_talib(prices),
-            ],
-        )
+    (indicators, single_thread, talib_calls), (frames, single, talib_outputs) = interleaved_best_of(
+        repeats,
+        [
+            lambda: [compute_indicators(frame) for frame in inputs],
+            lambda: [compute_indicators(frame, workers=1) for frame in inputs],
+            lambda: raw_talib(prices),
+        ],
     )
     ta_seconds, ta_outputs = best_of(ta_repeats, lambda: ta_library(series_prices))
     frame = pd.concat(frames, ignore_index=True)
@@ -291,9 +310,11 @@ def measure_case(
         days=days,
         keys=keys,
         per_symbol=per_symbol,
-        indicators_seconds=indicators_seconds,
-        single_thread_seconds=single_thread_seconds,
-        talib_seconds=talib_seconds,
+        indicators_seconds=indicators.wall,
+        single_thread_seconds=single_thread.wall,
+        talib_seconds=talib_calls.wall,
+        single_thread_cpu_seconds=single_thread.cpu,
+        talib_cpu_seconds=talib_calls.cpu,
         ta_seconds=ta_seconds,
         talib_max_abs_diff=talib_max_abs_diff,
         ta_max_rel_diff=ta_max_rel_diff,
@@ -313,15 +334,16 @@ def report(cases: list[tuple[str, CaseResult]]) -> str:
     """Markdown table of the cases, then the agreement of each case."""
     lines = [
         "| case | keys | calls | rows | compute_indicators s | 1 thread s | raw TA-Lib s "
-        "| overhead (<= 1.5x) | overhead, 1 thread | ta s | speedup (>= 10x) |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| overhead (<= 1.5x) | overhead, 1 thread | same, CPU time | ta s | speedup (>= 10x) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for label, case in cases:
         lines.append(
             f"| {label} | {case.keys} | {case.calls} | {case.rows:,} | "
             f"{case.indicators_seconds:.4f} | {case.single_thread_seconds:.4f} | "
             f"{case.talib_seconds:.4f} | {case.overhead:.2f}x | "
-            f"{case.single_thread_overhead:.2f}x | {case.ta_seconds:.3f} | {case.speedup:.1f}x |"
+            f"{case.single_thread_overhead:.2f}x | {case.single_thread_cpu_overhead:.2f}x | "
+            f"{case.ta_seconds:.3f} | {case.speedup:.1f}x |"
         )
     lines.append("")
     for label, case in cases:

@@ -43,7 +43,8 @@ def test_measure_case_gives_finite_ratios_and_agreeing_outputs(
         symbols=3, days=SETTLED_ROW + 50, repeats=2, keys=keys, per_symbol=per_symbol
     )
     assert case.rows == 3 * (SETTLED_ROW + 50)
-    for ratio in (case.overhead, case.single_thread_overhead, case.speedup):
+    ratios = (case.overhead, case.single_thread_overhead, case.single_thread_cpu_overhead)
+    for ratio in (*ratios, case.speedup):
         assert math.isfinite(ratio) and ratio > 0
     assert case.talib_max_abs_diff == 0.0
     assert case.ta_max_rel_diff < 1e-8
@@ -61,11 +62,12 @@ def test_interleaved_best_of_keeps_each_functions_fastest_round_and_last_result(
         calls.append("second")
         return "done"
 
-    seconds, results = interleaved_best_of(3, [first, second])
+    fastest, results = interleaved_best_of(3, [first, second])
 
     assert calls == ["first", "second"] * 3
     assert results == [5, "done"]
-    assert len(seconds) == 2 and all(0.0 <= value < 1.0 for value in seconds)
+    assert len(fastest) == 2
+    assert all(0.0 <= seconds < 1.0 for each in fastest for seconds in (each.wall, each.cpu))
 
 
 def test_measure_case_rejects_too_short_histories() -> None:

@@ -59,10 +59,11 @@ def compute_indicators(bars: pd.DataFrame, *, workers: int | None = None) -> pd.
     Raises ValueError on a missing column, a null symbol or trade_date, a duplicate
     (symbol, trade_date) or a NaN, non-finite or non-positive open/high/low/close.
 
-    Keys that arrive typed (a categorical symbol, a datetime64 or Arrow date trade_date, as a
-    lake read delivers them) are ordered from their integer codes without hashing; Python
-    objects (str, datetime.date) are factorized first. Input already in (symbol, trade_date)
-    order, the usual case, is computed in place without reordering.
+    Keys that arrive typed (a categorical symbol, a datetime64 or Arrow date trade_date) are
+    ordered from their integer codes; datetime.date objects are converted to days by pyarrow and
+    str symbols already in order are numbered by runs, so only unsorted object keys are hashed
+    (_sort_codes). Input already in (symbol, trade_date) order, the usual case, is computed in
+    place without reordering.
 
     TA-Lib releases the GIL while it computes, so with at least PARALLEL_MIN_ROWS rows and two
     symbols the symbols are split among `workers` threads (default: os.cpu_count()); each
