@@ -44,7 +44,7 @@ lint: install
 # at a time: each of them already keeps both cores busy.
 test: lint tools browser
 	$(BIN)/pytest -n 2 --dist loadgroup
-	$(BIN)/pytest -m "slow and not daemon" -n 0
+	$(BIN)/pytest -m slow -n 0
 
 benchmark: install
 	$(BIN)/python -m benchmarks.pipeline_stages

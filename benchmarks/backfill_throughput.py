@@ -1,17 +1,19 @@
 """Backfill throughput through a real `dagster-daemon`: range runs vs one run per partition.
 
 A universe of `--symbols` symbols (the checked-in ten plus synthetic XNYS equities, through
-FIN_UNIVERSE_FILE) × `--days` dates from the first partition date, in a throw-away FIN_HOME
-with its instance on a throw-away Postgres database:
+FIN_UNIVERSE_FILE; with `--block-size`, in partition blocks of that many symbols,
+docs/scaling.md) × `--days` dates from the first partition date, in a throw-away FIN_HOME with
+its instance on a throw-away Postgres database:
 
 1. "range": one asset backfill of the date × symbol graph (raw quotes → facts) over the whole
-   rectangle, as the UI submits it. BackfillPolicy.single_run makes it a few range runs.
-2. "per partition" (baseline): `--sample` backfills of one (date, symbol) partition each,
-   submitted together on the same instance (history in place), as many runs as a backfill
+   rectangle, as the UI submits it. BackfillPolicy.single_run makes it one run per symbol (or
+   block): Dagster ranges a multi-partition subset along its time dimension only.
+2. "per partition" (baseline): `--sample` backfills of one (date, symbol or block) partition
+   each, submitted together on the same instance (history in place), as many runs as a backfill
    without range runs makes per partition. Its per-partition time, times the rectangle's
    partition count, is the extrapolated time of the same backfill one partition per run.
 
-    python -m benchmarks.backfill_throughput --symbols 20 --days 365 --sample 10
+    python -m benchmarks.backfill_throughput --symbols 20 --days 365 --sample 10 --block-size 10
 """
 
 import argparse
@@ -67,10 +69,16 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=20)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--sample", type=int, default=10)
+    parser.add_argument(
+        "--block-size",
+        type=int,
+        default=None,
+        help="partition blocks of at most this many symbols (docs/scaling.md); default: none",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="fin_backfill_bench_"))
     # The universe defines the partitions: set it before fin_assets is imported.
-    os.environ["FIN_UNIVERSE_FILE"] = str(write_universe(args.symbols, folder))
+    os.environ["FIN_UNIVERSE_FILE"] = str(write_universe(args.symbols, folder, args.block_size))
     run(folder, args.days, args.sample)
 
 
@@ -78,7 +86,7 @@ def run(folder: Path, days: int, sample: int) -> None:
     from dagster import DagsterRunStatus, RunsFilter
 
     from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
-    from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
+    from fin_assets.defs.partitions import HISTORY_START, MEMBERS, SYMBOLS, partition_key
     from fin_assets.instance import drop_postgres_database, open_instance
     from fin_assets.settings import Settings
     from fin_assets_tests.conftest import POSTGRES_SERVER
@@ -93,7 +101,8 @@ def run(folder: Path, days: int, sample: int) -> None:
         folder / "fin_home", f"{POSTGRES_SERVER}/fin_assets_bench_{uuid.uuid4().hex[:12]}"
     )
     dates = [HISTORY_START + timedelta(n) for n in range(days)]
-    rectangle = [f"{d}|{s}" for d in dates for s in SYMBOLS]
+    values = list(MEMBERS)  # symbols, or blocks in a blocked universe
+    rectangle = [str(partition_key(d, value)) for d in dates for value in values]
     instance = open_instance(settings)
     env = {"FIN_UNIVERSE_FILE": os.environ["FIN_UNIVERSE_FILE"]}
     try:
@@ -111,8 +120,10 @@ def run(folder: Path, days: int, sample: int) -> None:
             range_runs = instance.get_runs(RunsFilter(tags={BACKFILL_TAG: backfill_id}))
             daemon.wait_for("idle", lambda: idle(instance), TIMEOUT_SECONDS)
 
-            # One partition per backfill: late dates, one symbol each, history in place.
-            picks = [f"{dates[-1 - i]}|{SYMBOLS[i % len(SYMBOLS)]}" for i in range(sample)]
+            # One partition per backfill: late dates, one symbol (block) each, history in place.
+            picks = [
+                str(partition_key(dates[-1 - i], values[i % len(values)])) for i in range(sample)
+            ]
             began = time.perf_counter()
             sample_ids = [
                 submit_backfill(instance, settings, SYMBOL_HISTORY_ASSETS, [key], "one")
@@ -139,7 +150,10 @@ def run(folder: Path, days: int, sample: int) -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    print(f"rectangle: {len(dates)} dates × {len(SYMBOLS)} symbols = {len(rectangle):,} partitions")
+    print(
+        f"rectangle: {len(dates)} dates × {len(SYMBOLS)} symbols in {len(values)} partition "
+        f"values = {len(rectangle):,} partitions, {len(dates) * len(SYMBOLS):,} symbol-days"
+    )
     print(
         f"range backfill: {range_seconds:.1f} s in {len(range_runs)} runs "
         f"({len(rectangle) / range_seconds:.1f} partitions/s)"

@@ -3,14 +3,15 @@
 A throw-away deployment: lake on moto's S3 server (real HTTP, in this process), instance on a
 throw-away Postgres database, `dagster-daemon run` with the landing sensor and declarative
 automation running. History is backfilled first (`--history-days` dates × the universe), then
-the next `--waves` days arrive as landing files, one file per symbol and day, a day's files
-written together (as a vendor drop or the streaming writer delivers them). A file is fresh
-when both fact_risk and fact_signal have loaded its (date, symbol) partition — the fact
-assets materialize after their warehouse transaction commits. The baseline measured in the
-same run is the landing run alone (file written → raw and bars materialized): the part of the
-latency that automation does not add.
+the next `--waves` XNYS sessions arrive as landing files, one file per symbol and day, a day's
+files written together (as a vendor drop or the streaming writer delivers them). A file is
+fresh when both fact_risk and fact_signal have loaded its (date, symbol) partition — the fact
+assets materialize after their warehouse transaction commits. The landing sensor batches a
+day's files into one landing_job run that takes them through the whole graph. The baseline
+measured in the same run is daily_bars (file written → its daily bars materialized, early in
+that run): the part of the latency before analytics and the warehouse.
 
-    python -m benchmarks.freshness --history-days 30 --waves 2
+    python -m benchmarks.freshness --history-days 30 --waves 3
 """
 
 import argparse
@@ -28,6 +29,7 @@ import boto3
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 from moto.server import ThreadedMotoServer
 
+from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
@@ -123,10 +125,11 @@ def main() -> None:
             backfill = submit_backfill(instance, settings, SYMBOL_HISTORY_ASSETS, keys, "history")
             daemon.wait_for("history", lambda: backfill_finished(instance, backfill), 3 * 3600)
             daemon.wait_for("idle", lambda: idle(instance), TIMEOUT_SECONDS)
-            results = [
-                wave(daemon, instance, lake, history[-1] + timedelta(n + 1))
-                for n in range(args.waves)
-            ]
+            # Waves on the next XNYS sessions: every symbol has a file with bars.
+            days = sessions_in_range(
+                "XNYS", history[-1] + timedelta(1), history[-1] + timedelta(30)
+            )
+            results = [wave(daemon, instance, lake, day) for day in days[: args.waves]]
     finally:
         drop_postgres_database(settings.dagster_pg_url)
         server.stop()
