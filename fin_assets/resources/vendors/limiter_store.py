@@ -25,6 +25,7 @@ from pathlib import Path
 from pyrate_limiter import Decision, Rate, StateAlgorithm, StateStore, WallClock
 from pyrate_limiter.abstracts.algorithm import State
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlalchemy.exc import IntegrityError
 
 TABLE = "fin_vendor_limiter_state"
 # Seconds a SQLite writer waits for another process's transaction before failing.
@@ -46,12 +47,22 @@ def limiter_engine(url: str) -> Engine:
                 Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
                 options = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
             engine = create_engine(url, pool_pre_ping=True, **options)
-            with engine.begin() as connection:
-                connection.execute(
-                    text(f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, state TEXT)")
-                )
+            _create_table(engine)
             _ENGINES[url] = engine
         return engine
+
+
+def _create_table(engine: Engine) -> None:
+    """Create the state table unless it exists. Postgres's CREATE TABLE IF NOT EXISTS is not
+    atomic: of two processes creating it at once, one fails on a catalog unique index, after
+    which the table exists and a second attempt is a no-op."""
+    create = text(f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, state TEXT)")
+    try:
+        with engine.begin() as connection:
+            connection.execute(create)
+    except IntegrityError:
+        with engine.begin() as connection:
+            connection.execute(create)
 
 
 class SqlStateStore(StateStore):
