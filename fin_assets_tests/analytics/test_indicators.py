@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -462,3 +463,16 @@ def test_rejects_null_object_symbol(symbols: list[str | None]) -> None:
 
     with pytest.raises(ValueError, match="null symbol"):
         compute_indicators(bars)
+
+
+def test_result_is_an_ordinary_writable_picklable_frame(walks) -> None:
+    result = compute_indicators(walks["AAA"])
+    expected_close = walks["AAA"]["close"].to_numpy()
+
+    restored = pickle.loads(pickle.dumps(result))
+    result.loc[0, "close"] = -1.0
+
+    pd.testing.assert_frame_equal(restored.drop(columns="close"), result.drop(columns="close"))
+    np.testing.assert_array_equal(restored["close"].to_numpy(), expected_close)
+    assert result["close"].iloc[0] == -1.0
+    assert walks["AAA"]["close"].iloc[0] == expected_close[0] > 0
