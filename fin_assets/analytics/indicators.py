@@ -172,9 +172,9 @@ def _sort_codes(column: pd.Series) -> np.ndarray:
         if (codes == np.iinfo(np.int64).min).any():
             raise _null_error(column)
         return codes
-    if _holds_dates(column):
-        # 10x faster than hashing and sorting the objects (factorize).
-        return pa.array(column.to_numpy(), type=pa.date32()).view(pa.int32()).to_numpy()
+    days = _days(column)
+    if days is not None:
+        return days
     codes = _run_codes(column.to_numpy())
     if codes is None:
         codes, _ = pd.factorize(column, sort=True)
@@ -207,15 +207,19 @@ def _run_codes(values: np.ndarray) -> np.ndarray | None:
     return np.cumsum(steps)
 
 
-def _holds_dates(column: pd.Series) -> bool:
-    """Whether `column` is an object column of datetime.date values only (infer_dtype with
-    skipna=False says "mixed" when a null is among them)."""
-    return (
-        column.dtype == object
-        and column.size > 0
-        and type(column.iloc[0]) is date
-        and pd.api.types.infer_dtype(column, skipna=False) == "date"
-    )
+def _days(column: pd.Series) -> np.ndarray | None:
+    """Days since the epoch of an object column of datetime.date values (a datetime among them
+    counts as its date), converted by pyarrow in C, 10x faster than hashing and sorting the
+    objects; None when the column holds anything else. Raises ValueError on a null."""
+    if column.dtype != object or column.size == 0 or type(column.iloc[0]) is not date:
+        return None
+    try:
+        days = pa.array(column.to_numpy(), type=pa.date32())
+    except (TypeError, ValueError):  # not dates after all, such as a str or a NaN
+        return None
+    if days.null_count:
+        raise _null_error(column)
+    return days.view(pa.int32()).to_numpy()
 
 
 def _sort_order(

@@ -476,3 +476,14 @@ def test_result_is_an_ordinary_writable_picklable_frame(walks) -> None:
     np.testing.assert_array_equal(restored["close"].to_numpy(), expected_close)
     assert result["close"].iloc[0] == -1.0
     assert walks["AAA"]["close"].iloc[0] == expected_close[0] > 0
+
+
+@pytest.mark.parametrize("missing", [None, float("nan")])
+def test_rejects_missing_date_among_date_objects(missing: float | None) -> None:
+    bars = _bars([10.0, 10.5, 10.2])
+    bars["trade_date"] = pd.Series(
+        [dt.date(2024, 1, 1), missing, dt.date(2024, 1, 3)], dtype=object
+    )
+
+    with pytest.raises(ValueError, match="null trade_date"):
+        compute_indicators(bars)
