@@ -6,9 +6,11 @@ import hashlib
 import json
 import logging
 import os
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from dagster import (
     DagsterInstance,
@@ -47,6 +49,12 @@ def requested(result: SensorResult) -> dict[str, dict]:
     return {r.run_key: {"tags": r.tags, "run_config": r.run_config} for r in result.run_requests}
 
 
+def msft_two_days() -> bytes:
+    """B's content: rows on both sessions its key names (the contract requires each)."""
+    days = [minute_bars("XNYS", date(2025, 1, d), 0, 2, 50.0) for d in (2, 3)]
+    return json_bytes(pd.concat(days, ignore_index=True))
+
+
 def aapl_csv(base: float = 100.0) -> bytes:
     return csv_bytes(minute_bars("XNYS", date(2025, 1, 2), 0, 3, base))
 
@@ -56,7 +64,7 @@ def test_each_new_file_requests_exactly_its_partitions_once(
     s3_bucket: str,  # noqa: F811
 ) -> None:
     put(s3_bucket, A, aapl_csv())
-    put(s3_bucket, B, json_bytes(minute_bars("XNYS", date(2025, 1, 2), 0, 2, 50.0)))
+    put(s3_bucket, B, msft_two_days())
     put(s3_bucket, "landing/ZZZZ/2025-01-02/c.csv", aapl_csv())
 
     first = tick(s3_bucket, None)
@@ -114,7 +122,8 @@ def test_files_of_one_date_range_are_one_run_per_contiguous_stretch(
             csv_bytes(minute_bars("XNYS" if symbol != "BTC" else "24/7", day, 0, 2, 10.0)),
         )
     sol = "landing/SOL/2025-01-01_2025-01-02/drop.csv"
-    put(s3_bucket, sol, csv_bytes(minute_bars("24/7", day, 0, 2, 10.0)))
+    sol_days = [minute_bars("24/7", date(2025, 1, d), 0, 2, 10.0) for d in (1, 2)]
+    put(s3_bucket, sol, csv_bytes(pd.concat(sol_days, ignore_index=True)))
     run_keys = {key: f"{key}@{etag(s3_server, s3_bucket, key)}" for key in [*keys.values(), sol]}
 
     result = tick(s3_bucket, None)
@@ -210,7 +219,7 @@ def test_a_restarted_sensor_continues_from_the_stored_cursor(
 ) -> None:
     put(s3_bucket, A, aapl_csv())
     stored = tick(s3_bucket, None).cursor
-    put(s3_bucket, B, json_bytes(minute_bars("XNYS", date(2025, 1, 2), 0, 2, 50.0)))
+    put(s3_bucket, B, msft_two_days())
 
     restarted = tick(s3_bucket, LandingCursor.from_json(stored).to_json())
 
@@ -257,7 +266,7 @@ def test_the_same_sensor_runs_over_a_local_lake_folder(tmp_path: Path) -> None:
     assert list(requested(second)) == [f"{same_second}@{md5}"]
 
 
-def test_a_tick_lists_only_the_landing_prefix_and_heads_only_new_files(
+def test_a_tick_lists_only_the_landing_prefix_and_reads_only_new_files(
     s3_bucket: str,  # noqa: F811
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -273,11 +282,19 @@ def test_a_tick_lists_only_the_landing_prefix_and_heads_only_new_files(
     quiet_requests = s3_requests(caplog)
 
     listing = f"GET /{s3_bucket}?list-type=2&max-keys=1000&prefix=lake/landing/"
-    assert first_requests == [listing, f"HEAD /{s3_bucket}/lake/{A}"]
+    # A new file: its ETag (HEAD), then the contract's check reads it (HEAD, GET).
+    assert first_requests[0] == listing
+    assert {request.split(" ")[1] for request in first_requests[1:]} == {f"/{s3_bucket}/lake/{A}"}
+    assert {request.split(" ")[0] for request in first_requests[1:]} == {"HEAD", "GET"}
     assert quiet_requests == [listing]
 
 
 def s3_requests(caplog: pytest.LogCaptureFixture) -> list[str]:
     """Method and path of each request the moto server logged."""
-    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    # Without the colours werkzeug gives some status codes.
+    lines = [
+        re.sub(r"\x1b\[[0-9;]*m", "", r.getMessage())
+        for r in caplog.records
+        if r.name == "werkzeug"
+    ]
     return [line.split('"')[1].rsplit(" ", 1)[0] for line in lines if '"' in line]
