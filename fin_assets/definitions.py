@@ -55,4 +55,14 @@ def build_definitions(
     )
 
 
+def op_pools(definitions: Definitions) -> set[str]:
+    """Every concurrency pool an op of the code location takes."""
+    return {
+        op_def.pool
+        for job in definitions.resolve_all_job_defs()
+        for op_def in job.graph.iterate_op_defs()
+        if op_def.pool
+    }
+
+
 defs = build_definitions(get_settings())

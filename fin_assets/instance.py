@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -18,6 +19,10 @@ EVENT_ENVIRONMENT = {
     "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
     "DAGSTER_EVENT_BATCH_SIZE": "1000",
 }
+
+
+# The limit of every concurrency pool of the code location (open_instance sets it explicitly).
+POOL_LIMIT = 1
 
 
 def instance_config(settings: Settings) -> dict:
@@ -38,7 +43,7 @@ def instance_config(settings: Settings) -> dict:
         # Op-level pools, limit 1 unless set otherwise: warehouse steps of concurrent runs
         # take turns on the DuckDB file, and each vendor's raw_quotes step (pools
         # vendor_alpha_vantage, vendor_coingecko, vendor_yahoo, vendor_offline) on its vendor.
-        "concurrency": {"pools": {"granularity": "op", "default_limit": 1}},
+        "concurrency": {"pools": {"granularity": "op", "default_limit": POOL_LIMIT}},
         # A code server whose daemon heartbeat lapses (an overloaded machine) waits for the
         # runs it launched instead of killing them when it shuts down.
         "code_servers": {"wait_for_local_processes_on_shutdown": True},
@@ -95,7 +100,24 @@ def prepare_instance_environment(settings: Settings) -> None:
     os.environ.update(EVENT_ENVIRONMENT)
 
 
+def set_pool_limits(instance: DagsterInstance, pools: Iterable[str]) -> None:
+    """Give `pools` an explicit limit (POOL_LIMIT) where the instance has none yet.
+
+    A pool left to `default_limit` is created by the first step that claims it, and on Postgres
+    two runs doing that at once make one of them fail (Dagster issue #33552: the insert races,
+    the transaction is aborted); a pool set explicitly is never initialized by a step.
+    """
+    configured = instance.event_log_storage.get_concurrency_keys()
+    for pool in sorted(set(pools) - configured):
+        instance.event_log_storage.set_concurrency_slots(pool, POOL_LIMIT)
+
+
 def open_instance(settings: Settings) -> DagsterInstance:
-    """The persistent instance under FIN_HOME (created on first use)."""
+    """The persistent instance under FIN_HOME (created on first use), with a limit set for each
+    concurrency pool of the code location."""
+    from fin_assets.definitions import build_definitions, op_pools
+
     prepare_instance_environment(settings)
-    return DagsterInstance.get()
+    instance = DagsterInstance.get()
+    set_pool_limits(instance, op_pools(build_definitions(settings)))
+    return instance
