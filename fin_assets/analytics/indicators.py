@@ -114,7 +114,7 @@ def _float_block(rows: int, columns: int) -> np.ndarray:
 
 
 def _worker_count(workers: int | None, rows: int) -> int:
-    """Threads to use: 1 below PARALLEL_MIN_ROWS rows, else `workers` or the usable CPUs."""
+    """Threads to use: 1 below PARALLEL_MIN_ROWS rows, else `workers` or os.cpu_count()."""
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if rows < PARALLEL_MIN_ROWS:
