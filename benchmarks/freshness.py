@@ -3,15 +3,16 @@
 A throw-away deployment: lake on moto's S3 server (real HTTP, in this process), instance on a
 throw-away Postgres database, `dagster-daemon run` with the landing sensor and declarative
 automation running. History is backfilled first (`--history-days` dates × the universe), then
-the next `--waves` XNYS sessions arrive as landing files, one file per symbol and day, a day's
-files written together (as a vendor drop or the streaming writer delivers them). A file is
-fresh when both fact_risk and fact_signal have loaded its (date, symbol) partition — the fact
-assets materialize after their warehouse transaction commits. The landing sensor batches a
-day's files into one landing_job run that takes them through the whole graph. The baseline
-measured in the same run is daily_bars (file written → its daily bars materialized, early in
-that run): the part of the latency before analytics and the warehouse.
+the next `--waves` days (XNYS sessions, so every symbol has a file) arrive as landing files,
+one file per symbol and day, a day's files written together (as a vendor drop or the
+streaming writer delivers them). A file is fresh when both fact_risk and fact_signal have
+loaded its (date, symbol) partition — the fact assets materialize after their warehouse
+transaction commits. The landing sensor batches a day's files into one landing_job run that
+takes them through the whole graph. The baseline measured in the same run is daily_bars (file
+written → its daily bars materialized, early in that run): the part of the latency before
+analytics and the warehouse.
 
-    python -m benchmarks.freshness --history-days 30 --waves 3
+    python -m benchmarks.freshness --history-days 33 --waves 3
 """
 
 import argparse
@@ -105,8 +106,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--history-days", type=int, default=30)
-    parser.add_argument("--waves", type=int, default=2)
+    parser.add_argument("--history-days", type=int, default=33)
+    parser.add_argument("--waves", type=int, default=3)
     args = parser.parse_args()
     server, environment = start_s3()
     bucket = f"fin-bench-{uuid.uuid4().hex[:8]}"
@@ -119,17 +120,18 @@ def main() -> None:
     lake = ParquetLake(settings.lake_url)
     instance = open_instance(settings)
     history = [HISTORY_START + timedelta(n) for n in range(args.history_days)]
+    # The waves are the days right after the history, each an XNYS session: every symbol has a
+    # file, and no day is missing from any symbol's history (a gap fails the look-back assets).
+    wave_days = [history[-1] + timedelta(n + 1) for n in range(args.waves)]
+    if sessions_in_range("XNYS", wave_days[0], wave_days[-1]) != wave_days:
+        parser.error(f"the waves {wave_days[0]}..{wave_days[-1]} are not all XNYS sessions")
     try:
         with running_daemon(settings, environment) as daemon:
             keys = [f"{d}|{s}" for d in history for s in SYMBOLS]
             backfill = submit_backfill(instance, settings, SYMBOL_HISTORY_ASSETS, keys, "history")
             daemon.wait_for("history", lambda: backfill_finished(instance, backfill), 3 * 3600)
             daemon.wait_for("idle", lambda: idle(instance), TIMEOUT_SECONDS)
-            # Waves on the next XNYS sessions: every symbol has a file with bars.
-            days = sessions_in_range(
-                "XNYS", history[-1] + timedelta(1), history[-1] + timedelta(30)
-            )
-            results = [wave(daemon, instance, lake, day) for day in days[: args.waves]]
+            results = [wave(daemon, instance, lake, day) for day in wave_days]
     finally:
         drop_postgres_database(settings.dagster_pg_url)
         server.stop()
