@@ -2,6 +2,9 @@
 
 FIN_ENV picks the defaults; each switch (lake URL, warehouse, market source, Spark runner,
 executor) can be set on its own, so the same code runs offline and against the cloud.
+
+The cloud adapters are imported only when chosen: the Snowflake and AWS SDKs take seconds to
+import, and every run process, sensor tick's code server and test loads this module.
 """
 
 from __future__ import annotations
@@ -11,11 +14,9 @@ from typing import Any
 from dagster import EnvVar
 
 from fin_assets.resources.market_data import SyntheticMarketSource
-from fin_assets.resources.spark_emr import emr_runner_from_env, emr_serverless_runner_from_env
 from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
 from fin_assets.resources.vendors.routing import VendorMarketSource
-from fin_assets.resources.warehouse_snowflake import snowflake_warehouse_from_env
 from fin_assets.settings import Settings
 
 
@@ -46,6 +47,8 @@ def market_data_resource(settings: Settings) -> Any:
 def warehouse_resource(settings: Settings) -> Any:
     if settings.warehouse == "duckdb":
         return DuckDBWarehouseResource(path=str(settings.warehouse_path))
+    from fin_assets.resources.warehouse_snowflake import snowflake_warehouse_from_env
+
     return snowflake_warehouse_from_env()
 
 
@@ -55,6 +58,8 @@ def spark_resource(settings: Settings) -> Any:
     FIN_EMR_* variables (fin_assets.resources.spark_emr, read at run time)."""
     if settings.spark == "local":
         return LocalSparkRunner()
+    from fin_assets.resources.spark_emr import emr_runner_from_env, emr_serverless_runner_from_env
+
     if settings.spark == "emr":
         return emr_runner_from_env()
     return emr_serverless_runner_from_env()
