@@ -1,4 +1,4 @@
-"""Streaming: publisher → landing writer throughput, and publish → landing-file latency.
+"""Streaming: publisher → landing writer throughput, and publish → signal row latency.
 
 Broker: librdkafka's mock cluster in this process (real Kafka protocol over TCP on 127.0.0.1).
 
@@ -8,13 +8,21 @@ Broker: librdkafka's mock cluster in this process (real Kafka protocol over TCP 
    messages; the landing writer (`--until-caught-up`, default flush settings) decodes,
    validates, aggregates and writes every landing file to a local lake and commits. Both
    include joining the group. "writer / bare" is the cost of the writer's work.
-2. Latency. The writer runs as `fin-assets stream land` (a separate process, 30-s flushes)
-   while the universe's session is replayed `--speed` times faster than real time for
-   `--latency-seconds`. A minute's latency is from the publish of its closing heartbeat to the
-   first time its landing file is seen in the lake (polled every 0.1 s): the minute-old data
-   the landing sensor can pick up.
+2. Latency, publish → the signal row in the warehouse. The history before 2025-01-27 of
+   `--symbols` is materialized first (reference_job, symbol_history_job), then that day's
+   session is replayed `--speed` times faster than real time for `--latency-seconds` while the
+   writer runs as `fin-assets stream land` (a separate process, default 30-s micro-batches)
+   and this process plays the daemon (fin_assets_tests/streaming/ticks.py): the landing
+   sensor ticks every LANDING_SENSOR_INTERVAL_SECONDS and the automation conditions are
+   evaluated every EVALUATION_INTERVAL_SECONDS (the deployed cadences), the runs they request
+   executed in process one at a time. A minute bar's latency runs from the publish of its
+   closing heartbeat to the first fact_signal materialization (the asset materializes after
+   its warehouse transaction commits) of its symbol and day by a run started after the
+   landing-sensor tick that first listed the bar's landing file. The loop is serial: an
+   automation evaluation delays the next landing-sensor tick (the daemon runs them in
+   parallel), while in-process runs skip the daemon's per-run process start.
 
-    python -m benchmarks.streaming --days 3 --speed 6 --latency-seconds 180
+    python -m benchmarks.streaming --days 3 --speed 6 --latency-seconds 300
 """
 
 import argparse
@@ -25,25 +33,38 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 from confluent_kafka import Consumer, Producer
+from dagster import AssetKey, DagsterEventType, DagsterInstance
 
 from benchmarks.pipeline_stages import machine_description
 from fin_assets.analytics import simulator
-from fin_assets.analytics.market_calendar import sessions_in_range
+from fin_assets.analytics.market_calendar import session_minutes, sessions_in_range
+from fin_assets.definitions import build_definitions
+from fin_assets.defs.automation import EVALUATION_INTERVAL_SECONDS
+from fin_assets.defs.landing import LANDING_SENSOR_INTERVAL_SECONDS
+from fin_assets.defs.partitions import HISTORY_START
 from fin_assets.resources.lake import ParquetLake
+from fin_assets.settings import Settings
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_writer import LandingWriter, WriterConfig
+from fin_assets.streaming.messages import Quote
 from fin_assets.streaming.publisher import QuotePublisher, bar_quotes, merge_by_time, replay_day
 from fin_assets.universe import load_universe
+from fin_assets_tests.streaming.ticks import InProcessTicks, run_history
 
 SEED = 42
 FIRST_DAY = date(2025, 6, 2)
-SESSION_OPEN = pd.Timestamp("2025-06-02 13:30", tz="UTC")
+LATENCY_DAY = date(2025, 1, 27)
+LATENCY_SYMBOLS = "AAPL,MSFT,BTC"
+DRAIN_SECONDS = 600
+"""How long after the end of the replay the latency run may take to bring everything in."""
 
 
 def bare_consume(bootstrap: str, topic: str, total: int) -> float:
@@ -89,90 +110,185 @@ def throughput(bootstrap: str, days: int) -> None:
     )
 
 
-def watch_lake(lake_dir: Path, seen: dict[Path, float], stop: threading.Event) -> None:
-    while not stop.is_set():
-        for path in lake_dir.rglob("*.parquet"):
-            seen.setdefault(path, time.monotonic())
-        time.sleep(0.1)
+@dataclass
+class SignalClock:
+    """When each landing file was first listed before a landing-sensor tick, and when each
+    symbol's fact_signal partition of the streamed day was materialized (by which run start)."""
+
+    file_tick: dict[str, float] = field(default_factory=dict)
+    signals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+
+    def see_files(self, keys: list[str], tick_started: float) -> None:
+        for key in keys:
+            self.file_tick.setdefault(key, tick_started)
+
+    def record_run(self, instance: DagsterInstance, run_id: str) -> None:
+        """The run's fact_signal materializations: (run start, materialization time)."""
+        started = instance.get_run_stats(run_id).start_time
+        records = instance.get_records_for_run(
+            run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+        ).records
+        for record in records:
+            event = record.event_log_entry.dagster_event
+            if event.asset_key == AssetKey("fact_signal"):
+                symbol = str(event.partition).split("|")[1]
+                self.signals.setdefault(symbol, []).append(
+                    (started, record.event_log_entry.timestamp)
+                )
+
+    def signal_time(self, key: str) -> float | None:
+        """When the landing file `key`'s symbol first had its signal row loaded by a run that
+        started after the tick which first listed the file (None: not yet)."""
+        symbol = key.split("/")[1]
+        tick = self.file_tick.get(key)
+        if tick is None:
+            return None
+        done = [at for started, at in self.signals.get(symbol, []) if started >= tick]
+        return min(done, default=None)
 
 
-def latency(bootstrap: str, speed: float, seconds: float) -> None:
-    symbols = list(load_universe())
+def publish_paced(
+    publisher: QuotePublisher,
+    quotes: list[Quote],
+    speed: float,
+    closed_at: dict[tuple[str, int], float],
+) -> None:
+    """Publish `quotes` `speed` times faster than their event time; heartbeat publish times go
+    to `closed_at[(symbol, minute)]` (wall-clock epoch seconds)."""
+    started, first_ts = time.monotonic(), quotes[0].ts
+    for quote in quotes:
+        delay = started + (quote.ts - first_ts) / 1000 / speed - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        publisher.publish(quote)
+        if quote.type == "heartbeat":
+            closed_at[(quote.symbol, quote.ts - 60_000)] = time.time()
+    publisher.close()
+
+
+def start_writer(bootstrap: str, topic: str, settings: Settings) -> subprocess.Popen:
+    """`fin-assets stream land` (default 30-s flushes) on the lake of `settings`, logging to
+    FIN_HOME/writer.log."""
+    env = os.environ | {
+        "FIN_HOME": str(settings.home),
+        "FIN_LAKE_URL": settings.lake_url,
+        "FIN_KAFKA_BOOTSTRAP": bootstrap,
+        "FIN_KAFKA_TOPIC": topic,
+    }
+    command = [sys.executable, "-m", "fin_assets.cli", "stream", "land", "--group", "lat"]
+    with (settings.home / "writer.log").open("w") as sink:
+        return subprocess.Popen(command, env=env, stderr=sink)
+
+
+def signal_latency(bootstrap: str, symbols: list[str], speed: float, seconds: float) -> None:
+    """Publish → signal row in the warehouse, per minute bar; see the module docstring."""
+    universe = {s.symbol: s for s in load_universe()}
+    session_open = session_minutes("XNYS", LATENCY_DAY)[0]
     minutes = int(seconds * speed / 60)
-    end = SESSION_OPEN + pd.Timedelta(minutes=minutes)
+    end = session_open + pd.Timedelta(minutes=minutes)
     streams = []
-    for symbol in symbols:
-        bars = simulator.simulate_intraday(SEED, symbol, FIRST_DAY)
-        bars = bars[(bars["ts"] >= SESSION_OPEN) & (bars["ts"] < end)]
-        streams.append(bar_quotes(symbol, bars))
+    for name in symbols:
+        bars = simulator.simulate_intraday(SEED, universe[name], LATENCY_DAY)
+        streams.append(
+            bar_quotes(universe[name], bars[(bars["ts"] >= session_open) & (bars["ts"] < end)])
+        )
     quotes = list(merge_by_time(streams))
     kafka = KafkaSettings(bootstrap, topic="latency")
-    publisher = QuotePublisher(kafka)
-    with tempfile.TemporaryDirectory() as home:
-        lake_dir = Path(home) / "lake"
-        lake_dir.mkdir()
-        env = os.environ | {
-            "FIN_HOME": home,
-            "FIN_LAKE_URL": str(lake_dir),
-            "FIN_KAFKA_BOOTSTRAP": bootstrap,
-            "FIN_KAFKA_TOPIC": kafka.topic,
-        }
-        command = [sys.executable, "-m", "fin_assets.cli", "stream", "land", "--group", "lat"]
-        log = Path(home) / "writer.log"
-        with log.open("w") as sink:
-            writer = subprocess.Popen(command, env=env, stderr=sink)
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings.local(Path(folder) / "fin_home", "")
+        settings.home.mkdir(parents=True)
+        defs = build_definitions(settings)
+        instance = DagsterInstance.ephemeral()
+        began = time.perf_counter()
+        run_history(defs, instance, symbols, HISTORY_START, LATENCY_DAY - timedelta(days=1))
+        clock = SignalClock()
+        ticks = InProcessTicks(defs, instance, lambda r: clock.record_run(instance, r.run_id))
+        ticks.automate_until_quiet()
+        print(
+            f"history {HISTORY_START} → {LATENCY_DAY - timedelta(days=1)} × {symbols}: "
+            f"{time.perf_counter() - began:.0f} s"
+        )
+        lake = ParquetLake(settings.lake_url)
+        publisher = QuotePublisher(kafka)
+        writer = start_writer(bootstrap, kafka.topic, settings)
         # The clock starts once the writer has joined the group and consumed a first message.
         publisher.publish(quotes[0])
         publisher.flush()
+        log = settings.home / "writer.log"
         while "resumes at offset" not in log.read_text():
             assert writer.poll() is None, log.read_text()
             time.sleep(0.2)
-        seen: dict[Path, float] = {}
-        stop = threading.Event()
-        watcher = threading.Thread(target=watch_lake, args=(lake_dir, seen, stop))
-        watcher.start()
         closed_at: dict[tuple[str, int], float] = {}
-        started, first_ts = time.monotonic(), quotes[1].ts
-        for quote in quotes[1:]:
-            delay = started + (quote.ts - first_ts) / 1000 / speed - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            publisher.publish(quote)
-            if quote.type == "heartbeat":
-                closed_at[(quote.symbol, quote.ts - 60_000)] = time.monotonic()
-        publisher.close()
-        time.sleep(35)  # one more flush interval
-        writer.terminate()
-        writer.wait()
-        stop.set()
-        watcher.join()
-        landed: dict[tuple[str, int], float] = {}
-        for path, at in seen.items():
-            symbol = path.parent.parent.name
-            for ts in pq.read_table(path).column("ts").cast("int64").to_pylist():
-                landed[(symbol, ts)] = at
-    delays = sorted(landed[key] - closed for key, closed in closed_at.items() if key in landed)
+        feeder = threading.Thread(
+            target=publish_paced, args=(publisher, quotes[1:], speed, closed_at)
+        )
+        feeder.start()
+        next_landing = next_automation = time.monotonic()
+        stop_writer_at = None
+        deadline = time.monotonic() + seconds + DRAIN_SECONDS
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if stop_writer_at is None and not feeder.is_alive():
+                stop_writer_at = now + WriterConfig().flush_seconds + 5
+            if stop_writer_at is not None and now >= stop_writer_at and writer.poll() is None:
+                writer.terminate()  # SIGTERM: flush and commit what is left
+                writer.wait()
+            if now >= next_landing:
+                next_landing = now + LANDING_SENSOR_INTERVAL_SECONDS
+                tick_started = time.time()
+                clock.see_files(lake.list_objects("landing"), tick_started)
+                ticks.landing_tick()
+            if time.monotonic() >= next_automation:
+                next_automation = time.monotonic() + EVALUATION_INTERVAL_SECONDS
+                ticks.automation_tick()
+            files = lake.list_objects("landing")
+            if writer.poll() is not None and all(clock.signal_time(k) for k in files):
+                break
+            time.sleep(0.1)
+        feeder.join()
+        if writer.poll() is None:
+            writer.terminate()
+            writer.wait()
+        delays, listed = [], []
+        for key in lake.list_objects("landing"):
+            symbol = key.split("/")[1]
+            done = clock.signal_time(key)
+            for ts in pq.read_table(f"{lake.root}/{key}").column("ts").cast("int64").to_pylist():
+                if done is not None:
+                    delays.append(done - closed_at[(symbol, ts)])
+                    listed.append(clock.file_tick[key] - closed_at[(symbol, ts)])
+        jobs = Counter(run.job_def.name for run in ticks.runs)
     missing = len(closed_at) - len(delays)
-    p50, p95 = statistics.median(delays), statistics.quantiles(delays, n=20)[18]
     print(
-        f"latency over {len(delays)} minute bars ({len(symbols)} symbols, {minutes} market "
-        f"minutes at {speed}x, 30-s flushes; {missing} not landed): p50 {p50:.1f} s, "
-        f"p95 {p95:.1f} s, max {delays[-1]:.1f} s"
+        f"{len(delays)} minute bars ({len(symbols)} symbols, {minutes} market minutes of "
+        f"{LATENCY_DAY} at {speed}x; writer flushes every {WriterConfig().flush_seconds:.0f} s, "
+        f"landing sensor every {LANDING_SENSOR_INTERVAL_SECONDS} s, automation every "
+        f"{EVALUATION_INTERVAL_SECONDS} s; runs {dict(jobs)}; {missing} not reaching a signal row)"
     )
+    print("| publish → | p50 s | p95 s | max s |")
+    print("| --- | ---: | ---: | ---: |")
+    for label, values in (
+        ("landing file listed by a sensor tick", listed),
+        ("signal row in the warehouse", delays),
+    ):
+        values.sort()
+        p50, p95 = statistics.median(values), statistics.quantiles(values, n=20)[18]
+        print(f"| {label} | {p50:.1f} | {p95:.1f} | {values[-1]:.1f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--speed", type=float, default=6.0)
-    parser.add_argument("--latency-seconds", type=float, default=180.0)
+    parser.add_argument("--latency-seconds", type=float, default=300.0)
+    parser.add_argument("--symbols", default=LATENCY_SYMBOLS)
     args = parser.parse_args()
     cluster = Producer({"test.mock.num.brokers": 1, "log_level": 2})
     brokers = cluster.list_topics(timeout=10).brokers.values()
     bootstrap = ",".join(f"{broker.host}:{broker.port}" for broker in brokers)
     print(machine_description())
     throughput(bootstrap, args.days)
-    latency(bootstrap, args.speed, args.latency_seconds)
+    signal_latency(bootstrap, args.symbols.split(","), args.speed, args.latency_seconds)
     cluster.close()
 
 
