@@ -16,8 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
-
 SECURITY_MODES = ("plaintext", "tls", "msk-iam")
 DEFAULT_TOPIC = "quotes"
 
@@ -27,7 +25,12 @@ def dead_letter_topic(topic: str) -> str:
 
 
 def _msk_iam_token(region: str) -> Callable[[Any], tuple[str, float]]:
-    """librdkafka's oauth_cb: (token, expiry in epoch seconds) for the MSK cluster's region."""
+    """librdkafka's oauth_cb: (token, expiry in epoch seconds) for the MSK cluster's region.
+
+    The signer (and boto3 under it) is imported only for an MSK IAM cluster: every run process
+    and code server imports this module through the streaming status asset.
+    """
+    from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
 
     def token(_config: Any) -> tuple[str, float]:
         value, expiry_ms = MSKAuthTokenProvider.generate_auth_token(region)
