@@ -28,10 +28,10 @@ from pydantic import Field
 
 import spark_resources
 
-# Partitions (dates × symbols) from which a run of the analytics assets goes to Spark: the
-# measured crossover of a transient EMR cluster for the 10-symbol universe
+# Partitions (dates × symbols) from which a run of the bar and analytics assets goes to Spark:
+# the crossover of a transient EMR cluster derived from the measured costs, for 32 to 100 cores
 # (spark_resources/README.md, "Measurements and the EMR scaling plan").
-DEFAULT_MIN_PARTITIONS = 30_000
+DEFAULT_MIN_PARTITIONS = 120_000
 
 
 @dataclass(frozen=True)
