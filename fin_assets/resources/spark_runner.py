@@ -12,12 +12,12 @@ The default comes from benchmarks/spark_history.py (see BENCHMARKS.md) and is ov
 deployment in the resource config (`resources: {spark: {config: {min_partitions: N}}}`).
 """
 
+import importlib.util
 import sys
 from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyspark
 from dagster import (
     AssetExecutionContext,
     ConfigurableResource,
@@ -50,8 +50,12 @@ class SparkJob:
 
 
 def spark_submit_path() -> Path:
-    """The spark-submit script of the installed pyspark distribution."""
-    return Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    """The spark-submit script of the installed pyspark distribution (located without importing
+    pyspark, which every process loading the code location would pay for)."""
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("pyspark is not installed: install the 'spark' extra")
+    return Path(spec.origin).parent / "bin" / "spark-submit"
 
 
 class SparkRunner(ConfigurableResource):
