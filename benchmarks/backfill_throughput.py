@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from fin_assets.universe.universe import assign_blocks
+from fin_assets.universe.universe import CHECKED_IN_UNIVERSE, assign_blocks
 
 BACKFILL_TAG = "dagster/backfill"
 TIMEOUT_SECONDS = 3 * 3600
@@ -39,8 +39,7 @@ def write_universe(symbols: int, folder: Path, block_size: int | None = None) ->
     With `block_size`, every symbol is assigned a partition block of at most that many symbols
     (fin_assets.universe.universe.assign_blocks; docs/scaling.md).
     """
-    checked_in = Path(__file__).parents[1] / "fin_assets" / "universe" / "universe.yaml"
-    entries = yaml.safe_load(checked_in.read_text())["symbols"]
+    entries = yaml.safe_load(CHECKED_IN_UNIVERSE.read_text())["symbols"]
     for n in range(len(entries), symbols):
         ticker = f"SYN{n:03d}"
         entries.append(
@@ -84,6 +83,7 @@ def main() -> None:
 
 def run(folder: Path, days: int, sample: int) -> None:
     from dagster import DagsterRunStatus, RunsFilter
+    from dagster._core.execution.backfill import BulkActionStatus
 
     from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
     from fin_assets.defs.partitions import HISTORY_START, MEMBERS, SYMBOLS, partition_key
@@ -118,6 +118,12 @@ def run(folder: Path, days: int, sample: int) -> None:
             )
             range_seconds = time.perf_counter() - began
             range_runs = instance.get_runs(RunsFilter(tags={BACKFILL_TAG: backfill_id}))
+            range_backfill = instance.get_backfill(backfill_id)
+            if range_backfill.status != BulkActionStatus.COMPLETED_SUCCESS:
+                raise RuntimeError(
+                    f"range backfill {range_backfill.status}: {range_backfill.error}\n"
+                    f"{daemon.log_tail()}"
+                )
             daemon.wait_for("idle", lambda: idle(instance), TIMEOUT_SECONDS)
 
             # One partition per backfill: late dates, one symbol (block) each, history in place.

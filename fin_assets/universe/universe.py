@@ -11,11 +11,16 @@ import yaml
 
 ASSET_CLASSES = ("equity", "etf", "crypto")
 VENDORS = ("alphavantage", "coingecko", "yahoo")
-# FIN_UNIVERSE_FILE replaces the checked-in universe (benchmarks run larger universes with it);
-# it is read once, at import, because it defines the `symbol` partition dimension.
-UNIVERSE_FILE = Path(
-    os.environ.get("FIN_UNIVERSE_FILE", Path(__file__).with_name("universe.yaml"))
-).resolve()
+CHECKED_IN_UNIVERSE = Path(__file__).with_name("universe.yaml")
+
+
+def universe_file() -> Path:
+    """FIN_UNIVERSE_FILE (benchmarks run larger universes with it), else the checked-in file.
+
+    Read when the universe is first loaded, which fin_assets.defs.partitions does at import: it
+    defines the partitions, so set it before the code location is imported.
+    """
+    return Path(os.environ.get("FIN_UNIVERSE_FILE", CHECKED_IN_UNIVERSE)).resolve()
 
 
 @dataclass(frozen=True)
@@ -112,9 +117,13 @@ def _check_blocks(symbols: tuple[Symbol, ...], path: Path) -> None:
             raise ValueError(f"{path}: block {symbol.block} mixes calendars")
 
 
+def load_universe(path: Path | None = None) -> tuple[Symbol, ...]:
+    """The universe of `path` (default: universe_file()) in file order (the partition order)."""
+    return _load_universe(path or universe_file())
+
+
 @cache
-def load_universe(path: Path = UNIVERSE_FILE) -> tuple[Symbol, ...]:
-    """The universe in file order (the order of the `symbol` partition dimension)."""
+def _load_universe(path: Path) -> tuple[Symbol, ...]:
     entries = yaml.safe_load(path.read_text())["symbols"]
     symbols = tuple(_parse_symbol(entry) for entry in entries)
     names = [s.symbol for s in symbols]

@@ -22,13 +22,13 @@ from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
-from fin_assets.universe.universe import UNIVERSE_FILE, assign_blocks
+from fin_assets.universe.universe import CHECKED_IN_UNIVERSE, assign_blocks
 
 START, END = date(2025, 1, 1), date(2025, 1, 14)
 
 
 def universe_entries() -> list[dict]:
-    return yaml.safe_load(UNIVERSE_FILE.read_text())["symbols"]
+    return yaml.safe_load(CHECKED_IN_UNIVERSE.read_text())["symbols"]
 
 
 def test_assign_blocks_groups_each_calendar_and_never_moves_a_symbol() -> None:
