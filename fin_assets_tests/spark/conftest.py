@@ -6,14 +6,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from dagster import AssetsDefinition, ExecuteInProcessResult, materialize
 from pyspark.sql import SparkSession
 
 from fin_assets.analytics.bars import aggregate_daily_bars, normalize_intraday_bars
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.defs.lake_io import calendar_dates, write_symbol_partitions
+from fin_assets.defs.partition_ranges import rectangle_tags
 from fin_assets.defs.partition_scope import PartitionScope
 from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.spark_runner import LocalSparkRunner
+from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
 from spark_resources.session import spark_session
 
@@ -79,3 +83,20 @@ def intraday_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("intraday_lake")
     write_intraday_bars(ParquetLake(str(root)), SYMBOLS, INTRADAY_START, INTRADAY_END)
     return root
+
+
+def materialize_rectangle(
+    assets: Sequence[AssetsDefinition], lake_root: Path, min_partitions: int, start: date, end: date
+) -> ExecuteInProcessResult:
+    """Materialize `assets` over start..end × SYMBOLS in one run; the range goes to Spark
+    (local[2]) when it holds at least `min_partitions` partitions, else stays in pandas."""
+    result = materialize(
+        assets,
+        resources={
+            "lake": LakeResource(root=str(lake_root)),
+            "spark": LocalSparkRunner(master="local[2]", min_partitions=min_partitions),
+        },
+        tags=rectangle_tags(start, end, SYMBOLS[0], SYMBOLS[-1]),
+    )
+    assert result.success
+    return result

@@ -12,36 +12,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from dagster import AssetKey, ExecuteInProcessResult, materialize
+from dagster import AssetKey
 
 from fin_assets.analytics.schemas import DAILY_BARS
 from fin_assets.defs.bars import BAR_CHECKS, daily_bars
 from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.spark_runner import LocalSparkRunner
-from fin_assets.resources.storage import LakeResource
-from fin_assets_tests.spark.conftest import INTRADAY_END, INTRADAY_START, SYMBOLS
+from fin_assets_tests.spark.conftest import (
+    INTRADAY_END,
+    INTRADAY_START,
+    SYMBOLS,
+    materialize_rectangle,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 DATES = calendar_dates(INTRADAY_START, INTRADAY_END)
 PARTITIONS = len(DATES) * len(SYMBOLS)
-
-
-def run_daily_bars(lake_root: Path, min_partitions: int) -> ExecuteInProcessResult:
-    result = materialize(
-        [daily_bars],
-        resources={
-            "lake": LakeResource(root=str(lake_root)),
-            "spark": LocalSparkRunner(master="local[2]", min_partitions=min_partitions),
-        },
-        tags={
-            "dagster/asset_partition_range_start": f"{INTRADAY_START}|{SYMBOLS[0]}",
-            "dagster/asset_partition_range_end": f"{INTRADAY_END}|{SYMBOLS[-1]}",
-        },
-    )
-    assert result.success
-    return result
 
 
 def lake_frame(lake_root: Path) -> pd.DataFrame:
@@ -59,8 +46,12 @@ def test_daily_bars_on_spark_equal_the_pandas_path(
     shutil.copytree(intraday_lake, spark_lake)
     assert PARTITIONS == 59 * 3
 
-    pandas_run = run_daily_bars(pandas_lake, min_partitions=PARTITIONS + 1)
-    spark_run = run_daily_bars(spark_lake, min_partitions=PARTITIONS)
+    pandas_run = materialize_rectangle(
+        [daily_bars], pandas_lake, PARTITIONS + 1, INTRADAY_START, INTRADAY_END
+    )
+    spark_run = materialize_rectangle(
+        [daily_bars], spark_lake, PARTITIONS, INTRADAY_START, INTRADAY_END
+    )
 
     expected, actual = lake_frame(pandas_lake), lake_frame(spark_lake)
     assert list(actual.columns) == list(expected.columns) == DAILY_BARS.names

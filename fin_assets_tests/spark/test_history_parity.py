@@ -11,16 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from dagster import AssetKey, ExecuteInProcessResult, materialize
+from dagster import AssetKey, ExecuteInProcessResult
 
 from fin_assets.analytics.schemas import INDICATORS, RISK, SIGNALS
 from fin_assets.defs.analytics import technical_indicators, trading_signals
 from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.defs.risk import risk_metrics
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.spark_runner import LocalSparkRunner
-from fin_assets.resources.storage import LakeResource
-from fin_assets_tests.spark.conftest import END, START, SYMBOLS
+from fin_assets_tests.spark.conftest import END, START, SYMBOLS, materialize_rectangle
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -32,21 +30,7 @@ KEYS = {
 }
 
 
-def run_assets(lake_root: Path, min_partitions: int) -> ExecuteInProcessResult:
-    """Materialize the three assets over START..END × SYMBOLS in one run."""
-    result = materialize(
-        [technical_indicators, trading_signals, risk_metrics],
-        resources={
-            "lake": LakeResource(root=str(lake_root)),
-            "spark": LocalSparkRunner(master="local[2]", min_partitions=min_partitions),
-        },
-        tags={
-            "dagster/asset_partition_range_start": f"{START}|{SYMBOLS[0]}",
-            "dagster/asset_partition_range_end": f"{END}|{SYMBOLS[-1]}",
-        },
-    )
-    assert result.success
-    return result
+ASSETS = [technical_indicators, trading_signals, risk_metrics]
 
 
 def lake_frame(lake_root: Path, dataset: str) -> pd.DataFrame:
@@ -65,8 +49,8 @@ def both_paths(
     shutil.copytree(daily_lake, pandas_lake)
     shutil.copytree(daily_lake, spark_lake)
     partitions = len(calendar_dates(START, END)) * len(SYMBOLS)
-    pandas_run = run_assets(pandas_lake, min_partitions=partitions + 1)
-    spark_run = run_assets(spark_lake, min_partitions=partitions)
+    pandas_run = materialize_rectangle(ASSETS, pandas_lake, partitions + 1, START, END)
+    spark_run = materialize_rectangle(ASSETS, spark_lake, partitions, START, END)
     return pandas_lake, spark_lake, pandas_run, spark_run
 
 
