@@ -88,11 +88,12 @@ LANDING_SENSOR_INTERVAL_SECONDS = 5
 LANDING_RUN_KEY_TAG = "fin/landing_run_key"
 LANDING_FILES_TAG = "fin/landing_files"
 LANDING_PARTITIONS_TAG = "fin/landing_partitions"
+
 landing_job = define_asset_job(
     "landing_job",
     selection=AssetSelection.assets(*SYMBOL_HISTORY_ASSETS),
-    description="One landing file through its partitions of the graph: raw payloads (or "
-    "quarantine) → bars → indicators, signals, risk → warehouse facts.",
+    description="A batch of landing files through their partitions of the graph: raw payloads "
+    "→ bars → indicators, signals, risk → warehouse facts.",
 )
 
 

@@ -25,6 +25,7 @@ from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraph
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 
 from fin_assets.definitions import build_definitions
+from fin_assets.defs.landing import ACTIVE_RUN_STATUSES
 from fin_assets.instance import EVENT_ENVIRONMENT, prepare_instance_environment
 from fin_assets.settings import Settings
 
@@ -32,13 +33,6 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 DAEMON = Path(sys.executable).with_name("dagster-daemon")
 POLL_SECONDS = 1.0
 STOP_SECONDS = 60
-ACTIVE_RUN_STATUSES = [
-    DagsterRunStatus.QUEUED,
-    DagsterRunStatus.NOT_STARTED,
-    DagsterRunStatus.STARTING,
-    DagsterRunStatus.STARTED,
-    DagsterRunStatus.CANCELING,
-]
 FINISHED_BACKFILL_STATUSES = {
     BulkActionStatus.COMPLETED,
     BulkActionStatus.COMPLETED_SUCCESS,
