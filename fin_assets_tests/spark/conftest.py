@@ -4,6 +4,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from dagster import AssetsDefinition, ExecuteInProcessResult, materialize
@@ -100,3 +101,14 @@ def materialize_rectangle(
     )
     assert result.success
     return result
+
+
+def assert_same_columns(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Float columns equal to 1e-9 absolute, every other column exactly, row by row."""
+    for column in expected.columns:
+        if expected[column].dtype.kind == "f":
+            np.testing.assert_allclose(
+                actual[column].to_numpy(), expected[column].to_numpy(), rtol=0, atol=1e-9
+            )
+        else:
+            assert actual[column].tolist() == expected[column].tolist(), column

@@ -9,7 +9,6 @@ asset's `aggregate_daily_bars` per symbol in applyInPandas).
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from dagster import AssetKey
@@ -22,6 +21,7 @@ from fin_assets_tests.spark.conftest import (
     INTRADAY_END,
     INTRADAY_START,
     SYMBOLS,
+    assert_same_columns,
     materialize_rectangle,
 )
 
@@ -58,13 +58,7 @@ def test_daily_bars_on_spark_equal_the_pandas_path(
     # 59 days of BTC, 39 XNYS sessions (Jan 1, Jan 9, Jan 20, Feb 17 closed) for JNJ and SPY.
     assert actual.groupby("symbol").size().to_dict() == {"BTC": 59, "JNJ": 39, "SPY": 39}
     assert len(actual) == len(expected)
-    for column in expected.columns:
-        if expected[column].dtype.kind == "f":
-            np.testing.assert_allclose(
-                actual[column].to_numpy(), expected[column].to_numpy(), rtol=0, atol=1e-9
-            )
-        else:
-            assert actual[column].tolist() == expected[column].tolist(), column
+    assert_same_columns(actual, expected)
     for symbol in SYMBOLS:
         assert ParquetLake(str(spark_lake)).existing_dates("daily_bars", symbol) == set(DATES)
 

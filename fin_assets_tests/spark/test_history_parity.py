@@ -8,7 +8,6 @@ and once routed to Spark (LocalSparkRunner: spark-submit local[2] through Dagste
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from dagster import AssetKey, ExecuteInProcessResult
@@ -18,7 +17,13 @@ from fin_assets.defs.analytics import technical_indicators, trading_signals
 from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.defs.risk import risk_metrics
 from fin_assets.resources.lake import ParquetLake
-from fin_assets_tests.spark.conftest import END, START, SYMBOLS, materialize_rectangle
+from fin_assets_tests.spark.conftest import (
+    END,
+    START,
+    SYMBOLS,
+    assert_same_columns,
+    materialize_rectangle,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -62,13 +67,7 @@ def test_spark_writes_the_same_numbers_as_pandas(both_paths, dataset: str) -> No
     assert len(actual) == len(expected) > 0
     expected = expected.sort_values(KEYS[dataset]).reset_index(drop=True)
     actual = actual.sort_values(KEYS[dataset]).reset_index(drop=True)
-    for column in expected.columns:
-        if expected[column].dtype.kind == "f":
-            np.testing.assert_allclose(
-                actual[column].to_numpy(), expected[column].to_numpy(), rtol=0, atol=1e-9
-            )
-        else:
-            assert actual[column].tolist() == expected[column].tolist(), column
+    assert_same_columns(actual, expected)
     if dataset != "trading_signals":
         # Enough history for every number: SMA 200 and the 250-return VaR are filled at the end.
         last = actual.groupby("symbol").tail(1)
