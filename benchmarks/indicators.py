@@ -4,18 +4,18 @@ Builds synthetic daily bars (a deterministic numpy random walk, `--symbols` × `
 times, with time.perf_counter:
 
 - compute_indicators on the whole frame (validation, sort, per-symbol split, one output frame
-  included), with its default thread count (TA-Lib releases the GIL, so the symbols are shared
-  among os.cpu_count() threads) and with workers=1 (single-threaded);
-- raw TA-Lib: the same TA-Lib calls compute_indicators makes (indicators.symbol_indicators:
+  included); it calls TA-Lib's C functions through cffi (fin_assets.analytics.talib_c), writing
+  into the output frame's block;
+- raw TA-Lib: the talib package's Python functions for the same TA-Lib calls (talib_symbol:
   SMA 50/200, EMA 12/26, RSI 14, MACD 12/26/9, BBANDS 20/2/2 whose middle band is SMA 20, ATR 14,
-  ROC 10), single-threaded, on per-symbol numpy arrays split beforehand;
+  ROC 10), on per-symbol numpy arrays split beforehand;
 - `ta`: the same indicators from the `ta` library on per-symbol pandas Series split beforehand.
 
-Raw TA-Lib and compute_indicators (both thread counts) run in turn within each of `--repeats`
-rounds, so that machine load hits them alike; raw TA-Lib goes first, so its small output arrays
-reuse the heap memory freed by the previous round (later in a round they would fault in fresh
-pages, up to 2x slower at 1M rows). Each keeps its fastest round, by wall-clock time and, for
-the single-threaded ones, also by CPU time (steadier on a loaded machine, Fastest).
+Raw TA-Lib and compute_indicators run in turn within each of `--repeats` rounds, so that machine
+load hits them alike; raw TA-Lib goes first, so its small output arrays reuse the heap memory
+freed by the previous round (later in a round they would fault in fresh pages, up to 2x slower
+at 1M rows). Each keeps its fastest round, by wall-clock time and by CPU time (steadier on a
+loaded machine, Fastest). Both are single-threaded.
 `ta` (10-100x slower) is timed after them, best of `--ta-repeats`. The per-symbol split of the
 baselines is not timed, so they are lower bounds and the ratios conservative.
 overhead = compute_indicators / raw TA-Lib (target <= 1.5); speedup = ta / compute_indicators
@@ -54,7 +54,7 @@ from ta.momentum import ROCIndicator, RSIIndicator
 from ta.trend import MACD, EMAIndicator, SMAIndicator
 from ta.volatility import AverageTrueRange, BollingerBands
 
-from fin_assets.analytics.indicators import compute_indicators, symbol_indicators
+from fin_assets.analytics.indicators import compute_indicators
 from fin_assets.analytics.schemas import INDICATOR_COLUMNS
 
 # First row of a symbol where `ta`'s differently seeded recursions agree with TA-Lib to 1e-8.
@@ -75,9 +75,8 @@ class CaseResult:
     keys: str
     per_symbol: bool
     indicators_seconds: float
-    single_thread_seconds: float
     talib_seconds: float
-    single_thread_cpu_seconds: float
+    indicators_cpu_seconds: float
     talib_cpu_seconds: float
     ta_seconds: float
     talib_max_abs_diff: float
@@ -94,22 +93,17 @@ class CaseResult:
 
     @property
     def overhead(self) -> float:
-        """compute_indicators seconds (default threads) / raw TA-Lib seconds (one thread)."""
+        """compute_indicators seconds / raw TA-Lib seconds."""
         return self.indicators_seconds / self.talib_seconds
 
     @property
-    def single_thread_overhead(self) -> float:
-        """compute_indicators seconds with workers=1 / raw TA-Lib seconds."""
-        return self.single_thread_seconds / self.talib_seconds
-
-    @property
-    def single_thread_cpu_overhead(self) -> float:
-        """CPU seconds of compute_indicators with workers=1 / CPU seconds of raw TA-Lib."""
-        return self.single_thread_cpu_seconds / self.talib_cpu_seconds
+    def cpu_overhead(self) -> float:
+        """CPU seconds of compute_indicators / CPU seconds of raw TA-Lib."""
+        return self.indicators_cpu_seconds / self.talib_cpu_seconds
 
     @property
     def speedup(self) -> float:
-        """ta seconds / compute_indicators seconds (default threads)."""
+        """ta seconds / compute_indicators seconds."""
         return self.ta_seconds / self.indicators_seconds
 
 
@@ -166,10 +160,35 @@ def split_prices(bars: pd.DataFrame) -> list[Prices]:
     ]
 
 
+def talib_symbol(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> dict[str, np.ndarray]:
+    """INDICATOR_COLUMNS of one symbol from talib's Python functions: the nine TA-Lib calls
+    compute_indicators makes through talib_c (sma_20 is BBANDS's middle band)."""
+    macd, macd_signal, macd_hist = talib.MACD(close, fastperiod=12, slowperiod=26, signalperiod=9)
+    bb_upper, bb_middle, bb_lower = talib.BBANDS(
+        close, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0
+    )
+    return {
+        "sma_20": bb_middle,
+        "sma_50": talib.SMA(close, timeperiod=50),
+        "sma_200": talib.SMA(close, timeperiod=200),
+        "ema_12": talib.EMA(close, timeperiod=12),
+        "ema_26": talib.EMA(close, timeperiod=26),
+        "rsi_14": talib.RSI(close, timeperiod=14),
+        "macd": macd,
+        "macd_signal": macd_signal,
+        "macd_hist": macd_hist,
+        "bb_upper": bb_upper,
+        "bb_middle": bb_middle,
+        "bb_lower": bb_lower,
+        "atr_14": talib.ATR(high, low, close, timeperiod=14),
+        "roc_10": talib.ROC(close, timeperiod=10),
+    }
+
+
 def raw_talib(prices: list[Prices]) -> list[dict[str, np.ndarray]]:
-    """INDICATOR_COLUMNS of each symbol from the very TA-Lib calls compute_indicators makes
-    (indicators.symbol_indicators), on arrays already split per symbol."""
-    return [symbol_indicators(high, low, close) for high, low, close in prices]
+    """INDICATOR_COLUMNS of each symbol from talib's Python functions (talib_symbol), on arrays
+    already split per symbol."""
+    return [talib_symbol(high, low, close) for high, low, close in prices]
 
 
 def ta_library(prices: list[SeriesPrices]) -> list[dict[str, pd.Series]]:
@@ -255,13 +274,12 @@ def measure_case(
     ta_repeats: int = 1,
 ) -> CaseResult:
     """Time compute_indicators (on synthetic_bars(symbols, days) with keys typed as
-    KEY_TYPINGS[keys]; with `per_symbol`, one call on each symbol's rows), with default threads
-    and with workers=1, and raw TA-Lib, in turn within each of `repeats` rounds, then `ta`, best
-    of `ta_repeats`; and measure their agreement: the largest absolute difference between
-    compute_indicators and raw TA-Lib over all cells (inf if their NaN cells differ, or if the
-    thread counts disagree), and the largest difference |ta - talib| over rows SETTLED_ROW.. of
-    each symbol, relative to the largest |talib| of its column there (so columns crossing zero,
-    like macd, stay meaningful).
+    KEY_TYPINGS[keys]; with `per_symbol`, one call on each symbol's rows) and raw TA-Lib, in
+    turn within each of `repeats` rounds, then `ta`, best of `ta_repeats`; and measure their
+    agreement: the largest absolute difference between compute_indicators and raw TA-Lib over
+    all cells (inf if their NaN cells differ), and the largest difference |ta - talib| over rows
+    SETTLED_ROW.. of each symbol, relative to the largest |talib| of its column there (so
+    columns crossing zero, like macd, stay meaningful).
     Raises ValueError unless symbols >= 1, days > SETTLED_ROW and both repeats >= 1."""
     if symbols < 1 or days <= SETTLED_ROW or min(repeats, ta_repeats) < 1:
         raise ValueError(
@@ -282,13 +300,9 @@ def measure_case(
     )
     # Raw TA-Lib first in each round, when the previous round's outputs have just been freed:
     # its many small arrays then reuse that heap memory instead of faulting in fresh pages.
-    (talib_calls, indicators, single_thread), (talib_outputs, frames, single) = interleaved_best_of(
+    (talib_calls, indicators), (talib_outputs, frames) = interleaved_best_of(
         repeats,
-        [
-            lambda: raw_talib(prices),
-            lambda: [compute_indicators(frame) for frame in inputs],
-            lambda: [compute_indicators(frame, workers=1) for frame in inputs],
-        ],
+        [lambda: raw_talib(prices), lambda: [compute_indicators(frame) for frame in inputs]],
     )
     ta_seconds, ta_outputs = best_of(ta_repeats, lambda: ta_library(series_prices))
     frame = pd.concat(frames, ignore_index=True)
@@ -297,7 +311,6 @@ def measure_case(
     talib_max_abs_diff = (
         float(np.nanmax(np.abs(actual - expected)))
         if np.array_equal(np.isnan(actual), np.isnan(expected))
-        and frame.equals(pd.concat(single, ignore_index=True))
         else math.inf
     )
     settled = np.tile(np.arange(days) >= SETTLED_ROW, symbols)
@@ -314,9 +327,8 @@ def measure_case(
         keys=keys,
         per_symbol=per_symbol,
         indicators_seconds=indicators.wall,
-        single_thread_seconds=single_thread.wall,
         talib_seconds=talib_calls.wall,
-        single_thread_cpu_seconds=single_thread.cpu,
+        indicators_cpu_seconds=indicators.cpu,
         talib_cpu_seconds=talib_calls.cpu,
         ta_seconds=ta_seconds,
         talib_max_abs_diff=talib_max_abs_diff,
@@ -336,16 +348,15 @@ def machine_description() -> str:
 def report(cases: list[tuple[str, CaseResult]]) -> str:
     """Markdown table of the cases, then the agreement of each case."""
     lines = [
-        "| case | keys | calls | rows | compute_indicators s | 1 thread s | raw TA-Lib s "
-        "| overhead (<= 1.5x) | overhead, 1 thread | same, CPU time | ta s | speedup (>= 10x) |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| case | keys | calls | rows | compute_indicators s | raw TA-Lib s "
+        "| overhead (<= 1.5x) | same, CPU time | ta s | speedup (>= 10x) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for label, case in cases:
         lines.append(
             f"| {label} | {case.keys} | {case.calls} | {case.rows:,} | "
-            f"{case.indicators_seconds:.4f} | {case.single_thread_seconds:.4f} | "
-            f"{case.talib_seconds:.4f} | {case.overhead:.2f}x | "
-            f"{case.single_thread_overhead:.2f}x | {case.single_thread_cpu_overhead:.2f}x | "
+            f"{case.indicators_seconds:.4f} | {case.talib_seconds:.4f} | "
+            f"{case.overhead:.2f}x | {case.cpu_overhead:.2f}x | "
             f"{case.ta_seconds:.3f} | {case.speedup:.1f}x |"
         )
     lines.append("")

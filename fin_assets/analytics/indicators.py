@@ -30,25 +30,21 @@ without a session has no row, so daily bars have no interior gaps by constructio
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import talib
 
+from fin_assets.analytics import talib_c
 from fin_assets.analytics.schemas import INDICATOR_COLUMNS, INDICATORS
 
 KEY_COLUMNS = ("symbol", "trade_date")
 PRICE_COLUMNS = ("open", "high", "low", "close")
-# Below this many rows a thread pool costs more than it saves.
-PARALLEL_MIN_ROWS = 50_000
 
 
-def compute_indicators(bars: pd.DataFrame, *, workers: int | None = None) -> pd.DataFrame:
+def compute_indicators(bars: pd.DataFrame) -> pd.DataFrame:
     """Compute the INDICATORS columns for daily bars of one or many symbols.
 
     `bars` needs symbol, trade_date, open, high, low, close (volume and other columns are
@@ -65,10 +61,8 @@ def compute_indicators(bars: pd.DataFrame, *, workers: int | None = None) -> pd.
     (_sort_codes). Input already in (symbol, trade_date) order, the usual case, is computed in
     place without reordering.
 
-    TA-Lib releases the GIL while it computes, so with at least PARALLEL_MIN_ROWS rows and two
-    symbols the symbols are split among `workers` threads (default: os.cpu_count()); each
-    writes its symbols' rows of one preallocated float64 block that becomes the frame's columns
-    without a copy. The values do not depend on `workers` (1 = no thread).
+    TA-Lib's C functions write each symbol's values straight into one preallocated float64
+    block that becomes the frame's indicator columns without a copy (talib_c).
     """
     missing = [name for name in (*KEY_COLUMNS, *PRICE_COLUMNS) if name not in bars.columns]
     if missing:
@@ -82,15 +76,7 @@ def compute_indicators(bars: pd.DataFrame, *, workers: int | None = None) -> pd.
     high, low, close = prices[1:] if order is None else (values[order] for values in prices[1:])
     values = _float_block(symbol_codes.size, 1 + len(INDICATOR_COLUMNS))
     values[:, 0] = close
-    chunks = _symbol_chunks(bounds, _worker_count(workers, symbol_codes.size))
-    if len(chunks) == 1:
-        _fill_indicators(values, high, low, close, chunks[0])
-    else:
-        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-            for done in [
-                pool.submit(_fill_indicators, values, high, low, close, chunk) for chunk in chunks
-            ]:
-                done.result()
+    _fill_indicators(values, high, low, close, bounds)
     result = pd.DataFrame(values, columns=["close", *INDICATOR_COLUMNS], copy=False)
     for position, name in enumerate(KEY_COLUMNS):
         keys = bars[name] if order is None else bars[name].take(order)
@@ -113,35 +99,51 @@ def _float_block(rows: int, columns: int) -> np.ndarray:
     return np.frombuffer(buffer, dtype=np.float64).reshape(columns, rows).T
 
 
-def _worker_count(workers: int | None, rows: int) -> int:
-    """Threads to use: 1 below PARALLEL_MIN_ROWS rows, else `workers` or os.cpu_count()."""
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    if rows < PARALLEL_MIN_ROWS:
-        return 1
-    return workers or os.cpu_count() or 1
-
-
-def _symbol_chunks(bounds: list[int], count: int) -> list[list[int]]:
-    """`bounds` (symbol start rows, then the row count) cut into at most `count` runs of whole
-    symbols with about equal rows, each as its own bounds list (start rows, then its end)."""
-    if count == 1:
-        return [bounds]
-    cuts = np.searchsorted(bounds, np.linspace(0, bounds[-1], count + 1)[1:-1])
-    edges = sorted({0, *cuts.tolist(), len(bounds) - 1})
-    return [bounds[first : last + 1] for first, last in pairwise(edges)]
+# TA-Lib calls of one symbol: (function, options = TA-Lib's defaults, price inputs, the
+# INDICATOR_COLUMNS it writes). sma_20 is not among them: it is copied from the middle band of
+# BBANDS(matype=SMA), which TA-Lib computes with the very routine of SMA(20) (bitwise equal,
+# one call saved).
+TALIB_CALLS: tuple[tuple[str, tuple[float, ...], tuple[str, ...], tuple[str, ...]], ...] = (
+    ("MACD", (12, 26, 9), ("close",), ("macd", "macd_signal", "macd_hist")),
+    (
+        "BBANDS",
+        (20, 2.0, 2.0, talib_c.MA_TYPE_SMA),
+        ("close",),
+        ("bb_upper", "bb_middle", "bb_lower"),
+    ),
+    ("SMA", (50,), ("close",), ("sma_50",)),
+    ("SMA", (200,), ("close",), ("sma_200",)),
+    ("EMA", (12,), ("close",), ("ema_12",)),
+    ("EMA", (26,), ("close",), ("ema_26",)),
+    ("RSI", (14,), ("close",), ("rsi_14",)),
+    ("ATR", (14,), ("high", "low", "close"), ("atr_14",)),
+    ("ROC", (10,), ("close",), ("roc_10",)),
+)
 
 
 def _fill_indicators(
     values: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, bounds: list[int]
 ) -> None:
-    """Write symbol_indicators of each symbol delimited by `bounds` into columns 1.. of `values`
-    (in INDICATOR_COLUMNS order), rows start:stop of that symbol."""
-    columns = [values[:, position] for position in range(1, 1 + len(INDICATOR_COLUMNS))]
+    """Write the INDICATOR_COLUMNS of each symbol delimited by `bounds` (rows start:stop) into
+    columns 1.. of `values`, in INDICATOR_COLUMNS order: the symbol's warm-up rows are set to
+    NaN, then TALIB_CALLS write TA-Lib's values straight into the columns (talib_c)."""
+    prices = {"high": high, "low": low, "close": close}
+    columns = {
+        name: values[:, position] for position, name in enumerate(INDICATOR_COLUMNS, start=1)
+    }
+    calls = [
+        talib_c.TalibCall(
+            name, options, [prices[price] for price in inputs], [columns[out] for out in outputs]
+        )
+        for name, options, inputs, outputs in TALIB_CALLS
+    ]
+    warm_up = max(call.lookback for call in calls)
     for start, stop in pairwise(bounds):
-        indicators = symbol_indicators(high[start:stop], low[start:stop], close[start:stop])
-        for column, name in zip(columns, INDICATOR_COLUMNS, strict=True):
-            column[start:stop] = indicators[name]
+        values[start : min(stop, start + warm_up), 1:] = np.nan
+        for call in calls:
+            call.run(start, stop)
+    sma_20, bb_middle = (1 + INDICATOR_COLUMNS.index(name) for name in ("sma_20", "bb_middle"))
+    values[:, sma_20] = values[:, bb_middle]
 
 
 def _sort_codes(column: pd.Series) -> np.ndarray:
@@ -271,33 +273,3 @@ def _validated_prices(bars: pd.DataFrame) -> list[np.ndarray]:
 def _symbols_where(symbols: np.ndarray, mask: np.ndarray) -> list[object]:
     """Sorted distinct symbols of the rows selected by `mask`, for error messages."""
     return sorted(pd.unique(symbols[mask]))
-
-
-def symbol_indicators(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray
-) -> dict[str, np.ndarray]:
-    """INDICATOR_COLUMNS of one symbol's float64 bars, already sorted by trade_date.
-
-    sma_20 is the middle band of BBANDS(matype=SMA): TA-Lib computes it with the very routine of
-    SMA(20), so the two are bitwise equal and one call is saved.
-    """
-    macd, macd_signal, macd_hist = talib.MACD(close, fastperiod=12, slowperiod=26, signalperiod=9)
-    bb_upper, bb_middle, bb_lower = talib.BBANDS(
-        close, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0
-    )
-    return {
-        "sma_20": bb_middle,
-        "sma_50": talib.SMA(close, timeperiod=50),
-        "sma_200": talib.SMA(close, timeperiod=200),
-        "ema_12": talib.EMA(close, timeperiod=12),
-        "ema_26": talib.EMA(close, timeperiod=26),
-        "rsi_14": talib.RSI(close, timeperiod=14),
-        "macd": macd,
-        "macd_signal": macd_signal,
-        "macd_hist": macd_hist,
-        "bb_upper": bb_upper,
-        "bb_middle": bb_middle,
-        "bb_lower": bb_lower,
-        "atr_14": talib.ATR(high, low, close, timeperiod=14),
-        "roc_10": talib.ROC(close, timeperiod=10),
-    }

@@ -10,12 +10,8 @@ import pandas as pd
 import pytest
 import talib
 
-from fin_assets.analytics.indicators import (
-    PARALLEL_MIN_ROWS,
-    _run_codes,
-    _symbol_chunks,
-    compute_indicators,
-)
+from fin_assets.analytics import talib_c
+from fin_assets.analytics.indicators import _run_codes, compute_indicators
 from fin_assets.analytics.schemas import INDICATOR_COLUMNS, INDICATORS
 
 N_ROWS = 300
@@ -397,42 +393,92 @@ def test_time_zone_aware_timestamps_order_by_instant() -> None:
 
 @pytest.fixture(scope="module")
 def many_symbols() -> pd.DataFrame:
-    """200 symbols × N_ROWS rows: at least PARALLEL_MIN_ROWS, so the default call uses threads."""
-    frame = pd.concat(
+    """200 symbols × N_ROWS rows of different lengths' worth of history each."""
+    return pd.concat(
         [_random_walk(f"S{index:03d}", index, 20.0 + index) for index in range(200)],
         ignore_index=True,
     )
-    assert len(frame) >= PARALLEL_MIN_ROWS
-    return frame
 
 
 @pytest.mark.parametrize("order", ["sorted", "shuffled"])
-def test_threads_give_the_single_thread_result(many_symbols, order: str) -> None:
+def test_many_symbols_give_each_symbol_alone_bitwise(many_symbols, order: str) -> None:
     bars = many_symbols if order == "sorted" else many_symbols.sample(frac=1.0, random_state=3)
-    expected = compute_indicators(bars, workers=1)
 
-    for workers in (None, 2, 3, 7):
-        result = compute_indicators(bars, workers=workers)
-        pd.testing.assert_frame_equal(result, expected, check_exact=True)
-    alone = compute_indicators(many_symbols[many_symbols["symbol"] == "S123"])
-    np.testing.assert_array_equal(
-        expected.loc[expected["symbol"] == "S123", list(INDICATOR_COLUMNS)].to_numpy(),
-        alone[list(INDICATOR_COLUMNS)].to_numpy(),
-    )
+    result = compute_indicators(bars)
 
-
-def test_rejects_fewer_than_one_worker() -> None:
-    with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
-        compute_indicators(_bars([10.0, 10.5]), workers=0)
+    for symbol in ("S000", "S123", "S199"):
+        alone = compute_indicators(many_symbols[many_symbols["symbol"] == symbol])
+        np.testing.assert_array_equal(
+            result.loc[result["symbol"] == symbol, list(INDICATOR_COLUMNS)].to_numpy(),
+            alone[list(INDICATOR_COLUMNS)].to_numpy(),
+        )
 
 
-def test_symbol_chunks_cut_whole_symbols_into_about_equal_rows() -> None:
-    assert _symbol_chunks([0, 10, 20, 30, 40], 2) == [[0, 10, 20], [20, 30, 40]]
-    assert _symbol_chunks([0, 10, 20, 30, 40], 3) == [[0, 10, 20], [20, 30], [30, 40]]
-    assert _symbol_chunks([0, 90, 100], 2) == [[0, 90], [90, 100]]
-    assert _symbol_chunks([0, 100], 2) == [[0, 100]]
-    assert _symbol_chunks([0, 10, 20], 5) == [[0, 10], [10, 20]]
-    assert _symbol_chunks([0, 10, 20], 1) == [[0, 10, 20]]
+def test_every_column_is_bitwise_talib(walks) -> None:
+    bars = walks["AAA"]
+    high, low, close = (bars[name].to_numpy() for name in ("high", "low", "close"))
+    macd, macd_signal, macd_hist = talib.MACD(close)
+    bb_upper, bb_middle, bb_lower = talib.BBANDS(close)
+    expected = {
+        "sma_20": talib.SMA(close, 20),
+        "sma_50": talib.SMA(close, 50),
+        "sma_200": talib.SMA(close, 200),
+        "ema_12": talib.EMA(close, 12),
+        "ema_26": talib.EMA(close, 26),
+        "rsi_14": talib.RSI(close),
+        "macd": macd,
+        "macd_signal": macd_signal,
+        "macd_hist": macd_hist,
+        "bb_upper": bb_upper,
+        "bb_middle": bb_middle,
+        "bb_lower": bb_lower,
+        "atr_14": talib.ATR(high, low, close),
+        "roc_10": talib.ROC(close),
+    }
+
+    result = compute_indicators(bars)
+
+    for name in INDICATOR_COLUMNS:
+        assert result[name].to_numpy().tobytes() == expected[name].tobytes(), name
+
+
+@pytest.mark.parametrize("rows", [1, 33, 34, 199, 200])
+def test_short_histories_are_nan_exactly_where_talib_is(rows: int) -> None:
+    close = np.array([10.0 + (index % 7) * 0.5 for index in range(rows)])
+
+    result = compute_indicators(_bars(close.tolist()))
+
+    assert np.array_equal(result["sma_200"].to_numpy(), talib.SMA(close, 200), equal_nan=True)
+    assert np.array_equal(result["macd"].to_numpy(), talib.MACD(close)[0], equal_nan=True)
+    assert np.array_equal(result["rsi_14"].to_numpy(), talib.RSI(close), equal_nan=True)
+
+
+def test_talib_call_writes_only_rows_from_its_lookback() -> None:
+    close = np.arange(1.0, 11.0)
+    out = np.full(10, -1.0)
+    call = talib_c.TalibCall("SMA", (3,), [close], [out])
+
+    call.run(2, 10)
+
+    assert call.lookback == 2
+    assert out.tolist() == [-1.0, -1.0, -1.0, -1.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+    call.run(0, 2)
+    assert out[:4].tolist() == [-1.0, -1.0, -1.0, -1.0]
+
+
+def test_talib_call_raises_on_a_talib_error_code() -> None:
+    close = np.arange(1.0, 11.0)
+    call = talib_c.TalibCall("SMA", (100_001,), [close], [np.zeros(10)])  # beyond 100,000
+
+    with pytest.raises(RuntimeError, match="TA_SMA failed with TA_RetCode"):
+        call.run(0, 10)
+
+
+def test_talib_call_refuses_arrays_that_are_not_contiguous_float64() -> None:
+    with pytest.raises(ValueError, match="contiguous float64"):
+        talib_c.TalibCall("SMA", (3,), [np.arange(10)], [np.zeros(10)])
+    with pytest.raises(ValueError, match="contiguous float64"):
+        talib_c.TalibCall("SMA", (3,), [np.arange(20.0)[::2]], [np.zeros(10)])
 
 
 def test_sma_20_is_bitwise_talib_sma(walks) -> None:
