@@ -6,7 +6,7 @@ time beyond TA-Lib's own at 252k rows). These functions make the same C calls as
 wrappers, on the same library, but write into slices of arrays the caller owns:
 
 - the library is the one the talib package loaded (so its global settings, such as unstable
-  periods, are talib's): found in /proc/self/maps on Linux, else by ctypes.util.find_library;
+  periods, are talib's; _library_path);
 - a TalibCall binds a function, its options and its input and output arrays; run(start, stop)
   computes over input rows start:stop as one series and writes its row t (from the function's
   lookback, TA-Lib's first defined row, on) to output row start + t; the rows before are not
@@ -19,8 +19,6 @@ cffi releases the GIL during each C call, like talib's `with nogil` blocks.
 
 from __future__ import annotations
 
-import ctypes.util
-import sys
 from pathlib import Path
 
 import cffi
@@ -52,20 +50,23 @@ ffi.cdef(_DECLARATIONS)
 
 
 def _library_path() -> str:
-    """Path of the TA-Lib C library the imported talib package uses."""
+    """Path of the TA-Lib C library the imported talib package uses: the one mapped into this
+    process (Linux), else the one bundled in the talib wheel (auditwheel's ta_lib.libs beside
+    the package, delocate's talib/.dylibs on macOS). Another copy of the library would have its
+    own, uninitialised globals, so none is searched for elsewhere."""
     maps = Path("/proc/self/maps")
-    if sys.platform.startswith("linux") and maps.exists():
+    if maps.exists():
         for line in maps.read_text().splitlines():
-            path = line.split(maxsplit=5)[-1]
-            if "libta-lib" in Path(path).name or "libta_lib" in Path(path).name:
-                return path
-    found = ctypes.util.find_library("ta-lib") or ctypes.util.find_library("ta_lib")
-    if found is None:
-        raise ImportError(
-            f"cannot find the TA-Lib C library loaded by talib {talib.__version__} "
-            f"({talib.__file__})"
-        )
-    return found
+            path = Path(line.split(maxsplit=5)[-1])
+            if path.name.startswith(("libta-lib", "libta_lib")):
+                return str(path)
+    package = Path(talib.__file__).parent
+    for folder in (package.parent / "ta_lib.libs", package / ".dylibs"):
+        for path in sorted(folder.glob("libta*lib*")):
+            return str(path)
+    raise ImportError(
+        f"cannot find the TA-Lib C library loaded by talib {talib.__version__} ({package})"
+    )
 
 
 lib = ffi.dlopen(_library_path())
