@@ -12,15 +12,13 @@ Broker: librdkafka's mock cluster in this process (real Kafka protocol over TCP 
    `--symbols` is materialized first (reference_job, symbol_history_job), then that day's
    session is replayed `--speed` times faster than real time for `--latency-seconds` while the
    writer runs as `fin-assets stream land` (a separate process, default 30-s micro-batches)
-   and this process plays the daemon (fin_assets_tests/streaming/ticks.py): the landing
-   sensor ticks every LANDING_SENSOR_INTERVAL_SECONDS and the automation conditions are
-   evaluated every EVALUATION_INTERVAL_SECONDS (the deployed cadences), the runs they request
-   executed in process one at a time. A minute bar's latency runs from the publish of its
-   closing heartbeat to the first fact_signal materialization (the asset materializes after
-   its warehouse transaction commits) of its symbol and day by a run started after the
-   landing-sensor tick that first listed the bar's landing file. The loop is serial: an
-   automation evaluation delays the next landing-sensor tick (the daemon runs them in
-   parallel), while in-process runs skip the daemon's per-run process start.
+   and `dagster-daemon run` carries the files to the warehouse: the landing sensor ticks every
+   LANDING_SENSOR_INTERVAL_SECONDS, declarative automation every EVALUATION_INTERVAL_SECONDS,
+   each run is launched as its own process from the queue (instance on a throw-away Postgres
+   database, lake a local folder, warehouse DuckDB). A minute bar's latency runs from the
+   publish of its closing heartbeat to the fact_signal materialization of its symbol and day
+   (the asset materializes after its warehouse transaction commits) in the first landing_job
+   run that took the bar's landing file (the file is in the run's config).
 
     python -m benchmarks.streaming --days 3 --speed 6 --latency-seconds 300
 """
@@ -33,15 +31,15 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 from confluent_kafka import Consumer, Producer
-from dagster import AssetKey, DagsterEventType, DagsterInstance
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from benchmarks.pipeline_stages import machine_description
 from fin_assets.analytics import simulator
@@ -50,6 +48,7 @@ from fin_assets.definitions import build_definitions
 from fin_assets.defs.automation import EVALUATION_INTERVAL_SECONDS
 from fin_assets.defs.landing import LANDING_SENSOR_INTERVAL_SECONDS
 from fin_assets.defs.partitions import HISTORY_START
+from fin_assets.instance import drop_postgres_database, open_instance
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.settings import Settings
 from fin_assets.streaming.kafka_config import KafkaSettings
@@ -57,7 +56,9 @@ from fin_assets.streaming.landing_writer import LandingWriter, WriterConfig
 from fin_assets.streaming.messages import Quote
 from fin_assets.streaming.publisher import QuotePublisher, bar_quotes, merge_by_time, replay_day
 from fin_assets.universe import load_universe
-from fin_assets_tests.streaming.ticks import InProcessTicks, run_history
+from fin_assets_tests.conftest import POSTGRES_SERVER
+from fin_assets_tests.orchestration.daemon import Daemon, failures, idle, running_daemon
+from fin_assets_tests.streaming.ticks import run_history
 
 SEED = 42
 FIRST_DAY = date(2025, 6, 2)
@@ -65,6 +66,9 @@ LATENCY_DAY = date(2025, 1, 27)
 LATENCY_SYMBOLS = "AAPL,MSFT,BTC"
 DRAIN_SECONDS = 600
 """How long after the end of the replay the latency run may take to bring everything in."""
+SETTLE_SECONDS = 30
+"""How long the daemon runs before the stream, for the automation to see the history."""
+POLL_SECONDS = 0.5
 
 
 def bare_consume(bootstrap: str, topic: str, total: int) -> float:
@@ -110,41 +114,28 @@ def throughput(bootstrap: str, days: int) -> None:
     )
 
 
-@dataclass
-class SignalClock:
-    """When each landing file was first listed before a landing-sensor tick, and when each
-    symbol's fact_signal partition of the streamed day was materialized (by which run start)."""
-
-    file_tick: dict[str, float] = field(default_factory=dict)
-    signals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
-
-    def see_files(self, keys: list[str], tick_started: float) -> None:
-        for key in keys:
-            self.file_tick.setdefault(key, tick_started)
-
-    def record_run(self, instance: DagsterInstance, run_id: str) -> None:
-        """The run's fact_signal materializations: (run start, materialization time)."""
-        started = instance.get_run_stats(run_id).start_time
-        records = instance.get_records_for_run(
-            run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
-        ).records
-        for record in records:
+def landing_signal_times(instance: DagsterInstance) -> dict[str, tuple[float, float]]:
+    """For each landing file taken by a finished landing_job run: (that run's start, its
+    fact_signal materialization of the file's symbol), epoch seconds; the first such run."""
+    times: dict[str, tuple[float, float]] = {}
+    runs = instance.get_runs(
+        RunsFilter(job_name="landing_job", statuses=[DagsterRunStatus.SUCCESS])
+    )
+    for run in sorted(runs, key=lambda run: instance.get_run_stats(run.run_id).start_time or 0):
+        started = instance.get_run_stats(run.run_id).start_time
+        loaded = {}
+        for record in instance.get_records_for_run(
+            run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+        ).records:
             event = record.event_log_entry.dagster_event
             if event.asset_key == AssetKey("fact_signal"):
                 symbol = str(event.partition).split("|")[1]
-                self.signals.setdefault(symbol, []).append(
-                    (started, record.event_log_entry.timestamp)
-                )
-
-    def signal_time(self, key: str) -> float | None:
-        """When the landing file `key`'s symbol first had its signal row loaded by a run that
-        started after the tick which first listed the file (None: not yet)."""
-        symbol = key.split("/")[1]
-        tick = self.file_tick.get(key)
-        if tick is None:
-            return None
-        done = [at for started, at in self.signals.get(symbol, []) if started >= tick]
-        return min(done, default=None)
+                loaded.setdefault(symbol, record.event_log_entry.timestamp)
+        for key in run.run_config["ops"]["raw_quotes"]["config"]["landing_keys"]:
+            symbol = key.split("/")[1]
+            if symbol in loaded:
+                times.setdefault(key, (started, loaded[symbol]))
+    return times
 
 
 def publish_paced(
@@ -180,6 +171,65 @@ def start_writer(bootstrap: str, topic: str, settings: Settings) -> subprocess.P
         return subprocess.Popen(command, env=env, stderr=sink)
 
 
+def stream_through_daemon(
+    daemon: Daemon,
+    instance: DagsterInstance,
+    settings: Settings,
+    kafka: KafkaSettings,
+    quotes: list[Quote],
+    speed: float,
+    seconds: float,
+) -> tuple[
+    dict[tuple[str, int], float],
+    dict[str, tuple[float, float]],
+    dict[str, list[tuple[str, int, float]]],
+]:
+    """Run the writer, publish `quotes` paced, wait until every landing file's signal row is in
+    (or DRAIN_SECONDS after the replay). Returns the heartbeats' publish times per
+    (symbol, bar ts), landing_signal_times, and per landing file its bars as
+    (symbol, bar ts, file modification time)."""
+    lake = ParquetLake(settings.lake_url)
+    publisher = QuotePublisher(kafka)
+    writer = start_writer(kafka.bootstrap, kafka.topic, settings)
+    # The clock starts once the writer has joined the group and consumed a first message.
+    publisher.publish(quotes[0])
+    publisher.flush()
+    log = settings.home / "writer.log"
+    while "resumes at offset" not in log.read_text():
+        assert writer.poll() is None, log.read_text()
+        time.sleep(0.2)
+    closed_at: dict[tuple[str, int], float] = {}
+    feeder = threading.Thread(target=publish_paced, args=(publisher, quotes[1:], speed, closed_at))
+    feeder.start()
+    stop_writer_at = None
+    times: dict[str, tuple[float, float]] = {}
+    deadline = time.monotonic() + seconds + DRAIN_SECONDS
+    while time.monotonic() < deadline:
+        assert daemon.process.poll() is None, daemon.log_tail()
+        now = time.monotonic()
+        if stop_writer_at is None and not feeder.is_alive():
+            stop_writer_at = now + WriterConfig().flush_seconds + 5
+        if stop_writer_at is not None and now >= stop_writer_at and writer.poll() is None:
+            writer.terminate()  # SIGTERM: flush and commit what is left
+            writer.wait()
+        times = landing_signal_times(instance)
+        if writer.poll() is not None and set(lake.list_objects("landing")) <= times.keys():
+            break
+        time.sleep(POLL_SECONDS)
+    feeder.join()
+    if writer.poll() is None:
+        writer.terminate()
+        writer.wait()
+    written = {}
+    for info in lake.list_object_infos("landing"):
+        symbol = info.key.split("/")[1]
+        bar_times = pq.read_table(f"{lake.root}/{info.key}").column("ts").cast("int64")
+        written[info.key] = [
+            (symbol, ts, info.last_modified.timestamp()) for ts in bar_times.to_pylist()
+        ]
+    return closed_at, times, written
+
+
 def signal_latency(bootstrap: str, symbols: list[str], speed: float, seconds: float) -> None:
     """Publish → signal row in the warehouse, per minute bar; see the module docstring."""
     universe = {s.symbol: s for s in load_universe()}
@@ -195,80 +245,59 @@ def signal_latency(bootstrap: str, symbols: list[str], speed: float, seconds: fl
     quotes = list(merge_by_time(streams))
     kafka = KafkaSettings(bootstrap, topic="latency")
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings.local(Path(folder) / "fin_home", "")
+        settings = Settings.local(
+            Path(folder) / "fin_home", f"{POSTGRES_SERVER}/fin_assets_bench_{uuid.uuid4().hex[:12]}"
+        )
         settings.home.mkdir(parents=True)
-        defs = build_definitions(settings)
-        instance = DagsterInstance.ephemeral()
-        began = time.perf_counter()
-        run_history(defs, instance, symbols, HISTORY_START, LATENCY_DAY - timedelta(days=1))
-        clock = SignalClock()
-        ticks = InProcessTicks(defs, instance, lambda r: clock.record_run(instance, r.run_id))
-        ticks.automate_until_quiet()
-        print(
-            f"history {HISTORY_START} → {LATENCY_DAY - timedelta(days=1)} × {symbols}: "
-            f"{time.perf_counter() - began:.0f} s"
-        )
-        lake = ParquetLake(settings.lake_url)
-        publisher = QuotePublisher(kafka)
-        writer = start_writer(bootstrap, kafka.topic, settings)
-        # The clock starts once the writer has joined the group and consumed a first message.
-        publisher.publish(quotes[0])
-        publisher.flush()
-        log = settings.home / "writer.log"
-        while "resumes at offset" not in log.read_text():
-            assert writer.poll() is None, log.read_text()
-            time.sleep(0.2)
-        closed_at: dict[tuple[str, int], float] = {}
-        feeder = threading.Thread(
-            target=publish_paced, args=(publisher, quotes[1:], speed, closed_at)
-        )
-        feeder.start()
-        next_landing = next_automation = time.monotonic()
-        stop_writer_at = None
-        deadline = time.monotonic() + seconds + DRAIN_SECONDS
-        while time.monotonic() < deadline:
-            now = time.monotonic()
-            if stop_writer_at is None and not feeder.is_alive():
-                stop_writer_at = now + WriterConfig().flush_seconds + 5
-            if stop_writer_at is not None and now >= stop_writer_at and writer.poll() is None:
-                writer.terminate()  # SIGTERM: flush and commit what is left
-                writer.wait()
-            if now >= next_landing:
-                next_landing = now + LANDING_SENSOR_INTERVAL_SECONDS
-                tick_started = time.time()
-                clock.see_files(lake.list_objects("landing"), tick_started)
-                ticks.landing_tick()
-            if time.monotonic() >= next_automation:
-                next_automation = time.monotonic() + EVALUATION_INTERVAL_SECONDS
-                ticks.automation_tick()
-            files = lake.list_objects("landing")
-            if writer.poll() is not None and all(clock.signal_time(k) for k in files):
-                break
-            time.sleep(0.1)
-        feeder.join()
-        if writer.poll() is None:
-            writer.terminate()
-            writer.wait()
-        delays, listed = [], []
-        for key in lake.list_objects("landing"):
-            symbol = key.split("/")[1]
-            done = clock.signal_time(key)
-            for ts in pq.read_table(f"{lake.root}/{key}").column("ts").cast("int64").to_pylist():
-                if done is not None:
-                    delays.append(done - closed_at[(symbol, ts)])
-                    listed.append(clock.file_tick[key] - closed_at[(symbol, ts)])
-        jobs = Counter(run.job_def.name for run in ticks.runs)
+        instance = open_instance(settings)
+        try:
+            began = time.perf_counter()
+            run_history(
+                build_definitions(settings),
+                instance,
+                symbols,
+                HISTORY_START,
+                LATENCY_DAY - timedelta(days=1),
+            )
+            print(
+                f"history {HISTORY_START} → {LATENCY_DAY - timedelta(days=1)} × {symbols}: "
+                f"{time.perf_counter() - began:.0f} s"
+            )
+            with running_daemon(settings, {}) as daemon:
+                # Let the automation see the history and settle before the stream starts.
+                time.sleep(SETTLE_SECONDS)
+                daemon.wait_for("idle", lambda: idle(instance), DRAIN_SECONDS)
+                closed_at, times, written = stream_through_daemon(
+                    daemon, instance, settings, kafka, quotes, speed, seconds
+                )
+                jobs = Counter(run.job_name for run in instance.get_runs())
+                failed = failures(instance)
+        finally:
+            drop_postgres_database(settings.dagster_pg_url)
+    assert not failed, "\n".join(failed)
+    delays, to_file, to_run = [], [], []
+    for key, closes in written.items():
+        if key not in times:
+            continue
+        started, loaded = times[key]
+        for symbol, ts, file_time in closes:
+            published = closed_at[(symbol, ts)]
+            delays.append(loaded - published)
+            to_run.append(started - published)
+            to_file.append(file_time - published)
     missing = len(closed_at) - len(delays)
     print(
         f"{len(delays)} minute bars ({len(symbols)} symbols, {minutes} market minutes of "
-        f"{LATENCY_DAY} at {speed}x; writer flushes every {WriterConfig().flush_seconds:.0f} s, "
-        f"landing sensor every {LANDING_SENSOR_INTERVAL_SECONDS} s, automation every "
-        f"{EVALUATION_INTERVAL_SECONDS} s; runs {dict(jobs)}; {missing} not reaching a signal row)"
+        f"{LATENCY_DAY} at {speed}x; writer flushes every {WriterConfig().flush_seconds:.0f} s; "
+        f"dagster-daemon: landing sensor every {LANDING_SENSOR_INTERVAL_SECONDS} s, automation "
+        f"every {EVALUATION_INTERVAL_SECONDS} s; runs {dict(jobs)}; {missing} not reaching a "
+        "signal row)"
     )
     print("| publish → | p50 s | p95 s | max s |")
     print("| --- | ---: | ---: | ---: |")
     for label, values in (
-        ("landing file listed by a sensor tick", listed),
+        ("landing file written", to_file),
+        ("landing run started", to_run),
         ("signal row in the warehouse", delays),
     ):
         values.sort()
