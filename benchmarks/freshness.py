@@ -23,11 +23,11 @@ import tempfile
 import time
 import uuid
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import boto3
-from dagster import AssetKey, DagsterEventType, DagsterInstance
+from dagster import AssetKey, DagsterEventType, DagsterInstance, RunsFilter
 from moto.server import ThreadedMotoServer
 
 from fin_assets.analytics.market_calendar import sessions_in_range
@@ -131,11 +131,47 @@ def main() -> None:
             backfill = submit_backfill(instance, settings, SYMBOL_HISTORY_ASSETS, keys, "history")
             daemon.wait_for("history", lambda: backfill_finished(instance, backfill), 3 * 3600)
             daemon.wait_for("idle", lambda: idle(instance), TIMEOUT_SECONDS)
-            results = [wave(daemon, instance, lake, day) for day in wave_days]
+            results = []
+            for day in wave_days:
+                written = time.time()
+                results.append(wave(daemon, instance, lake, day))
+                print(f"wave {day}:")
+                print(run_timeline(instance, written))
     finally:
         drop_postgres_database(settings.dagster_pg_url)
         server.stop()
     report(results)
+
+
+def run_timeline(instance: DagsterInstance, since: float) -> str:
+    """When each run created after `since` (epoch seconds) was queued, launched, started and
+    finished, and each of its steps' seconds, all relative to `since`."""
+    lines = []
+    for run in reversed(
+        instance.get_runs(RunsFilter(created_after=datetime.fromtimestamp(since, UTC)))
+    ):
+        stats = instance.get_run_stats(run.run_id)
+        record = instance.get_run_record_by_id(run.run_id)
+        created = record.create_timestamp.timestamp() - since
+        launched, started, ended = (
+            (moment or since) - since
+            for moment in (stats.launch_time, stats.start_time, stats.end_time)
+        )
+        lines.append(
+            f"  {run.job_name} {run.run_id[:8]}: created {created:.1f} s, launched "
+            f"{launched:.1f} s, started {started:.1f} s, ended {ended:.1f} s"
+        )
+        steps = sorted(
+            instance.get_run_step_stats(run.run_id), key=lambda step: step.start_time or 0
+        )
+        lines.append(
+            "    "
+            + ", ".join(
+                f"{step.step_key} {(step.end_time or 0) - (step.start_time or 0):.1f}"
+                for step in steps
+            )
+        )
+    return "\n".join(lines)
 
 
 def report(results: list[dict[str, dict[str, float]]]) -> None:
