@@ -27,21 +27,12 @@ from datetime import date
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from fin_assets.analytics import schemas
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.universe import load_universe
+from spark_resources.compactable import COMPACTABLE
 from spark_resources.lake_frames import CheckTotals, WrittenDataset, read_symbol_dataset, spark_path
 from spark_resources.pipes import open_job_pipes, report_written
 from spark_resources.session import spark_session
-
-# Per-symbol datasets that can be compacted, with their sort order inside a file.
-COMPACTABLE = {
-    "intraday_bars": (schemas.INTRADAY_BARS, ("trade_date", "ts")),
-    "daily_bars": (schemas.DAILY_BARS, ("trade_date",)),
-    "technical_indicators": (schemas.INDICATORS, ("trade_date",)),
-    "trading_signals": (schemas.SIGNALS, ("trade_date", "signal")),
-    "risk_metrics": (schemas.RISK, ("trade_date",)),
-}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 The lake keeps one small Parquet file per (symbol, trade_date) partition, which is what the
 partitioned assets read and write; long scans (ad-hoc DuckDB/Spark/Athena queries over years)
 pay one file open per day. `{dataset}_compacted` (one asset per dataset of
-spark_resources.compaction_job.COMPACTABLE) runs the Spark compaction job through the `spark`
+spark_resources.compactable.COMPACTABLE) runs the Spark compaction job through the `spark`
 runner resource (local spark-submit, EMR or EMR Serverless, like the analytics' Spark path): it
 rewrites `compacted/{dataset}/symbol=S/year=Y/` for the whole calendar years its range touches
 and reports through Dagster Pipes the files and rows before (source partitions) and after
@@ -40,7 +40,7 @@ from fin_assets.defs.checks import check_specs
 from fin_assets.defs.partitions import SYMBOLS
 from fin_assets.resources.spark_runner import SparkJob, SparkRunner
 from fin_assets.resources.storage import LakeResource
-from spark_resources.compaction_job import COMPACTABLE
+from spark_resources.compactable import COMPACTABLE
 
 COMPACTION_GROUP = "compaction"
 # Days before the tick a scheduled run covers (widened to whole years by the job).

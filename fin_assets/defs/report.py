@@ -7,8 +7,11 @@ the materialization's metadata (`path`, `url`). It is refreshed by `report_job` 
 change wave of the facts would be wasted work.
 """
 
+from __future__ import annotations
+
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from dagster import (
@@ -24,7 +27,9 @@ from fin_assets.analytics.quality import RuleResult
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.warehouse import WAREHOUSE_POOL
 from fin_assets.resources.storage import LakeResource, WarehouseResource
-from fin_assets.warehouse.dashboard import DashboardData, read_dashboard_data, render_dashboard
+
+if TYPE_CHECKING:
+    from fin_assets.warehouse.dashboard import DashboardData
 
 REPORT_PREFIX = "reports/market_report"
 
@@ -55,6 +60,9 @@ def market_report(lake: LakeResource, warehouse: WarehouseResource) -> Materiali
     """Self-contained HTML dashboard: per symbol price with Bollinger bands, SMA 50/200 and
     signals, RSI and MACD panes, daily returns against VaR with exceptions; the correlation
     heat map; the risk dashboard table. Opens offline in any browser."""
+    # Imported here: plotly takes 0.3 s to import, which every run process would pay.
+    from fin_assets.warehouse.dashboard import read_dashboard_data, render_dashboard
+
     data = read_dashboard_data(warehouse.get_warehouse().query)
     last = pd.Timestamp(data.prices["trade_date"].max()).date()
     page = render_dashboard(data, title=f"fin_assets market report, data to {last}").encode()
