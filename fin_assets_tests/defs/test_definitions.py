@@ -1,5 +1,9 @@
 """The code location loads, every asset is checked, partitions stay within Dagster's limits."""
 
+import os
+import subprocess
+import sys
+
 from dagster import AssetKey, MultiPartitionsDefinition
 
 from fin_assets.definitions import defs
@@ -68,3 +72,19 @@ def test_partitions_are_date_by_static_symbol_under_dagster_limit() -> None:
     first = date_symbol_partitions.get_partition_keys()[0]
     assert first.keys_by_dimension["date"] == HISTORY_START.isoformat()
     assert len(date_symbol_partitions.get_partition_keys()) < 100_000
+
+
+def test_code_location_loads_without_spark_cloud_sdks_or_plotly(tmp_path) -> None:
+    """Every run process loads the code location: pyspark, boto3 and plotly (1.3 s of imports
+    together) wait until a Spark job, an AWS call or the report needs them."""
+    probe = (
+        "import sys, fin_assets.definitions; "
+        "print(sorted(m for m in ('pyspark', 'boto3', 'plotly') if m in sys.modules))"
+    )
+    environment = os.environ | {"FIN_HOME": str(tmp_path / "fin_home")}
+
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
+    )
+
+    assert loaded.stdout.strip() == "[]"
