@@ -414,34 +414,6 @@ def test_many_symbols_give_each_symbol_alone_bitwise(many_symbols, order: str) -
         )
 
 
-def test_every_column_is_bitwise_talib(walks) -> None:
-    bars = walks["AAA"]
-    high, low, close = (bars[name].to_numpy() for name in ("high", "low", "close"))
-    macd, macd_signal, macd_hist = talib.MACD(close)
-    bb_upper, bb_middle, bb_lower = talib.BBANDS(close)
-    expected = {
-        "sma_20": talib.SMA(close, 20),
-        "sma_50": talib.SMA(close, 50),
-        "sma_200": talib.SMA(close, 200),
-        "ema_12": talib.EMA(close, 12),
-        "ema_26": talib.EMA(close, 26),
-        "rsi_14": talib.RSI(close),
-        "macd": macd,
-        "macd_signal": macd_signal,
-        "macd_hist": macd_hist,
-        "bb_upper": bb_upper,
-        "bb_middle": bb_middle,
-        "bb_lower": bb_lower,
-        "atr_14": talib.ATR(high, low, close),
-        "roc_10": talib.ROC(close),
-    }
-
-    result = compute_indicators(bars)
-
-    for name in INDICATOR_COLUMNS:
-        assert result[name].to_numpy().tobytes() == expected[name].tobytes(), name
-
-
 @pytest.mark.parametrize("rows", [1, 33, 34, 199, 200])
 def test_short_histories_are_nan_exactly_where_talib_is(rows: int) -> None:
     close = np.array([10.0 + (index % 7) * 0.5 for index in range(rows)])
