@@ -5,7 +5,8 @@ throw-away Postgres database, `dagster-daemon run` with the landing sensor and d
 automation running. History is backfilled first (`--history-days` dates × the universe), then
 the next `--waves` days (XNYS sessions, so every symbol has a file) arrive as landing files,
 one file per symbol and day, a day's files written together (as a vendor drop or the
-streaming writer delivers them). A file is fresh when both fact_risk and fact_signal have
+streaming writer delivers them), each wave once the previous one's downstream work is done
+(settle). A file is fresh when both fact_risk and fact_signal have
 loaded its (date, symbol) partition — the fact assets materialize after their warehouse
 transaction commits. The landing sensor batches a day's files into one landing_job run that
 takes them through the whole graph. The baseline measured in the same run is daily_bars (file
@@ -32,6 +33,7 @@ from moto.server import ThreadedMotoServer
 
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.simulator import simulate_intraday
+from fin_assets.defs.automation import EVALUATION_INTERVAL_SECONDS
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import drop_postgres_database, open_instance
@@ -100,6 +102,15 @@ def wave(
     return seen
 
 
+def settle(daemon: Daemon, instance: DagsterInstance) -> None:
+    """Wait until nothing runs and two automation evaluations later still nothing runs: the
+    previous wave's downstream work (look-back dates, portfolio) is done, as it is long before
+    a vendor's next daily file."""
+    daemon.wait_for("idle", lambda: idle(instance), TIMEOUT_SECONDS)
+    time.sleep(2 * EVALUATION_INTERVAL_SECONDS)
+    daemon.wait_for("idle", lambda: idle(instance), TIMEOUT_SECONDS)
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
@@ -130,9 +141,9 @@ def main() -> None:
             keys = [f"{d}|{s}" for d in history for s in SYMBOLS]
             backfill = submit_backfill(instance, settings, SYMBOL_HISTORY_ASSETS, keys, "history")
             daemon.wait_for("history", lambda: backfill_finished(instance, backfill), 3 * 3600)
-            daemon.wait_for("idle", lambda: idle(instance), TIMEOUT_SECONDS)
             results = []
             for day in wave_days:
+                settle(daemon, instance)
                 written = time.time()
                 results.append(wave(daemon, instance, lake, day))
                 print(f"wave {day}:")
