@@ -30,8 +30,9 @@ import spark_resources
 
 # Partitions (dates × symbols) from which a run of the bar and analytics assets goes to Spark:
 # the crossover of a transient EMR cluster derived from the measured costs, for 32 to 100 cores
-# (spark_resources/README.md, "Measurements and the EMR scaling plan").
-DEFAULT_MIN_PARTITIONS = 120_000
+# (spark_resources/README.md, "Measurements and the EMR scaling plan"; the local runner on a
+# 2-core machine crosses over at about 40,000).
+DEFAULT_MIN_PARTITIONS = 220_000
 
 
 @dataclass(frozen=True)
