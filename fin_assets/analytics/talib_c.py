@@ -72,12 +72,15 @@ def _library_path() -> str:
 lib = ffi.dlopen(_library_path())
 
 
-def _doubles(array: np.ndarray) -> ffi.CData:
+def _doubles(array: np.ndarray, *, writable: bool) -> ffi.CData:
     """A C `double[]` over a contiguous float64 numpy array's memory, which it keeps alive;
-    `_doubles(array) + k` points to element k. Raises ValueError on another dtype or layout."""
+    `_doubles(array) + k` points to element k. Raises ValueError on another dtype or layout, or
+    on a read-only array when `writable`."""
     if array.dtype != np.float64 or not array.flags.c_contiguous:
         raise ValueError(f"expected a contiguous float64 array, got {array.dtype} {array.flags}")
-    return ffi.from_buffer("double[]", array, require_writable=False)
+    if writable and not array.flags.writeable:
+        raise ValueError("expected a writable output array, got a read-only one")
+    return ffi.from_buffer("double[]", array, require_writable=writable)
 
 
 class TalibCall:
@@ -97,8 +100,8 @@ class TalibCall:
         self.lookback: int = getattr(lib, f"{self.name}_Lookback")(*options)
         self._function = getattr(lib, self.name)
         self._options = options
-        self._inputs = [_doubles(array) for array in inputs]
-        self._outputs = [_doubles(array) for array in outputs]
+        self._inputs = [_doubles(array, writable=False) for array in inputs]
+        self._outputs = [_doubles(array, writable=True) for array in outputs]
         self._status = ffi.new("int[2]")
 
     def run(self, start: int, stop: int) -> None:

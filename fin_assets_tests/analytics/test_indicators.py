@@ -446,11 +446,15 @@ def test_talib_call_raises_on_a_talib_error_code() -> None:
         call.run(0, 10)
 
 
-def test_talib_call_refuses_arrays_that_are_not_contiguous_float64() -> None:
+def test_talib_call_refuses_non_float64_strided_or_read_only_output_arrays() -> None:
     with pytest.raises(ValueError, match="contiguous float64"):
         talib_c.TalibCall("SMA", (3,), [np.arange(10)], [np.zeros(10)])
     with pytest.raises(ValueError, match="contiguous float64"):
         talib_c.TalibCall("SMA", (3,), [np.arange(20.0)[::2]], [np.zeros(10)])
+    read_only = np.zeros(10)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="writable output"):
+        talib_c.TalibCall("SMA", (3,), [np.arange(10.0)], [read_only])
 
 
 def test_sma_20_is_bitwise_talib_sma(walks) -> None:
