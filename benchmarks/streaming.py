@@ -121,8 +121,8 @@ def landing_signal_times(instance: DagsterInstance) -> dict[str, tuple[float, fl
     runs = instance.get_runs(
         RunsFilter(job_name="landing_job", statuses=[DagsterRunStatus.SUCCESS])
     )
-    for run in sorted(runs, key=lambda run: instance.get_run_stats(run.run_id).start_time or 0):
-        started = instance.get_run_stats(run.run_id).start_time
+    started_at = {run.run_id: instance.get_run_stats(run.run_id).start_time or 0.0 for run in runs}
+    for run in sorted(runs, key=lambda run: started_at[run.run_id]):
         loaded = {}
         for record in instance.get_records_for_run(
             run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
@@ -134,7 +134,7 @@ def landing_signal_times(instance: DagsterInstance) -> dict[str, tuple[float, fl
         for key in run.run_config["ops"]["raw_quotes"]["config"]["landing_keys"]:
             symbol = key.split("/")[1]
             if symbol in loaded:
-                times.setdefault(key, (started, loaded[symbol]))
+                times.setdefault(key, (started_at[run.run_id], loaded[symbol]))
     return times
 
 
