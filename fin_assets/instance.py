@@ -33,12 +33,12 @@ def instance_config(settings: Settings) -> dict:
         storage = {"sqlite": {"base_dir": str(settings.dagster_home / "storage")}}
     return {
         "storage": storage,
-        # Queued runs are looked at every 2 s (Dagster's default is 5 s: a landing file's run
+        # Queued runs are looked at every second (Dagster's default is 5 s: a landing file's run
         # would wait for it).
         "run_coordinator": {
             "module": "dagster.core.run_coordinator",
             "class": "QueuedRunCoordinator",
-            "config": {"dequeue_interval_seconds": 2},
+            "config": {"dequeue_interval_seconds": 1},
         },
         # Op-level pools, limit 1 unless set otherwise: warehouse steps of concurrent runs
         # take turns on the DuckDB file, and each vendor's raw_quotes step (pools

@@ -17,17 +17,29 @@ Every write is atomic. On a local filesystem the bytes go to a temporary file in
 directory (name starting with ".", so listings and readers ignore it) that is then renamed over
 the final path (`os.replace` semantics). On an object store a single PUT is already atomic, so
 the final key is written directly.
+
+Reads are cached: a ParquetLake keeps the partition files it has read (decoded, per requested
+schema), keyed by (path, size, modification time), so a run whose steps read the same history
+(indicators, anomalies and risk each read every symbol's daily bars) fetches each file once.
+A rewritten file is read again: its listing or stat gives another size or time. A file
+modified in the last RACY_SECONDS is never cached ("racily clean", as git calls it): S3 keeps
+modification times to the second, so a rewrite in the same second with the same size would
+look unchanged. Resources hold one lake per run (fin_assets.resources.storage), so the cache
+lives as long as the run; it keeps at most MAX_CACHED_FILES files, least recently used first out.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -38,6 +50,10 @@ import pyarrow.parquet as pq
 PART_FILE = "part-0.parquet"
 COMPRESSION = "snappy"
 MAX_LISTED_MISSING = 10
+# The read cache (module docstring): files modified less than RACY_SECONDS ago are not cached
+# (S3's one-second modification times, and a second for the clocks of the store and this host).
+RACY_SECONDS = 2
+MAX_CACHED_FILES = 50_000
 # Key prefixes (first path segments) that may live under their own root (see the module doc).
 ZONES = ("landing", "quarantine", "raw")
 _PARTITION_FILE = re.compile(rf"trade_date=(\d{{4}}-\d{{2}}-\d{{2}})/{re.escape(PART_FILE)}")
@@ -99,6 +115,17 @@ def _check_partition_content(table: pa.Table, trade_date: date, symbol: str | No
             raise ValueError(f"{column} values {found[:10]} do not all equal partition {value}")
 
 
+def _with_delayed_open(uri: str) -> str:
+    """An s3:// URI with `allow_delayed_open=true` unless it sets that option itself: pyarrow
+    then uploads a file that fits in one part with a single PutObject, where it would otherwise
+    start a multipart upload (three requests for every small partition file)."""
+    parts = urlsplit(uri)
+    if parts.scheme != "s3" or "allow_delayed_open" in parse_qs(parts.query):
+        return uri
+    query = f"{parts.query}&allow_delayed_open=true" if parts.query else "allow_delayed_open=true"
+    return urlunsplit(parts._replace(query=query))
+
+
 @dataclass(frozen=True)
 class _Root:
     """One root of the lake: a filesystem and the root's path in it (no trailing "/")."""
@@ -119,7 +146,7 @@ class _Root:
                 "the lake URI must not carry credentials (user:secret@ or access_key/"
                 "secret_key parameters): use the AWS credential chain"
             )
-        filesystem, path = pafs.FileSystem.from_uri(root)
+        filesystem, path = pafs.FileSystem.from_uri(_with_delayed_open(root))
         return cls(filesystem, path.rstrip("/"))
 
     @property
@@ -202,6 +229,7 @@ class ParquetLake:
                 raise ValueError(f"unknown lake zone {zone!r}: expected one of {ZONES}")
             candidate = _Root.open(zone_root)
             self._zones[zone] = opened.setdefault(candidate.location, candidate)
+        self._read_cache: OrderedDict[tuple[str, int, int, pa.Schema], pa.Table] = OrderedDict()
 
     def uri(self, path: str) -> str:
         """Human-readable location of a filesystem path of the curated root (`root`):
@@ -249,8 +277,9 @@ class ParquetLake:
 
         Columns are selected by name and cast to `schema` (ValueError if one is missing).
         Raises MissingPartitionsError listing the first 10 missing (symbol, date) and their count.
-        The files are found by _requested_partition_files and opened with the sizes it gave, so
-        reading a file on S3 costs its GET requests only.
+        The files are found by _requested_partition_files; those not in the read cache are
+        fetched together, opened with the sizes it gave, so reading a file on S3 costs its GET
+        requests only.
         """
         dates = sorted(set(trade_dates))
         if not dates:
@@ -263,17 +292,50 @@ class ParquetLake:
                 f"{len(missing)} missing partition(s) of {self.uri(self._dataset_dir(dataset))}: "
                 f"{listed}{' ...' if len(missing) > MAX_LISTED_MISSING else ''}"
             )
+        keys = [(found[d].path, found[d].size, found[d].mtime_ns, schema) for d in dates]
+        uncached = [
+            found[d] for d, key in zip(dates, keys, strict=True) if key not in self._read_cache
+        ]
+        fetched = self._read_files(dataset, schema, uncached)
+        racy_before = time.time_ns() - RACY_SECONDS * 1_000_000_000
+        tables = []
+        for key in keys:
+            table = fetched.get(key[0])
+            if table is None:
+                table = self._read_cache[key]
+                self._read_cache.move_to_end(key)
+            elif key[2] < racy_before:
+                self._read_cache[key] = table
+            tables.append(table)
+        while len(self._read_cache) > MAX_CACHED_FILES:
+            self._read_cache.popitem(last=False)
+        return pa.concat_tables(tables)
+
+    def _read_files(
+        self, dataset: str, schema: pa.Schema, infos: list[pafs.FileInfo]
+    ) -> dict[str, pa.Table]:
+        """Each file's rows, columns of `schema` cast to it, by path: one dataset scan, so the
+        files are fetched concurrently."""
+        if not infos:
+            return {}
         parquet = ds.ParquetFileFormat()
         fragments = [
-            parquet.make_fragment(found[d].path, self.filesystem, file_size=found[d].size)
-            for d in dates
+            parquet.make_fragment(info.path, self.filesystem, file_size=info.size) for info in infos
         ]
         file_schema = fragments[0].physical_schema
         absent = [name for name in schema.names if name not in file_schema.names]
         if absent:
             raise ValueError(f"{self.uri(self._dataset_dir(dataset))} lacks columns {absent}")
-        files = ds.FileSystemDataset(fragments, file_schema, parquet, self.filesystem)
-        return files.to_table(columns=schema.names).cast(schema)
+        scanner = ds.FileSystemDataset(fragments, file_schema, parquet, self.filesystem).scanner(
+            columns=schema.names
+        )
+        batches: dict[str, list[pa.RecordBatch]] = {info.path: [] for info in infos}
+        for tagged in scanner.scan_batches():
+            batches[tagged.fragment.path].append(tagged.record_batch)
+        return {
+            path: pa.Table.from_batches(file_batches, scanner.projected_schema).cast(schema)
+            for path, file_batches in batches.items()
+        }
 
     def existing_dates(self, dataset: str, symbol: str | None = None) -> set[date]:
         """Trade dates whose partition file exists (symbol=None for date-only datasets)."""

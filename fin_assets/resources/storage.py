@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
 
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse, Warehouse
@@ -23,8 +24,17 @@ class LakeResource(ConfigurableResource):
     root: str
     landing_root: str = ""
     raw_root: str = ""
+    _run_lake: ParquetLake | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """One lake for the run's steps (they share its read cache: see ParquetLake)."""
+        self._run_lake = self._open_lake()
 
     def get_lake(self) -> ParquetLake:
+        """The run's lake inside a run (or sensor tick); a new one elsewhere (CLI, tests)."""
+        return self._run_lake if self._run_lake is not None else self._open_lake()
+
+    def _open_lake(self) -> ParquetLake:
         landing = self.landing_root or self.root
         return ParquetLake(
             self.root,

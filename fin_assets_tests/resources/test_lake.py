@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -194,3 +196,64 @@ def test_file_uri_root_and_uri_helper(tmp_path: Path) -> None:
 
     assert (tmp_path / "lake/bars/symbol=AAPL/trade_date=2024-01-02/part-0.parquet").is_file()
     assert lake.uri(path) == path
+
+
+def write_aged(lake: ParquetLake, closes: list[float], trade_date: date, age_seconds: int) -> int:
+    """Write AAPL's partition of trade_date and set its modification time age_seconds back;
+    returns the file's size."""
+    path = Path(
+        lake.write_partition("bars", bars(closes, trade_date), trade_date=trade_date, symbol="AAPL")
+    )
+    then = time.time() - age_seconds
+    os.utime(path, (then, then))
+    return path.stat().st_size
+
+
+def tamper(lake: ParquetLake, closes: list[float], trade_date: date) -> None:
+    """Rewrite the partition file behind the lake's back with equal size and modification time:
+    what the read cache cannot tell from the file it read."""
+    path = Path(lake.partition_path("bars", trade_date, "AAPL"))
+    before = path.stat()
+    pq.write_table(bars(closes, trade_date), path, compression="snappy")
+    assert path.stat().st_size == before.st_size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def read_close(lake: ParquetLake, trade_date: date) -> list[float]:
+    return lake.read_partitions("bars", SCHEMA, [trade_date], "AAPL")["close"].to_pylist()
+
+
+def test_read_cache_keeps_settled_files_and_rereads_changed_ones(tmp_path: Path) -> None:
+    lake = ParquetLake(str(tmp_path))
+    write_aged(lake, [1.0], DAY, age_seconds=60)
+    assert read_close(lake, DAY) == [1.0]
+
+    tamper(lake, [2.0], DAY)
+    assert read_close(lake, DAY) == [1.0]
+    lake.write_partition("bars", bars([3.0]), trade_date=DAY, symbol="AAPL")
+    assert read_close(lake, DAY) == [3.0]
+    assert read_close(ParquetLake(str(tmp_path)), DAY) == [3.0]
+
+
+def test_read_cache_skips_files_modified_within_the_racy_window(tmp_path: Path) -> None:
+    lake = ParquetLake(str(tmp_path))
+    write_aged(lake, [1.0], DAY, age_seconds=0)
+    assert read_close(lake, DAY) == [1.0]
+
+    tamper(lake, [2.0], DAY)
+    assert read_close(lake, DAY) == [2.0]
+
+
+def test_read_cache_drops_least_recently_used_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("fin_assets.resources.lake.MAX_CACHED_FILES", 2)
+    lake = ParquetLake(str(tmp_path))
+    days = [DAY + timedelta(days=i) for i in range(3)]
+    for day in days:
+        write_aged(lake, [1.0], day, age_seconds=60)
+    assert lake.read_partitions("bars", SCHEMA, days, "AAPL")["close"].to_pylist() == [1.0] * 3
+
+    for day in days:
+        tamper(lake, [2.0], day)
+    assert [read_close(lake, day) for day in reversed(days)] == [[1.0], [1.0], [2.0]]

@@ -46,6 +46,9 @@ def test_partition_round_trip_and_layout_on_s3(
     assert bucket_keys(s3_server, s3_bucket) == [key]
     body = s3_server.client().get_object(Bucket=s3_bucket, Key=key)["Body"].read()
     assert pq.read_table(pa.BufferReader(body)).to_pydict()["close"] == [1.0, 2.0, 3.5]
+    # One PutObject (ETag = MD5 of the bytes), not a multipart upload (ETag "<md5>-1").
+    etag = s3_server.client().head_object(Bucket=s3_bucket, Key=key)["ETag"]
+    assert etag.strip('"') == hashlib.md5(body).hexdigest()
     assert lake.read_partitions("bars", SCHEMA, [DAY], symbol="AAPL").to_pydict() == {
         "symbol": ["AAPL"] * 3,
         "trade_date": [DAY] * 3,
