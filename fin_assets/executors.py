@@ -45,6 +45,19 @@ K8S_CONFIG_TAG = "dagster-k8s/config"
 MAX_CONCURRENT_STEP_PODS = 4
 
 
+# Dagster's step priority op tag: of the steps ready to run, an executor starts the highest first.
+STEP_PRIORITY_TAG = "dagster/priority"
+# Steps on the path to the signal and risk rows (technical_indicators, trading_signals,
+# risk_metrics, fact_signal, fact_risk), which desks wait for, run before a run's other ready
+# steps (anomalies, the bar and indicator facts).
+SIGNAL_PATH_PRIORITY = 1
+
+
+def signal_path_op_tags() -> dict[str, str]:
+    """The `op_tags` of a step on the path to the signal and risk rows (SIGNAL_PATH_PRIORITY)."""
+    return {STEP_PRIORITY_TAG: str(SIGNAL_PATH_PRIORITY)}
+
+
 def step_k8s_config(resources: dict[str, dict[str, str]]) -> dict[str, Any]:
     """The `dagster-k8s/config` block giving a step's container `resources`."""
     return {"container_config": {"resources": resources}}

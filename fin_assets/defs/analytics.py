@@ -24,7 +24,7 @@ from fin_assets.defs.partitions import (
     lookback_mapping,
 )
 from fin_assets.defs.spark_history import history_on_spark
-from fin_assets.executors import heavy_step_op_tags
+from fin_assets.executors import heavy_step_op_tags, signal_path_op_tags
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
@@ -37,7 +37,7 @@ from fin_assets.universe import load_universe
     deps=[AssetDep("daily_bars", partition_mapping=lookback_mapping(LOOKBACK_DAYS))],
     check_specs=check_specs("technical_indicators", blocking=["schema", "unique_key", "rsi_range"]),
     kinds={"parquet", "pandas"},
-    op_tags=heavy_step_op_tags(),
+    op_tags={**heavy_step_op_tags(), **signal_path_op_tags()},
 )
 def technical_indicators(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
@@ -74,6 +74,7 @@ def technical_indicators(
     ],
     check_specs=check_specs("trading_signals", blocking=["schema", "unique_key", "known_signals"]),
     kinds={"parquet", "pandas"},
+    op_tags=signal_path_op_tags(),
 )
 def trading_signals(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner

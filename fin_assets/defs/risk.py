@@ -48,7 +48,7 @@ from fin_assets.defs.partitions import (
 )
 from fin_assets.defs.spark_history import history_on_spark
 from fin_assets.defs.spark_portfolio import portfolio_on_spark
-from fin_assets.executors import heavy_step_op_tags
+from fin_assets.executors import heavy_step_op_tags, signal_path_op_tags
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
@@ -71,7 +71,7 @@ BACKTEST_WINDOW = 250
         warning=[f"var_backtest_{label}" for label in CONFIDENCE_LEVELS],
     ),
     kinds={"parquet", "pandas"},
-    op_tags=heavy_step_op_tags(),
+    op_tags={**heavy_step_op_tags(), **signal_path_op_tags()},
 )
 def risk_metrics(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner

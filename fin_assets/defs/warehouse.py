@@ -35,6 +35,7 @@ from fin_assets.analytics.schemas import (
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import HISTORY_START, date_partitions, date_symbol_partitions
+from fin_assets.executors import signal_path_op_tags
 from fin_assets.resources.storage import LakeResource, WarehouseResource
 from fin_assets.universe import load_universe
 from fin_assets.warehouse.model import TABLES, date_rows, symbol_rows
@@ -68,11 +69,14 @@ def _keys_result(name: str, stored: int, distinct: int, lake_rows: int) -> list[
     ]
 
 
-def fact_asset(table: str, source: str, schema: pa.Schema) -> AssetsDefinition:
+def fact_asset(
+    table: str, source: str, schema: pa.Schema, *, signal_path: bool = False
+) -> AssetsDefinition:
     """An asset loading lake dataset `source` (read as `schema`) into warehouse `table`.
 
     The rows stay in Arrow from the Parquet files to the warehouse's bulk path; the warehouse
-    keeps the table's columns (TABLES) and drops the others.
+    keeps the table's columns (TABLES) and drops the others. `signal_path` loads run before a
+    run's other ready steps (fin_assets.executors.signal_path_op_tags).
     """
     keys = list(TABLES[table].key)
     per_symbol = "symbol" in keys
@@ -87,6 +91,7 @@ def fact_asset(table: str, source: str, schema: pa.Schema) -> AssetsDefinition:
         check_specs=check_specs(table, blocking=FACT_CHECKS),
         kinds=WAREHOUSE_KINDS,
         pool=WAREHOUSE_POOL,
+        op_tags=signal_path_op_tags() if signal_path else None,
         description=f"Warehouse table {table}, one row per ({', '.join(keys)}), from {source}.",
     )
     def load(
@@ -131,8 +136,8 @@ def fact_asset(table: str, source: str, schema: pa.Schema) -> AssetsDefinition:
 fact_daily_bar = fact_asset("fact_daily_bar", "daily_bars", DAILY_BARS)
 fact_intraday_bar = fact_asset("fact_intraday_bar", "intraday_bars", INTRADAY_BARS)
 fact_indicator = fact_asset("fact_indicator", "technical_indicators", INDICATORS)
-fact_signal = fact_asset("fact_signal", "trading_signals", SIGNALS)
-fact_risk = fact_asset("fact_risk", "risk_metrics", RISK)
+fact_signal = fact_asset("fact_signal", "trading_signals", SIGNALS, signal_path=True)
+fact_risk = fact_asset("fact_risk", "risk_metrics", RISK, signal_path=True)
 fact_portfolio_risk = fact_asset("fact_portfolio_risk", "portfolio_risk", PORTFOLIO_RISK)
 fact_correlation = fact_asset("fact_correlation", "correlation_matrix", CORRELATION)
 

@@ -177,3 +177,26 @@ def test_portfolio_weights_are_configurable(loaded) -> None:
     expected = sum(w * (bars[(s, today)] / bars[(s, before)] - 1) for s, w in weights.items())
     assert portfolio.loc[today, "return_1d"] == pytest.approx(expected, rel=1e-12)
     assert portfolio.loc[today, "n_symbols"] == 10
+
+
+def test_a_run_loads_signal_and_risk_rows_before_its_other_ready_steps(loaded) -> None:
+    settings, _ = loaded
+    job = build_definitions(settings).resolve_job_def("symbol_history_job")
+    result = job.execute_in_process(
+        instance=open_instance(settings), partition_key="2025-02-14|AAPL"
+    )
+    assert result.success
+    started = [
+        event.step_key for event in result.all_events if event.event_type_value == "STEP_START"
+    ]
+    signal_path = [
+        "technical_indicators",
+        "trading_signals",
+        "fact_signal",
+        "risk_metrics",
+        "fact_risk",
+    ]
+    others = ["anomalies", "fact_daily_bar", "fact_intraday_bar", "fact_indicator"]
+    assert max(started.index(step) for step in signal_path) < min(
+        started.index(step) for step in others
+    ), started
