@@ -11,6 +11,15 @@ from fin_assets.instance import drop_postgres_database, ensure_postgres_database
 from fin_assets.settings import Settings
 
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
+# Per-test limit of the slow suites (the default tests have pyproject's `timeout`): the daemon end
+# to end test may wait up to 15 minutes for one of its stages.
+SLOW_TEST_TIMEOUT_SECONDS = 1200
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TEST_TIMEOUT_SECONDS))
 
 
 @contextmanager
