@@ -41,7 +41,7 @@ def instance_config(settings: Settings) -> dict:
             "config": {"dequeue_interval_seconds": 1},
         },
         # Op-level pools, limit 1 unless set otherwise: warehouse steps of concurrent runs
-        # take turns on the DuckDB file, and each vendor's raw_quotes step (pools
+        # take turns on the DuckDB file, and each vendor's fetch step of raw_quotes (pools
         # vendor_alpha_vantage, vendor_coingecko, vendor_yahoo, vendor_offline) on its vendor.
         "concurrency": {"pools": {"granularity": "op", "default_limit": POOL_LIMIT}},
         # A code server whose daemon heartbeat lapses (an overloaded machine) waits for the

@@ -1,9 +1,10 @@
 """Retries of vendor calls: transient errors retry the step with backoff, others stop it.
 
-VENDOR_RETRY_POLICY is the raw_quotes step's RetryPolicy: up to 4 retries, 15 s doubling each
-time (15, 30, 60, 120 s), each delay randomly stretched or shrunk (Jitter.PLUS_MINUS) so the
-runs that failed together do not hit the vendor together again. A retry re-runs the step over
-the run's whole partition range; that is safe because raw payloads are stored once per content
+VENDOR_RETRY_POLICY is the RetryPolicy of each vendor pool's fetch step (the fetch_<vendor> ops
+of raw_quotes, fin_assets.defs.ingest): up to 4 retries, 15 s doubling each time (15, 30, 60,
+120 s), each delay randomly stretched or shrunk (Jitter.PLUS_MINUS) so the runs that failed
+together do not hit the vendor together again. A retry re-runs the step over the run's whole
+partition range for its symbols; that is safe because raw payloads are stored once per content
 hash (fin_assets.defs.ingest.store_payload).
 
 Only errors that retrying can fix are retried (`VendorError.retryable`: timeouts, connection
