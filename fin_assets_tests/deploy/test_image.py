@@ -13,6 +13,7 @@ import pytest
 
 from fin_assets_tests.deploy.dockerfile import DOCKERFILE, REPOSITORY, stages
 from fin_assets_tests.deploy.pod_environment import pod_environment
+from fin_assets_tests.ports import free_port
 
 VENV_BIN = Path(sys.executable).parent
 EXPECTED_JOBS = {"symbol_history_job", "portfolio_job", "reference_job", "vendor_pull_job"}
@@ -39,12 +40,6 @@ def image_environment(home: Path) -> dict[str, str]:
         "XDG_CACHE_HOME": str(home / ".cache"),
         **pod_environment(),
     }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def listening(port: int) -> bool:

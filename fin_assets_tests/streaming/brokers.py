@@ -26,6 +26,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from fin_assets.streaming.kafka_config import DEFAULT_TOPIC, dead_letter_topic
+from fin_assets_tests.ports import free_port
 
 TOPIC_PARTITIONS = 4
 """The mock cluster's auto-created topics have 4 partitions; Tansu's quote topic is made so."""
@@ -54,12 +55,6 @@ def mock_cluster() -> Iterator[Broker]:
         yield Broker("mock", ",".join(f"{broker.host}:{broker.port}" for broker in brokers))
     finally:
         cluster.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_port(process: subprocess.Popen, port: int, log: Path) -> None:

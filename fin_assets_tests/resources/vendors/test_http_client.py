@@ -1,7 +1,6 @@
 """The vendor HTTP client over real HTTP: throttles, retries, backoff, limits, secrets."""
 
 import logging
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
@@ -16,6 +15,7 @@ from fin_assets.resources.vendors.errors import (
     VendorUnavailable,
 )
 from fin_assets.resources.vendors.rate_limit import Quota, RateLimiter, shared_limiter
+from fin_assets_tests.ports import free_port
 from fin_assets_tests.resources.vendors.conftest import FakeClock, fixture_bytes, make_client
 
 AV_CSV = fixture_bytes("alphavantage/csv/time_series_intraday_5min_IBM_demo_2026-05-15.csv")
@@ -140,10 +140,7 @@ def test_retry_after_http_date(httpserver: HTTPServer, clock: FakeClock) -> None
 def test_connection_errors_are_retried_and_never_show_the_key(
     clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    client = make_client(alphavantage, _Closed(port), clock, max_attempts=3)
+    client = make_client(alphavantage, _Closed(free_port()), clock, max_attempts=3)
     with (
         caplog.at_level(logging.INFO, logger="fin_assets.vendors"),
         pytest.raises(VendorUnavailable, match="ConnectionError") as raised,
