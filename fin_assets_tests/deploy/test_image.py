@@ -17,6 +17,9 @@ from fin_assets_tests.ports import free_port
 
 VENV_BIN = Path(sys.executable).parent
 EXPECTED_JOBS = {"symbol_history_job", "portfolio_job", "reference_job", "vendor_pull_job"}
+# After SIGTERM the code server lets RPC calls in flight finish for up to 60 s ("Stopping server
+# once all current RPC calls terminate or 60 seconds pass"), then exits.
+STOP_SECONDS = 90
 
 
 def image_environment(home: Path) -> dict[str, str]:
@@ -87,26 +90,32 @@ def test_dockerignore_sends_only_the_package_and_its_lock() -> None:
 
 @pytest.fixture
 def grpc_server(tmp_path: Path) -> Iterator[int]:
-    """The image's CMD (on a free local port) started with the image's environment."""
+    """The image's CMD (on a free local port) started with the image's environment, its output
+    in a file; stopped with SIGTERM, as Kubernetes stops a pod, which it must obey within
+    STOP_SECONDS."""
     command = stages()[-1].cmd
     port = free_port()
     command = [*command[: command.index("-h")], "-h", "127.0.0.1", "-p", str(port)]
     env = image_environment(tmp_path)
-    server = subprocess.Popen(
-        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    log = tmp_path / "grpc_server.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=sink, stderr=sink)
     try:
         # The server binds its port once the definitions are loaded; it exits if they fail to.
         deadline = time.monotonic() + 300
         while server.poll() is None and time.monotonic() < deadline and not listening(port):
             time.sleep(1)
         if server.poll() is not None:
-            output = server.stdout.read().decode() if server.stdout else ""
-            pytest.fail(f"the gRPC server exited with {server.returncode}:\n{output}")
+            pytest.fail(f"the gRPC server exited with {server.returncode}:\n{log.read_text()}")
         yield port
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+            pytest.fail(f"the gRPC server ignored SIGTERM for {STOP_SECONDS} s:\n{log.read_text()}")
 
 
 @pytest.mark.slow
