@@ -14,12 +14,12 @@ import pytest
 from fin_assets_tests.deploy.dockerfile import DOCKERFILE, REPOSITORY, stages
 from fin_assets_tests.deploy.pod_environment import pod_environment
 from fin_assets_tests.ports import free_port
+from fin_assets_tests.signals import default_sigint
 
 VENV_BIN = Path(sys.executable).parent
 EXPECTED_JOBS = {"symbol_history_job", "portfolio_job", "reference_job", "vendor_pull_job"}
-# After SIGTERM the code server lets RPC calls in flight finish for up to 60 s ("Stopping server
-# once all current RPC calls terminate or 60 seconds pass"), then exits.
-STOP_SECONDS = 90
+# Kubernetes' default terminationGracePeriodSeconds: SIGTERM, then SIGKILL this much later.
+STOP_SECONDS = 30
 
 
 def image_environment(home: Path) -> dict[str, str]:
@@ -99,7 +99,14 @@ def grpc_server(tmp_path: Path) -> Iterator[int]:
     env = image_environment(tmp_path)
     log = tmp_path / "grpc_server.log"
     with log.open("wb") as sink:
-        server = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=sink, stderr=sink)
+        server = subprocess.Popen(
+            command,
+            env=env,
+            cwd=tmp_path,
+            stdout=sink,
+            stderr=sink,
+            preexec_fn=default_sigint,
+        )
     try:
         # The server binds its port once the definitions are loaded; it exits if they fail to.
         deadline = time.monotonic() + 300

@@ -28,6 +28,7 @@ from fin_assets.definitions import build_definitions
 from fin_assets.defs.landing import ACTIVE_RUN_STATUSES
 from fin_assets.instance import EVENT_ENVIRONMENT, prepare_instance_environment
 from fin_assets.settings import Settings
+from fin_assets_tests.signals import default_sigint
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 DAEMON = Path(sys.executable).with_name("dagster-daemon")
@@ -105,6 +106,7 @@ def running_daemon(settings: Settings, extra_env: Mapping[str, str]) -> Iterator
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the runs it launches stop with it
+            preexec_fn=default_sigint,  # so that it obeys SIGTERM
         )
     try:
         yield Daemon(process, log)
