@@ -156,21 +156,22 @@ def main() -> None:
 
 def run_timeline(instance: DagsterInstance, since: float) -> str:
     """When each run created after `since` (epoch seconds) was queued, launched, started and
-    finished, and each of its steps' seconds, all relative to `since`."""
+    finished, and each of its steps' seconds, all relative to `since`; "not yet" and "running"
+    for what has not happened when it is called (the run's last steps may still be going)."""
     lines = []
     for run in reversed(
         instance.get_runs(RunsFilter(created_after=datetime.fromtimestamp(since, UTC)))
     ):
         stats = instance.get_run_stats(run.run_id)
         record = instance.get_run_record_by_id(run.run_id)
-        created = record.create_timestamp.timestamp() - since
         launched, started, ended = (
-            (moment or since) - since
+            "not yet" if moment is None else f"{moment - since:.1f} s"
             for moment in (stats.launch_time, stats.start_time, stats.end_time)
         )
         lines.append(
-            f"  {run.job_name} {run.run_id[:8]}: created {created:.1f} s, launched "
-            f"{launched:.1f} s, started {started:.1f} s, ended {ended:.1f} s"
+            f"  {run.job_name} {run.run_id[:8]}: created "
+            f"{record.create_timestamp.timestamp() - since:.1f} s, launched {launched}, "
+            f"started {started}, ended {ended}"
         )
         steps = sorted(
             instance.get_run_step_stats(run.run_id), key=lambda step: step.start_time or 0
@@ -178,7 +179,12 @@ def run_timeline(instance: DagsterInstance, since: float) -> str:
         lines.append(
             "    "
             + ", ".join(
-                f"{step.step_key} {(step.end_time or 0) - (step.start_time or 0):.1f}"
+                f"{step.step_key} "
+                + (
+                    "running"
+                    if step.start_time is None or step.end_time is None
+                    else f"{step.end_time - step.start_time:.1f}"
+                )
                 for step in steps
             )
         )
