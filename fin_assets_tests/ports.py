@@ -1,4 +1,4 @@
-"""Free TCP ports on 127.0.0.1 for the servers the tests start (brokers, the image's webserver)."""
+"""Free TCP ports on 127.0.0.1 for the servers the tests start (Tansu, the image's code server)."""
 
 import socket
 
