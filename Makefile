@@ -45,10 +45,13 @@ lint: install
 	$(BIN)/ruff format --check .
 
 # The default (fast) suite in two workers, then the slow suites (Spark, daemon, browser) one
-# at a time: each of them already keeps both cores busy.
+# at a time: each of them already keeps both cores busy. Each test has its own limit
+# (pyproject.toml, fin_assets_tests/hang_guard.py); each run stops starting tests after its
+# --session-timeout and is ended by `timeout` after its hard limit, so that `make test` ends,
+# with a clear failure, within 85 minutes whatever hangs.
 test: lint tools browser
-	$(BIN)/pytest -n 2 --dist loadgroup
-	$(BIN)/pytest -m slow -n 0
+	timeout --kill-after=30 25m $(BIN)/pytest -n 2 --dist loadgroup --session-timeout 1200
+	timeout --kill-after=30 55m $(BIN)/pytest -m slow -n 0 --session-timeout 2400
 
 benchmark: install
 	$(BIN)/python -m benchmarks.pipeline_stages

@@ -25,14 +25,48 @@ EVENT_ENVIRONMENT = {
 POOL_LIMIT = 1
 
 
+def _configurable(module: str, class_name: str, config: dict) -> dict:
+    return {"module": module, "class": class_name, "config": config}
+
+
+def storage_config(settings: Settings) -> dict:
+    """The instance's run, event-log and schedule storages, in Postgres or SQLite (SQLite in the
+    folders of Dagster's `storage: sqlite` shorthand). The event log is Dagster's with its pool
+    claims mended (fin_assets.instance_storage)."""
+    pool_wait = {"pool_wait_limit_seconds": settings.pool_wait_limit_seconds}
+    if settings.dagster_storage == "postgres":
+        url = {"postgres_url": settings.dagster_pg_url}
+        return {
+            "run_storage": _configurable("dagster_postgres.run_storage", "PostgresRunStorage", url),
+            "event_log_storage": _configurable(
+                "fin_assets.instance_storage", "PostgresPoolSafeEventLogStorage", url | pool_wait
+            ),
+            "schedule_storage": _configurable(
+                "dagster_postgres.schedule_storage", "PostgresScheduleStorage", url
+            ),
+        }
+    base = settings.dagster_home / "storage"
+    return {
+        "run_storage": _configurable(
+            "dagster._core.storage.runs", "SqliteRunStorage", {"base_dir": str(base / "history")}
+        ),
+        "event_log_storage": _configurable(
+            "fin_assets.instance_storage",
+            "SqlitePoolSafeEventLogStorage",
+            {"base_dir": str(base / "history" / "runs")} | pool_wait,
+        ),
+        "schedule_storage": _configurable(
+            "dagster._core.storage.schedules",
+            "SqliteScheduleStorage",
+            {"base_dir": str(base / "schedules")},
+        ),
+    }
+
+
 def instance_config(settings: Settings) -> dict:
     """dagster.yaml of the instance: Postgres or SQLite storage, local artifacts, no telemetry."""
-    if settings.dagster_storage == "postgres":
-        storage = {"postgres": {"postgres_url": settings.dagster_pg_url}}
-    else:
-        storage = {"sqlite": {"base_dir": str(settings.dagster_home / "storage")}}
     return {
-        "storage": storage,
+        **storage_config(settings),
         # Queued runs are looked at every second (Dagster's default is 5 s: a landing file's run
         # would wait for it).
         "run_coordinator": {

@@ -4,11 +4,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from fin_assets.instance import drop_postgres_database, ensure_postgres_database
 from fin_assets.settings import Settings
+from fin_assets_tests.hang_guard import HangGuard
 
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
 # Per-test limit of the slow suites (the default tests have pyproject's `timeout`): the daemon end
@@ -16,10 +18,28 @@ POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
 SLOW_TEST_TIMEOUT_SECONDS = 1200
 
 
+HANG_GUARD = pytest.StashKey[HangGuard]()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(SLOW_TEST_TIMEOUT_SECONDS))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool:
+    """pytest-timeout's limit, enforced by a HangGuard (fin_assets_tests/hang_guard.py)."""
+    item.stash[HANG_GUARD] = HangGuard(item, settings.timeout)
+    return True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_cancel_timer(item: pytest.Item) -> bool:
+    guard = item.stash.get(HANG_GUARD, None)
+    if guard is not None:
+        guard.cancel()
+    return True
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.storage.runs import SqliteRunStorage
 from dagster_postgres import PostgresRunStorage
 
+from fin_assets.instance_storage import PostgresPoolSafeEventLogStorage
 from fin_assets.settings import Settings
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
@@ -48,6 +49,7 @@ def test_prod_template_is_postgres_from_the_environment_with_vendor_limits(
     monkeypatch.setenv("FIN_DAGSTER_PG_URL", fin_settings.dagster_pg_url)
     with load("dagster.prod.yaml", tmp_path / "dagster_home") as instance:
         assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert isinstance(instance.event_log_storage, PostgresPoolSafeEventLogStorage)
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
         run = store_a_run(instance)
         queue = instance.get_concurrency_config().run_queue_config
