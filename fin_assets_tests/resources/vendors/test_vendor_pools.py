@@ -11,7 +11,15 @@ import time
 import uuid
 from pathlib import Path
 
-from dagster import DagsterEvent, DagsterEventType, DagsterInstance, Definitions, define_asset_job
+from dagster import (
+    DagsterEvent,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    Definitions,
+    define_asset_job,
+)
 from pytest_httpserver import HTTPServer
 
 from fin_assets.defs.ingest import raw_quotes
@@ -69,11 +77,12 @@ def test_a_busy_vendor_pool_holds_only_that_vendors_step(
         str(tmp_path / "dagster"), overrides=instance_config(fin_settings)
     )
     storage = instance.event_log_storage
-    # The instance gives every pool one slot by default; another run holds CoinGecko's.
+    # The instance gives every pool one slot by default; another (running) run holds CoinGecko's.
     storage.initialize_concurrency_limit_to_default("vendor_coingecko")
     assert storage.get_concurrency_info("vendor_coingecko").slot_count == 1
+    other_run = instance.add_run(DagsterRun(job_name="pull", status=DagsterRunStatus.STARTED))
     assert storage.claim_concurrency_slot(
-        "vendor_coingecko", "other-run", COINGECKO_STEP
+        "vendor_coingecko", other_run.run_id, COINGECKO_STEP
     ).is_claimed
 
     run_id = str(uuid.uuid4())
@@ -98,7 +107,7 @@ def test_a_busy_vendor_pool_holds_only_that_vendors_step(
                 while_blocked["requests"] = [request.path for request, _ in httpserver.log]
                 break
             time.sleep(0.2)
-        storage.free_concurrency_slot_for_step("other-run", COINGECKO_STEP)
+        storage.free_concurrency_slot_for_step(other_run.run_id, COINGECKO_STEP)
 
     releaser = threading.Thread(target=free_the_slot_once_blocked)
     releaser.start()
