@@ -19,6 +19,10 @@ Every run of every executor claims its steps' pool slots through the event-log s
 - slots still held by runs that have ended (failed, canceled, succeeded or deleted) are freed:
   marking a crashed run failed then frees its slots (Dagster only frees them from the run's own
   process, which a SIGKILL never lets run);
+- a run whose orchestrating process is gone from this host (killed while holding a slot) is
+  marked failed and its slots freed: a run's claims tag it with the claiming process
+  (HOLDER_TAG: host, pid and start time). Runs claiming from other hosts (Kubernetes pods) are
+  left to Dagster's run monitoring;
 - the claim returns after at most POLL_SECONDS since the step's previous check, so a waiting
   run polls twice a second instead of spinning;
 - a step that has waited longer than `pool_wait_limit_seconds` fails its run with a
@@ -27,11 +31,14 @@ Every run of every executor claims its steps' pool slots through the event-log s
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import DagsterRunStatus, Field, IntSource
+import psutil
+from dagster import DagsterRun, DagsterRunStatus, Field, IntSource
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._serdes import ConfigurableClassData
 from dagster._utils.concurrency import ConcurrencyClaimStatus
@@ -40,6 +47,8 @@ from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_c
 
 from fin_assets.settings import DEFAULT_POOL_WAIT_LIMIT_SECONDS
 
+# The run tag naming the process that claimed a run's pool slots: "host pid start-time".
+HOLDER_TAG = "fin/pool_holder"
 # A waiting step checks its claim at most this often.
 POLL_SECONDS = 0.5
 ACTIVE_RUN_STATUSES = frozenset(
@@ -66,6 +75,24 @@ class PoolWaitTimeout(Exception):
     """A step waited longer than the instance allows for a slot of its pool."""
 
 
+def process_identity(pid: int) -> str | None:
+    """ "host pid start-time" of a process of this host, None if there is no such process."""
+    try:
+        started = psutil.Process(pid).create_time()
+    except psutil.NoSuchProcess:
+        return None
+    return f"{socket.gethostname()} {pid} {started:.2f}"
+
+
+def holder_is_gone(run: DagsterRun) -> bool:
+    """Whether the process that claimed `run`'s slots ran on this host and no longer exists."""
+    holder = run.tags.get(HOLDER_TAG)
+    if holder is None:
+        return False
+    host, pid, _ = holder.split(" ")
+    return host == socket.gethostname() and process_identity(int(pid)) != holder
+
+
 class PoolClaimsMixin:
     """Pool claims without lost wake-ups, busy waits or waits without end (module docstring).
 
@@ -81,6 +108,7 @@ class PoolClaimsMixin:
         self.pool_wait_limit_seconds = pool_wait_limit_seconds
         self._waiting_since = {}
         self._last_check = {}
+        self._tagged_runs: set[str] = set()
 
     def claim_concurrency_slot(
         self, concurrency_key: str, run_id: str, step_key: str, priority: int | None = None
@@ -100,6 +128,7 @@ class PoolClaimsMixin:
         if status.is_claimed:
             self._waiting_since.pop(waiter, None)
             self._last_check.pop(waiter, None)
+            self._tag_holder(run_id)
             return status
         self._last_check[waiter] = now
         waited = now - self._waiting_since.setdefault(waiter, now)
@@ -108,15 +137,33 @@ class PoolClaimsMixin:
         # This storage paces the checks: the step loop may ask again at once.
         return status.with_sleep_interval(0.0)
 
+    def _tag_holder(self, run_id: str) -> None:
+        """Tag the run with this process (HOLDER_TAG), once per run."""
+        if run_id in self._tagged_runs or not self.has_instance:  # type: ignore[attr-defined]
+            return
+        identity = process_identity(os.getpid())
+        if identity is not None and self._instance.has_run(run_id):  # type: ignore[attr-defined]
+            self._instance.add_run_tags(run_id, {HOLDER_TAG: identity})  # type: ignore[attr-defined]
+        self._tagged_runs.add(run_id)
+
     def _free_slots_of_ended_runs(self, concurrency_key: str) -> None:
-        """Free the slots of `concurrency_key` held by runs that are no longer active."""
+        """Free the slots of `concurrency_key` held by runs that have ended, marking failed the
+        runs whose process is gone from this host."""
         if not self.has_instance:  # type: ignore[attr-defined]
             return
+        instance = self._instance  # type: ignore[attr-defined]
         info = self.get_concurrency_info(concurrency_key)  # type: ignore[attr-defined]
         for run_id in {slot.run_id for slot in info.claimed_slots}:
-            run = self._instance.get_run_by_id(run_id)  # type: ignore[attr-defined]
-            if run is None or run.status not in ACTIVE_RUN_STATUSES:
-                self.free_concurrency_slots_for_run(run_id)  # type: ignore[attr-defined]
+            run = instance.get_run_by_id(run_id)
+            if run is not None and run.status in ACTIVE_RUN_STATUSES:
+                if not holder_is_gone(run):
+                    continue
+                instance.report_run_failed(
+                    run,
+                    f"The process of this run ({run.tags[HOLDER_TAG]}) is gone while it held "
+                    f"a slot of pool {concurrency_key!r}: marked failed, its slots freed.",
+                )
+            self.free_concurrency_slots_for_run(run_id)  # type: ignore[attr-defined]
 
     def _wait_message(self, concurrency_key: str, step_key: str, waited: float) -> str:
         info = self.get_concurrency_info(concurrency_key)  # type: ignore[attr-defined]

@@ -1,9 +1,14 @@
 """Pool claims cannot wait forever (fin_assets.instance_storage, docs/pool_claims.md)."""
 
 import dataclasses
+import os
 import resource
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from dagster import (
@@ -19,7 +24,7 @@ from dagster._core.utils import make_new_run_id
 from dagster_postgres.event_log import PostgresEventLogStorage
 
 from fin_assets.instance import open_instance
-from fin_assets.instance_storage import PostgresPoolSafeEventLogStorage
+from fin_assets.instance_storage import HOLDER_TAG, PostgresPoolSafeEventLogStorage
 from fin_assets.settings import Settings
 
 POOL = "test_pool"
@@ -33,6 +38,29 @@ def load() -> None:
 @job
 def pooled_job() -> None:
     load()
+
+
+@op(pool=POOL)
+def load_forever() -> None:
+    """A step of POOL that holds its slot until the process is killed."""
+    time.sleep(3600)
+
+
+@job
+def pooled_job_that_hangs() -> None:
+    load_forever()
+
+
+HOLD_THE_SLOT = """
+import sys
+from pathlib import Path
+from fin_assets.instance import open_instance
+from fin_assets.settings import Settings
+from fin_assets_tests.orchestration.test_pool_claims import pooled_job_that_hangs
+
+settings = Settings.local(Path(sys.argv[1]), dagster_pg_url=sys.argv[2])
+pooled_job_that_hangs.execute_in_process(instance=open_instance(settings))
+"""
 
 
 def instance_with_pool(settings: Settings) -> DagsterInstance:
@@ -133,4 +161,43 @@ def test_slots_of_a_run_marked_failed_are_freed_for_the_next_run(fin_settings: S
     assert result.success
     assert time.monotonic() - began < 30
     info = instance.event_log_storage.get_concurrency_info(POOL)
+    assert info.claimed_slots == [] and info.pending_steps == []
+
+
+def test_a_run_killed_holding_a_slot_is_marked_failed_and_the_next_run_goes_on(
+    fin_settings: Settings,
+) -> None:
+    """SIGKILL inside a pooled step (as in a warehouse load): the next run completes."""
+    instance = instance_with_pool(fin_settings)
+    storage = instance.event_log_storage
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_SLOT, str(fin_settings.home), fin_settings.dagster_pg_url],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not storage.get_concurrency_info(POOL).claimed_slots:
+            assert holder.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        killed_run_id = storage.get_concurrency_info(POOL).claimed_slots[0].run_id
+        while HOLDER_TAG not in instance.get_run_by_id(killed_run_id).tags:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+
+    began = time.monotonic()
+    result = pooled_job.execute_in_process(instance=instance, raise_on_error=False)
+
+    assert result.success
+    assert time.monotonic() - began < 30
+    killed = instance.get_run_by_id(killed_run_id)
+    assert killed.status == DagsterRunStatus.FAILURE
+    assert killed.tags[HOLDER_TAG].split(" ")[1] == str(holder.pid)
+    failure = instance.get_records_for_run(
+        killed_run_id, of_type=DagsterEventType.RUN_FAILURE
+    ).records
+    assert "is gone while it held a slot of pool 'test_pool'" in failure[0].event_log_entry.message
+    info = storage.get_concurrency_info(POOL)
     assert info.claimed_slots == [] and info.pending_steps == []
