@@ -6,7 +6,8 @@ answer >= 400 with the other cookie strategy, and whatever it changes when Yahoo
 given our session (its public `session` parameter), a `YahooSession`, which
 
 - takes a token from the Yahoo limiter before every request (cookie, crumb, time-zone and chart
-  requests alike: each is a call to Yahoo);
+  requests alike: each is a call to Yahoo); its refusal (a spent budget), which yfinance would
+  log and swallow, is raised by the connector as is;
 - keeps every answer of the chart endpoint (`/v8/finance/chart/{ticker}`) as received: status,
   headers and bytes, with the query parameters that went on the wire;
 - sends every request to `origin` instead of Yahoo's hosts when one is set (a recording proxy,
@@ -43,7 +44,7 @@ import yfinance
 from curl_cffi import requests as curl_requests
 from requests.structures import CaseInsensitiveDict
 
-from fin_assets.resources.vendors.errors import VendorUnavailable
+from fin_assets.resources.vendors.errors import VendorQuotaExceeded, VendorUnavailable
 from fin_assets.resources.vendors.http_client import (
     VendorHttpClient,
     VendorResponse,
@@ -65,7 +66,6 @@ _TIMEOUT_STEPS = 128
 class ChartAnswer:
     """One chart request as it happened: the answer, or the transport error instead."""
 
-    url: str
     params: dict[str, str]
     status: int | None = None
     headers: CaseInsensitiveDict[str] = field(default_factory=CaseInsensitiveDict)
@@ -86,26 +86,30 @@ class YahooSession(curl_requests.Session):
         self.limiter = limiter
         self.origin = urlsplit(origin) if origin else None
         self.chart_answers: list[ChartAnswer] = []
+        self.refusal: VendorQuotaExceeded | None = None
 
     def request(self, method: Any, url: str, *args: Any, **kwargs: Any) -> Any:
         """Take a limiter token, send (to `origin` when set), keep chart answers."""
         if self.origin is not None:
             target = urlsplit(url)
             url = target._replace(scheme=self.origin.scheme, netloc=self.origin.netloc).geturl()
-        self.limiter.acquire()
+        try:
+            self.limiter.acquire()
+        except VendorQuotaExceeded as refusal:
+            self.refusal = refusal
+            raise
         sent = {str(k): str(v) for k, v in (kwargs.get("params") or {}).items()}
         is_chart = urlsplit(url).path.startswith(CHART_PATH)
         try:
             response = super().request(method, url, *args, **kwargs)
         except curl_requests.RequestsError as error:
             if is_chart:
-                self.chart_answers.append(ChartAnswer(url, sent, error=error))
+                self.chart_answers.append(ChartAnswer(sent, error=error))
             raise
         if is_chart:
             query = dict(parse_qsl(urlsplit(response.url).query, keep_blank_values=True))
             self.chart_answers.append(
                 ChartAnswer(
-                    url=url,
                     params=query or sent,
                     status=response.status_code,
                     headers=CaseInsensitiveDict(response.headers.items()),
@@ -139,6 +143,7 @@ class YahooChartClient(VendorHttpClient):
         timeout = self.timeout_seconds + (next(_ATTEMPTS) % _TIMEOUT_STEPS) / 1000
         with _YFINANCE_LOCK:
             session.chart_answers.clear()
+            session.refusal = None
             ticker = yfinance.Ticker(path, session=session)
             try:
                 ticker.history(
@@ -153,7 +158,9 @@ class YahooChartClient(VendorHttpClient):
                 )
             except Exception as error:  # yfinance's view of the answer; ours is below
                 logger.info("yahoo %s: yfinance raised %s: %s", shown, type(error).__name__, error)
-            answers = list(session.chart_answers)
+            answers, refusal = list(session.chart_answers), session.refusal
+        if refusal is not None:
+            raise refusal
         answer = next((a for a in reversed(answers) if a.asks_for_bars), None)
         if answer is None:
             # yfinance stopped before asking for bars: its time-zone lookup's error is ours.

@@ -200,6 +200,22 @@ def test_a_spent_retry_after_budget_is_a_quota_error(
     assert clock.sleeps == []  # beyond max_retry_after_seconds: no wait, no retry
 
 
+def test_a_spent_local_budget_stops_without_calling_yahoo(
+    httpserver: HTTPServer, clock: FakeClock
+) -> None:
+    limiter = RateLimiter("yahoo", (Quota(1, 86_400),), clock=clock)
+    limiter.acquire()  # the day's only call, spent elsewhere
+    with pytest.raises(VendorQuotaExceeded, match="local quota of 1 calls per 86400 s") as raised:
+        yahoo.chart(
+            yahoo_client(httpserver.url_for("/"), clock, limiter=limiter),
+            "AAPL",
+            *AAPL_2025_02_03,
+            "1m",
+        )
+    assert raised.value.scope == "day"
+    assert httpserver.log == [] and clock.sleeps == []
+
+
 def test_an_unknown_ticker_is_a_bad_request_with_yahoo_words(
     httpserver: HTTPServer, clock: FakeClock
 ) -> None:
