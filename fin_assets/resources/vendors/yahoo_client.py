@@ -157,7 +157,8 @@ class YahooChartClient(VendorHttpClient):
                     timeout=timeout,
                 )
             except Exception as error:  # yfinance's view of the answer; ours is below
-                logger.info("yahoo %s: yfinance raised %s: %s", shown, type(error).__name__, error)
+                # Its type only: a transport error's text holds the URL, crumb included.
+                logger.info("yahoo %s: yfinance raised %s", shown, type(error).__name__)
             answers, refusal = list(session.chart_answers), session.refusal
         if refusal is not None:
             raise refusal
