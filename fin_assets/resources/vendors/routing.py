@@ -8,8 +8,8 @@ vendor comes from the universe's `vendor_ids`. One raw payload per (symbol, sess
   whole month; each session's payload is the header plus that session's CSV lines of the
   response, bytes unchanged. The month is fetched once per run and kept while the run walks
   that symbol's dates.
-- Yahoo: one v8 chart call per session: 1-minute bars opening between the session's first and
-  last minute (Yahoo serves 1-minute bars for the last 30 days only).
+- Yahoo: one v8 chart request per session, made by yfinance: 1-minute bars opening between the
+  session's first and last minute (Yahoo serves 1-minute bars for the last 30 days only).
 - CoinGecko: one market_chart/range call per UTC day (hourly points for past days,
   5-minutely for the last 24 hours).
 
@@ -77,7 +77,7 @@ class VendorMarketSource(MarketDataResource):
     coingecko_base_url: str = ""  # empty: the plan's URL (coingecko.BASE_URLS)
     coingecko_calls_per_minute: int = 30
     coingecko_calls_per_month: int = 10_000
-    yahoo_base_url: str = yahoo.BASE_URL
+    yahoo_base_url: str = ""  # empty: Yahoo's own hosts; else every Yahoo request goes there
     yahoo_calls_per_minute: int = 30
     max_attempts: int = 5
     timeout_seconds: float = 30.0
@@ -185,10 +185,16 @@ class VendorMarketSource(MarketDataResource):
         }
         headers = {
             "coingecko": {coingecko.KEY_HEADERS[self.coingecko_plan]: self.coingecko_api_key},
-            "yahoo": {"User-Agent": yahoo.USER_AGENT},
         }
         secrets = {"alphavantage": frozenset({alphavantage.API_KEY_PARAM})}
-        return VendorHttpClient(
+        client_class = VendorHttpClient
+        if vendor == "yahoo":
+            # Yahoo's requests are yfinance's. Imported here: yfinance takes 1.2 s to import,
+            # which every run process would pay.
+            from fin_assets.resources.vendors.yahoo_client import YahooChartClient
+
+            client_class = YahooChartClient
+        return client_class(
             vendor=vendor,
             base_url=base_urls[vendor],
             limiter=shared_limiter(

@@ -1,8 +1,7 @@
 """Yahoo Finance's v8 chart endpoint (`/v8/finance/chart/{ticker}`): parser and request.
 
-yfinance is not used: it builds its own URLs (cookie and crumb handshake included) and cannot
-be pointed at another base URL, so it could not be tested against recorded answers. The chart
-endpoint needs no key; it asks for a browser-like User-Agent.
+The request is made by yfinance (`yahoo_client.py`: cookie and crumb handshake, browser TLS
+fingerprint); the answer's bytes are the payload, parsed here. The endpoint needs no key.
 
 Conventions of the answers:
 - `timestamp` holds epoch seconds (UTC) of each bar's OPEN; `meta.exchangeTimezoneName` is the
@@ -15,8 +14,9 @@ Conventions of the answers:
   `chart.error.description` ("No data found, symbol may be delisted").
 - Prices are NOT adjusted (auto_adjust=False, chosen explicitly): the bars layer stores what
   traded. Daily answers also carry `indicators.adjclose` (split- and dividend-adjusted close)
-  and, with `events=div|split`, `events.dividends` and `events.splits`, which the adjusted daily
-  representation keeps as dividend_amount and split_coefficient (numerator / denominator).
+  and, with `events=div,splits,capitalGains`, `events.dividends` and `events.splits`, which the
+  adjusted daily representation keeps as dividend_amount and split_coefficient
+  (numerator / denominator).
 """
 
 from __future__ import annotations
@@ -43,10 +43,9 @@ from fin_assets.resources.vendors.parsing import (
 from fin_assets.resources.vendors.rate_limit import Quota
 
 VENDOR = "yahoo"
-BASE_URL = "https://query2.finance.yahoo.com"
+ENDPOINT = "v8/finance/chart"
 # Yahoo publishes no quota; this is a conservative pace of our own.
 DEFAULT_QUOTAS = (Quota(30, 60),)
-USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) fin_assets"
 INTRADAY_GRANULARITIES = ("1m", "2m", "5m", "15m", "30m", "60m", "90m", "1h")
 # Bars of one or more whole sessions, keyed by the date of their first session, with the
 # shortest length of their period (to recognise the trailing live bar, see parse_chart_daily).
@@ -216,15 +215,21 @@ def _event_values(
     return values
 
 
-def chart(
-    client: VendorHttpClient, ticker: str, start: datetime, end: datetime, interval: str
-) -> VendorResponse:
-    """Bars of `ticker` opening in [start, end) (tz-aware), unadjusted, with dividends/splits."""
-    params = {
+def chart_params(start: datetime, end: datetime, interval: str) -> dict[str, str]:
+    """The chart query yfinance sends for `history(start, end, interval, prepost=False)`
+    (crumb aside): lineage and replay key. yahoo_client checks every request against it."""
+    return {
         "period1": str(int(start.timestamp())),
         "period2": str(int(end.timestamp())),
         "interval": interval,
         "includePrePost": "false",
-        "events": "div|split",
+        "events": "div,splits,capitalGains",
     }
-    return client.get(f"v8/finance/chart/{ticker}", params, endpoint="v8/finance/chart")
+
+
+def chart(
+    client: VendorHttpClient, ticker: str, start: datetime, end: datetime, interval: str
+) -> VendorResponse:
+    """Bars of `ticker` opening in [start, end) (tz-aware), unadjusted, with dividends/splits;
+    `client` is a yahoo_client.YahooChartClient (or a replaying one)."""
+    return client.get(ticker, chart_params(start, end, interval), endpoint=ENDPOINT)

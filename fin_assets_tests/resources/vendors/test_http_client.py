@@ -2,7 +2,6 @@
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
 from email.utils import format_datetime
 
 import pytest
@@ -114,7 +113,7 @@ def test_server_errors_back_off_exponentially_then_fail(
     httpserver.expect_request("/v8/finance/chart/AAPL").respond_with_data(b"busy", status=503)
     client = make_client(yahoo, httpserver, clock, max_attempts=4, backoff_seconds=2.0)
     with pytest.raises(VendorUnavailable, match="HTTP 503: busy"):
-        yahoo.chart(client, "AAPL", clock.now(), clock.now(), "1m")
+        client.get("v8/finance/chart/AAPL", {}, endpoint=yahoo.ENDPOINT)
     assert len(httpserver.log) == 4
     # 2 * 2**retry plus uniform jitter in [0, 2).
     assert len(clock.sleeps) == 3
@@ -130,8 +129,8 @@ def test_retry_after_http_date(httpserver: HTTPServer, clock: FakeClock) -> None
     httpserver.expect_ordered_request("/v8/finance/chart/AAPL").respond_with_data(
         empty, content_type="application/json"
     )
-    response = yahoo.chart(
-        make_client(yahoo, httpserver, clock), "AAPL", clock.now(), clock.now(), "1m"
+    response = make_client(yahoo, httpserver, clock).get(
+        "v8/finance/chart/AAPL", {}, endpoint=yahoo.ENDPOINT
     )
     assert response.content == empty
     assert clock.sleeps == [30.0]
@@ -214,25 +213,6 @@ def test_daily_endpoints_end_to_end(httpserver: HTTPServer, clock: FakeClock) ->
     response = alphavantage.query(make_client(alphavantage, httpserver, clock), SECRET, params)
     assert response.endpoint == "TIME_SERIES_DAILY_ADJUSTED"
     assert alphavantage.parse_daily_csv(response.content)["dividend_amount"].sum() == 1.68 + 1.69
-
-    splits = fixture_bytes(
-        "yahoo/chart_v8_AAPL_1d_2020-08-31_2020-11-07_splits_dividends_body.json"
-    )
-    httpserver.expect_request(
-        "/v8/finance/chart/AAPL",
-        query_string={
-            "period1": "1598832000",
-            "period2": "1604793600",
-            "interval": "1d",
-            "includePrePost": "false",
-            "events": "div|split",
-        },
-    ).respond_with_data(splits, content_type="application/json")
-    start = datetime(2020, 8, 31, tzinfo=UTC)
-    end = datetime(2020, 11, 8, tzinfo=UTC)
-    chart = yahoo.chart(make_client(yahoo, httpserver, clock), "AAPL", start, end, "1d")
-    daily = yahoo.parse_chart_daily(chart.content)
-    assert daily.set_index("trade_date").loc[date(2020, 8, 31), "split_coefficient"] == 4.0
 
 
 def test_threads_share_one_bucket(clock: FakeClock) -> None:

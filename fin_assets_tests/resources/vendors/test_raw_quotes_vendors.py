@@ -12,6 +12,7 @@ from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.resources.vendors.routing import VendorMarketSource
 from fin_assets_tests.resources.vendors.conftest import (
+    data_requests,
     fixture_bytes,
     serve_yahoo_empty_day,
     vendor_source,
@@ -56,7 +57,7 @@ def test_lineage_then_reuse(httpserver: HTTPServer, tmp_path: Path) -> None:
     assert second.success
     (event,) = second.asset_materializations_for_node("raw_quotes")
     assert event.metadata["payloads_reused"].value == 1
-    assert len(httpserver.log) == 1  # the quota is not spent twice
+    assert data_requests(httpserver) == ["/v8/finance/chart/AAPL"]  # the quota is not spent twice
 
 
 def test_premium_endpoint_fails_with_the_vendor_message_and_writes_nothing(

@@ -10,12 +10,13 @@ from pytest_httpserver import HTTPServer
 
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import decode_payload
-from fin_assets.resources.vendors import alphavantage
+from fin_assets.resources.vendors import alphavantage, yahoo
 from fin_assets.resources.vendors.errors import VendorPayloadInvalid
 from fin_assets.resources.vendors.replay import ResponseArchive, VendorRecordingMissing
 from fin_assets.resources.vendors.routing import VendorMarketSource
 from fin_assets.universe import Symbol, load_universe
 from fin_assets_tests.resources.vendors.conftest import (
+    AAPL_2025_02_03,
     fixture_bytes,
     serve_yahoo_empty_day,
     vendor_source,
@@ -90,6 +91,12 @@ def test_yahoo_session_request_and_payload(httpserver: HTTPServer) -> None:
     )
     assert payload is not None and payload.content == body
     assert payload.vendor == "yahoo" and payload.endpoint == "v8/finance/chart"
+    # Lineage: the query yfinance sent, without its crumb, plus the session and the hash.
+    assert payload.params == {
+        **yahoo.chart_params(*AAPL_2025_02_03, "1m"),
+        "trade_date": "2025-02-03",
+        "response_sha256": hashlib.sha256(body).hexdigest(),
+    }
     assert payload.params["period1"] == "1738593000"
 
 
@@ -145,17 +152,7 @@ def test_archive_keeps_identical_answers_once(tmp_path: Path, httpserver: HTTPSe
     serve_yahoo_empty_day(httpserver)
     lake = ParquetLake(str(tmp_path / "lake"))
     source = vendor_source(httpserver, equity_vendor="yahoo")
-    response = source._client("yahoo").get(
-        "v8/finance/chart/AAPL",
-        {
-            "period1": "1738593000",
-            "period2": "1738616400",
-            "interval": "1m",
-            "includePrePost": "false",
-            "events": "div|split",
-        },
-        endpoint="v8/finance/chart",
-    )
+    response = yahoo.chart(source._client("yahoo"), "AAPL", *AAPL_2025_02_03, "1m")
     archive = ResponseArchive(lake)
     assert archive.save(response) == archive.save(response)
     assert len(lake.list_objects("raw/_responses")) == 2

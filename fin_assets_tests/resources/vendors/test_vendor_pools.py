@@ -30,7 +30,11 @@ from fin_assets.resources.storage import LakeResource
 from fin_assets.resources.vendors.routing import VendorMarketSource
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
-from fin_assets_tests.resources.vendors.conftest import serve_yahoo_empty_day, vendor_source
+from fin_assets_tests.resources.vendors.conftest import (
+    data_requests,
+    serve_yahoo_empty_day,
+    vendor_source,
+)
 
 UNIVERSE = {s.symbol: s for s in load_universe()}
 COINGECKO_STEP = "raw_quotes.fetch_coingecko"
@@ -104,7 +108,7 @@ def test_a_busy_vendor_pool_holds_only_that_vendors_step(
                 while_blocked["coingecko_started"] = any(
                     e.is_step_start and e.step_key == COINGECKO_STEP for e in events
                 )
-                while_blocked["requests"] = [request.path for request, _ in httpserver.log]
+                while_blocked["requests"] = data_requests(httpserver)
                 break
             time.sleep(0.2)
         storage.free_concurrency_slot_for_step(other_run.run_id, COINGECKO_STEP)
@@ -134,7 +138,7 @@ def test_a_busy_vendor_pool_holds_only_that_vendors_step(
         "requests": ["/v8/finance/chart/SPY"],
     }
     assert result.success
-    assert [request.path for request, _ in httpserver.log] == [
+    assert data_requests(httpserver) == [
         "/v8/finance/chart/SPY",
         "/coins/bitcoin/market_chart/range",
     ]
