@@ -10,11 +10,17 @@ LandingContractError listing the problems (at most MAX_LISTED of each kind).
 `LandingRows.encode(positions)` gives a subset of the rows in the file's own format with the
 rows unchanged: the original CSV lines, the original JSON objects, the Parquet rows with their
 types. That is how a date-range file is split into one raw payload per trade date.
+
+`max_rows` (landing/limits.py) is checked before any row is decoded: Parquet by the footer's row
+count, CSV by counting non-blank lines (and its field separators: six fields a line), JSON by
+counting `{` and `,` (a row object has six values): so the memory a file takes is bounded by
+its bytes and that limit, whatever it holds.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -36,6 +42,8 @@ _ISO_WITH_OFFSET = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})"
 )
 _INTEGER = re.compile(r"-?\d+")
+# A non-blank line, as str.splitlines() splits lines: its first non-space character onwards.
+_NON_BLANK_LINE = re.compile(r"\S[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*")
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,12 +55,21 @@ class LandingRows:
     encode: Callable[[Sequence[int]], bytes]
 
 
-def parse_landing_file(content: bytes, file_format: str) -> LandingRows:
-    """Parse a landing file of format csv, json or parquet (see the module docstring)."""
+def parse_landing_file(
+    content: bytes, file_format: str, max_rows: int | None = None
+) -> LandingRows:
+    """Parse a landing file of format csv, json or parquet (see the module docstring); a file
+    of more than `max_rows` rows (None: no limit) is refused before its rows are decoded."""
     parsers = {"csv": _parse_csv, "json": _parse_json, "parquet": _parse_parquet}
     if file_format not in parsers:
         raise ValueError(f"unknown landing format {file_format!r}")
-    return parsers[file_format](content)
+    return parsers[file_format](content, max_rows)
+
+
+def _too_many_rows(found: str, max_rows: int) -> LandingContractError:
+    return LandingContractError(
+        [f"the file holds {found} rows, more than the limit of {max_rows:,} (FIN_LANDING_MAX_ROWS)"]
+    )
 
 
 def _check_columns(columns: Sequence[str]) -> None:
@@ -135,11 +152,19 @@ def _bars_from_values(columns: dict[str, Sequence[object]]) -> pd.DataFrame:
     return frame[list(RAW_COLUMNS)]
 
 
-def _parse_csv(content: bytes) -> LandingRows:
+def _parse_csv(content: bytes, max_rows: int | None) -> LandingRows:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise LandingContractError([f"CSV is not UTF-8: {error}"]) from None
+    if max_rows is not None:
+        counted = sum(1 for _ in itertools.islice(_NON_BLANK_LINE.finditer(text), max_rows + 2))
+        if counted > max_rows + 1:
+            raise _too_many_rows("at least " + f"{max_rows + 1:,}", max_rows)
+        if text.count(",") > (len(RAW_COLUMNS) - 1) * counted:
+            raise LandingContractError(
+                [f"every CSV row needs {len(RAW_COLUMNS)} fields: the file has more separators"]
+            )
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise LandingContractError(["CSV is empty: it needs a header line"])
@@ -159,7 +184,13 @@ def _parse_csv(content: bytes) -> LandingRows:
     return LandingRows(_bars_from_values(columns), encode)
 
 
-def _parse_json(content: bytes) -> LandingRows:
+def _parse_json(content: bytes, max_rows: int | None) -> LandingRows:
+    if max_rows is not None:
+        objects = content.count(b"{")
+        values = content.count(b",") + 1
+        if objects > max_rows or values > len(RAW_COLUMNS) * max_rows:
+            found = f"{max(objects, values // len(RAW_COLUMNS)):,}"
+            raise _too_many_rows(f"up to {found}", max_rows)
     try:
         rows = json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -179,30 +210,41 @@ def _parse_json(content: bytes) -> LandingRows:
     return LandingRows(_bars_from_values(columns), encode)
 
 
-def _parse_parquet(content: bytes) -> LandingRows:
+def _parse_parquet(content: bytes, max_rows: int | None) -> LandingRows:
     try:
-        table = pq.read_table(pa.BufferReader(content))
+        parquet = pq.ParquetFile(pa.BufferReader(content))
     except (pa.ArrowInvalid, OSError) as error:
         raise LandingContractError([f"not a readable Parquet file (truncated?): {error}"]) from None
-    _check_columns(table.column_names)
-    problems = [
-        f"{name} has {table[name].null_count} nulls"
-        for name in RAW_COLUMNS
-        if table[name].null_count
-    ]
-    ts_type = table.schema.field("ts").type
-    if pa.types.is_timestamp(ts_type) and ts_type.tz in UTC_ZONES:
-        ts = table["ts"].to_pandas().dt.tz_convert("UTC").dt.as_unit("us")
-    elif pa.types.is_int64(ts_type):
-        ts = _epoch_ms(table["ts"].to_numpy(zero_copy_only=False))
-    else:
+    schema = parquet.schema_arrow
+    _check_columns(schema.names)
+    if max_rows is not None and parquet.metadata.num_rows > max_rows:
+        raise _too_many_rows(f"{parquet.metadata.num_rows:,}", max_rows)
+    ts_type = schema.field("ts").type
+    utc_timestamps = pa.types.is_timestamp(ts_type) and ts_type.tz in UTC_ZONES
+    problems = []
+    if not (utc_timestamps or pa.types.is_int64(ts_type)):
         problems.append(f"ts must be timestamp with time zone UTC or int64 epoch ms, not {ts_type}")
     for name in VALUE_COLUMNS:
-        kind = table.schema.field(name).type
+        kind = schema.field(name).type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
             problems.append(f"{name} must be numeric, not {kind}")
     if problems:
         raise LandingContractError(problems)
+    try:
+        table = parquet.read()
+    except (pa.ArrowInvalid, OSError) as error:
+        raise LandingContractError([f"not a readable Parquet file (truncated?): {error}"]) from None
+    nulls = [
+        f"{name} has {table[name].null_count} nulls"
+        for name in RAW_COLUMNS
+        if table[name].null_count
+    ]
+    if nulls:
+        raise LandingContractError(nulls)
+    if utc_timestamps:
+        ts = table["ts"].to_pandas().dt.tz_convert("UTC").dt.as_unit("us")
+    else:
+        ts = _epoch_ms(table["ts"].to_numpy(zero_copy_only=False))
     frame = pd.DataFrame({"ts": ts})
     for name in VALUE_COLUMNS:
         frame[name] = table[name].to_numpy(zero_copy_only=False).astype(np.float64)
