@@ -44,7 +44,8 @@ def tick(root: str, cursor: str | None = None) -> SensorResult:
 
 
 def requested_keys(result: SensorResult) -> list[list[str]]:
-    return [r.run_config["ops"]["raw_quotes"]["config"]["landing_keys"] for r in result.run_requests]
+    requests = result.run_requests
+    return [r.run_config["ops"]["raw_quotes"]["config"]["landing_keys"] for r in requests]
 
 
 def quarantined(lake: ParquetLake, key: str) -> list[tuple[str, dict]]:
@@ -82,9 +83,10 @@ def test_a_local_lake_s_unwritable_report_a_symlink_and_a_dot_folder_stop_nothin
         "not a regular file but a symlink: it is not read, symbolic links are never followed"
     ]
     assert "root:" not in caplog.text
-    assert "root:" not in (tmp_path / link_file.removesuffix(".csv")).with_suffix(
-        ".error.json"
-    ).read_text()
+    assert (
+        "root:"
+        not in (tmp_path / link_file.removesuffix(".csv")).with_suffix(".error.json").read_text()
+    )
     cursor = LandingCursor.from_json(second.cursor)
     assert cursor.reasons == {
         HIDDEN: "a temporary name (a segment starts with '.' or '_tmp'): waiting for its writer"
