@@ -5,7 +5,8 @@ UTC: ISO-8601 text with an explicit offset (`2025-01-02T14:30:00Z`, `...+00:00`)
 epoch milliseconds; Parquet may also use a timestamp column with time zone UTC. The other
 columns are numbers. CSV: a header line, then one bar per line (blank lines are ignored, every
 line needs all six fields). JSON: a list of row objects. Anything else raises
-LandingContractError listing the problems (at most MAX_LISTED of each kind).
+LandingContractError listing the problems (at most MAX_LISTED of each kind), naming each bad row
+by its `ts` as the file gives it (`ts 2025-01-02T14:30:00Z`), never by a row number.
 
 `LandingRows.encode(positions)` gives a subset of the rows in the file's own format with the
 rows unchanged: the original CSV lines, the original JSON objects, the Parquet rows with their
@@ -94,7 +95,7 @@ def _text_timestamps(values: Sequence[object]) -> pd.Series:
         raise LandingContractError(["ts values must all be text or all be integer epoch ms"])
     if all(_INTEGER.fullmatch(v) for v in values):
         return _epoch_ms([int(v) for v in values])
-    bad = [f"row {i} {v!r}" for i, v in enumerate(values) if not _ISO_WITH_OFFSET.fullmatch(v)]
+    bad = [repr(v) for v in values if not _ISO_WITH_OFFSET.fullmatch(v)]
     if bad:
         raise LandingContractError(
             [f"ts must be ISO-8601 with a UTC offset or epoch ms; bad values: {listed(bad)}"]
@@ -115,20 +116,26 @@ def _epoch_ms(values: Sequence[int] | np.ndarray) -> pd.Series:
     return pd.Series(times).dt.as_unit("us")
 
 
-def _numbers(column: str, values: Sequence[object]) -> np.ndarray:
-    """Numbers given as JSON numbers or as CSV text; booleans and other text are rejected."""
+def row_name(ts: object) -> str:
+    """How a problem names a row: by its ts as given in the file."""
+    return f"ts {ts}"
+
+
+def _numbers(column: str, values: Sequence[object], ts: Sequence[object]) -> np.ndarray:
+    """Numbers given as JSON numbers or as CSV text; booleans and other text are rejected
+    (the bad rows named by `ts`)."""
     parsed = np.empty(len(values), dtype=np.float64)
     bad = []
     for i, value in enumerate(values):
         if isinstance(value, bool):
-            bad.append(f"row {i} {value!r}")
+            bad.append(f"{row_name(ts[i])} {value!r}")
         elif isinstance(value, int | float):
             parsed[i] = value
         else:
             try:
                 parsed[i] = float(value)
             except (TypeError, ValueError):
-                bad.append(f"row {i} {value!r}")
+                bad.append(f"{row_name(ts[i])} {value!r}")
     if bad:
         raise LandingContractError([f"{column} has values that are not numbers: {listed(bad)}"])
     return parsed
@@ -144,7 +151,7 @@ def _bars_from_values(columns: dict[str, Sequence[object]]) -> pd.DataFrame:
         problems += error.problems
     for column in VALUE_COLUMNS:
         try:
-            frame[column] = _numbers(column, columns[column])
+            frame[column] = _numbers(column, columns[column], columns["ts"])
         except LandingContractError as error:
             problems += error.problems
     if problems:
@@ -171,7 +178,12 @@ def _parse_csv(content: bytes, max_rows: int | None) -> LandingRows:
     header = next(csv.reader([lines[0]]))
     _check_columns(header)
     records = [next(csv.reader([line])) for line in lines[1:]]
-    short = [f"row {n} has {len(r)}" for n, r in enumerate(records) if len(r) != len(header)]
+    at = header.index("ts")
+    short = [
+        f"{row_name(r[at] if len(r) > at else '?')} has {len(r)}"
+        for r in records
+        if len(r) != len(header)
+    ]
     if short:
         raise LandingContractError(
             [f"every CSV row needs {len(header)} fields (truncated file?): {listed(short)}"]
@@ -199,7 +211,7 @@ def _parse_json(content: bytes, max_rows: int | None) -> LandingRows:
         raise LandingContractError(["JSON must be a list of row objects"])
     names = sorted({name for row in rows for name in row})
     _check_columns(names or list(RAW_COLUMNS))
-    incomplete = [f"row {i}" for i, row in enumerate(rows) if len(row) != len(RAW_COLUMNS)]
+    incomplete = [row_name(row.get("ts", "?")) for row in rows if len(row) != len(RAW_COLUMNS)]
     if incomplete:
         raise LandingContractError([f"rows without all six columns: {listed(incomplete)}"])
     columns = {name: [row[name] for row in rows] for name in RAW_COLUMNS}

@@ -15,7 +15,9 @@ from dagster import DagsterInstance, SensorResult, build_sensor_context
 from fin_assets.analytics.schemas import INTRADAY_BARS
 from fin_assets.cli import main
 from fin_assets.defs.landing import landing_sensor
+from fin_assets.landing.contract import LandingContractError
 from fin_assets.landing.cursor import LandingCursor
+from fin_assets.landing.parsing import parse_landing_file
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.settings import Settings
@@ -182,3 +184,21 @@ def test_ingest_landing_states_every_object_and_ingests_the_valid_one(
     )
     bars = lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL").to_pandas()
     assert bars["open"].tolist() == [100.0, 101.0, 102.0]
+
+
+def test_reports_name_rows_by_their_timestamp() -> None:
+    content = valid_csv().replace(b",101.0,102.0,", b",abc,102.0,")
+    lines = content.decode().splitlines()
+    short = "\n".join([*lines[:2], lines[2].rsplit(",", 2)[0], lines[3]]).encode()
+
+    with pytest.raises(LandingContractError) as bad_number:
+        parse_landing_file(content, "csv")
+    with pytest.raises(LandingContractError) as short_row:
+        parse_landing_file(short, "csv")
+
+    assert bad_number.value.problems == [
+        "open has values that are not numbers: ts 2025-01-02T14:31:00+00:00 'abc'"
+    ]
+    assert short_row.value.problems == [
+        "every CSV row needs 6 fields (truncated file?): ts 2025-01-02T14:31:00+00:00 has 4"
+    ]

@@ -110,7 +110,7 @@ REJECTIONS = {
     "truncated csv": (
         "landing/AAPL/2025-01-02/cut.csv",
         truncated_csv(),
-        ["every CSV row needs 6 fields (truncated file?): row 2 has 4"],
+        ["every CSV row needs 6 fields (truncated file?): ts 2025-01-02T14:32:00+00:00 has 4"],
     ),
     "wrong columns": (
         "landing/AAPL/2025-01-02/columns.csv",
@@ -134,7 +134,7 @@ REJECTIONS = {
         ),
         [
             "2 rows are not bar-open minutes of XNYS sessions within 2025-01-02..2025-01-02: "
-            "row 1 2025-01-03T14:30:00+00:00, row 2 2025-01-03T14:31:00+00:00"
+            "ts 2025-01-03T14:30:00+00:00, ts 2025-01-03T14:31:00+00:00"
         ],
     ),
     "truncated parquet": (
@@ -148,7 +148,7 @@ REJECTIONS = {
         [
             "2 rows share their ts with another row (2025-01-02T14:30:00+00:00)",
             "ohlc_consistency: 1 of 3 checked rows violate low <= min(open, close) and "
-            "high >= max(open, close) (rows 1)",
+            "high >= max(open, close) (ts 2025-01-02T14:31:00+00:00)",
         ],
     ),
 }
