@@ -259,13 +259,13 @@ def landing_sensor(context: SensorEvaluationContext, lake: LakeResource) -> Sens
     last_date = last_partition_date()
     runnable: list[tuple[LandedFile, LandingKey]] = []
     waiting: dict[LandedFile, str] = {}
-    rejected = 0
+    rejected: list[str] = []
     for landed in tick.new_files:
         try:
             state = runnable_key(store, landed.key, last_date, limits)
         except LandingFileRejected as error:
             context.log.warning(str(error))
-            rejected += 1
+            rejected.append(landed.key)
             continue
         if isinstance(state, Waiting):
             waiting[landed] = state.reason
@@ -292,13 +292,13 @@ def landing_sensor(context: SensorEvaluationContext, lake: LakeResource) -> Sens
             context.log.info(f"{landed.key} waits: {reason}")
     summary = (
         f"{len(tick.new_files)} new landing objects: {len(requests)} runs requested, "
-        f"{rejected} quarantined, {len(waiting)} waiting (reasons in the cursor)"
+        f"{len(rejected)} quarantined, {len(waiting)} waiting (reasons in the cursor)"
     )
     context.log.info(summary)
     return SensorResult(
         run_requests=requests,
         skip_reason=None if requests else summary,
-        cursor=tick.next_cursor(waiting).to_json(),
+        cursor=tick.next_cursor(waiting, moved=rejected).to_json(),
     )
 
 

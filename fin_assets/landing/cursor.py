@@ -92,16 +92,20 @@ class Tick:
     watermark: float
     candidates: Mapping[str, SeenObject]
 
-    def next_cursor(self, deferred: Mapping[LandedFile, str] | None = None) -> LandingCursor:
+    def next_cursor(
+        self, deferred: Mapping[LandedFile, str] | None = None, moved: Iterable[str] = ()
+    ) -> LandingCursor:
         """The cursor after the tick: `deferred` files (with why they wait) are offered again
-        on the next tick."""
+        on the next tick; `moved` keys (quarantined) are forgotten, so a new object at such a
+        key is looked up even if it has the old one's time and size."""
         deferred = deferred or {}
         waiting = {f.key: f.etag for f in deferred}
         horizon = self.watermark - OVERLAP_SECONDS
+        gone = set(moved)
         seen = {
             key: entry
             for key, entry in self.candidates.items()
-            if key not in waiting and entry.last_modified >= horizon
+            if key not in waiting and key not in gone and entry.last_modified >= horizon
         }
         reasons = {f.key: reason for f, reason in deferred.items()}
         return LandingCursor(self.watermark, seen, waiting, reasons)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -131,9 +131,11 @@ def test_a_second_bad_file_at_one_key_never_overwrites_the_first(
 ) -> None:
     key = "landing/AAPL/2025-01-02/bad.csv"
     root = f"s3://{s3_bucket}/lake"
-    put(s3_bucket, key, b"ts,open\n")
+    # Same size and the same second: only the etag tells the two versions apart.
+    landed = datetime(2026, 3, 2, 15, 0, 7, tzinfo=UTC)
+    put(s3_bucket, key, b"ts,open\n", started=landed)
     first = tick(root)
-    put(s3_bucket, key, b"ts,high\n")
+    put(s3_bucket, key, b"ts,high\n", started=landed)
     tick(root, first.cursor)
 
     lake = ParquetLake(root)
