@@ -201,7 +201,7 @@ def landing_version(lake: ParquetLake, info: ObjectInfo) -> str:
 
 
 def runnable_key(
-    lake: ParquetLake, key: str, last_date: date, limits: LandingLimits
+    lake: ParquetLake, info: ObjectInfo, last_date: date, limits: LandingLimits
 ) -> LandingKey | Waiting:
     """The parsed key when a run can take the file now, else why it waits.
 
@@ -210,9 +210,12 @@ def runnable_key(
     LandingFileRejected raised. Any other error (a failed read or quarantine) makes the file
     wait, with the error as its reason: one object never stops the others.
     """
+    key = info.key
     reason = unreadable_reason(key)
     if reason is not None:
         return Waiting(reason)
+    if info.kind == "folder":
+        return Waiting("a folder the lake may not open: its files wait until it may")
     try:
         landing_key = check_landing_object(lake, key, SYMBOLS, HISTORY_START, limits)
         if landing_key.end > last_date:
@@ -262,7 +265,7 @@ def landing_sensor(context: SensorEvaluationContext, lake: LakeResource) -> Sens
     rejected: list[str] = []
     for landed in tick.new_files:
         try:
-            state = runnable_key(store, landed.key, last_date, limits)
+            state = runnable_key(store, infos[landed.key], last_date, limits)
         except LandingFileRejected as error:
             context.log.warning(str(error))
             rejected.append(landed.key)
@@ -396,7 +399,7 @@ def process_landing_files(
         except FileNotFoundError:
             continue
         outcome = _process_landing_file(
-            lake, instance, job, landed, last_date, limits, run_config or {}
+            lake, instance, job, info, landed, last_date, limits, run_config or {}
         )
         on_file(outcome)
         outcomes.append(outcome)
@@ -407,6 +410,7 @@ def _process_landing_file(
     lake: ParquetLake,
     instance: DagsterInstance,
     job: JobDefinition,
+    info: ObjectInfo,
     landed: LandedFile,
     last_date: date,
     limits: LandingLimits,
@@ -418,7 +422,7 @@ def _process_landing_file(
     if instance.get_run_records(done, limit=1):
         return LandingOutcome(landed.key, "already processed")
     try:
-        state = runnable_key(lake, landed.key, last_date, limits)
+        state = runnable_key(lake, info, last_date, limits)
     except LandingFileRejected as error:
         return LandingOutcome(landed.key, "rejected", detail=_rejection_detail(error))
     if isinstance(state, Waiting):

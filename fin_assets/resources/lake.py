@@ -79,7 +79,7 @@ class ImmutableObjectError(ValueError):
 class ObjectInfo:
     """One stored object: its key (relative to the root), last-modified time (UTC), size and
     kind: "file", or on a local lake "symlink" (never followed: time and size are the link's
-    own) or "special" (a FIFO, socket or device).
+    own), "special" (a FIFO, socket or device) or "folder" (one the listing may not open).
 
     On S3 the time has one-second resolution (the LastModified of the listing).
     """
@@ -209,6 +209,8 @@ class _Root:
             kind = "file"
         elif stat.S_ISLNK(status.st_mode):
             kind = "symlink"
+        elif stat.S_ISDIR(status.st_mode):
+            kind = "folder"
         else:
             kind = "special"
         modified = datetime.fromtimestamp(status.st_mtime_ns / 1e9, UTC)
@@ -217,7 +219,8 @@ class _Root:
     def list_infos(self, base: str) -> list[ObjectInfo]:
         """Every object under the folder `base`. Local: a walk that never follows a symbolic
         link (a link to a file or a folder is one object of kind "symlink"); object store: one
-        recursive listing scoped to the prefix (a key listed twice, as "x" and "x/", once)."""
+        recursive listing scoped to the prefix (a key listed twice, as "x" and "x/", once). A
+        local folder that may not be opened is one object of kind "folder"."""
         if not self.is_local:
             selector = pafs.FileSelector(base, allow_not_found=True, recursive=True)
             infos = {
@@ -229,9 +232,13 @@ class _Root:
         found = []
         folders = [base]
         while folders:
+            folder = folders.pop()
             try:
-                entries = list(os.scandir(folders.pop()))
+                entries = list(os.scandir(folder))
             except (FileNotFoundError, NotADirectoryError):
+                continue
+            except PermissionError:
+                found.append(self.local_info(folder, os.lstat(folder)))
                 continue
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):

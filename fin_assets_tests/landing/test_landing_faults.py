@@ -204,3 +204,28 @@ def test_reports_name_rows_by_their_timestamp() -> None:
     assert short_row.value.problems == [
         "every CSV row needs 6 fields (truncated file?): ts 2025-01-02T14:31:00+00:00 has 4"
     ]
+
+
+def test_a_folder_the_lake_may_not_open_waits_and_the_others_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tests run as root, whom permissions do not stop: the refusal is simulated.
+    lake = ParquetLake(str(tmp_path))
+    lake.put_object(VALID, valid_csv())
+    lake.put_object("landing/MSFT/2025-01-02/m.csv", valid_csv())
+    scandir = os.scandir
+
+    def refuse_msft(path: str) -> object:
+        if str(path).endswith("landing/MSFT"):
+            raise PermissionError(13, "Permission denied", path)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_msft)
+
+    result = tick(str(tmp_path))
+
+    assert requested_keys(result) == [[VALID]]
+    assert LandingCursor.from_json(result.cursor).reasons == {
+        "landing/MSFT": "a folder the lake may not open: its files wait until it may"
+    }
+    assert lake.list_objects("quarantine") == []
