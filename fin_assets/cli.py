@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
@@ -112,18 +113,26 @@ def print_summary(settings: Settings, outcomes: list[RunOutcome]) -> bool:
 
 
 def ingest_landing(settings: Settings) -> int:
-    """Process every landing file without a successful run yet (see fin_assets/defs/landing.py);
-    1 when a file was rejected or its run failed."""
+    """Process every landing object without a successful run yet (fin_assets/defs/landing.py),
+    printing each one's state; 1 when one was rejected, its run failed or it waits for
+    something other than its dates' partition."""
     outcomes = process_landing_files(
         lake_resource(settings).get_lake(),
         open_instance(settings),
         build_definitions(settings).resolve_job_def("landing_job"),
         run_config=QUIET_RUN_CONFIG,
-        on_file=lambda outcome: console.print(f"{outcome.key}: {outcome.status}"),
+        on_file=lambda outcome: console.print(
+            f"{outcome.key}: {outcome.status}" + (f" ({outcome.detail})" if outcome.detail else ""),
+            markup=False,
+            soft_wrap=True,
+        ),
     )
-    bad = sum(outcome.status in ("rejected", "failed") for outcome in outcomes)
-    console.print(f"{len(outcomes)} landing files, {bad} rejected or failed")
-    return 1 if bad else 0
+    counts = Counter(outcome.status for outcome in outcomes)
+    console.print(
+        f"{len(outcomes)} landing files: "
+        + ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    )
+    return 1 if counts["rejected"] + counts["failed"] + counts["waiting"] else 0
 
 
 def parse_date(text: str) -> date:

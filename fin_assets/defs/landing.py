@@ -11,10 +11,14 @@
   range and contiguous stretch of partition values (`landing_batches`), so a vendor drop or a
   streaming flush of every symbol is one run, not one process per file — and requests a run
   of landing_job per batch with `run_key` = the files' sorted `key@etag`s and run config
-  `raw_quotes.config.landing_keys`. A key that breaks the layout is quarantined by the sensor
-  itself (no run can cover it); a file whose dates are not partitions yet (today), or whose
-  partitions a queued or running landing run covers, waits for a later tick: landing runs of
-  one partition never overlap (the run that read fewer payloads could write its bars last).
+  `raw_quotes.config.landing_keys`. Every object ends in one visible state: requested (then
+  ingested by its run), quarantined with its report (a key breaking the layout, a symbolic
+  link, a file over the size limits or breaking the contract: the sensor checks each before
+  batching it), or waiting with its reason in the cursor (`reasons`) and the tick's log and
+  skip message: dates not partitions yet (today), partitions a queued or running landing run
+  covers (landing runs of one partition never overlap: the run that read fewer payloads could
+  write its bars last), a temporary name, a key the lake cannot address, or an error while
+  checking or quarantining it (tried again every tick). No object can stop the others.
 - raw_quotes with `landing_keys` set ingests those files instead of calling the vendor
   (`ingest_landing_run`). The sensor has read and validated each file before batching it (a
   file breaking the contract is quarantined then, never half-ingested), so one bad file
@@ -70,15 +74,18 @@ from fin_assets.landing.contract import (
     LandingFileRejected,
     LandingKey,
     parse_landing_key,
-    quarantine_key,
 )
 from fin_assets.landing.cursor import LandedFile, LandingCursor, plan_tick
 from fin_assets.landing.ingest import (
+    check_landing_object,
     ingest_landing_file,
-    reject_invalid_key,
+    latest_rejection,
+    object_version,
+    unreadable_reason,
     validate_landing_file,
 )
-from fin_assets.resources.lake import ParquetLake
+from fin_assets.landing.limits import LandingLimits
+from fin_assets.resources.lake import ObjectInfo, ParquetLake
 from fin_assets.resources.raw_store import raw_partition_prefix
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
@@ -173,16 +180,53 @@ def last_partition_date() -> date:
     return date.fromisoformat(date_partitions.get_last_partition_key())
 
 
-def runnable_key(lake: ParquetLake, key: str, last_date: date) -> LandingKey | None:
-    """The parsed key when a run can take the file now, None when its dates are not partitions
-    yet. The file is read and checked against the whole contract first, so a batch never holds
-    a file its run would reject; a file breaking it is quarantined and LandingFileRejected
-    raised."""
-    landing_key = reject_invalid_key(lake, key, SYMBOLS, HISTORY_START)
-    if landing_key.end > last_date:
-        return None
-    universe = {s.symbol: s for s in load_universe()}
-    validate_landing_file(lake, key, universe, HISTORY_START)
+@dataclass(frozen=True)
+class Waiting:
+    """A landing object left where it is for now, and why; `deferred` when that resolves by
+    itself (its dates become partitions), else an operator may have to act."""
+
+    reason: str
+    deferred: bool = False
+
+
+def landing_version(lake: ParquetLake, info: ObjectInfo) -> str:
+    """The object's version tag (object_version); an object that cannot be read for it (a key
+    the lake cannot address, a file it may not read) is tagged by its size and time."""
+    try:
+        return object_version(lake, info)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError):
+        return f"unread-{info.size}-{info.last_modified.timestamp():.0f}"
+
+
+def runnable_key(
+    lake: ParquetLake, info: ObjectInfo, last_date: date, limits: LandingLimits
+) -> LandingKey | Waiting:
+    """The parsed key when a run can take the file now, else why it waits.
+
+    The file is checked against the whole contract first (read within the size limits), so a
+    batch never holds a file its run would reject; a file breaking it is quarantined and
+    LandingFileRejected raised. Any other error (a failed read or quarantine) makes the file
+    wait, with the error as its reason: one object never stops the others.
+    """
+    key = info.key
+    reason = unreadable_reason(key)
+    if reason is not None:
+        return Waiting(reason)
+    if info.kind == "folder":
+        return Waiting("a folder the lake may not open: its files wait until it may")
+    try:
+        landing_key = check_landing_object(lake, key, SYMBOLS, HISTORY_START, limits)
+        if landing_key.end > last_date:
+            reason = f"its dates end {landing_key.end}, after the newest partition {last_date}"
+            return Waiting(reason, deferred=True)
+        universe = {s.symbol: s for s in load_universe()}
+        validate_landing_file(lake, key, universe, HISTORY_START, limits)
+    except LandingFileRejected:
+        raise
+    except Exception as error:  # any failure of one object must not stop the others
+        return Waiting(f"not checked, tried again later: {type(error).__name__}: {error}")
     return landing_key
 
 
@@ -210,26 +254,33 @@ def busy_values(instance: DagsterInstance) -> set[str]:
 def landing_sensor(context: SensorEvaluationContext, lake: LakeResource) -> SensorResult:
     """One run request per batch of new landing files; see the module docstring."""
     store = lake.get_lake()
+    limits = LandingLimits.from_environment()
     cursor = LandingCursor.from_json(context.cursor)
-    tick = plan_tick(cursor, store.list_object_infos(LANDING_PREFIX), store.object_etag)
+    listing = store.list_object_infos(LANDING_PREFIX, temporary=True)
+    infos = {info.key: info for info in listing}
+    tick = plan_tick(cursor, listing, lambda key: landing_version(store, infos[key]))
     last_date = last_partition_date()
     runnable: list[tuple[LandedFile, LandingKey]] = []
-    deferred: list[LandedFile] = []
+    waiting: dict[LandedFile, str] = {}
+    rejected: list[str] = []
     for landed in tick.new_files:
         try:
-            landing_key = runnable_key(store, landed.key, last_date)
+            state = runnable_key(store, infos[landed.key], last_date, limits)
         except LandingFileRejected as error:
             context.log.warning(str(error))
+            rejected.append(landed.key)
             continue
-        if landing_key is None:
-            deferred.append(landed)
+        if isinstance(state, Waiting):
+            waiting[landed] = state.reason
         else:
-            runnable.append((landed, landing_key))
+            runnable.append((landed, state))
     requests: list[RunRequest] = []
     busy = busy_values(context.instance)
     for batch in landing_batches(runnable):
-        if busy.intersection(batch.values):
-            deferred.extend(batch.files)
+        overlap = busy.intersection(batch.values)
+        if overlap:
+            reason = f"partitions of {','.join(sorted(overlap))} are in a queued or running run"
+            waiting.update(dict.fromkeys(batch.files, reason))
             continue
         busy.update(batch.values)
         requests.append(
@@ -239,11 +290,19 @@ def landing_sensor(context: SensorEvaluationContext, lake: LakeResource) -> Sens
                 tags=landing_run_tags(batch),
             )
         )
-    context.log.info(
-        f"{len(tick.new_files)} new landing files: {len(requests)} runs requested, "
-        f"{len(deferred)} deferred (dates not partitions yet, or their partitions busy)"
+    for landed, reason in waiting.items():
+        if cursor.reasons.get(landed.key) != reason:
+            context.log.info(f"{landed.key} waits: {reason}")
+    summary = (
+        f"{len(tick.new_files)} new landing objects: {len(requests)} runs requested, "
+        f"{len(rejected)} quarantined, {len(waiting)} waiting (reasons in the cursor)"
     )
-    return SensorResult(run_requests=requests, cursor=tick.next_cursor(deferred).to_json())
+    context.log.info(summary)
+    return SensorResult(
+        run_requests=requests,
+        skip_reason=None if requests else summary,
+        cursor=tick.next_cursor(waiting, moved=rejected).to_json(),
+    )
 
 
 def ingest_landing_run(
@@ -266,7 +325,8 @@ def ingest_landing_run(
             f"{scope.symbols} × {scope.start}..{scope.end}"
         )
     universe = {s.symbol: s for s in load_universe()}
-    accepted = [ingest_landing_file(lake, key, universe, HISTORY_START) for key in keys]
+    limits = LandingLimits.from_environment()
+    accepted = [ingest_landing_file(lake, key, universe, HISTORY_START, limits) for key in keys]
     sessions = [
         (f.key.symbol, d)
         for f in accepted
@@ -304,11 +364,14 @@ def ingest_landing_run(
 
 @dataclass(frozen=True)
 class LandingOutcome:
-    """What `process_landing_files` did with one landing file."""
+    """What `process_landing_files` did with one landing object."""
 
     key: str
-    status: str  # "succeeded", "failed", "rejected", "deferred" or "already processed"
+    # "succeeded", "failed", "rejected", "deferred" (its dates are not partitions yet),
+    # "waiting" (see `detail`) or "already processed"
+    status: str
     run_id: str = ""
+    detail: str = ""  # the quarantine key and problems, or why the object waits
 
 
 def process_landing_files(
@@ -318,17 +381,26 @@ def process_landing_files(
     run_config: Mapping[str, Any] | None = None,
     on_file: Callable[[LandingOutcome], None] = lambda outcome: None,
 ) -> list[LandingOutcome]:
-    """Ingest every landing file, one landing_job run each (a batch of one), in this process.
+    """Ingest every landing object, one landing_job run each (a batch of one), in this process.
 
     A file (key and etag) that already has a successful run, by the sensor or by an earlier
-    call, is skipped. Runs are recorded in `instance`, with `run_config` (e.g. loggers) added
-    to each landing run's config; `on_file` sees each outcome as it comes.
+    call, is skipped. Every object gets an outcome, whatever happens to the others (see
+    runnable_key). Runs are recorded in `instance`, with `run_config` (e.g. loggers) added to
+    each landing run's config; `on_file` sees each outcome as it comes.
     """
     outcomes = []
     last_date = last_partition_date()
-    for info in lake.list_object_infos(LANDING_PREFIX):
-        landed = LandedFile(info.key, lake.object_etag(info.key), info.last_modified.timestamp())
-        outcome = _process_landing_file(lake, instance, job, landed, last_date, run_config or {})
+    limits = LandingLimits.from_environment()
+    for info in lake.list_object_infos(LANDING_PREFIX, temporary=True):
+        try:
+            landed = LandedFile(
+                info.key, landing_version(lake, info), info.last_modified.timestamp()
+            )
+        except FileNotFoundError:
+            continue
+        outcome = _process_landing_file(
+            lake, instance, job, info, landed, last_date, limits, run_config or {}
+        )
         on_file(outcome)
         outcomes.append(outcome)
     return outcomes
@@ -338,8 +410,10 @@ def _process_landing_file(
     lake: ParquetLake,
     instance: DagsterInstance,
     job: JobDefinition,
+    info: ObjectInfo,
     landed: LandedFile,
     last_date: date,
+    limits: LandingLimits,
     run_config: Mapping[str, Any],
 ) -> LandingOutcome:
     done = RunsFilter(
@@ -348,19 +422,24 @@ def _process_landing_file(
     if instance.get_run_records(done, limit=1):
         return LandingOutcome(landed.key, "already processed")
     try:
-        landing_key = runnable_key(lake, landed.key, last_date)
-    except LandingFileRejected:
-        return LandingOutcome(landed.key, "rejected")
-    if landing_key is None:
-        return LandingOutcome(landed.key, "deferred")
-    [batch] = landing_batches([(landed, landing_key)])
+        state = runnable_key(lake, info, last_date, limits)
+    except LandingFileRejected as error:
+        return LandingOutcome(landed.key, "rejected", detail=_rejection_detail(error))
+    if isinstance(state, Waiting):
+        status = "deferred" if state.deferred else "waiting"
+        return LandingOutcome(landed.key, status, detail=state.reason)
+    [batch] = landing_batches([(landed, state)])
     result = job.execute_in_process(
         instance=instance,
         run_config={**run_config, **landing_run_config(batch.keys)},
         tags=landing_run_tags(batch),
         raise_on_error=False,
     )
-    rejected = lake.has_object(quarantine_key(landed.key)) and not lake.has_object(landed.key)
-    if rejected:
-        return LandingOutcome(landed.key, "rejected", result.run_id)
+    rejection = None if lake.has_object(landed.key) else latest_rejection(lake, landed.key)
+    if rejection is not None:
+        return LandingOutcome(landed.key, "rejected", result.run_id, _rejection_detail(rejection))
     return LandingOutcome(landed.key, "succeeded" if result.success else "failed", result.run_id)
+
+
+def _rejection_detail(error: LandingFileRejected) -> str:
+    return f"moved to {error.quarantined_as}: " + "; ".join(error.problems)

@@ -6,8 +6,10 @@ Keys, relative to the lake root (docs/landing.md):
 - `landing/{SYMBOL}/{YYYY-MM-DD}_{YYYY-MM-DD}/{name}.{ext}`: a date range, both ends inclusive.
 
 SYMBOL must be in the universe, the first date on or after the partitions' first date and
-`name` made of `[A-Za-z0-9_.-]`. A rejected file moves to `quarantine/{key}`, with its error
-report (JSON: key, rejected_at, problems) at `quarantine/{key}.error.json`.
+`name` made of `[A-Za-z0-9_.-]`. A rejected file moves to `quarantine/{key}/{version}{.ext}`,
+with its error report (JSON: key, rejected_at, problems, ...) at
+`quarantine/{key}/{version}.error.json`; `version` is the rejection time and the object's
+version tag, so a second rejection at the same key never overwrites the first.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from fin_assets.analytics.market_calendar import CALENDAR_END
 
@@ -29,6 +31,7 @@ MEDIA_TYPES = {
     "parquet": "application/vnd.apache.parquet",
 }
 KEY_LAYOUT = "landing/{SYMBOL}/{YYYY-MM-DD}[_{YYYY-MM-DD}]/{name}.{csv|json|parquet}"
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,16}$")
 _KEY = re.compile(
     rf"{LANDING_PREFIX}/(?P<symbol>[^/]+)/(?P<start>\d{{4}}-\d{{2}}-\d{{2}})"
     r"(?:_(?P<end>\d{4}-\d{2}-\d{2}))?/(?P<name>[A-Za-z0-9_.\-]+)\.(?P<format>csv|json|parquet)"
@@ -44,14 +47,15 @@ class LandingContractError(ValueError):
 
 
 class LandingFileRejected(ValueError):
-    """A landing file was rejected: it is in quarantine, with its error report beside it."""
+    """A landing file was rejected: it is in quarantine at `quarantined_as`, with its error
+    report beside it."""
 
-    def __init__(self, key: str, problems: Sequence[str]) -> None:
+    def __init__(self, key: str, problems: Sequence[str], quarantined_as: str) -> None:
         self.key = key
         self.problems = list(problems)
+        self.quarantined_as = quarantined_as
         super().__init__(
-            f"landing file {key} rejected (moved to {quarantine_key(key)}): "
-            + "; ".join(self.problems)
+            f"landing file {key} rejected (moved to {quarantined_as}): " + "; ".join(self.problems)
         )
 
 
@@ -96,11 +100,18 @@ def parse_landing_key(key: str, symbols: Collection[str], first_date: date) -> L
     return LandingKey(key=key, symbol=symbol, start=start, end=end, format=match["format"])
 
 
-def quarantine_key(key: str) -> str:
-    """Where a rejected landing file is moved."""
+def quarantine_prefix(key: str) -> str:
+    """The folder holding every quarantined version of the landing key `key`."""
     return f"{QUARANTINE_PREFIX}/{key}"
 
 
-def error_report_key(key: str) -> str:
-    """Where the error report of a rejected landing file is written."""
-    return f"{QUARANTINE_PREFIX}/{key}.error.json"
+def quarantine_keys(key: str, rejected_at: datetime, etag: str) -> tuple[str, str]:
+    """Where one rejected version of `key` goes, and where its error report is written.
+
+    `{prefix}/{rejected_at:%Y%m%dT%H%M%S%fZ}-{etag[:16]}` plus the key's extension (when it has
+    a plain one) for the file, `.error.json` for the report: a new folder level, so the keys
+    stay as long as the landing key's own segments (a 250-character file name still fits).
+    """
+    version = f"{quarantine_prefix(key)}/{rejected_at:%Y%m%dT%H%M%S%fZ}-{etag[:16]}"
+    extension = _EXTENSION.search(key.rsplit("/", 1)[-1])
+    return version + (extension[0] if extension else ""), f"{version}.error.json"

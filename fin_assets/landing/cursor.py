@@ -7,8 +7,10 @@ upload "lands late"), and many files can share one second. The cursor therefore 
 - `watermark`: the newest last-modified time (epoch seconds) seen in any listing;
 - `seen`: key → (last_modified, size, etag) of every object seen with
   last_modified >= watermark - OVERLAP_SECONDS (the safety overlap);
-- `deferred`: key → etag of files seen but not to be processed yet (their dates are not
-  partitions yet); they are offered again on every tick whatever their time.
+- `deferred`: key → etag of objects seen but not processed yet (their dates are not
+  partitions yet, their partitions are busy, they have a temporary name, ...); they are offered
+  again on every tick whatever their time;
+- `reasons`: key → why each deferred object waits (shown to operators, not used to decide).
 
 A tick lists the landing prefix once. An object is a candidate when its time is within the
 overlap (or it is deferred); a candidate is new unless `seen` holds the same key with the same
@@ -55,6 +57,7 @@ class LandingCursor:
     watermark: float = 0.0
     seen: Mapping[str, SeenObject] = field(default_factory=dict)
     deferred: Mapping[str, str] = field(default_factory=dict)
+    reasons: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, text: str | None) -> LandingCursor:
@@ -66,12 +69,19 @@ class LandingCursor:
             watermark=data["watermark"],
             seen={key: SeenObject(*values) for key, values in data["seen"].items()},
             deferred=data["deferred"],
+            reasons=data.get("reasons", {}),
         )
 
     def to_json(self) -> str:
         seen = {k: [s.last_modified, s.size, s.etag] for k, s in sorted(self.seen.items())}
-        deferred = dict(sorted(self.deferred.items()))
-        return json.dumps({"watermark": self.watermark, "seen": seen, "deferred": deferred})
+        return json.dumps(
+            {
+                "watermark": self.watermark,
+                "seen": seen,
+                "deferred": dict(sorted(self.deferred.items())),
+                "reasons": dict(sorted(self.reasons.items())),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -82,16 +92,23 @@ class Tick:
     watermark: float
     candidates: Mapping[str, SeenObject]
 
-    def next_cursor(self, deferred: Iterable[LandedFile] = ()) -> LandingCursor:
-        """The cursor after the tick: `deferred` files are offered again on the next tick."""
+    def next_cursor(
+        self, deferred: Mapping[LandedFile, str] | None = None, moved: Iterable[str] = ()
+    ) -> LandingCursor:
+        """The cursor after the tick: `deferred` files (with why they wait) are offered again
+        on the next tick; `moved` keys (quarantined) are forgotten, so a new object at such a
+        key is looked up even if it has the old one's time and size."""
+        deferred = deferred or {}
         waiting = {f.key: f.etag for f in deferred}
         horizon = self.watermark - OVERLAP_SECONDS
+        gone = set(moved)
         seen = {
             key: entry
             for key, entry in self.candidates.items()
-            if key not in waiting and entry.last_modified >= horizon
+            if key not in waiting and key not in gone and entry.last_modified >= horizon
         }
-        return LandingCursor(watermark=self.watermark, seen=seen, deferred=waiting)
+        reasons = {f.key: reason for f, reason in deferred.items()}
+        return LandingCursor(self.watermark, seen, waiting, reasons)
 
 
 def plan_tick(

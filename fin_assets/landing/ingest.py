@@ -10,8 +10,11 @@ content-addressed: ingesting the same file again stores nothing new. The landing
 is left in place (a bucket lifecycle rule may expire `landing/`).
 
 Rejected: nothing is written to the raw layer (every rule is checked before the first write);
-the error report is written to `quarantine/{key}.error.json`, then the file is moved to
-`quarantine/{key}`, and LandingFileRejected is raised.
+the error report is written to `quarantine/{key}/{version}.error.json` (never over an existing
+object), then the file is moved to `quarantine/{key}/{version}{.ext}`, and LandingFileRejected
+is raised. The object's kind, size and key are checked before a byte of it is read: a symbolic
+link or special file (local lake) is quarantined as it is, never followed, and a file over the
+byte limit is never read (landing/limits.py).
 
 The bars layer reads a partition's landing payloads with `read_landing_bars`: the union of all
 of them, a ts present in several taking the row of the file landed last.
@@ -33,13 +36,20 @@ from fin_assets.landing.contract import (
     LandingContractError,
     LandingFileRejected,
     LandingKey,
-    error_report_key,
     parse_landing_key,
-    quarantine_key,
+    quarantine_keys,
+    quarantine_prefix,
 )
+from fin_assets.landing.limits import LandingLimits
 from fin_assets.landing.parsing import LandingRows, parse_landing_file
 from fin_assets.landing.validation import trade_dates
-from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.lake import (
+    ObjectInfo,
+    ObjectTooLargeError,
+    ParquetLake,
+    is_temporary_key,
+    is_unaddressable_key,
+)
 from fin_assets.resources.market_data import RawPayload
 from fin_assets.resources.raw_store import store_payload
 from fin_assets.universe import Symbol
@@ -56,27 +66,97 @@ class AcceptedFile:
     session_dates: tuple[date, ...]
 
 
+def unreadable_reason(key: str) -> str | None:
+    """Why the landing object at `key` waits without being read or quarantined, or None.
+
+    A temporary name (a segment starting with "." or "_tmp") is a file its writer has not
+    renamed yet; a key the lake's filesystem layer cannot address (an empty, "." or ".."
+    segment, which S3 allows) can be neither read nor moved: an operator must move it.
+    """
+    if is_unaddressable_key(key):
+        return (
+            "the key has an empty, '.' or '..' segment: the lake cannot read or quarantine it, "
+            "move it to a valid key"
+        )
+    if is_temporary_key(key):
+        return "a temporary name (a segment starts with '.' or '_tmp'): waiting for its writer"
+    return None
+
+
+def object_version(lake: ParquetLake, info: ObjectInfo) -> str:
+    """The version tag of a landing object: its etag (ParquetLake.object_etag); a symbolic link
+    or special file, which is never read, is tagged by its kind, size and time."""
+    if info.kind != "file":
+        return f"{info.kind}-{info.size}-{info.last_modified.timestamp():.0f}"
+    return lake.object_etag(info.key)
+
+
 def quarantine(lake: ParquetLake, key: str, problems: Sequence[str]) -> str:
-    """Write the error report, then move the file to quarantine; returns the new key."""
+    """Write the error report, then move the object to quarantine; returns its new key.
+
+    Both keys are new (quarantine_keys: rejection time and version tag), and the report is
+    written only where no object is, so an earlier quarantined version is never overwritten.
+    """
+    info = lake.object_info(key)
+    rejected_at = datetime.now(UTC)
+    target, report_key = quarantine_keys(key, rejected_at, object_version(lake, info))
     report = {
         "key": key,
-        "rejected_at": datetime.now(UTC).isoformat(),
+        "rejected_at": rejected_at.isoformat(),
+        "quarantined_as": target,
+        "size": info.size,
+        "kind": info.kind,
         "problems": list(problems),
     }
-    lake.replace_object(error_report_key(key), json.dumps(report, indent=2).encode("utf-8"))
-    lake.move_object(key, quarantine_key(key))
-    return quarantine_key(key)
+    if lake.has_object(target):
+        raise FileExistsError(f"{target} already exists")
+    lake.put_object(report_key, json.dumps(report, indent=2).encode("utf-8"))
+    lake.move_object(key, target)
+    return target
 
 
-def reject_invalid_key(
-    lake: ParquetLake, key: str, symbols: Collection[str], first_date: date
+def latest_rejection(lake: ParquetLake, key: str) -> LandingFileRejected | None:
+    """The newest quarantined version of `key` (its report's problems), or None."""
+    reports = [k for k in lake.list_objects(quarantine_prefix(key)) if k.endswith(".error.json")]
+    if not reports:
+        return None
+    report = json.loads(lake.get_object(max(reports)))
+    return LandingFileRejected(key, report["problems"], report["quarantined_as"])
+
+
+def _reject(lake: ParquetLake, key: str, problems: Sequence[str]) -> LandingFileRejected:
+    return LandingFileRejected(key, problems, quarantine(lake, key, problems))
+
+
+def check_landing_object(
+    lake: ParquetLake,
+    key: str,
+    symbols: Collection[str],
+    first_date: date,
+    limits: LandingLimits,
 ) -> LandingKey:
-    """The parsed key; a key breaking the layout is quarantined and LandingFileRejected raised."""
+    """The parsed key of an object fit to be read: its key follows the layout, it is a regular
+    file (a symbolic link is never followed) and within the byte limit. Nothing of it is read;
+    an unfit object is quarantined and LandingFileRejected raised (every problem listed)."""
+    info = lake.object_info(key)
+    problems = []
     try:
-        return parse_landing_key(key, symbols, first_date)
+        landing_key = parse_landing_key(key, symbols, first_date)
     except LandingContractError as error:
-        quarantine(lake, key, error.problems)
-        raise LandingFileRejected(key, error.problems) from error
+        problems += error.problems
+    if info.kind != "file":
+        problems.append(
+            f"not a regular file but a {info.kind}: it is not read, symbolic links are never "
+            "followed"
+        )
+    elif info.size > limits.max_bytes:
+        problems.append(
+            f"the file is {info.size:,} bytes, more than the limit of {limits.max_bytes:,} "
+            "(FIN_LANDING_MAX_BYTES)"
+        )
+    if problems:
+        raise _reject(lake, key, problems)
+    return landing_key
 
 
 @dataclass(frozen=True)
@@ -91,35 +171,47 @@ class ValidLandingFile:
 
 
 def validate_landing_file(
-    lake: ParquetLake, key: str, universe: Mapping[str, Symbol], first_date: date
+    lake: ParquetLake,
+    key: str,
+    universe: Mapping[str, Symbol],
+    first_date: date,
+    limits: LandingLimits,
 ) -> ValidLandingFile:
-    """The landing file at `key`, read and checked against every rule of the contract.
+    """The landing file at `key`, checked (check_landing_object), read within the byte limit
+    and checked against every rule of the contract.
 
     A file breaking a rule is quarantined and LandingFileRejected raised; a key already
     quarantined (a retried run) raises LandingFileRejected with its report's problems; a key
     that is absent otherwise raises FileNotFoundError. Nothing is written to the raw layer.
     """
-    if not lake.has_object(key) and lake.has_object(error_report_key(key)):
-        report = json.loads(lake.get_object(error_report_key(key)))
-        raise LandingFileRejected(key, report["problems"])
-    landing_key = reject_invalid_key(lake, key, universe.keys(), first_date)
+    if not lake.has_object(key):
+        rejected = latest_rejection(lake, key)
+        if rejected is not None:
+            raise rejected
+    landing_key = check_landing_object(lake, key, universe.keys(), first_date, limits)
     landed_at = lake.object_info(key).last_modified
-    content = lake.get_object(key)
     try:
-        rows = parse_landing_file(content, landing_key.format)
+        content = lake.read_object(key, limits.max_bytes)
+        rows = parse_landing_file(content, landing_key.format, limits.max_rows)
         dates = trade_dates(rows.bars, landing_key, universe[landing_key.symbol].calendar)
+    except ObjectTooLargeError:
+        problem = f"the file grew past the limit of {limits.max_bytes:,} bytes while being read"
+        raise _reject(lake, key, [problem]) from None
     except LandingContractError as error:
-        quarantine(lake, key, error.problems)
-        raise LandingFileRejected(key, error.problems) from error
+        raise _reject(lake, key, error.problems) from error
     return ValidLandingFile(landing_key, content, rows, dates, landed_at)
 
 
 def ingest_landing_file(
-    lake: ParquetLake, key: str, universe: Mapping[str, Symbol], first_date: date
+    lake: ParquetLake,
+    key: str,
+    universe: Mapping[str, Symbol],
+    first_date: date,
+    limits: LandingLimits,
 ) -> AcceptedFile:
     """Validate the landing file at `key` (validate_landing_file), then store it in the raw
     layer as one payload per trade date."""
-    valid = validate_landing_file(lake, key, universe, first_date)
+    valid = validate_landing_file(lake, key, universe, first_date, limits)
     landing_key, content, rows, dates = valid.key, valid.content, valid.rows, valid.dates
     positions = pd.Series(range(len(dates)), index=dates.index).groupby(dates, sort=True)
     stored = unchanged = 0

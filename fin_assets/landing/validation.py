@@ -18,7 +18,7 @@ import pandas as pd
 from fin_assets.analytics import quality
 from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.landing.contract import LandingContractError, LandingKey
-from fin_assets.landing.parsing import MAX_LISTED, listed
+from fin_assets.landing.parsing import MAX_LISTED, listed, row_name
 
 
 def trade_dates(bars: pd.DataFrame, key: LandingKey, calendar: str) -> pd.Series:
@@ -33,7 +33,7 @@ def trade_dates(bars: pd.DataFrame, key: LandingKey, calendar: str) -> pd.Series
     positions = minutes.get_indexer(pd.DatetimeIndex(bars["ts"]))
     outside = np.flatnonzero(positions < 0)
     if outside.size:
-        shown = [f"row {i} {bars['ts'].iloc[i].isoformat()}" for i in outside]
+        shown = [row_name(bars["ts"].iloc[i].isoformat()) for i in outside]
         problems.append(
             f"{outside.size} rows are not bar-open minutes of {calendar} sessions within "
             f"{key.start}..{key.end}: {listed(shown)}"
@@ -53,8 +53,9 @@ def trade_dates(bars: pd.DataFrame, key: LandingKey, calendar: str) -> pd.Series
     ):
         result = rule(bars)
         if not result.passed:
-            rows = ", ".join(str(i) for i in result.sample.index[:MAX_LISTED])
-            problems.append(f"{result.rule}: {result.detail} (rows {rows})")
+            rows = bars.loc[result.sample.index[:MAX_LISTED], "ts"]
+            named = ", ".join(row_name(ts.isoformat()) for ts in rows)
+            problems.append(f"{result.rule}: {result.detail} ({named})")
     if problems:
         raise LandingContractError(problems)
     return pd.Series(labels[positions], index=bars.index, name="trade_date")

@@ -31,7 +31,9 @@ lives as long as the run; it keeps at most MAX_CACHED_FILES files, least recentl
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import time
 import uuid
 from collections import OrderedDict
@@ -54,6 +56,8 @@ MAX_LISTED_MISSING = 10
 # (S3's one-second modification times, and a second for the clocks of the store and this host).
 RACY_SECONDS = 2
 MAX_CACHED_FILES = 50_000
+# Bytes per read when an object is streamed (hashing, bounded reads, moves across roots).
+CHUNK_BYTES = 1 << 20
 # Key prefixes (first path segments) that may live under their own root (see the module doc).
 ZONES = ("landing", "quarantine", "raw")
 _PARTITION_FILE = re.compile(rf"trade_date=(\d{{4}}-\d{{2}}-\d{{2}})/{re.escape(PART_FILE)}")
@@ -73,7 +77,9 @@ class ImmutableObjectError(ValueError):
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """One stored object: its key (relative to the root), last-modified time (UTC) and size.
+    """One stored object: its key (relative to the root), last-modified time (UTC), size and
+    kind: "file", or on a local lake "symlink" (never followed: time and size are the link's
+    own), "special" (a FIFO, socket or device) or "folder" (one the listing may not open).
 
     On S3 the time has one-second resolution (the LastModified of the listing).
     """
@@ -81,23 +87,40 @@ class ObjectInfo:
     key: str
     last_modified: datetime
     size: int
+    kind: str = "file"
+
+
+class ObjectTooLargeError(ValueError):
+    """An object holds more bytes than a bounded read allows."""
 
 
 def _is_temporary(name: str) -> bool:
     """Temporary files start with "." or "_tmp"; every reader and listing skips them."""
-    return name.startswith((".", "_tmp"))
+    return name.startswith((".", "_tmp")) and name not in (".", "..")
 
 
-def _check_name(kind: str, value: str) -> None:
+def is_unaddressable_key(key: str) -> bool:
+    """Whether `key` has an empty, "." or ".." segment: S3 accepts such keys, but pyarrow's
+    filesystems refuse the first and resolve the others, so the lake cannot read or move them."""
+    return any(part in ("", ".", "..") for part in key.split("/"))
+
+
+def is_temporary_key(key: str) -> bool:
+    """Whether a segment of `key` is a temporary name (starts with "." or "_tmp")."""
+    return any(_is_temporary(part) for part in key.split("/"))
+
+
+def check_name(kind: str, value: str) -> None:
+    """A name forming a lake key (symbol, dataset): letters, digits, '_', '.', '-', starting
+    with a letter or digit; ValueError otherwise."""
     if not _NAME.fullmatch(value):
         raise ValueError(f"invalid {kind} {value!r}: use letters, digits, '_', '.', '-'")
 
 
 def _check_key(key: str) -> None:
-    parts = key.split("/")
-    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+    if is_unaddressable_key(key):
         raise ValueError(f"invalid object key {key!r}: must be a relative path like 'a/b.json'")
-    if any(_is_temporary(p) for p in parts):
+    if is_temporary_key(key):
         raise ValueError(f"invalid object key {key!r}: no part may start with '.' or '_tmp'")
 
 
@@ -179,6 +202,67 @@ class _Root:
 
     def object_info(self, info: pafs.FileInfo) -> ObjectInfo:
         return ObjectInfo(info.path[len(self.path) + 1 :], info.mtime.astimezone(UTC), info.size)
+
+    def local_info(self, path: str, status: os.stat_result) -> ObjectInfo:
+        """The ObjectInfo of a local path from its lstat (a link is not followed)."""
+        if stat.S_ISREG(status.st_mode):
+            kind = "file"
+        elif stat.S_ISLNK(status.st_mode):
+            kind = "symlink"
+        elif stat.S_ISDIR(status.st_mode):
+            kind = "folder"
+        else:
+            kind = "special"
+        modified = datetime.fromtimestamp(status.st_mtime_ns / 1e9, UTC)
+        return ObjectInfo(path[len(self.path) + 1 :], modified, status.st_size, kind)
+
+    def list_infos(self, base: str) -> list[ObjectInfo]:
+        """Every object under the folder `base`. Local: a walk that never follows a symbolic
+        link (a link to a file or a folder is one object of kind "symlink"); object store: one
+        recursive listing scoped to the prefix (a key listed twice, as "x" and "x/", once). A
+        local folder that may not be opened is one object of kind "folder"."""
+        if not self.is_local:
+            selector = pafs.FileSelector(base, allow_not_found=True, recursive=True)
+            infos = {
+                info.path: self.object_info(info)
+                for info in self.filesystem.get_file_info(selector)
+                if info.type == pafs.FileType.File
+            }
+            return list(infos.values())
+        found = []
+        folders = [base]
+        while folders:
+            folder = folders.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except PermissionError:
+                found.append(self.local_info(folder, os.lstat(folder)))
+                continue
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                else:
+                    found.append(self.local_info(entry.path, entry.stat(follow_symlinks=False)))
+        return found
+
+    def open_no_follow(self, path: str) -> pa.NativeFile:
+        """An input stream of the object at `path`; on a local lake a symbolic link is refused
+        (O_NOFOLLOW) rather than followed. FileNotFoundError naming its URI if absent."""
+        if not self.is_local:
+            try:
+                return self.filesystem.open_input_stream(path)
+            except FileNotFoundError:
+                raise FileNotFoundError(f"no object at {self.uri(path)}") from None
+        try:
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no object at {self.uri(path)}") from None
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            os.close(descriptor)
+            raise OSError(f"{path} is not a regular file")
+        return pa.PythonFile(os.fdopen(descriptor, "rb"), mode="r")
 
     def atomic_write(self, path: str, write: Callable[[pa.NativeFile], object]) -> None:
         """Run `write` so that `path` ends up either fully written or untouched.
@@ -394,22 +478,23 @@ class ParquetLake:
         """Sorted keys (relative to the root) of all files under the folder `prefix`."""
         return [info.key for info in self.list_object_infos(prefix)]
 
-    def list_object_infos(self, prefix: str) -> list[ObjectInfo]:
-        """Every file under the folder `prefix`, sorted by key; temporary files are skipped.
+    def list_object_infos(self, prefix: str, *, temporary: bool = False) -> list[ObjectInfo]:
+        """Every object under the folder `prefix`, sorted by key; temporary files (a segment
+        starting with "." or "_tmp") are skipped unless `temporary`.
 
         One recursive listing scoped to the prefix (on S3: ListObjectsV2 with that prefix), in
-        the root of the prefix's zone (the empty prefix lists the curated root).
+        the root of the prefix's zone (the empty prefix lists the curated root). On a local
+        lake symbolic links are listed, never followed (kind "symlink"), as are FIFOs, sockets
+        and devices (kind "special"); an object store has neither.
         """
         store = self._store(prefix)
         base = f"{store.path}/{prefix.strip('/')}".rstrip("/")
-        selector = pafs.FileSelector(base, allow_not_found=True, recursive=True)
-        infos = [
-            store.object_info(info)
-            for info in store.filesystem.get_file_info(selector)
-            if info.type == pafs.FileType.File
-        ]
         return sorted(
-            (i for i in infos if not any(_is_temporary(p) for p in i.key.split("/"))),
+            (
+                info
+                for info in store.list_infos(base)
+                if temporary or not is_temporary_key(info.key)
+            ),
             key=lambda i: i.key,
         )
 
@@ -419,25 +504,43 @@ class ParquetLake:
         return store.is_file(store.key_path(key))
 
     def object_info(self, key: str) -> ObjectInfo:
-        """Key, last-modified time and size of one object; FileNotFoundError if absent."""
+        """Key, last-modified time, size and kind of one object (on a local lake from its
+        lstat: a symbolic link is described, not followed); FileNotFoundError if absent."""
         store = self._store(key)
-        info = store.filesystem.get_file_info(store.key_path(key))
+        path = store.key_path(key)
+        if store.is_local:
+            try:
+                return store.local_info(path, os.lstat(path))
+            except FileNotFoundError:
+                raise FileNotFoundError(f"no object at {path}") from None
+        info = store.filesystem.get_file_info(path)
         if info.type != pafs.FileType.File:
             raise FileNotFoundError(f"no object at {store.uri(info.path)}")
         return store.object_info(info)
 
     def object_etag(self, key: str) -> str:
         """The object's version tag: its S3 ETag (one HEAD request), or on a local lake the MD5
-        of its bytes (what S3 reports for a single-part upload). FileNotFoundError if absent."""
+        of its bytes (what S3 reports for a single-part upload), read in chunks of CHUNK_BYTES
+        and never through a symbolic link. FileNotFoundError if absent."""
         store = self._store(key)
-        path = store.key_path(key)
-        if store.is_local:
-            return hashlib.md5(store.read(path), usedforsecurity=False).hexdigest()
-        try:
-            with store.filesystem.open_input_stream(path) as stream:
+        with store.open_no_follow(store.key_path(key)) as stream:
+            if not store.is_local:
                 return stream.metadata()["ETag"].decode().strip('"')
-        except FileNotFoundError:
-            raise FileNotFoundError(f"no object at {store.uri(path)}") from None
+            digest = hashlib.md5(usedforsecurity=False)
+            while chunk := stream.read(CHUNK_BYTES):
+                digest.update(chunk)
+            return digest.hexdigest()
+
+    def read_object(self, key: str, max_bytes: int) -> bytes:
+        """Bytes of an object of at most `max_bytes`: at most `max_bytes` + 1 bytes are read,
+        and ObjectTooLargeError is raised when there are more. On a local lake a symbolic link
+        or special file is refused (OSError), never followed. FileNotFoundError if absent."""
+        store = self._store(key)
+        with store.open_no_follow(store.key_path(key)) as stream:
+            content = stream.read(max_bytes + 1)
+        if len(content) > max_bytes:
+            raise ObjectTooLargeError(f"{key} holds more than {max_bytes} bytes")
+        return content
 
     def replace_object(self, key: str, content: bytes) -> None:
         """Write an object atomically, replacing any previous bytes (not for raw payloads)."""
@@ -447,10 +550,11 @@ class ParquetLake:
     def move_object(self, key: str, new_key: str) -> None:
         """Move an object to `new_key`, replacing what is there.
 
-        Within one root: the filesystem's move (S3: copy, then delete). Across roots (zones in
-        different buckets): the bytes are written at `new_key` first and the source deleted
-        only once that write succeeded, so a failure leaves the object in place (or in both
-        places), never in neither.
+        Within one root: the filesystem's move (S3: copy, then delete; local: a rename, which
+        moves a symbolic link itself, never its target). Across roots (zones in different
+        buckets): the bytes are written at `new_key` first and the source deleted only once
+        that write succeeded, so a failure leaves the object in place (or in both places),
+        never in neither.
         """
         source, target = self._store(key), self._store(new_key)
         source_path, target_path = source.key_path(key), target.key_path(new_key)
@@ -464,11 +568,11 @@ class ParquetLake:
         source.filesystem.delete_file(source_path)
 
     def _dataset_dir(self, dataset: str) -> str:
-        _check_name("dataset", dataset)
+        check_name("dataset", dataset)
         return f"{self.root}/{dataset}"
 
     def _partition_dir(self, dataset: str, symbol: str | None) -> str:
         if symbol is None:
             return self._dataset_dir(dataset)
-        _check_name("symbol", symbol)
+        check_name("symbol", symbol)
         return f"{self._dataset_dir(dataset)}/symbol={symbol}"

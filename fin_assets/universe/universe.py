@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from fin_assets.resources.lake import check_name
+
 ASSET_CLASSES = ("equity", "etf", "crypto")
 VENDORS = ("alphavantage", "coingecko", "yahoo")
 CHECKED_IN_UNIVERSE = Path(__file__).with_name("universe.yaml")
@@ -64,6 +66,10 @@ def _parse_symbol(entry: dict) -> Symbol:
     )
     if symbol.asset_class not in ASSET_CLASSES:
         raise ValueError(f"{symbol.symbol}: unknown asset_class {symbol.asset_class!r}")
+    try:
+        check_name("symbol", symbol.symbol)
+    except ValueError as error:
+        raise ValueError(f"{error}: a symbol names its lake keys (symbol=...)") from None
     for name in (symbol.symbol, symbol.block or ""):
         if "|" in name or "," in name:
             raise ValueError(f"{name!r}: symbols and blocks may not contain '|' or ','")
@@ -118,14 +124,21 @@ def _check_blocks(symbols: tuple[Symbol, ...], path: Path) -> None:
 
 
 def load_universe(path: Path | None = None) -> tuple[Symbol, ...]:
-    """The universe of `path` (default: universe_file()) in file order (the partition order)."""
+    """The universe of `path` (default: universe_file()) in file order (the partition order).
+
+    ValueError, naming the file, the symbol and the rule, for an entry that breaks one: a
+    symbol must form lake keys (letters, digits, '_', '.', '-', starting with a letter or
+    digit), so a bad one is refused here rather than failing the run of its whole block."""
     return _load_universe(path or universe_file())
 
 
 @cache
 def _load_universe(path: Path) -> tuple[Symbol, ...]:
     entries = yaml.safe_load(path.read_text())["symbols"]
-    symbols = tuple(_parse_symbol(entry) for entry in entries)
+    try:
+        symbols = tuple(_parse_symbol(entry) for entry in entries)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     names = [s.symbol for s in symbols]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:

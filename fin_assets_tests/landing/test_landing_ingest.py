@@ -12,6 +12,7 @@ import pytest
 
 from fin_assets.landing.contract import LandingFileRejected
 from fin_assets.landing.ingest import ingest_landing_file, read_landing_bars
+from fin_assets.landing.limits import LandingLimits
 from fin_assets.landing.parsing import parse_landing_file
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.universe import load_universe
@@ -25,6 +26,7 @@ from fin_assets_tests.landing.landing_files import (
 from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 
 UNIVERSE = {s.symbol: s for s in load_universe()}
+LIMITS = LandingLimits()
 FIRST = date(2025, 1, 1)
 JAN2, JAN3, JAN6 = date(2025, 1, 2), date(2025, 1, 3), date(2025, 1, 6)
 
@@ -32,7 +34,7 @@ JAN2, JAN3, JAN6 = date(2025, 1, 2), date(2025, 1, 3), date(2025, 1, 6)
 def ingest(bucket: str, key: str, content: bytes) -> tuple[ParquetLake, object]:
     put(bucket, key, content)
     lake = ParquetLake(f"s3://{bucket}/lake")
-    return lake, ingest_landing_file(lake, key, UNIVERSE, FIRST)
+    return lake, ingest_landing_file(lake, key, UNIVERSE, FIRST, LIMITS)
 
 
 def test_timestamp_forms_parse_to_the_same_bars() -> None:
@@ -78,7 +80,7 @@ def test_a_one_date_file_is_stored_byte_for_byte_once(s3_bucket: str) -> None:  
     key = "landing/BTC/2025-01-02/day.parquet"
 
     lake, accepted = ingest(s3_bucket, key, content)
-    again = ingest_landing_file(lake, key, UNIVERSE, FIRST)
+    again = ingest_landing_file(lake, key, UNIVERSE, FIRST, LIMITS)
 
     keys = lake.list_objects("raw")
     assert len(keys) == 1
@@ -108,7 +110,7 @@ REJECTIONS = {
     "truncated csv": (
         "landing/AAPL/2025-01-02/cut.csv",
         truncated_csv(),
-        ["every CSV row needs 6 fields (truncated file?): row 2 has 4"],
+        ["every CSV row needs 6 fields (truncated file?): ts 2025-01-02T14:32:00+00:00 has 4"],
     ),
     "wrong columns": (
         "landing/AAPL/2025-01-02/columns.csv",
@@ -132,7 +134,7 @@ REJECTIONS = {
         ),
         [
             "2 rows are not bar-open minutes of XNYS sessions within 2025-01-02..2025-01-02: "
-            "row 1 2025-01-03T14:30:00+00:00, row 2 2025-01-03T14:31:00+00:00"
+            "ts 2025-01-03T14:30:00+00:00, ts 2025-01-03T14:31:00+00:00"
         ],
     ),
     "truncated parquet": (
@@ -146,7 +148,7 @@ REJECTIONS = {
         [
             "2 rows share their ts with another row (2025-01-02T14:30:00+00:00)",
             "ohlc_consistency: 1 of 3 checked rows violate low <= min(open, close) and "
-            "high >= max(open, close) (rows 1)",
+            "high >= max(open, close) (ts 2025-01-02T14:31:00+00:00)",
         ],
     ),
 }
@@ -162,20 +164,24 @@ def test_a_malformed_file_is_quarantined_and_nothing_reaches_raw(
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
 
     with pytest.raises(LandingFileRejected) as caught:
-        ingest_landing_file(lake, key, UNIVERSE, FIRST)
+        ingest_landing_file(lake, key, UNIVERSE, FIRST, LIMITS)
 
-    report = json.loads(lake.get_object(f"quarantine/{key}.error.json"))
+    [report_key] = [k for k in lake.list_objects(f"quarantine/{key}") if k.endswith(".error.json")]
+    [quarantined] = [k for k in lake.list_objects(f"quarantine/{key}") if k != report_key]
+    assert quarantined == report_key.removesuffix(".error.json") + "." + key.rsplit(".", 1)[1]
+    report = json.loads(lake.get_object(report_key))
     if problems is None:
         assert report["problems"][0].startswith("not a readable Parquet file (truncated?)")
     else:
         assert report["problems"] == problems
     assert caught.value.problems == report["problems"]
     assert report["key"] == key
-    assert lake.get_object(f"quarantine/{key}") == content
+    assert report["quarantined_as"] == quarantined == caught.value.quarantined_as
+    assert lake.get_object(quarantined) == content
     assert lake.list_objects("landing") == []
     assert lake.list_objects("raw") == []
     with pytest.raises(LandingFileRejected) as retried:
-        ingest_landing_file(lake, key, UNIVERSE, FIRST)
+        ingest_landing_file(lake, key, UNIVERSE, FIRST, LIMITS)
     assert retried.value.problems == report["problems"]
 
 
@@ -185,7 +191,9 @@ def test_a_session_date_of_the_range_without_rows_is_rejected(s3_bucket: str) ->
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
 
     with pytest.raises(LandingFileRejected, match="session dates without rows: 2025-01-03"):
-        ingest_landing_file(lake, "landing/AAPL/2025-01-02_2025-01-03/gap.csv", UNIVERSE, FIRST)
+        ingest_landing_file(
+            lake, "landing/AAPL/2025-01-02_2025-01-03/gap.csv", UNIVERSE, FIRST, LIMITS
+        )
     assert lake.list_objects("raw") == []
 
 

@@ -125,13 +125,13 @@ def test_a_rejected_file_fails_its_run_and_writes_no_bars(
 
     assert not result.success
     failure = result.failure_data_for_node("raw_quotes")
-    assert "rejected (moved to quarantine/landing/AAPL/2025-01-02/cut.csv)" in str(
-        failure.error.message
-    )
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
+    quarantined, report = lake.list_objects("quarantine")
+    assert quarantined.startswith(f"quarantine/{key}/")
+    assert report == quarantined.removesuffix(".csv") + ".error.json"
+    assert f"rejected (moved to {quarantined})" in str(failure.error.message)
     assert lake.list_objects("raw") == []
     assert lake.list_objects("intraday_bars") == []
-    assert lake.list_objects("quarantine") == [f"quarantine/{key}", f"quarantine/{key}.error.json"]
 
 
 def test_ingest_landing_command_processes_each_file_once(
@@ -153,11 +153,11 @@ def test_ingest_landing_command_processes_each_file_once(
     assert main(["ingest-landing"]) == 0
     second = capsys.readouterr().out
 
-    assert "landing/AAPL/2025-01-02/cut.csv: rejected" in first
+    assert "landing/AAPL/2025-01-02/cut.csv: rejected (moved to quarantine/landing/AAPL/" in first
     assert f"{HISTORY}: succeeded" in first
-    assert "2 landing files, 1 rejected or failed" in first
+    assert "2 landing files: 1 rejected, 1 succeeded" in first
     assert f"{HISTORY}: already processed" in second
-    assert "1 landing files, 0 rejected or failed" in second
+    assert "1 landing files: 1 already processed" in second
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
     bars = lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL").to_pandas()
     assert bars["open"].tolist() == [100.0, 101.0, 102.0]
