@@ -13,8 +13,9 @@ vendor comes from the universe's `vendor_ids`. One raw payload per (symbol, sess
 - CoinGecko: one market_chart/range call per UTC day (hourly points for past days,
   5-minutely for the last 24 hours).
 
-Every payload is decoded, and its bars must open within the session, before it is returned: an
-invalid payload raises VendorPayloadInvalid and nothing reaches the raw layer. Keys come from
+Every payload is decoded, its bars must open within the session and miss their open/close by
+no more than the OHLC tolerance (analytics/ohlc_policy.py), before it is returned: an invalid
+payload raises VendorPayloadInvalid and nothing reaches the raw layer. Keys come from
 the environment through Dagster's EnvVar (see environments.py) and never appear in lineage,
 logs or errors.
 """
@@ -28,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from pydantic import PrivateAttr
 
 from fin_assets.analytics.market_calendar import is_session, session_minutes
+from fin_assets.analytics.ohlc_policy import OHLC_TOLERANCE, beyond_tolerance
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import (
     OFFLINE_POOL,
@@ -206,9 +208,9 @@ class VendorMarketSource(MarketDataResource):
 
 
 def _bars_within_session(payload: RawPayload, symbol: Symbol, trade_date: date) -> int:
-    """Decode `payload`, require every bar to open within the session of `trade_date`; the
-    number of bars. An invalid payload, or one holding other sessions' bars, never reaches the
-    raw layer.
+    """Decode `payload`, require every bar to open within the session of `trade_date` and to
+    miss its open/close by at most OHLC_TOLERANCE; the number of bars. An invalid payload, one
+    holding other sessions' bars or bars beyond repair, never reaches the raw layer.
     """
     bars = decode_payload(payload.vendor, payload.content)
     minutes = session_minutes(symbol.calendar, trade_date)
@@ -218,6 +220,14 @@ def _bars_within_session(payload: RawPayload, symbol: Symbol, trade_date: date) 
             payload.vendor,
             f"{len(outside)} of {len(bars)} bars for {symbol.symbol} on {trade_date} open outside "
             f"its session ({minutes[0]} to {minutes[-1]}), first at {outside['ts'].iloc[0]}",
+        )
+    broken = bars.loc[beyond_tolerance(bars), "ts"]
+    if not broken.empty:
+        raise VendorPayloadInvalid(
+            payload.vendor,
+            f"{len(broken)} bars for {symbol.symbol} on {trade_date} have high/low missing "
+            f"open/close by more than {OHLC_TOLERANCE:.1%}: "
+            + ", ".join(ts.isoformat() for ts in broken[:5]),
         )
     return len(bars)
 
