@@ -141,7 +141,8 @@ class VendorHttpClient:
         """GET `path` with `params`; the answer, or the typed error of the last attempt."""
         if self.archive is not None and self.mode == "replay":
             return self.archive.load(self.vendor, endpoint, self.public_params(params))
-        request = f"GET {endpoint}?{urlencode(sorted(self.public_params(params).items()))}"
+        # The budget's key: the path (CoinGecko's coin id is in it) and the public parameters.
+        request = f"GET {path}?{urlencode(sorted(self.public_params(params).items()))}"
         retrying = Retrying(
             stop=stop_any(stop_after_attempt(self.max_attempts), lambda _: self._spent(request)),
             wait=self._wait,

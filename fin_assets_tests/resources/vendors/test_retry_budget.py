@@ -14,6 +14,7 @@ from fin_assets.resources.storage import LakeResource
 from fin_assets.resources.vendors import alphavantage, coingecko
 from fin_assets.resources.vendors.attempt_budget import (
     AttemptBudget,
+    MemoryAttemptStore,
     SqlAttemptStore,
     VendorRetryBudgetSpent,
     request_budget,
@@ -174,3 +175,21 @@ def test_a_cdn_page_does_not_fail_the_pull(httpserver: HTTPServer) -> None:
     payload = source.fetch_intraday(UNIVERSE["AAPL"], date(2025, 2, 3))
     assert payload is not None and payload.content == moved and payload.bar_count == 52
     assert len(httpserver.log) == 2
+
+
+def test_each_request_has_its_own_budget(httpserver: HTTPServer, clock: FakeClock) -> None:
+    # CoinGecko's coin id is in the path: bitcoin spending its budget leaves ethereum's whole.
+    httpserver.expect_request("/coins/bitcoin/ohlc").respond_with_data(b"busy", status=503)
+    httpserver.expect_request("/coins/ethereum/ohlc").respond_with_data(
+        b"[[1709395200000,61942,62211,61721,61845]]", content_type="application/json"
+    )
+    budget = AttemptBudget(MemoryAttemptStore(), "run-1", 2)
+    client = make_client(coingecko, httpserver, clock, max_attempts=3, budget=budget)
+    with pytest.raises(VendorRetryBudgetSpent, match="2 calls of GET coins/bitcoin/ohlc"):
+        coingecko.ohlc(client, "bitcoin", 1, "usd")
+    assert coingecko.ohlc(client, "ethereum", 1, "usd").status == 200
+    assert [request.path for request, _ in httpserver.log] == [
+        "/coins/bitcoin/ohlc",
+        "/coins/bitcoin/ohlc",
+        "/coins/ethereum/ohlc",
+    ]
