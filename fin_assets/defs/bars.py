@@ -10,6 +10,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     BackfillPolicy,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -18,6 +19,7 @@ from dagster import (
 from fin_assets.analytics import quality
 from fin_assets.analytics.bars import aggregate_daily_bars, normalize_intraday_bars
 from fin_assets.analytics.market_calendar import session_minutes
+from fin_assets.analytics.ohlc_policy import OHLC_TOLERANCE, apply_ohlc_policy
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.lake_io import read_scope, write_symbol_partitions
@@ -35,6 +37,10 @@ from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
 
 BAR_CHECKS = ["schema", "unique_key", "ohlc_consistency", "positive_prices", "non_negative_volume"]
+# Runs of at most this many partitions list every repaired bar's timestamp in their metadata
+# (Dagster copies a ranged run's metadata onto every partition's event); longer runs list the
+# count per partition, and the ohlc_repaired check's sample shows the first bars.
+REPAIRS_LISTED_PARTITIONS = 31
 
 
 def bar_check_results(
@@ -52,14 +58,14 @@ def bar_check_results(
 
 def partition_raw_bars(
     store: ParquetLake, vendor: str, symbol: str, trade_date: date
-) -> pd.DataFrame:
-    """Raw bars of one session partition: the union of its landing payloads when it has any
-    (landing files take precedence, see fin_assets/landing/ingest.py), else the newest payload
-    of `vendor`. ValueError when the partition has neither."""
+) -> tuple[str, pd.DataFrame]:
+    """(source, raw bars) of one session partition: the union of its landing payloads when it
+    has any (source `landing`: landing files take precedence, see fin_assets/landing/ingest.py),
+    else the newest payload of `vendor` (source `vendor`). ValueError when it has neither."""
     day = trade_date.isoformat()
     landed = store.list_objects(raw_partition_prefix(LANDING_VENDOR, symbol, day))
     if landed:
-        return read_landing_bars(store, landed)
+        return LANDING_VENDOR, read_landing_bars(store, landed)
     prefix = raw_partition_prefix(vendor, symbol, day)
     keys = store.list_objects(prefix)
     if not keys:
@@ -67,7 +73,85 @@ def partition_raw_bars(
             f"no raw payload for {symbol} on {trade_date} under {prefix}: "
             "materialize raw_quotes for this partition first"
         )
-    return decode_payload(vendor, store.get_object(keys[-1]))
+    return vendor, decode_payload(vendor, store.get_object(keys[-1]))
+
+
+class OhlcRepairs:
+    """The OHLC policy of each partition's source applied to its bars, and what it did.
+
+    `apply` returns the partition's bars under its source's policy (repaired under `repair`),
+    keeping the repaired bars' timestamps; a partition with a bar beyond OHLC_TOLERANCE, or
+    with any inconsistent bar under `reject`, is recorded as refused. `refusal()` is the Failure
+    to raise before anything is written.
+    """
+
+    def __init__(self, market_data: MarketDataResource) -> None:
+        self.market_data = market_data
+        self.repaired: list[tuple[str, date, str, pd.Timestamp]] = []
+        self.refused: list[str] = []
+
+    def apply(self, bars: pd.DataFrame, source: str, symbol: str, trade_date: date) -> pd.DataFrame:
+        policy = self.market_data.ohlc_policy_for(source)
+        outcome = apply_ohlc_policy(bars, policy)
+        where = f"{symbol} {trade_date} (source {source}, OHLC policy {policy})"
+        if len(outcome.beyond_tolerance):
+            shown = ", ".join(ts.isoformat() for ts in outcome.beyond_tolerance[:5])
+            self.refused.append(
+                f"{where}: {len(outcome.beyond_tolerance)} bars miss open/close by more than "
+                f"{OHLC_TOLERANCE:.1%}: {shown}"
+            )
+        if policy == "reject" and len(outcome.inconsistent):
+            shown = ", ".join(ts.isoformat() for ts in outcome.inconsistent[:5])
+            self.refused.append(
+                f"{where}: {len(outcome.inconsistent)} bars whose high/low miss open/close: {shown}"
+            )
+        elif policy == "repair":
+            self.repaired += [(symbol, trade_date, source, ts) for ts in outcome.inconsistent]
+        return outcome.bars
+
+    def refusal(self) -> Failure | None:
+        """The Failure naming every refused partition's bars, or None."""
+        if not self.refused:
+            return None
+        return Failure(
+            description="bars refused by their source's OHLC policy (nothing written): "
+            + "; ".join(self.refused),
+            allow_retries=False,
+        )
+
+    def metadata(self, partition_count: int) -> dict[str, MetadataValue]:
+        """`ohlc_repaired` (count) and `ohlc_repaired_bars`: per "SYMBOL|date", the repaired
+        bars' timestamps (runs of at most REPAIRS_LISTED_PARTITIONS partitions) or count."""
+        by_partition: dict[str, list[str]] = {}
+        for symbol, trade_date, _, ts in self.repaired:
+            by_partition.setdefault(f"{symbol}|{trade_date}", []).append(ts.isoformat())
+        listed = partition_count <= REPAIRS_LISTED_PARTITIONS
+        return {
+            "ohlc_repaired": MetadataValue.int(len(self.repaired)),
+            "ohlc_repaired_bars": MetadataValue.json(
+                by_partition if listed else {k: len(v) for k, v in by_partition.items()}
+            ),
+        }
+
+    def check(self, checked_rows: int) -> AssetCheckResult:
+        """The WARN check `ohlc_repaired`: fails (as a warning) when any bar was repaired."""
+        sample = pd.DataFrame(self.repaired, columns=["symbol", "trade_date", "source", "ts"])
+        sources = sorted({source for _, _, source, _ in self.repaired})
+        detail = (
+            f"{len(self.repaired)} of {checked_rows} bars repaired (high/low widened to cover "
+            f"open and close; sources {', '.join(sources)}; raw payloads kept as received)"
+            if self.repaired
+            else f"no bar of {checked_rows} needed an OHLC repair"
+        )
+        result = quality.RuleResult(
+            rule="ohlc_repaired",
+            passed=not self.repaired,
+            failed_rows=len(self.repaired),
+            checked_rows=checked_rows,
+            sample=sample.head(quality.SAMPLE_SIZE),
+            detail=detail,
+        )
+        return check_result("ohlc_repaired", result, AssetCheckSeverity.WARN)
 
 
 @asset(
@@ -75,7 +159,9 @@ def partition_raw_bars(
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     deps=[AssetKey("raw_quotes")],
-    check_specs=check_specs("intraday_bars", blocking=BAR_CHECKS, warning=["session_completeness"]),
+    check_specs=check_specs(
+        "intraday_bars", blocking=BAR_CHECKS, warning=["session_completeness", "ohlc_repaired"]
+    ),
     kinds={"parquet", "pandas"},
     op_tags=heavy_step_op_tags(),
 )
@@ -88,7 +174,10 @@ def intraday_bars(
     recorded on every materialization as `exchange_timezones`.
 
     Reads each session partition's raw bars with `partition_raw_bars`; dates without a session
-    are written as zero-row partitions.
+    are written as zero-row partitions. Each partition's bars get the OHLC policy of their
+    source (`market_data.ohlc_policies`, default repair: analytics/ohlc_policy.py); repaired
+    bars are listed in the metadata (`ohlc_repaired`, `ohlc_repaired_bars`) and the WARN check
+    `ohlc_repaired`; refused bars fail the step before anything is written.
     """
     scope = date_symbol_scope(context)
     store = lake.get_lake()
@@ -96,6 +185,7 @@ def intraday_bars(
     frames: list[pd.DataFrame] = []
     expected: dict[tuple[str, object], pd.DatetimeIndex] = {}
     duplicates = 0
+    repairs = OhlcRepairs(market_data)
     for symbol in scope.symbols:
         calendar = universe[symbol].calendar
         for trade_date in scope.dates:
@@ -104,11 +194,14 @@ def intraday_bars(
             if minutes.empty:
                 continue
             vendor = market_data.vendor_for(universe[symbol])
-            raw = partition_raw_bars(store, vendor, symbol, trade_date)
+            source, raw = partition_raw_bars(store, vendor, symbol, trade_date)
             normalized = normalize_intraday_bars(raw, symbol, trade_date)
             duplicates += normalized.duplicates_dropped
-            frames.append(normalized.bars)
+            frames.append(repairs.apply(normalized.bars, source, symbol, trade_date))
         context.log.info(f"intraday_bars {symbol}: {len(scope.dates)} dates normalized")
+    refusal = repairs.refusal()
+    if refusal is not None:
+        raise refusal
     bars = pd.concat(frames, ignore_index=True) if frames else _empty(INTRADAY_BARS)
     rows = write_symbol_partitions(store, "intraday_bars", INTRADAY_BARS, bars, scope)
     completeness = quality.check_session_completeness(bars, expected)
@@ -117,6 +210,7 @@ def intraday_bars(
             "dagster/row_count": rows,
             "partitions": scope.partition_count,
             "duplicates_dropped": duplicates,
+            **repairs.metadata(scope.partition_count),
             "exchange_timezones": MetadataValue.json(
                 {symbol: universe[symbol].timezone for symbol in scope.symbols}
             ),
@@ -124,6 +218,7 @@ def intraday_bars(
         check_results=[
             *bar_check_results(bars, INTRADAY_BARS, ["symbol", "ts"]),
             check_result("session_completeness", completeness, AssetCheckSeverity.WARN),
+            repairs.check(len(bars)),
         ],
     )
 

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 from dagster import (
     AssetCheckResult,
+    AssetCheckSeverity,
     AssetExecutionContext,
     BackfillPolicy,
     ConfigMapping,
@@ -53,7 +54,7 @@ from fin_assets.resources.market_data import (
     OFFLINE_POOL,
     MarketDataResource,
 )
-from fin_assets.resources.raw_store import raw_partition_prefix, store_payload
+from fin_assets.resources.raw_store import raw_partition_prefix, store_payload, stored_bar_count
 from fin_assets.resources.storage import LakeResource
 from fin_assets.resources.vendors.routing import VENDOR_POOLS
 from fin_assets.universe import Symbol, load_universe
@@ -83,8 +84,9 @@ def fetch_payloads(
 ) -> FetchSummary:
     """Fetch and store the payload of every (symbol, date) of `symbols` × the scope's dates.
 
-    A partition that already has a payload is skipped when the source reuses stored payloads;
-    a date without a session makes no call and stores nothing.
+    A partition whose newest payload holds bars is skipped when the source reuses stored
+    payloads; one holding none ("no data": the vendor answered without a bar for the session)
+    is fetched again. A date without a session makes no call and stores nothing.
     """
     summary = FetchSummary(vendors={s.symbol: market_data.vendor_for(s) for s in symbols})
     counts = {"stored": 0, "unchanged": 0, "reused": 0, "no_session": 0, "payload_bytes": 0}
@@ -92,8 +94,9 @@ def fetch_payloads(
         vendor = summary.vendors[symbol.symbol]
         for trade_date in scope.dates:
             day = trade_date.isoformat()
-            known = raw_partition_prefix(vendor, symbol.symbol, day)
-            if market_data.reuses_stored_payloads and store.list_objects(known):
+            if market_data.reuses_stored_payloads and stored_bar_count(
+                store, vendor, symbol.symbol, day
+            ):
                 counts["reused"] += 1
                 continue
             with retry_only_transient_vendor_errors():
@@ -175,8 +178,12 @@ def _in_scope_order(scope: PartitionScope, summaries: Sequence[FetchSummary]) ->
 @op(
     name=COLLECT_OP,
     ins={name: In(FetchSummary) for name in FETCH_POOLS},
-    out={"result": Out(Nothing), "payload_present": Out(Nothing)},
-    description="The materialization of raw_quotes and its payload_present check.",
+    out={
+        "result": Out(Nothing),
+        "payload_present": Out(Nothing),
+        "session_has_bars": Out(Nothing),
+    },
+    description="The materialization of raw_quotes and its checks.",
 )
 def collect_raw_quotes(
     context: AssetExecutionContext,
@@ -185,14 +192,18 @@ def collect_raw_quotes(
     lake: LakeResource,
     **summaries: FetchSummary,
 ) -> Iterator[Output | AssetCheckResult]:
-    """Sum the fetch steps' summaries (or ingest the landing files) into metadata and check."""
+    """Sum the fetch steps' summaries (or ingest the landing files) into metadata and checks:
+    the blocking payload_present, and the WARN session_has_bars listing the sessions the vendor
+    answered without a bar (a later pull asks again; landing files always hold rows for each
+    session date of their key, the contract's rule)."""
+    scope = date_symbol_scope(context)
     if config.landing_keys:
         with retry_only_transient_vendor_errors():
             landing = ingest_landing_run(context, lake.get_lake(), config.landing_keys)
         yield Output(None, "result", metadata=landing.metadata)
         yield from landing.check_results
+        yield _session_has_bars([], scope)
         return
-    scope = date_symbol_scope(context)
     total = _in_scope_order(scope, list(summaries.values()))
     presence = RuleResult(
         rule="payload_present",
@@ -224,6 +235,22 @@ def collect_raw_quotes(
     }
     yield Output(None, "result", metadata=metadata)
     yield check_result("payload_present", presence)
+    yield _session_has_bars(total.no_data, scope)
+
+
+def _session_has_bars(no_data: Sequence[str], scope: PartitionScope) -> AssetCheckResult:
+    """WARN check: the session partitions ("SYMBOL|date") whose payload holds no bar."""
+    rows = [entry.split("|") for entry in no_data]
+    result = RuleResult(
+        rule="session_has_bars",
+        passed=not rows,
+        failed_rows=len(rows),
+        checked_rows=scope.partition_count,
+        sample=pd.DataFrame(rows, columns=["symbol", "trade_date"]),
+        detail=f"{len(rows)} sessions answered without a bar (fetched again by the next pull)"
+        + (f": {', '.join(no_data[:20])}" if rows else ""),
+    )
+    return check_result("session_has_bars", result, AssetCheckSeverity.WARN)
 
 
 def _op_config(outer: dict[str, Any]) -> dict[str, Any]:
@@ -236,7 +263,9 @@ def _op_config(outer: dict[str, Any]) -> dict[str, Any]:
     group_name="ingest",
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    check_specs=check_specs("raw_quotes", blocking=["payload_present"]),
+    check_specs=check_specs(
+        "raw_quotes", blocking=["payload_present"], warning=["session_has_bars"]
+    ),
     kinds={"parquet", "json"},
     config=ConfigMapping(config_fn=_op_config, config_schema=RawQuotesConfig.to_config_schema()),
     resource_defs={FETCH_SUMMARY_IO_MANAGER: fetch_summary_io_manager},
@@ -248,6 +277,12 @@ def raw_quotes() -> dict[str, Any]:
     and stores nothing: it materializes as an explicit "no session" result. With
     `landing_keys` in the run config, the run ingests those landing files instead (defs/landing.py).
     """
-    result, presence = collect_raw_quotes(**{name: op_def() for name, op_def in FETCH_OPS.items()})
+    result, presence, has_bars = collect_raw_quotes(
+        **{name: op_def() for name, op_def in FETCH_OPS.items()}
+    )
     # A graph-backed asset returns its check outputs under "{asset key}_{check name}".
-    return {"result": result, "raw_quotes_payload_present": presence}
+    return {
+        "result": result,
+        "raw_quotes_payload_present": presence,
+        "raw_quotes_session_has_bars": has_bars,
+    }

@@ -12,6 +12,12 @@ run of `vendor_pull_job` (raw_quotes only) per contiguous block of its symbols i
 order, covering (that date × the block) as one partition range; declarative automation then
 brings bars, analytics, risk and the warehouse up to date. Runs are tagged with the vendor
 (`fin/vendor`), which the production instance's run queue limits per vendor.
+
+"No data" is asked again: a tick also requests, one run per date and contiguous block, the
+sessions of the NO_DATA_REFETCH_DAYS dates before its own whose newest payload of the pull's
+vendor holds no bar (the vendor answered empty: late data, a vendor gap). raw_quotes fetches
+those again (it never reuses an empty payload) and warns about each while it stays empty
+(check `session_has_bars`).
 """
 
 from dataclasses import dataclass
@@ -28,11 +34,17 @@ from dagster import (
     schedule,
 )
 
+from fin_assets.analytics.market_calendar import is_session
 from fin_assets.defs.partition_ranges import member_ranges, range_tags
-from fin_assets.defs.partitions import partition_key
+from fin_assets.defs.partitions import HISTORY_START, partition_key
+from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.raw_store import stored_bar_count
+from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import Symbol, load_universe
 
 VENDOR_TAG = "fin/vendor"
+# How many dates before its own a tick looks back for sessions stored as "no data".
+NO_DATA_REFETCH_DAYS = 7
 
 vendor_pull_job = define_asset_job(
     "vendor_pull_job",
@@ -72,14 +84,34 @@ class VendorPull:
 
     def run_requests(self, scheduled: datetime) -> list[RunRequest]:
         """One run per contiguous symbol block, covering the tick's trade date."""
-        day = self.trade_date(scheduled).isoformat()
+        return self._requests(self.trade_date(scheduled), self.symbols, self.name)
+
+    def no_data_requests(self, scheduled: datetime, lake: ParquetLake) -> list[RunRequest]:
+        """Runs fetching again the sessions of the NO_DATA_REFETCH_DAYS dates before the tick's
+        whose newest payload of the pull's vendor holds no bar (one run per date and block)."""
+        tick_date = self.trade_date(scheduled)
         requests = []
-        for first, last in member_ranges(self.symbols):
-            start = partition_key(day, first)
-            end = partition_key(day, last)
+        for back in range(NO_DATA_REFETCH_DAYS, 0, -1):
+            day = tick_date - timedelta(days=back)
+            empty = [
+                symbol
+                for symbol in self.symbols
+                if day >= HISTORY_START
+                and is_session(self._universe[symbol].calendar, day)
+                and stored_bar_count(lake, self.vendor, symbol, day.isoformat()) == 0
+            ]
+            if empty:
+                requests += self._requests(day, empty, f"{self.name}:{tick_date}:no-data")
+        return requests
+
+    def _requests(self, day: date, symbols: list[str], prefix: str) -> list[RunRequest]:
+        requests = []
+        for first, last in member_ranges(symbols):
+            start = partition_key(day.isoformat(), first)
+            end = partition_key(day.isoformat(), last)
             requests.append(
                 RunRequest(
-                    run_key=f"{self.name}:{start}:{end}",
+                    run_key=f"{prefix}:{start}:{end}",
                     tags={**range_tags(str(start), str(end)), VENDOR_TAG: self.vendor},
                 )
             )
@@ -116,8 +148,9 @@ def vendor_pull_schedule(pull: VendorPull) -> ScheduleDefinition:
         description=f"{pull.vendor} pull of {', '.join(pull.symbols)} ({pull.cron}, "
         f"{pull.timezone}).",
     )
-    def pull_schedule(context: ScheduleEvaluationContext) -> list[RunRequest]:
-        return pull.run_requests(context.scheduled_execution_time)
+    def pull_schedule(context: ScheduleEvaluationContext, lake: LakeResource) -> list[RunRequest]:
+        scheduled = context.scheduled_execution_time
+        return pull.run_requests(scheduled) + pull.no_data_requests(scheduled, lake.get_lake())
 
     return pull_schedule
 

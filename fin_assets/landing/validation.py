@@ -17,6 +17,7 @@ import pandas as pd
 
 from fin_assets.analytics import quality
 from fin_assets.analytics.market_calendar import session_minutes
+from fin_assets.analytics.ohlc_policy import OHLC_TOLERANCE, beyond_tolerance
 from fin_assets.landing.contract import LandingContractError, LandingKey
 from fin_assets.landing.parsing import MAX_LISTED, listed, row_name
 
@@ -46,8 +47,8 @@ def trade_dates(bars: pd.DataFrame, key: LandingKey, calendar: str) -> pd.Series
     if duplicated.any():
         first = bars.loc[duplicated, "ts"].iloc[0].isoformat()
         problems.append(f"{int(duplicated.sum())} rows share their ts with another row ({first})")
+    problems += ohlc_problems(bars)
     for rule in (
-        quality.check_ohlc_consistency,
         quality.check_positive_prices,
         quality.check_non_negative_volume,
     ):
@@ -59,3 +60,15 @@ def trade_dates(bars: pd.DataFrame, key: LandingKey, calendar: str) -> pd.Series
     if problems:
         raise LandingContractError(problems)
     return pd.Series(labels[positions], index=bars.index, name="trade_date")
+
+
+def ohlc_problems(bars: pd.DataFrame) -> list[str]:
+    """The file's bars whose high/low miss open/close beyond OHLC_TOLERANCE, named by `ts`."""
+    beyond = beyond_tolerance(bars)
+    if not beyond.any():
+        return []
+    shown = [ts.isoformat() for ts in bars.loc[beyond, "ts"]]
+    return [
+        f"high/low miss open/close by more than the OHLC repair tolerance ({OHLC_TOLERANCE:.1%})"
+        f" in {len(shown)} bars: {listed(shown)}"
+    ]

@@ -15,9 +15,11 @@ from datetime import date, datetime
 
 import pandas as pd
 from dagster import ConfigurableResource
+from pydantic import Field
 
 from fin_assets.analytics import simulator
 from fin_assets.analytics.market_calendar import is_session
+from fin_assets.analytics.ohlc_policy import DEFAULT_OHLC_POLICY, check_policy
 from fin_assets.resources.vendors import alphavantage, coingecko, yahoo
 from fin_assets.universe import Symbol
 
@@ -63,7 +65,17 @@ OFFLINE_POOL = "vendor_offline"
 
 
 class MarketDataResource(ConfigurableResource):
-    """What the raw layer needs from a vendor connector; every source subclasses it."""
+    """What the raw layer needs from a vendor connector; every source subclasses it.
+
+    `ohlc_policies` maps a source (a vendor name, or `landing` for landing files) to its OHLC
+    policy, `repair` (the default for every source) or `reject` (analytics/ohlc_policy.py).
+    """
+
+    ohlc_policies: dict[str, str] = Field(default_factory=dict)
+
+    def ohlc_policy_for(self, source: str) -> str:
+        """The OHLC policy of bars from `source` (ValueError for an unknown policy)."""
+        return check_policy(self.ohlc_policies.get(source, DEFAULT_OHLC_POLICY))
 
     @property
     def vendor(self) -> str:

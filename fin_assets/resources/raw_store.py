@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.market_data import RawPayload
+from fin_assets.resources.market_data import RawPayload, decode_payload
 
 RAW_PREFIX = "raw"
 
@@ -38,3 +38,15 @@ def store_payload(
         return False
     stamp = (received_at or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     return lake.put_object(f"{prefix}{stamp}-{digest}.{payload.extension}", payload.content)
+
+
+def stored_bar_count(lake: ParquetLake, vendor: str, symbol: str, trade_date: str) -> int | None:
+    """Bars in the partition's newest payload of `vendor` (decoded), None when it has none.
+
+    0 is "no data": the vendor answered without a bar for a session, which a later pull asks
+    again (fin_assets.defs.ingest, fin_assets.defs.schedules).
+    """
+    keys = lake.list_objects(raw_partition_prefix(vendor, symbol, trade_date))
+    if not keys:
+        return None
+    return len(decode_payload(vendor, lake.get_object(keys[-1])))

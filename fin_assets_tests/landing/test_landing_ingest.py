@@ -147,8 +147,8 @@ REJECTIONS = {
         bad_rows_json(),
         [
             "2 rows share their ts with another row (2025-01-02T14:30:00+00:00)",
-            "ohlc_consistency: 1 of 3 checked rows violate low <= min(open, close) and "
-            "high >= max(open, close) (ts 2025-01-02T14:31:00+00:00)",
+            "high/low miss open/close by more than the OHLC repair tolerance (0.5%) in 1 bars: "
+            "2025-01-02T14:31:00+00:00",
         ],
     ),
 }

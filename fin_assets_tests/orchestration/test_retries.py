@@ -1,10 +1,14 @@
 """Vendor retries: transient errors keep the RetryPolicy, every other error bypasses it."""
 
 import pytest
-from dagster import Backoff, Failure, Jitter
+from dagster import Backoff, Failure, Jitter, RetryRequested
 
 from fin_assets.definitions import defs
-from fin_assets.defs.retries import VENDOR_RETRY_POLICY, retry_only_transient_vendor_errors
+from fin_assets.defs.retries import (
+    STEP_PATIENCE_SECONDS,
+    VENDOR_RETRY_POLICY,
+    retry_only_transient_vendor_errors,
+)
 from fin_assets.resources.vendors.errors import (
     VendorBadRequest,
     VendorQuotaExceeded,
@@ -52,3 +56,32 @@ def test_other_errors_fail_without_retries(error: Exception) -> None:
     assert raised.value.allow_retries is False
     assert raised.value.__cause__ is error
     assert raised.value.description == f"{type(error).__name__}: {error} (not retried)"
+
+
+def test_the_steps_patience_is_the_policys_longest_wait() -> None:
+    waits = [VENDOR_RETRY_POLICY.calculate_delay(n) for n in range(1, 5) for _ in range(200)]
+    assert max(waits) <= STEP_PATIENCE_SECONDS == 240
+    assert max(waits) > 225  # the fourth retry: 225 s ± 15 s
+
+
+def test_a_vendor_retry_after_within_the_patience_is_the_steps_wait() -> None:
+    error = VendorQuotaExceeded("alphavantage", "5 calls per minute", "minute", 60.0)
+    with pytest.raises(RetryRequested) as raised, retry_only_transient_vendor_errors():
+        raise error
+    assert raised.value.seconds_to_wait == 60.0 and raised.value.max_retries == 4
+    assert raised.value.__cause__ is error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        VendorQuotaExceeded("coingecko", "HTTP 429: slow down", "minute", 3600.0),
+        VendorUnavailable("yahoo", "HTTP 503: maintenance", retry_after_seconds=241.0),
+    ],
+)
+def test_a_retry_after_beyond_the_patience_fails_as_a_quota_error(error: Exception) -> None:
+    with pytest.raises(Failure) as raised, retry_only_transient_vendor_errors():
+        raise error
+    assert raised.value.allow_retries is False
+    assert raised.value.description.startswith(f"VendorQuotaExceeded: {error}; the vendor asks")
+    assert "beyond the step's patience of 240 s (not retried)" in raised.value.description

@@ -5,10 +5,14 @@ Every error carries the vendor name and the vendor's message (the JSON `Note`, `
 UI shows why a fetch failed. Secrets never appear in messages: connectors build them from
 request parameters with the API key removed.
 
-- VendorUnavailable: timeouts, connection errors, HTTP 5xx. Transient: retried with backoff.
+- VendorUnavailable: timeouts, connection errors, HTTP 5xx, an empty or HTML answer with a 2xx
+  status (a CDN or proxy page, not the API). Transient: retried with backoff.
 - VendorQuotaExceeded: a throttle answer (HTTP 429, Alpha Vantage's HTTP 200 `Note`) or the
   local limiter's daily budget. `scope` is "minute" (wait `retry_after_seconds` and retry) or
-  "day" (stop: retrying today only burns more of the quota).
+  "day" (stop: retrying today only burns more of the quota; also a `Retry-After` longer than
+  the step's retries wait, fin_assets.defs.retries).
+- VendorRetryBudgetSpent (attempt_budget.py): a request used its attempts of the run. Never
+  retried.
 - VendorBadRequest: bad symbol, parameters, key or plan (Alpha Vantage `Error Message`,
   premium-only endpoints, HTTP 4xx other than 429). Never retried.
 - VendorPayloadInvalid: a body that does not parse into the documented shape. Never retried.

@@ -1,12 +1,16 @@
 """HTTP GET against a vendor: rate limited, retried with backoff, classified into typed errors.
 
-One VendorHttpClient per (vendor, key). Every attempt first takes a token from the vendor's
-RateLimiter, then sends `GET base_url + path` with `requests`. Non-2xx answers become typed
-errors by status (raise_for_status) with the vendor's message (`describe_error`); `check_body`
-finds the errors vendors send with HTTP 200 (see errors.py). The client retries only retryable
-ones (VendorUnavailable, VendorQuotaExceeded with scope "minute"), at most `max_attempts` times
-in all, waiting the vendor's `Retry-After` when it sent one (capped at `max_retry_after_seconds`,
-beyond which it gives up at once) and otherwise exponential backoff with jitter:
+One VendorHttpClient per (vendor, key). Every attempt first counts against the request's attempt
+budget (`budget`, shared with the step's retries: attempt_budget.py), takes a token from the
+vendor's RateLimiter, then sends `GET base_url + path` with `requests`. Non-2xx answers become
+typed errors by status (raise_for_status) with the vendor's message (`describe_error`); a 2xx
+answer that is empty or an HTML page (a CDN or proxy page, not the API) is VendorUnavailable;
+`check_body` finds the errors vendors send with HTTP 200 (see errors.py). The client retries
+only retryable ones (VendorUnavailable, VendorQuotaExceeded with scope "minute"), at most
+`max_attempts` times per call and never beyond the request's budget (then
+VendorRetryBudgetSpent, chained to the last error, which no step retries), waiting the vendor's
+`Retry-After` when it sent one (capped at `max_retry_after_seconds`, beyond which it gives up at
+once) and otherwise exponential backoff with jitter:
 `backoff_seconds * 2**retry + uniform(0, backoff_seconds)`, at most `backoff_max_seconds`.
 
 Secrets never leave the client: `secret_params` are sent but left out of logs, errors and the
@@ -28,9 +32,10 @@ from urllib.parse import urlencode
 
 import requests
 from requests.exceptions import ChunkedEncodingError
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_any
 from tenacity.wait import wait_exponential_jitter
 
+from fin_assets.resources.vendors.attempt_budget import AttemptBudget
 from fin_assets.resources.vendors.clock import Clock, SystemClock
 from fin_assets.resources.vendors.errors import (
     VendorBadRequest,
@@ -93,6 +98,17 @@ def raise_for_status(
     raise VendorBadRequest(vendor, text)
 
 
+def not_an_api_answer(content_type: str, content: bytes) -> str:
+    """What a 2xx answer is when it cannot be the API's (empty, or an HTML page such as a CDN's
+    or a proxy's error or challenge page: transient), else "". No vendor API answers HTML."""
+    if not content.strip():
+        return "an empty body"
+    if "html" in content_type.lower() or content.lstrip()[:1] == b"<":
+        start = content.lstrip()[:80].decode("utf-8", errors="replace")
+        return f"an HTML page ({content_type or 'no content type'}: {start!r}), not the API"
+    return ""
+
+
 @dataclass
 class VendorHttpClient:
     """GET requests to one vendor; see the module docstring for limits, retries and secrets."""
@@ -113,6 +129,7 @@ class VendorHttpClient:
     session: requests.Session = field(default_factory=requests.Session)
     mode: str = "live"
     archive: ResponseArchive | None = None
+    budget: AttemptBudget | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -124,15 +141,22 @@ class VendorHttpClient:
         """GET `path` with `params`; the answer, or the typed error of the last attempt."""
         if self.archive is not None and self.mode == "replay":
             return self.archive.load(self.vendor, endpoint, self.public_params(params))
+        # The budget's key: the path (CoinGecko's coin id is in it) and the public parameters.
+        request = f"GET {path}?{urlencode(sorted(self.public_params(params).items()))}"
         retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
+            stop=stop_any(stop_after_attempt(self.max_attempts), lambda _: self._spent(request)),
             wait=self._wait,
             retry=retry_if_exception(self._should_retry),
             sleep=self.clock.sleep,
             before_sleep=self._log_retry,
             reraise=True,
         )
-        response = retrying(self._attempt, path, params, endpoint)
+        try:
+            response = retrying(self._budgeted_attempt, request, path, params, endpoint)
+        except VendorError as error:
+            if error.retryable and self.budget is not None and self._spent(request):
+                raise self.budget.spent_error(self.vendor, request) from error
+            raise
         if self.archive is not None and self.mode == "record":
             self.archive.save(response)
         return response
@@ -140,6 +164,21 @@ class VendorHttpClient:
     def public_params(self, params: Mapping[str, str]) -> dict[str, str]:
         """`params` without the secret ones: what logs, errors and lineage show."""
         return {k: v for k, v in params.items() if k not in self.secret_params}
+
+    def _spent(self, request: str) -> bool:
+        return self.budget is not None and self.budget.remaining(request) <= 0
+
+    def _budgeted_attempt(
+        self, request: str, path: str, params: Mapping[str, str], endpoint: str
+    ) -> VendorResponse:
+        if self.budget is None:
+            return self._attempt(path, params, endpoint)
+        self.budget.spend(self.vendor, request)
+        try:
+            return self._attempt(path, params, endpoint)
+        except VendorError as error:
+            self.budget.record_error(request, error)
+            raise
 
     def _attempt(self, path: str, params: Mapping[str, str], endpoint: str) -> VendorResponse:
         self.limiter.acquire()
@@ -158,13 +197,19 @@ class VendorHttpClient:
             raise_for_status(
                 self.vendor, response.status_code, response.headers, message, self.clock.now()
             )
+        content_type = response.headers.get("Content-Type", "")
+        page = not_an_api_answer(content_type, response.content)
+        if page:
+            raise VendorUnavailable(
+                self.vendor, f"HTTP {response.status_code} with {page} on GET {shown}"
+            )
         self.check_body(response.content)
         return VendorResponse(
             vendor=self.vendor,
             endpoint=endpoint,
             params=self.public_params(params),
             status=response.status_code,
-            content_type=response.headers.get("Content-Type", ""),
+            content_type=content_type,
             content=response.content,
             fetched_at=self.clock.now(),
         )

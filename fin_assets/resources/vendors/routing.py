@@ -13,8 +13,9 @@ vendor comes from the universe's `vendor_ids`. One raw payload per (symbol, sess
 - CoinGecko: one market_chart/range call per UTC day (hourly points for past days,
   5-minutely for the last 24 hours).
 
-Every payload is decoded, and its bars must open within the session, before it is returned: an
-invalid payload raises VendorPayloadInvalid and nothing reaches the raw layer. Keys come from
+Every payload is decoded, its bars must open within the session and miss their open/close by
+no more than the OHLC tolerance (analytics/ohlc_policy.py), before it is returned: an invalid
+payload raises VendorPayloadInvalid and nothing reaches the raw layer. Keys come from
 the environment through Dagster's EnvVar (see environments.py) and never appear in lineage,
 logs or errors.
 """
@@ -22,12 +23,15 @@ logs or errors.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+from dagster import InitResourceContext
 from pydantic import PrivateAttr
 
 from fin_assets.analytics.market_calendar import is_session, session_minutes
+from fin_assets.analytics.ohlc_policy import OHLC_TOLERANCE, beyond_tolerance
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import (
     OFFLINE_POOL,
@@ -36,8 +40,14 @@ from fin_assets.resources.market_data import (
     decode_payload,
 )
 from fin_assets.resources.vendors import alphavantage, coingecko, yahoo
+from fin_assets.resources.vendors.attempt_budget import (
+    AttemptBudget,
+    attempt_store,
+    request_budget,
+)
 from fin_assets.resources.vendors.errors import VendorBadRequest, VendorPayloadInvalid
 from fin_assets.resources.vendors.http_client import VendorHttpClient, VendorResponse
+from fin_assets.resources.vendors.limiter_store import limiter_engine
 from fin_assets.resources.vendors.rate_limit import Quota, shared_limiter
 from fin_assets.resources.vendors.replay import ResponseArchive
 from fin_assets.universe import Symbol
@@ -64,6 +74,11 @@ class VendorMarketSource(MarketDataResource):
     payload are not fetched again (quota) unless `refetch_stored`. `limiter_store_url`
     (SQLAlchemy URL; may hold a password, so pass it as an EnvVar) is where the limiters' state
     lives, shared by every process using it; empty keeps it in the process (rate_limit.py).
+
+    Retries: a call is tried at most `max_attempts` times by the client (backoff from
+    `backoff_seconds`), and a request at most `request_attempts` times per run over the client's
+    and the step's retries together, bounded by the quota (attempt_budget.py); the budget's
+    counts live beside the limiters' state.
     """
 
     equity_vendor: str = "alphavantage"
@@ -79,7 +94,9 @@ class VendorMarketSource(MarketDataResource):
     coingecko_calls_per_month: int = 10_000
     yahoo_base_url: str = ""  # empty: Yahoo's own hosts; else every Yahoo request goes there
     yahoo_calls_per_minute: int = 30
-    max_attempts: int = 5
+    max_attempts: int = 3
+    request_attempts: int = 5
+    backoff_seconds: float = 2.0
     timeout_seconds: float = 30.0
     mode: str = "live"
     archive_root: str = ""
@@ -88,6 +105,13 @@ class VendorMarketSource(MarketDataResource):
 
     _clients: dict[str, VendorHttpClient] = PrivateAttr(default_factory=dict)
     _month: tuple[tuple[str, str], VendorResponse] | None = PrivateAttr(default=None)
+    # The attempt budgets' scope: the Dagster run id, or this object's own id outside a run.
+    _budget_scope: str = PrivateAttr(default_factory=lambda: f"process-{uuid.uuid4()}")
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Scope the requests' attempt budgets to the run, so step retries share them."""
+        if context.run is not None:
+            self._budget_scope = context.run.run_id
 
     @property
     def vendor(self) -> str:
@@ -206,15 +230,23 @@ class VendorMarketSource(MarketDataResource):
             secret_params=secrets.get(vendor, frozenset()),
             timeout_seconds=self.timeout_seconds,
             max_attempts=self.max_attempts,
+            backoff_seconds=self.backoff_seconds,
             mode=self.mode,
             archive=ResponseArchive(ParquetLake(self.archive_root)) if self.archive_root else None,
+            budget=AttemptBudget(
+                attempt_store(
+                    limiter_engine(self.limiter_store_url) if self.limiter_store_url else None
+                ),
+                self._budget_scope,
+                request_budget(self.quotas(vendor), self.request_attempts),
+            ),
         )
 
 
 def _bars_within_session(payload: RawPayload, symbol: Symbol, trade_date: date) -> int:
-    """Decode `payload`, require every bar to open within the session of `trade_date`; the
-    number of bars. An invalid payload, or one holding other sessions' bars, never reaches the
-    raw layer.
+    """Decode `payload`, require every bar to open within the session of `trade_date` and to
+    miss its open/close by at most OHLC_TOLERANCE; the number of bars. An invalid payload, one
+    holding other sessions' bars or bars beyond repair, never reaches the raw layer.
     """
     bars = decode_payload(payload.vendor, payload.content)
     minutes = session_minutes(symbol.calendar, trade_date)
@@ -224,6 +256,14 @@ def _bars_within_session(payload: RawPayload, symbol: Symbol, trade_date: date) 
             payload.vendor,
             f"{len(outside)} of {len(bars)} bars for {symbol.symbol} on {trade_date} open outside "
             f"its session ({minutes[0]} to {minutes[-1]}), first at {outside['ts'].iloc[0]}",
+        )
+    broken = bars.loc[beyond_tolerance(bars), "ts"]
+    if not broken.empty:
+        raise VendorPayloadInvalid(
+            payload.vendor,
+            f"{len(broken)} bars for {symbol.symbol} on {trade_date} have high/low missing "
+            f"open/close by more than {OHLC_TOLERANCE:.1%}: "
+            + ", ".join(ts.isoformat() for ts in broken[:5]),
         )
     return len(bars)
 

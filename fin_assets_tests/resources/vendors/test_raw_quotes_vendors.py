@@ -4,7 +4,7 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
-from dagster import ExecuteInProcessResult, MultiPartitionKey, materialize
+from dagster import AssetCheckSeverity, ExecuteInProcessResult, MultiPartitionKey, materialize
 from pytest_httpserver import HTTPServer
 
 from fin_assets.defs.ingest import raw_quotes
@@ -30,7 +30,7 @@ def _run(
     )
 
 
-def test_lineage_then_reuse(httpserver: HTTPServer, tmp_path: Path) -> None:
+def test_lineage_then_no_data_is_fetched_again(httpserver: HTTPServer, tmp_path: Path) -> None:
     body = serve_yahoo_empty_day(httpserver)
     source = vendor_source(httpserver, equity_vendor="yahoo")
     first = _run(source, tmp_path / "lake", "2025-02-03", "AAPL")
@@ -53,8 +53,36 @@ def test_lineage_then_reuse(httpserver: HTTPServer, tmp_path: Path) -> None:
     stamp = lineage["fetched_at"][:19].replace("-", "").replace(":", "")
     assert key.split("/")[-1].startswith(stamp)  # the object is named by its fetch time
 
+    (warning,) = [
+        c for c in first.get_asset_check_evaluations() if c.check_name == "session_has_bars"
+    ]
+    assert not warning.passed and warning.severity == AssetCheckSeverity.WARN
+    assert warning.metadata["failed_rows"].value == 1
+    assert "AAPL|2025-02-03" in warning.metadata["detail"].value
+
+    # "No data" for a session is not final: the next pull asks the vendor again. The same
+    # empty answer stores nothing new (identical bytes) and warns again.
     second = _run(source, tmp_path / "lake", "2025-02-03", "AAPL")
     assert second.success
+    (event,) = second.asset_materializations_for_node("raw_quotes")
+    assert event.metadata["payloads_reused"].value == 0
+    assert event.metadata["payloads_unchanged"].value == 1
+    assert event.metadata["no_data"].value == ["AAPL|2025-02-03"]
+    assert len(httpserver.log) == 2
+    assert len(lake.list_objects("raw/yahoo/symbol=AAPL/trade_date=2025-02-03")) == 1
+
+
+def test_a_partition_with_bars_is_not_fetched_again(httpserver: HTTPServer, tmp_path: Path) -> None:
+    day = fixture_bytes("alphavantage/csv/time_series_intraday_5min_IBM_demo_2026-05-15.csv")
+    header, *lines = day.splitlines(keepends=True)
+    # The recorded IBM lines, moved to AAPL's 2025-02-03 regular session (14:40..20:55 UTC).
+    moved = [b"2025-02-03" + line[10:] for line in lines if line[11:16] < b"16:00"]
+    httpserver.expect_request("/query").respond_with_data(
+        header + b"".join(moved), content_type="text/csv"
+    )
+    source = vendor_source(httpserver)
+    assert _run(source, tmp_path / "lake", "2025-02-03", "AAPL").success
+    second = _run(source, tmp_path / "lake", "2025-02-03", "AAPL")
     (event,) = second.asset_materializations_for_node("raw_quotes")
     assert event.metadata["payloads_reused"].value == 1
     assert data_requests(httpserver) == ["/v8/finance/chart/AAPL"]  # the quota is not spent twice

@@ -171,3 +171,23 @@ def test_alphavantage_regular_hours_session(httpserver: HTTPServer) -> None:
     bars = decode_payload("alphavantage", payload.content)
     assert bars["ts"].iloc[0] == pd.Timestamp("2026-05-15 15:40", tz="UTC")
     assert bars["ts"].iloc[-1] == pd.Timestamp("2026-05-15 19:55", tz="UTC")
+
+
+def test_a_payload_with_a_bar_beyond_the_ohlc_tolerance_is_not_stored(
+    httpserver: HTTPServer,
+) -> None:
+    recorded = fixture_bytes("alphavantage/csv/time_series_intraday_5min_IBM_demo_2026-05-15.csv")
+    header, *lines = recorded.splitlines(keepends=True)
+    regular = [line for line in lines if line[11:16] < b"16:00"]
+    # The 15:55 bar's high 1 % below its own open: beyond the 0.5 % that repair covers.
+    stamp, open_, _high, low, close, volume = regular[0].decode().strip().split(",")
+    broken = f"{stamp},{open_},{float(open_) * 0.99:.4f},{low},{close},{volume}\r\n".encode()
+    httpserver.expect_request("/query").respond_with_data(
+        header + broken + b"".join(regular[1:]), content_type="text/csv"
+    )
+    with pytest.raises(
+        VendorPayloadInvalid,
+        match=r"1 bars for IBM on 2026-05-15 have high/low missing open/close by more than 0.5%: "
+        r"2026-05-15T19:55:00\+00:00",
+    ):
+        vendor_source(httpserver).fetch_intraday(IBM, date(2026, 5, 15))
