@@ -26,6 +26,7 @@ Landing runs carry the tags `fin/landing_run_key`, `fin/landing_files` (how many
 `fin/landing_partitions` (the partition values covered, comma-separated).
 """
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -52,6 +53,7 @@ from dagster import (
 from pydantic import Field
 
 from fin_assets.analytics.market_calendar import is_session
+from fin_assets.analytics.plausibility import PlausibilityRules
 from fin_assets.analytics.quality import RuleResult
 from fin_assets.defs.checks import check_result
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
@@ -182,7 +184,9 @@ def runnable_key(lake: ParquetLake, key: str, last_date: date) -> LandingKey | N
     if landing_key.end > last_date:
         return None
     universe = {s.symbol: s for s in load_universe()}
-    validate_landing_file(lake, key, universe, HISTORY_START)
+    validate_landing_file(
+        lake, key, universe, HISTORY_START, PlausibilityRules.from_environment(os.environ)
+    )
     return landing_key
 
 
@@ -266,7 +270,8 @@ def ingest_landing_run(
             f"{scope.symbols} × {scope.start}..{scope.end}"
         )
     universe = {s.symbol: s for s in load_universe()}
-    accepted = [ingest_landing_file(lake, key, universe, HISTORY_START) for key in keys]
+    rules = PlausibilityRules.from_environment(os.environ)
+    accepted = [ingest_landing_file(lake, key, universe, HISTORY_START, rules) for key in keys]
     sessions = [
         (f.key.symbol, d)
         for f in accepted
