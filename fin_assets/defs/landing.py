@@ -20,7 +20,8 @@
   file breaking the contract is quarantined then, never half-ingested), so one bad file
   cannot hold back the others of its batch.
 - `process_landing_files`: the same, one file per run, synchronously, for
-  `fin-assets ingest-landing`.
+  `fin-assets ingest-landing`, followed by the runs of the file's look-back dependents
+  (defs/lookback.py) that automation makes when the daemon runs.
 
 Landing runs carry the tags `fin/landing_run_key`, `fin/landing_files` (how many) and
 `fin/landing_partitions` (the partition values covered, comma-separated).
@@ -35,12 +36,13 @@ from typing import Any
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetSelection,
     Config,
     DagsterInstance,
     DagsterRunStatus,
     DefaultSensorStatus,
-    JobDefinition,
+    Definitions,
     MaterializeResult,
     MetadataValue,
     RunRequest,
@@ -57,6 +59,7 @@ from fin_assets.analytics.plausibility import PlausibilityRules
 from fin_assets.analytics.quality import RuleResult
 from fin_assets.defs.checks import check_result
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.lookback import dependent_runs
 from fin_assets.defs.partition_ranges import member_ranges, rectangle_tags
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
@@ -90,6 +93,8 @@ LANDING_SENSOR_INTERVAL_SECONDS = 5
 LANDING_RUN_KEY_TAG = "fin/landing_run_key"
 LANDING_FILES_TAG = "fin/landing_files"
 LANDING_PARTITIONS_TAG = "fin/landing_partitions"
+# Tag of the runs `fin-assets ingest-landing` makes for a file's look-back dependents.
+LANDING_FOLLOW_UP_TAG = "fin/landing_follow_up"
 
 landing_job = define_asset_job(
     "landing_job",
@@ -309,31 +314,42 @@ def ingest_landing_run(
 
 @dataclass(frozen=True)
 class LandingOutcome:
-    """What `process_landing_files` did with one landing file."""
+    """What `process_landing_files` did with one landing file.
+
+    `status`: "succeeded" (the file's run and its look-back dependents' runs), "failed" (its
+    run), "dependents failed" (its run succeeded, a dependents' run did not: `stale` names the
+    ranges left stale), "rejected", "deferred" or "already processed".
+    """
 
     key: str
-    status: str  # "succeeded", "failed", "rejected", "deferred" or "already processed"
+    status: str
     run_id: str = ""
+    dependent_run_ids: tuple[str, ...] = ()
+    stale: tuple[str, ...] = ()
 
 
 def process_landing_files(
     lake: ParquetLake,
     instance: DagsterInstance,
-    job: JobDefinition,
+    definitions: Definitions,
     run_config: Mapping[str, Any] | None = None,
     on_file: Callable[[LandingOutcome], None] = lambda outcome: None,
 ) -> list[LandingOutcome]:
-    """Ingest every landing file, one landing_job run each (a batch of one), in this process.
+    """Ingest every landing file, one landing_job run each (a batch of one), in this process,
+    then carry each ingested file through its look-back dependents (defs/lookback.py), as
+    automation does with the daemon.
 
     A file (key and etag) that already has a successful run, by the sensor or by an earlier
     call, is skipped. Runs are recorded in `instance`, with `run_config` (e.g. loggers) added
-    to each landing run's config; `on_file` sees each outcome as it comes.
+    to each run's config; `on_file` sees each outcome as it comes.
     """
     outcomes = []
     last_date = last_partition_date()
     for info in lake.list_object_infos(LANDING_PREFIX):
         landed = LandedFile(info.key, lake.object_etag(info.key), info.last_modified.timestamp())
-        outcome = _process_landing_file(lake, instance, job, landed, last_date, run_config or {})
+        outcome = _process_landing_file(
+            lake, instance, definitions, landed, last_date, run_config or {}
+        )
         on_file(outcome)
         outcomes.append(outcome)
     return outcomes
@@ -342,7 +358,7 @@ def process_landing_files(
 def _process_landing_file(
     lake: ParquetLake,
     instance: DagsterInstance,
-    job: JobDefinition,
+    definitions: Definitions,
     landed: LandedFile,
     last_date: date,
     run_config: Mapping[str, Any],
@@ -359,7 +375,7 @@ def _process_landing_file(
     if landing_key is None:
         return LandingOutcome(landed.key, "deferred")
     [batch] = landing_batches([(landed, landing_key)])
-    result = job.execute_in_process(
+    result = definitions.resolve_job_def(landing_job.name).execute_in_process(
         instance=instance,
         run_config={**run_config, **landing_run_config(batch.keys)},
         tags=landing_run_tags(batch),
@@ -368,4 +384,19 @@ def _process_landing_file(
     rejected = lake.has_object(quarantine_key(landed.key)) and not lake.has_object(landed.key)
     if rejected:
         return LandingOutcome(landed.key, "rejected", result.run_id)
-    return LandingOutcome(landed.key, "succeeded" if result.success else "failed", result.run_id)
+    if not result.success:
+        return LandingOutcome(landed.key, "failed", result.run_id)
+    run_ids, stale = [], []
+    for dependents in dependent_runs(lake, landing_key.symbol, landing_key.start, landing_key.end):
+        follow_up = definitions.resolve_job_def(dependents.job_name).execute_in_process(
+            instance=instance,
+            run_config=dict(run_config),
+            tags={**dependents.tags, LANDING_FOLLOW_UP_TAG: landed.run_key},
+            asset_selection=[AssetKey(asset) for asset in dependents.assets],
+            raise_on_error=False,
+        )
+        run_ids.append(follow_up.run_id)
+        if not follow_up.success:
+            stale.append(dependents.label)
+    status = "dependents failed" if stale else "succeeded"
+    return LandingOutcome(landed.key, status, result.run_id, tuple(run_ids), tuple(stale))
