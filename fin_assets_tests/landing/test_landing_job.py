@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from dagster import (
     AssetKey,
@@ -24,6 +26,7 @@ from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.landing.contract import parse_landing_key
 from fin_assets.landing.cursor import LandedFile
 from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
 from fin_assets_tests.conftest import POSTGRES_SERVER
@@ -85,6 +88,10 @@ def test_bars_are_the_union_of_landing_files_the_last_landed_winning(
 
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
     bars = lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL").to_pandas()
+    latest = instance.get_latest_materialization_event(AssetKey("intraday_bars"))
+    metadata = latest.asset_materialization.metadata
+    assert metadata["incomplete_sessions"].value == 1
+    assert metadata["missing_minutes"].value == {"AAPL|2025-01-02": "4 of 390 minutes"}
     assert bars["ts"].tolist() == list(session_minutes("XNYS", JAN2)[:4])
     assert bars["open"].tolist() == [100.0, 101.0, 200.0, 201.0]
     assert bars["high"].tolist() == [101.0, 102.0, 201.0, 202.0]
@@ -163,6 +170,13 @@ def test_ingest_landing_command_processes_each_file_once(
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
     bars = lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL").to_pandas()
     assert bars["open"].tolist() == [100.0, 101.0, 102.0]
+    # The session holds 3 of its 390 minutes: the warehouse and the CLI say so.
+    completeness = DuckDBWarehouse(str(fin_settings.warehouse_path)).query(
+        "SELECT trade_date, bar_count, session_minutes, missing_minutes FROM fact_daily_bar"
+    )
+    assert completeness.values.tolist() == [[pd.Timestamp(JAN2), 3, 390, 387]]
+    assert "Incomplete sessions (1;" in first
+    assert re.search(r"AAPL\s+│\s+2025-01-02\s+│\s+3\s+│\s+390\s+│\s+387", first)
 
 
 def test_a_correction_replaces_only_the_minutes_it_carries(
