@@ -9,17 +9,20 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
+import pandas as pd
 from dagster import AssetKey
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.landing import process_landing_files
+from fin_assets.defs.landing import LandingOutcome, process_landing_files
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance, prepare_instance_environment
+from fin_assets.landing.contract import parse_landing_key
 from fin_assets.resources.environments import lake_resource, warehouse_resource
 from fin_assets.resources.storage import opened_warehouse
+from fin_assets.resources.warehouse import Warehouse
 from fin_assets.runner import (
     QUIET_RUN_CONFIG,
     RunOutcome,
@@ -32,6 +35,8 @@ from fin_assets.settings import Settings, get_settings
 from fin_assets.streaming.cli import add_stream_commands, run_stream
 
 console = Console()
+# Incomplete sessions listed by name in the summaries (the count is always printed).
+LISTED_INCOMPLETE = 20
 
 
 def last_complete_date() -> date:
@@ -106,6 +111,8 @@ def print_summary(settings: Settings, outcomes: list[RunOutcome]) -> bool:
     for row in signals.itertuples(index=False):
         found.add_row(row.signal, f"{row.fired:,}", str(row.symbols))
     console.print(found)
+    with opened_warehouse(warehouse_resource(settings)) as warehouse:
+        print_incomplete_sessions(warehouse)
     report = instance.get_latest_materialization_event(AssetKey("market_report"))
     if report is not None and report.asset_materialization is not None:
         console.print(f"Market report: {report.asset_materialization.metadata['path'].value}")
@@ -113,26 +120,74 @@ def print_summary(settings: Settings, outcomes: list[RunOutcome]) -> bool:
 
 
 def ingest_landing(settings: Settings) -> int:
-    """Process every landing object without a successful run yet (fin_assets/defs/landing.py),
-    printing each one's state; 1 when one was rejected, its run failed or it waits for
-    something other than its dates' partition."""
+    """Process every landing object without a successful run yet, then the look-back dependents
+    of each ingested file (fin_assets/defs/landing.py), printing each object's state and the
+    incomplete sessions of the files' partitions; 1 when one was rejected, its run failed, its
+    dependents were left stale or it waits for something other than its dates' partition."""
     outcomes = process_landing_files(
         lake_resource(settings).get_lake(),
         open_instance(settings),
-        build_definitions(settings).resolve_job_def("landing_job"),
+        build_definitions(settings),
         run_config=QUIET_RUN_CONFIG,
-        on_file=lambda outcome: console.print(
-            f"{outcome.key}: {outcome.status}" + (f" ({outcome.detail})" if outcome.detail else ""),
-            markup=False,
-            soft_wrap=True,
-        ),
+        on_file=print_landing_outcome,
     )
     counts = Counter(outcome.status for outcome in outcomes)
     console.print(
         f"{len(outcomes)} landing files: "
         + ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
     )
-    return 1 if counts["rejected"] + counts["failed"] + counts["waiting"] else 0
+    landed = [
+        parse_landing_key(o.key, SYMBOLS, HISTORY_START)
+        for o in outcomes
+        if o.status == "succeeded"
+    ]
+    if landed:
+        with opened_warehouse(warehouse_resource(settings)) as warehouse:
+            print_incomplete_sessions(warehouse, [(k.symbol, k.start, k.end) for k in landed])
+    bad = ("rejected", "failed", "dependents failed", "waiting")
+    return 1 if any(counts[status] for status in bad) else 0
+
+
+def print_landing_outcome(outcome: LandingOutcome) -> None:
+    detail = f" ({outcome.detail})" if outcome.detail else ""
+    console.print(f"{outcome.key}: {outcome.status}{detail}", markup=False, soft_wrap=True)
+    for label in outcome.stale:
+        console.print(f"[red]  stale until re-run: {label}")
+
+
+def print_incomplete_sessions(
+    warehouse: Warehouse, partitions: Sequence[tuple[str, date, date]] | None = None
+) -> None:
+    """The sessions of fact_daily_bar with missing minutes (all, or of `partitions`: symbol,
+    first and last date), at most LISTED_INCOMPLETE of them, newest first, with the total."""
+    where = "missing_minutes > 0"
+    params: list[object] = []
+    if partitions:
+        where += (
+            " AND ("
+            + " OR ".join("(symbol = ? AND trade_date BETWEEN ? AND ?)" for _ in partitions)
+            + ")"
+        )
+        params = [value for partition in partitions for value in partition]
+    found = warehouse.query(
+        "SELECT symbol, trade_date, bar_count, session_minutes, missing_minutes "
+        f"FROM fact_daily_bar WHERE {where} ORDER BY trade_date DESC, symbol",
+        params,
+    )
+    if found.empty:
+        return
+    table = Table(title=f"Incomplete sessions ({len(found)}; bars missing minutes)")
+    for column in ("symbol", "trade date", "bars", "session minutes", "missing"):
+        table.add_column(column, justify="left" if column in ("symbol", "trade date") else "right")
+    for row in found.head(LISTED_INCOMPLETE).itertuples(index=False):
+        table.add_row(
+            row.symbol,
+            str(pd.Timestamp(row.trade_date).date()),
+            str(row.bar_count),
+            str(row.session_minutes),
+            f"[yellow]{row.missing_minutes}",
+        )
+    console.print(table)
 
 
 def parse_date(text: str) -> date:

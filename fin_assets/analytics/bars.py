@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -47,6 +48,33 @@ def _float_column(values: pd.Series, name: str) -> np.ndarray:
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         raise ValueError(f"column {name!r} must be numeric, got {values.dtype}")
     return values.to_numpy(dtype=np.float64)
+
+
+def merge_sources(sources: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The raw one-minute bars of one session delivered by several sources, merged minute by minute.
+
+    `sources` come in ascending precedence (docs/landing.md, "Merging a session's sources"): the
+    vendor's payloads in fetch order, then the landing payloads in landing order. Each needs the
+    RAW_COLUMNS (other columns are dropped; `ts` tz-aware, converted to UTC). The result is
+    their rows concatenated in that order, which normalize_intraday_bars reduces to the last
+    row of each `ts`: a minute carried by a later source takes that source's values, a minute a
+    source does not carry keeps the values of the sources before it. Sources without rows add
+    nothing; ValueError when there is no source at all.
+    """
+    if not sources:
+        raise ValueError("no source to merge")
+    frames = []
+    for source in sources:
+        _require_columns(source, RAW_COLUMNS, "raw bars")
+        if source.empty:
+            continue
+        frame = pd.DataFrame({"ts": _utc_timestamps(source["ts"])})
+        for column in VALUE_COLUMNS:
+            frame[column] = _float_column(source[column], column)
+        frames.append(frame)
+    if not frames:
+        return sources[-1][list(RAW_COLUMNS)].iloc[:0]
+    return pd.concat(frames, ignore_index=True)
 
 
 def normalize_intraday_bars(raw: pd.DataFrame, symbol: str, trade_date: date) -> NormalizedBars:

@@ -73,6 +73,13 @@ def session_minutes(calendar: str, day: date) -> pd.DatetimeIndex:
     return minutes
 
 
+@cache
+def session_minute_count(calendar: str, day: date) -> int:
+    """How many one-minute bars the session on `day` has (0 without a session): 390 for a
+    regular XNYS session, 210 on an early close, 1440 for "24/7"."""
+    return len(session_minutes(calendar, day))
+
+
 def previous_session(calendar: str, day: date) -> date:
     """The last session of `calendar` strictly before `day` (`day` need not be a session)."""
     sessions = _calendar(calendar).sessions

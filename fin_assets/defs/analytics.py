@@ -1,13 +1,25 @@
-"""Analytics layer: technical indicators and trading signals per (date, symbol)."""
+"""Analytics layer: technical indicators and trading signals per (date, symbol).
+
+Both evaluate their blocking checks before writing (defs/audit.py)."""
+
+from collections.abc import Iterator
 
 import pandas as pd
-from dagster import AssetDep, AssetExecutionContext, BackfillPolicy, MaterializeResult, asset
+from dagster import (
+    AssetCheckResult,
+    AssetDep,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MaterializeResult,
+    asset,
+)
 
 from fin_assets.analytics import quality
 from fin_assets.analytics.indicators import compute_indicators
 from fin_assets.analytics.market_calendar import previous_session
 from fin_assets.analytics.schemas import INDICATORS, SIGNALS
 from fin_assets.analytics.signals import SIGNAL_NAMES, compute_signals
+from fin_assets.defs.audit import publish_if_passed
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.lake_io import (
     from_date,
@@ -41,7 +53,7 @@ from fin_assets.universe import load_universe
 )
 def technical_indicators(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
-) -> MaterializeResult:
+) -> Iterator[AssetCheckResult | MaterializeResult]:
     """SMA 20/50/200, EMA 12/26, RSI 14, MACD 12/26/9, Bollinger 20/2, ATR 14, ROC 10 (TA-Lib).
 
     Each symbol's indicators are computed over its whole daily history from HISTORY_START up to
@@ -51,17 +63,21 @@ def technical_indicators(
     """
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
-        return history_on_spark(context, spark, lake, scope, "technical_indicators")
+        yield history_on_spark(context, spark, lake, scope, "technical_indicators")
+        return
     store = lake.get_lake()
     frame = from_date(over_daily_history(store, scope, compute_indicators), scope.start)
-    rows = write_symbol_partitions(store, "technical_indicators", INDICATORS, frame, scope)
-    return MaterializeResult(
-        metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
-        check_results=[
-            check_result("schema", quality.check_schema(frame, INDICATORS)),
-            check_result("unique_key", quality.check_unique(frame, ["symbol", "trade_date"])),
-            check_result("rsi_range", quality.check_value_range(frame, "rsi_14", 0.0, 100.0)),
-        ],
+    checks = [
+        check_result("schema", quality.check_schema(frame, INDICATORS)),
+        check_result("unique_key", quality.check_unique(frame, ["symbol", "trade_date"])),
+        check_result("rsi_range", quality.check_value_range(frame, "rsi_14", 0.0, 100.0)),
+    ]
+    rows = yield from publish_if_passed(
+        checks,
+        lambda: write_symbol_partitions(store, "technical_indicators", INDICATORS, frame, scope),
+    )
+    yield MaterializeResult(
+        metadata={"dagster/row_count": rows, "partitions": scope.partition_count}
     )
 
 
@@ -78,13 +94,14 @@ def technical_indicators(
 )
 def trading_signals(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
-) -> MaterializeResult:
+) -> Iterator[AssetCheckResult | MaterializeResult]:
     """Crossover signals fired on each date (golden/death cross, RSI 70/30, MACD, Bollinger,
     momentum), one row per fired signal; a date where nothing fired is a zero-row partition.
     Large ranges run on Spark (fin_assets.defs.spark_history)."""
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
-        return history_on_spark(context, spark, lake, scope, "trading_signals")
+        yield history_on_spark(context, spark, lake, scope, "trading_signals")
+        return
     store = lake.get_lake()
     calendars = {s.symbol: s.calendar for s in load_universe()}
     frames = []
@@ -97,20 +114,20 @@ def trading_signals(
         signals = compute_signals(indicators)
         frames.append(signals[signals["trade_date"] >= scope.start])
     frame = pd.concat(frames, ignore_index=True)
-    rows = write_symbol_partitions(store, "trading_signals", SIGNALS, frame, scope)
-    return MaterializeResult(
+    checks = [
+        check_result("schema", quality.check_schema(frame, SIGNALS)),
+        check_result("unique_key", quality.check_unique(frame, ["symbol", "trade_date", "signal"])),
+        check_result("known_signals", known_signals_result(frame)),
+    ]
+    rows = yield from publish_if_passed(
+        checks, lambda: write_symbol_partitions(store, "trading_signals", SIGNALS, frame, scope)
+    )
+    yield MaterializeResult(
         metadata={
             "dagster/row_count": rows,
             "partitions": scope.partition_count,
             **{f"signals_{name}": int((frame["signal"] == name).sum()) for name in SIGNAL_NAMES},
-        },
-        check_results=[
-            check_result("schema", quality.check_schema(frame, SIGNALS)),
-            check_result(
-                "unique_key", quality.check_unique(frame, ["symbol", "trade_date", "signal"])
-            ),
-            check_result("known_signals", known_signals_result(frame)),
-        ],
+        }
     )
 
 

@@ -1,5 +1,11 @@
-"""Bars layer: normalized one-minute bars and daily bars per (date, symbol)."""
+"""Bars layer: normalized one-minute bars and daily bars per (date, symbol).
 
+Both assets evaluate their blocking checks before writing (defs/audit.py): a failing check
+leaves the lake partitions as they were.
+"""
+
+import os
+from collections.abc import Iterator
 from datetime import date
 
 import pandas as pd
@@ -17,10 +23,16 @@ from dagster import (
 )
 
 from fin_assets.analytics import quality
-from fin_assets.analytics.bars import aggregate_daily_bars, normalize_intraday_bars
+from fin_assets.analytics.bars import (
+    aggregate_daily_bars,
+    merge_sources,
+    normalize_intraday_bars,
+)
 from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.ohlc_policy import OHLC_TOLERANCE, apply_ohlc_policy
+from fin_assets.analytics.plausibility import PlausibilityRules
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
+from fin_assets.defs.audit import publish_if_passed
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.lake_io import read_scope, write_symbol_partitions
 from fin_assets.defs.partition_scope import date_symbol_scope
@@ -28,14 +40,17 @@ from fin_assets.defs.partitions import date_symbol_partitions
 from fin_assets.defs.spark_history import history_on_spark
 from fin_assets.executors import heavy_step_op_tags
 from fin_assets.landing.contract import LANDING_VENDOR
-from fin_assets.landing.ingest import read_landing_bars
+from fin_assets.landing.ingest import read_landing_payloads
 from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.lake_plausibility import check_bars_plausibility
 from fin_assets.resources.market_data import MarketDataResource, decode_payload
 from fin_assets.resources.raw_store import raw_partition_prefix
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
 
+# Sessions listed by name in intraday_bars' `missing_minutes` metadata (the count is always given).
+LISTED_SESSIONS = 50
 BAR_CHECKS = ["schema", "unique_key", "ohlc_consistency", "positive_prices", "non_negative_volume"]
 # Runs of at most this many partitions list every repaired bar's timestamp in their metadata
 # (Dagster copies a ranged run's metadata onto every partition's event); longer runs list the
@@ -56,24 +71,25 @@ def bar_check_results(
     ]
 
 
-def partition_raw_bars(
+def partition_sources(
     store: ParquetLake, vendor: str, symbol: str, trade_date: date
-) -> tuple[str, pd.DataFrame]:
-    """(source, raw bars) of one session partition: the union of its landing payloads when it
-    has any (source `landing`: landing files take precedence, see fin_assets/landing/ingest.py),
-    else the newest payload of `vendor` (source `vendor`). ValueError when it has neither."""
+) -> list[tuple[str, pd.DataFrame]]:
+    """The raw bar sources of one session partition in ascending precedence, each with its source
+    (the vendor or `landing`): every payload of `vendor` in fetch order, then every landing
+    payload in landing order (docs/landing.md, "Merging a session's sources"). ValueError when
+    the partition has neither."""
     day = trade_date.isoformat()
+    fetched = store.list_objects(raw_partition_prefix(vendor, symbol, day))
     landed = store.list_objects(raw_partition_prefix(LANDING_VENDOR, symbol, day))
-    if landed:
-        return LANDING_VENDOR, read_landing_bars(store, landed)
-    prefix = raw_partition_prefix(vendor, symbol, day)
-    keys = store.list_objects(prefix)
-    if not keys:
+    if not fetched and not landed:
         raise ValueError(
-            f"no raw payload for {symbol} on {trade_date} under {prefix}: "
+            f"no raw payload for {symbol} on {trade_date} under "
+            f"{raw_partition_prefix(vendor, symbol, day)} or "
+            f"{raw_partition_prefix(LANDING_VENDOR, symbol, day)}: "
             "materialize raw_quotes for this partition first"
         )
-    return vendor, decode_payload(vendor, store.get_object(keys[-1]))
+    vendor_bars = [(vendor, decode_payload(vendor, store.get_object(key))) for key in fetched]
+    return vendor_bars + [(LANDING_VENDOR, bars) for bars in read_landing_payloads(store, landed)]
 
 
 class OhlcRepairs:
@@ -160,24 +176,29 @@ class OhlcRepairs:
     backfill_policy=BackfillPolicy.single_run(),
     deps=[AssetKey("raw_quotes")],
     check_specs=check_specs(
-        "intraday_bars", blocking=BAR_CHECKS, warning=["session_completeness", "ohlc_repaired"]
+        "intraday_bars",
+        blocking=[*BAR_CHECKS, "plausibility"],
+        warning=["session_completeness", "ohlc_repaired"],
     ),
     kinds={"parquet", "pandas"},
     op_tags=heavy_step_op_tags(),
 )
 def intraday_bars(
     context: AssetExecutionContext, market_data: MarketDataResource, lake: LakeResource
-) -> MaterializeResult:
-    """One-minute OHLCV bars, UTC bar-open timestamps, deduplicated (last delivery wins).
+) -> Iterator[AssetCheckResult | MaterializeResult]:
+    """One-minute OHLCV bars, UTC bar-open timestamps, one row per minute (last delivery wins).
 
     Each symbol's exchange time zone comes from the universe (and dim_symbol); it is also
     recorded on every materialization as `exchange_timezones`.
 
-    Reads each session partition's raw bars with `partition_raw_bars`; dates without a session
-    are written as zero-row partitions. Each partition's bars get the OHLC policy of their
-    source (`market_data.ohlc_policies`, default repair: analytics/ohlc_policy.py); repaired
-    bars are listed in the metadata (`ohlc_repaired`, `ohlc_repaired_bars`) and the WARN check
-    `ohlc_repaired`; refused bars fail the step before anything is written.
+    Each session partition merges its sources minute by minute (`partition_sources`,
+    `merge_sources`: landing payloads over the vendor's, later over earlier), so a correction
+    replaces exactly the minutes it carries; `duplicates_dropped` counts the rows dropped as
+    duplicates within a source or replaced by a later one. Before the merge, each source's bars
+    get its OHLC policy (`market_data.ohlc_policies`, default repair: analytics/ohlc_policy.py);
+    repaired bars are listed in the metadata (`ohlc_repaired`, `ohlc_repaired_bars`) and the WARN
+    check `ohlc_repaired`; refused bars fail the step before anything is written. Dates without
+    a session are written as zero-row partitions.
     """
     scope = date_symbol_scope(context)
     store = lake.get_lake()
@@ -194,33 +215,62 @@ def intraday_bars(
             if minutes.empty:
                 continue
             vendor = market_data.vendor_for(universe[symbol])
-            source, raw = partition_raw_bars(store, vendor, symbol, trade_date)
-            normalized = normalize_intraday_bars(raw, symbol, trade_date)
+            merged = []
+            for source, raw in partition_sources(store, vendor, symbol, trade_date):
+                one_source = normalize_intraday_bars(raw, symbol, trade_date)
+                duplicates += one_source.duplicates_dropped
+                merged.append(repairs.apply(one_source.bars, source, symbol, trade_date))
+            normalized = normalize_intraday_bars(merge_sources(merged), symbol, trade_date)
             duplicates += normalized.duplicates_dropped
-            frames.append(repairs.apply(normalized.bars, source, symbol, trade_date))
+            frames.append(normalized.bars)
         context.log.info(f"intraday_bars {symbol}: {len(scope.dates)} dates normalized")
     refusal = repairs.refusal()
     if refusal is not None:
         raise refusal
     bars = pd.concat(frames, ignore_index=True) if frames else _empty(INTRADAY_BARS)
-    rows = write_symbol_partitions(store, "intraday_bars", INTRADAY_BARS, bars, scope)
-    completeness = quality.check_session_completeness(bars, expected)
-    return MaterializeResult(
+    rules = PlausibilityRules.from_environment(os.environ)
+    checks = [
+        *bar_check_results(bars, INTRADAY_BARS, ["symbol", "ts"]),
+        check_result("plausibility", check_bars_plausibility(store, bars, rules)),
+        check_result(
+            "session_completeness",
+            quality.check_session_completeness(bars, expected),
+            AssetCheckSeverity.WARN,
+        ),
+        repairs.check(len(bars)),
+    ]
+    rows = yield from publish_if_passed(
+        checks,
+        lambda: write_symbol_partitions(store, "intraday_bars", INTRADAY_BARS, bars, scope),
+    )
+    incomplete = incomplete_sessions(bars, expected)
+    yield MaterializeResult(
         metadata={
             "dagster/row_count": rows,
             "partitions": scope.partition_count,
             "duplicates_dropped": duplicates,
             **repairs.metadata(scope.partition_count),
+            "incomplete_sessions": len(incomplete),
+            "missing_minutes": MetadataValue.json(dict(list(incomplete.items())[:LISTED_SESSIONS])),
             "exchange_timezones": MetadataValue.json(
                 {symbol: universe[symbol].timezone for symbol in scope.symbols}
             ),
-        },
-        check_results=[
-            *bar_check_results(bars, INTRADAY_BARS, ["symbol", "ts"]),
-            check_result("session_completeness", completeness, AssetCheckSeverity.WARN),
-            repairs.check(len(bars)),
-        ],
+        }
     )
+
+
+def incomplete_sessions(
+    bars: pd.DataFrame, expected: dict[tuple[str, date], pd.DatetimeIndex]
+) -> dict[str, str]:
+    """`"SYMBOL|DATE": "n of m minutes"` for each session partition with fewer bars than its
+    session has minutes, in scope order."""
+    counts = bars.groupby(["symbol", "trade_date"]).size()
+    found = {}
+    for (symbol, trade_date), minutes in expected.items():
+        have = int(counts.get((symbol, trade_date), 0))
+        if have < len(minutes):
+            found[f"{symbol}|{trade_date.isoformat()}"] = f"{have} of {len(minutes)} minutes"
+    return found
 
 
 @asset(
@@ -233,20 +283,23 @@ def intraday_bars(
 )
 def daily_bars(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
-) -> MaterializeResult:
+) -> Iterator[AssetCheckResult | MaterializeResult]:
     """Daily OHLCV per session aggregated from the one-minute bars (VWAP on typical price).
 
     A run covering at least `spark.min_partitions` partitions (a backfill) aggregates on Spark
     with the same `aggregate_daily_bars` (fin_assets.defs.spark_history)."""
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
-        return history_on_spark(context, spark, lake, scope, "daily_bars")
+        yield history_on_spark(context, spark, lake, scope, "daily_bars")
+        return
     store = lake.get_lake()
     daily = aggregate_daily_bars(read_scope(store, "intraday_bars", INTRADAY_BARS, scope))
-    rows = write_symbol_partitions(store, "daily_bars", DAILY_BARS, daily, scope)
-    return MaterializeResult(
-        metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
-        check_results=bar_check_results(daily, DAILY_BARS, ["symbol", "trade_date"]),
+    checks = bar_check_results(daily, DAILY_BARS, ["symbol", "trade_date"])
+    rows = yield from publish_if_passed(
+        checks, lambda: write_symbol_partitions(store, "daily_bars", DAILY_BARS, daily, scope)
+    )
+    yield MaterializeResult(
+        metadata={"dagster/row_count": rows, "partitions": scope.partition_count}
     )
 
 

@@ -24,12 +24,14 @@
   file breaking the contract is quarantined then, never half-ingested), so one bad file
   cannot hold back the others of its batch.
 - `process_landing_files`: the same, one file per run, synchronously, for
-  `fin-assets ingest-landing`.
+  `fin-assets ingest-landing`, followed by the runs of the file's look-back dependents
+  (defs/lookback.py) that automation makes when the daemon runs.
 
 Landing runs carry the tags `fin/landing_run_key`, `fin/landing_files` (how many) and
 `fin/landing_partitions` (the partition values covered, comma-separated).
 """
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -38,12 +40,13 @@ from typing import Any
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetSelection,
     Config,
     DagsterInstance,
     DagsterRunStatus,
     DefaultSensorStatus,
-    JobDefinition,
+    Definitions,
     MaterializeResult,
     MetadataValue,
     RunRequest,
@@ -56,9 +59,11 @@ from dagster import (
 from pydantic import Field
 
 from fin_assets.analytics.market_calendar import is_session
+from fin_assets.analytics.plausibility import PlausibilityRules
 from fin_assets.analytics.quality import RuleResult
 from fin_assets.defs.checks import check_result
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.lookback import dependent_runs
 from fin_assets.defs.partition_ranges import member_ranges, rectangle_tags
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
@@ -95,6 +100,8 @@ LANDING_SENSOR_INTERVAL_SECONDS = 5
 LANDING_RUN_KEY_TAG = "fin/landing_run_key"
 LANDING_FILES_TAG = "fin/landing_files"
 LANDING_PARTITIONS_TAG = "fin/landing_partitions"
+# Tag of the runs `fin-assets ingest-landing` makes for a file's look-back dependents.
+LANDING_FOLLOW_UP_TAG = "fin/landing_follow_up"
 
 landing_job = define_asset_job(
     "landing_job",
@@ -222,7 +229,8 @@ def runnable_key(
             reason = f"its dates end {landing_key.end}, after the newest partition {last_date}"
             return Waiting(reason, deferred=True)
         universe = {s.symbol: s for s in load_universe()}
-        validate_landing_file(lake, key, universe, HISTORY_START, limits)
+        rules = PlausibilityRules.from_environment(os.environ)
+        validate_landing_file(lake, key, universe, HISTORY_START, limits, rules)
     except LandingFileRejected:
         raise
     except Exception as error:  # any failure of one object must not stop the others
@@ -326,7 +334,10 @@ def ingest_landing_run(
         )
     universe = {s.symbol: s for s in load_universe()}
     limits = LandingLimits.from_environment()
-    accepted = [ingest_landing_file(lake, key, universe, HISTORY_START, limits) for key in keys]
+    rules = PlausibilityRules.from_environment(os.environ)
+    accepted = [
+        ingest_landing_file(lake, key, universe, HISTORY_START, limits, rules) for key in keys
+    ]
     sessions = [
         (f.key.symbol, d)
         for f in accepted
@@ -364,29 +375,37 @@ def ingest_landing_run(
 
 @dataclass(frozen=True)
 class LandingOutcome:
-    """What `process_landing_files` did with one landing object."""
+    """What `process_landing_files` did with one landing object.
+
+    `status`: "succeeded" (the file's run and its look-back dependents' runs), "failed" (its
+    run), "dependents failed" (its run succeeded, a dependents' run did not: `stale` names the
+    ranges left stale), "rejected", "deferred" (its dates are not partitions yet), "waiting"
+    (see `detail`) or "already processed".
+    """
 
     key: str
-    # "succeeded", "failed", "rejected", "deferred" (its dates are not partitions yet),
-    # "waiting" (see `detail`) or "already processed"
     status: str
     run_id: str = ""
     detail: str = ""  # the quarantine key and problems, or why the object waits
+    dependent_run_ids: tuple[str, ...] = ()
+    stale: tuple[str, ...] = ()
 
 
 def process_landing_files(
     lake: ParquetLake,
     instance: DagsterInstance,
-    job: JobDefinition,
+    definitions: Definitions,
     run_config: Mapping[str, Any] | None = None,
     on_file: Callable[[LandingOutcome], None] = lambda outcome: None,
 ) -> list[LandingOutcome]:
-    """Ingest every landing object, one landing_job run each (a batch of one), in this process.
+    """Ingest every landing object, one landing_job run each (a batch of one), in this process,
+    then carry each ingested file through its look-back dependents (defs/lookback.py), as
+    automation does with the daemon.
 
     A file (key and etag) that already has a successful run, by the sensor or by an earlier
     call, is skipped. Every object gets an outcome, whatever happens to the others (see
     runnable_key). Runs are recorded in `instance`, with `run_config` (e.g. loggers) added to
-    each landing run's config; `on_file` sees each outcome as it comes.
+    each run's config; `on_file` sees each outcome as it comes.
     """
     outcomes = []
     last_date = last_partition_date()
@@ -399,7 +418,7 @@ def process_landing_files(
         except FileNotFoundError:
             continue
         outcome = _process_landing_file(
-            lake, instance, job, info, landed, last_date, limits, run_config or {}
+            lake, instance, definitions, info, landed, last_date, limits, run_config or {}
         )
         on_file(outcome)
         outcomes.append(outcome)
@@ -409,7 +428,7 @@ def process_landing_files(
 def _process_landing_file(
     lake: ParquetLake,
     instance: DagsterInstance,
-    job: JobDefinition,
+    definitions: Definitions,
     info: ObjectInfo,
     landed: LandedFile,
     last_date: date,
@@ -429,7 +448,7 @@ def _process_landing_file(
         status = "deferred" if state.deferred else "waiting"
         return LandingOutcome(landed.key, status, detail=state.reason)
     [batch] = landing_batches([(landed, state)])
-    result = job.execute_in_process(
+    result = definitions.resolve_job_def(landing_job.name).execute_in_process(
         instance=instance,
         run_config={**run_config, **landing_run_config(batch.keys)},
         tags=landing_run_tags(batch),
@@ -438,7 +457,27 @@ def _process_landing_file(
     rejection = None if lake.has_object(landed.key) else latest_rejection(lake, landed.key)
     if rejection is not None:
         return LandingOutcome(landed.key, "rejected", result.run_id, _rejection_detail(rejection))
-    return LandingOutcome(landed.key, "succeeded" if result.success else "failed", result.run_id)
+    if not result.success:
+        return LandingOutcome(landed.key, "failed", result.run_id)
+    run_ids, stale = [], []
+    for dependents in dependent_runs(lake, state.symbol, state.start, state.end):
+        follow_up = definitions.resolve_job_def(dependents.job_name).execute_in_process(
+            instance=instance,
+            run_config=dict(run_config),
+            tags={**dependents.tags, LANDING_FOLLOW_UP_TAG: landed.run_key},
+            asset_selection=[AssetKey(asset) for asset in dependents.assets],
+            raise_on_error=False,
+        )
+        run_ids.append(follow_up.run_id)
+        if not follow_up.success:
+            stale.append(dependents.label)
+    return LandingOutcome(
+        landed.key,
+        "dependents failed" if stale else "succeeded",
+        result.run_id,
+        dependent_run_ids=tuple(run_ids),
+        stale=tuple(stale),
+    )
 
 
 def _rejection_detail(error: LandingFileRejected) -> str:

@@ -1,10 +1,13 @@
-"""Risk layer: per-symbol returns, volatility, VaR/CVaR; portfolio VaR and correlations."""
+"""Risk layer: per-symbol returns, volatility, VaR/CVaR; portfolio VaR and correlations.
+
+Every asset evaluates its blocking checks before writing (defs/audit.py)."""
 
 from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 from dagster import (
+    AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetDep,
@@ -29,6 +32,7 @@ from fin_assets.analytics.risk import (
     compute_risk_metrics,
 )
 from fin_assets.analytics.schemas import CORRELATION, DAILY_BARS, PORTFOLIO_RISK, RISK
+from fin_assets.defs.audit import publish_if_passed
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.lake_io import (
     from_date,
@@ -75,18 +79,18 @@ BACKTEST_WINDOW = 250
 )
 def risk_metrics(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
-) -> MaterializeResult:
+) -> Iterator[AssetCheckResult | MaterializeResult]:
     """Daily returns, annualized 20/60-day volatility, 1-day historical and parametric VaR and
     CVaR at 95% and 99% over the last 250 returns, per symbol and session. Large ranges run on
     Spark (fin_assets.defs.spark_history)."""
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
-        return history_on_spark(context, spark, lake, scope, "risk_metrics")
+        yield history_on_spark(context, spark, lake, scope, "risk_metrics")
+        return
     store = lake.get_lake()
     periods = {s.symbol: s.periods_per_year for s in load_universe()}
     history = over_daily_history(store, scope, lambda bars: compute_risk_metrics(bars, periods))
     frame = from_date(history, scope.start)
-    rows = write_symbol_partitions(store, "risk_metrics", RISK, frame, scope)
     backtests = [
         check_result(
             f"var_backtest_{label}",
@@ -95,14 +99,17 @@ def risk_metrics(
         )
         for label, confidence in CONFIDENCE_LEVELS.items()
     ]
-    return MaterializeResult(
-        metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
-        check_results=[
-            check_result("schema", quality.check_schema(frame, RISK)),
-            check_result("unique_key", quality.check_unique(frame, ["symbol", "trade_date"])),
-            check_result("var_ordering", quality.check_var_ordering(frame)),
-            *backtests,
-        ],
+    checks = [
+        check_result("schema", quality.check_schema(frame, RISK)),
+        check_result("unique_key", quality.check_unique(frame, ["symbol", "trade_date"])),
+        check_result("var_ordering", quality.check_var_ordering(frame)),
+        *backtests,
+    ]
+    rows = yield from publish_if_passed(
+        checks, lambda: write_symbol_partitions(store, "risk_metrics", RISK, frame, scope)
+    )
+    yield MaterializeResult(
+        metadata={"dagster/row_count": rows, "partitions": scope.partition_count}
     )
 
 
@@ -202,11 +209,20 @@ def portfolio_risk(
     portfolio, correlation = compute_portfolio_risk(closes, weights)
     portfolio = portfolio[portfolio["trade_date"].isin(dates)]
     correlation = correlation[correlation["trade_date"].isin(dates)]
-    portfolio_rows = write_date_partitions(
-        store, "portfolio_risk", PORTFOLIO_RISK, portfolio, dates
-    )
-    correlation_rows = write_date_partitions(
-        store, "correlation_matrix", CORRELATION, correlation, dates
+    checks = [
+        check_result("var_ordering", quality.check_var_ordering(portfolio), asset="portfolio_risk"),
+        check_result(
+            "correlation_range",
+            quality.check_value_range(correlation, "correlation", -1.0, 1.0),
+            asset="correlation_matrix",
+        ),
+    ]
+    portfolio_rows, correlation_rows = yield from publish_if_passed(
+        checks,
+        lambda: (
+            write_date_partitions(store, "portfolio_risk", PORTFOLIO_RISK, portfolio, dates),
+            write_date_partitions(store, "correlation_matrix", CORRELATION, correlation, dates),
+        ),
     )
     yield MaterializeResult(
         asset_key="portfolio_risk",
@@ -219,12 +235,4 @@ def portfolio_risk(
     yield MaterializeResult(
         asset_key="correlation_matrix",
         metadata={"dagster/row_count": correlation_rows, "partitions": len(dates)},
-    )
-    yield check_result(
-        "var_ordering", quality.check_var_ordering(portfolio), asset="portfolio_risk"
-    )
-    yield check_result(
-        "correlation_range",
-        quality.check_value_range(correlation, "correlation", -1.0, 1.0),
-        asset="correlation_matrix",
     )

@@ -7,6 +7,7 @@ universe file; `dim_date` is rebuilt whole. The engine (DuckDB or Snowflake) is 
 `warehouse` resource chosen by FIN_WAREHOUSE.
 """
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -38,7 +39,12 @@ from fin_assets.defs.partitions import HISTORY_START, date_partitions, date_symb
 from fin_assets.executors import signal_path_op_tags
 from fin_assets.resources.storage import LakeResource, WarehouseResource
 from fin_assets.universe import load_universe
-from fin_assets.warehouse.model import TABLES, date_rows, symbol_rows
+from fin_assets.warehouse.model import (
+    TABLES,
+    date_rows,
+    symbol_rows,
+    with_session_completeness,
+)
 
 FACT_CHECKS = ["rows_match_lake", "unique_key"]
 # Steps writing the DuckDB file share this pool (limit 1): one writer process at a time.
@@ -70,13 +76,19 @@ def _keys_result(name: str, stored: int, distinct: int, lake_rows: int) -> list[
 
 
 def fact_asset(
-    table: str, source: str, schema: pa.Schema, *, signal_path: bool = False
+    table: str,
+    source: str,
+    schema: pa.Schema,
+    *,
+    signal_path: bool = False,
+    derive: Callable[[pa.Table], pa.Table] | None = None,
 ) -> AssetsDefinition:
     """An asset loading lake dataset `source` (read as `schema`) into warehouse `table`.
 
-    The rows stay in Arrow from the Parquet files to the warehouse's bulk path; the warehouse
-    keeps the table's columns (TABLES) and drops the others. `signal_path` loads run before a
-    run's other ready steps (fin_assets.executors.signal_path_op_tags).
+    The rows stay in Arrow from the Parquet files to the warehouse's bulk path; `derive` adds
+    columns the lake does not hold; the warehouse keeps the table's columns (TABLES) and drops
+    the others. `signal_path` loads run before a run's other ready steps
+    (fin_assets.executors.signal_path_op_tags).
     """
     keys = list(TABLES[table].key)
     per_symbol = "symbol" in keys
@@ -109,6 +121,8 @@ def fact_asset(
             dates = date_scope(context)
             start, end, symbols = dates[0], dates[-1], None
             rows = store.read_partitions(source, schema, dates)
+        if derive is not None:
+            rows = derive(rows)
         inserted = db.replace_range(table, rows, start=start, end=end, symbols=symbols)
         where = "trade_date BETWEEN ? AND ?"
         params: list[object] = [start, end]
@@ -133,7 +147,12 @@ def fact_asset(
     return load
 
 
-fact_daily_bar = fact_asset("fact_daily_bar", "daily_bars", DAILY_BARS)
+def _daily_bar_rows(daily: pa.Table) -> pa.Table:
+    """Daily bars with their session completeness (model.SESSION_COMPLETENESS)."""
+    return with_session_completeness(daily, {s.symbol: s.calendar for s in load_universe()})
+
+
+fact_daily_bar = fact_asset("fact_daily_bar", "daily_bars", DAILY_BARS, derive=_daily_bar_rows)
 fact_intraday_bar = fact_asset("fact_intraday_bar", "intraday_bars", INTRADAY_BARS)
 fact_indicator = fact_asset("fact_indicator", "technical_indicators", INDICATORS)
 fact_signal = fact_asset("fact_signal", "trading_signals", SIGNALS, signal_path=True)

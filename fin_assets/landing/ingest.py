@@ -16,8 +16,8 @@ is raised. The object's kind, size and key are checked before a byte of it is re
 link or special file (local lake) is quarantined as it is, never followed, and a file over the
 byte limit is never read (landing/limits.py).
 
-The bars layer reads a partition's landing payloads with `read_landing_bars`: the union of all
-of them, a ts present in several taking the row of the file landed last.
+The bars layer reads a partition's landing payloads with `read_landing_payloads`, in landing
+order, and merges them over the vendor's minute by minute (analytics.bars.merge_sources).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from fin_assets.analytics.bars import RAW_COLUMNS
+from fin_assets.analytics.plausibility import PlausibilityRules
 from fin_assets.landing.contract import (
     LANDING_VENDOR,
     MEDIA_TYPES,
@@ -50,9 +51,12 @@ from fin_assets.resources.lake import (
     is_temporary_key,
     is_unaddressable_key,
 )
+from fin_assets.resources.lake_plausibility import check_bars_plausibility
 from fin_assets.resources.market_data import RawPayload
 from fin_assets.resources.raw_store import store_payload
 from fin_assets.universe import Symbol
+
+DEFAULT_RULES = PlausibilityRules()
 
 
 @dataclass(frozen=True)
@@ -176,9 +180,12 @@ def validate_landing_file(
     universe: Mapping[str, Symbol],
     first_date: date,
     limits: LandingLimits,
+    rules: PlausibilityRules = DEFAULT_RULES,
 ) -> ValidLandingFile:
     """The landing file at `key`, checked (check_landing_object), read within the byte limit
-    and checked against every rule of the contract.
+    and checked against every rule of the contract, then against the plausibility `rules`
+    (analytics.plausibility: ceilings, overflow, the band around the symbol's recent closes in
+    the lake), which name the offending rows by `ts`.
 
     A file breaking a rule is quarantined and LandingFileRejected raised; a key already
     quarantined (a retried run) raises LandingFileRejected with its report's problems; a key
@@ -194,6 +201,9 @@ def validate_landing_file(
         content = lake.read_object(key, limits.max_bytes)
         rows = parse_landing_file(content, landing_key.format, limits.max_rows)
         dates = trade_dates(rows.bars, landing_key, universe[landing_key.symbol].calendar)
+        _require_plausible(
+            lake, rows.bars.assign(symbol=landing_key.symbol, trade_date=dates), rules
+        )
     except ObjectTooLargeError:
         problem = f"the file grew past the limit of {limits.max_bytes:,} bytes while being read"
         raise _reject(lake, key, [problem]) from None
@@ -202,16 +212,27 @@ def validate_landing_file(
     return ValidLandingFile(landing_key, content, rows, dates, landed_at)
 
 
+def _require_plausible(lake: ParquetLake, bars: pd.DataFrame, rules: PlausibilityRules) -> None:
+    """LandingContractError naming the implausible rows (by ts) of a file's bars, if any."""
+    result = check_bars_plausibility(lake, bars, rules)
+    if not result.passed:
+        rows = [f"{row.ts.isoformat()}: {row.problem}" for row in result.sample.itertuples()]
+        raise LandingContractError(
+            [f"plausibility: {result.failed_rows} implausible rows: {'; '.join(rows)}"]
+        )
+
+
 def ingest_landing_file(
     lake: ParquetLake,
     key: str,
     universe: Mapping[str, Symbol],
     first_date: date,
     limits: LandingLimits,
+    rules: PlausibilityRules = DEFAULT_RULES,
 ) -> AcceptedFile:
     """Validate the landing file at `key` (validate_landing_file), then store it in the raw
     layer as one payload per trade date."""
-    valid = validate_landing_file(lake, key, universe, first_date, limits)
+    valid = validate_landing_file(lake, key, universe, first_date, limits, rules)
     landing_key, content, rows, dates = valid.key, valid.content, valid.rows, valid.dates
     positions = pd.Series(range(len(dates)), index=dates.index).groupby(dates, sort=True)
     stored = unchanged = 0
@@ -240,14 +261,11 @@ def ingest_landing_file(
     )
 
 
-def read_landing_bars(lake: ParquetLake, payload_keys: Sequence[str]) -> pd.DataFrame:
-    """The union of a partition's landing payloads (ts, open, high, low, close, volume).
-
-    Rows are concatenated in key order (landing order), so keeping the last row of each ts
-    (normalize_intraday_bars) keeps the row of the file landed last.
-    """
-    frames = [
-        parse_landing_file(lake.get_object(key), key.rsplit(".", 1)[-1]).bars
+def read_landing_payloads(lake: ParquetLake, payload_keys: Sequence[str]) -> list[pd.DataFrame]:
+    """A partition's landing payloads as bars (ts, open, high, low, close, volume), one frame
+    per payload in landing order (their keys sorted), the order of precedence of
+    analytics.bars.merge_sources: a later landed file wins for the minutes it carries."""
+    return [
+        parse_landing_file(lake.get_object(key), key.rsplit(".", 1)[-1]).bars[list(RAW_COLUMNS)]
         for key in sorted(payload_keys)
     ]
-    return pd.concat(frames, ignore_index=True)[list(RAW_COLUMNS)]

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fin_assets.analytics import schemas
-from fin_assets.analytics.market_calendar import sessions_in_range
+from fin_assets.analytics.market_calendar import session_minute_count, sessions_in_range
 from fin_assets.universe.universe import Symbol
 
 FIRST_VALID_FROM = date(1900, 1, 1)
@@ -108,6 +109,17 @@ DIM_DATE = pa.schema(
     + [(f"is_trading_day_{code}", pa.bool_()) for code in EXCHANGES]
 )
 
+# fact_daily_bar's completeness columns: the minutes the session has, how many of them the
+# day's bars hold (bar_count) and how many are missing (session_minutes - bar_count; > 0 marks
+# an incomplete session). Filled by `with_session_completeness`.
+SESSION_COMPLETENESS = pa.schema(
+    [
+        ("bar_count", pa.int64()),
+        ("session_minutes", pa.int64()),
+        ("missing_minutes", pa.int64()),
+    ]
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -115,9 +127,14 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("dim_date", DIM_DATE, ("date_key",)),
         TableSpec(
             "fact_daily_bar",
-            _select(
-                schemas.DAILY_BARS,
-                ("symbol", "trade_date", "open", "high", "low", "close", "volume"),
+            pa.schema(
+                [
+                    *_select(
+                        schemas.DAILY_BARS,
+                        ("symbol", "trade_date", "open", "high", "low", "close", "volume"),
+                    ),
+                    *SESSION_COMPLETENESS,
+                ]
             ),
             ("symbol", "trade_date"),
         ),
@@ -142,6 +159,20 @@ VIEWS = (
     "mart_risk_dashboard",
     "mart_signal_feed",
 )
+
+
+def with_session_completeness(daily: pa.Table, calendars: Mapping[str, str]) -> pa.Table:
+    """DAILY_BARS rows with `session_minutes` (one-minute bars of the session in the symbol's
+    calendar, `calendars[symbol]`) and `missing_minutes` = session_minutes - bar_count added."""
+    expected = [
+        session_minute_count(calendars[symbol], trade_date)
+        for symbol, trade_date in zip(
+            daily["symbol"].to_pylist(), daily["trade_date"].to_pylist(), strict=True
+        )
+    ]
+    session = pa.array(expected, pa.int64())
+    missing = pc.subtract(session, daily["bar_count"].cast(pa.int64()))
+    return daily.append_column("session_minutes", session).append_column("missing_minutes", missing)
 
 
 def attributes_hash(values: Sequence[str | None]) -> str:

@@ -9,7 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fin_assets.analytics.bars import aggregate_daily_bars, normalize_intraday_bars
+from fin_assets.analytics.bars import (
+    aggregate_daily_bars,
+    merge_sources,
+    normalize_intraday_bars,
+)
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 
 DAY = date(2025, 3, 10)
@@ -168,3 +172,28 @@ def test_aggregate_rejects_bad_input() -> None:
         aggregate_daily_bars(bars.drop(columns="volume"))
     with pytest.raises(ValueError, match=r"null values in columns \['close'\]"):
         aggregate_daily_bars(bars.assign(close=math.nan))
+
+
+def test_sources_merge_minute_by_minute_the_later_winning() -> None:
+    # A vendor day in New York time, then two corrections in UTC: the first replaces 14:31,
+    # the second replaces 14:31 again and adds nothing else; 14:30 and 14:32 keep the vendor's.
+    vendor = raw_bars(
+        ["2025-03-10 10:30", "2025-03-10 10:31", "2025-03-10 10:32"],
+        "America/New_York",
+        [100.0, 101.0, 102.0],
+    )
+    first = raw_bars(["2025-03-10 14:31"], "UTC", [201.0])
+    second = raw_bars(["2025-03-10 14:31"], "UTC", [301.0]).assign(extra="ignored")
+    empty = raw_bars([], "UTC", [])
+
+    merged = normalize_intraday_bars(merge_sources([vendor, first, empty, second]), "AAPL", DAY)
+
+    assert merged.bars["ts"].dt.strftime("%H:%M").tolist() == ["14:30", "14:31", "14:32"]
+    assert merged.bars["close"].tolist() == [100.0, 301.0, 102.0]
+    assert merged.bars["volume"].tolist() == [1000.0, 3010.0, 1020.0]
+    assert merged.duplicates_dropped == 2
+
+
+def test_merging_no_source_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no source"):
+        merge_sources([])

@@ -9,6 +9,7 @@ from dagster import DagsterEventType, ExecuteInProcessResult
 from fin_assets.analytics.simulator import encode_payload
 from fin_assets.definitions import build_definitions
 from fin_assets.instance import open_instance
+from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import MarketDataResource, RawPayload
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
@@ -99,6 +100,9 @@ def test_vendor_bars_beyond_the_ohlc_tolerance_stop_the_graph_before_any_write(
     done = materialized_assets(fin_settings, result.run_id)
     assert "raw_quotes" in done
     assert not {"intraday_bars", "daily_bars", "fact_daily_bar"} & done
+    lake = ParquetLake(fin_settings.lake_url)
+    assert lake.existing_dates("intraday_bars", "ETH") == set()
+    assert lake.existing_dates("daily_bars", "ETH") == set()
 
 
 def test_a_date_without_its_history_fails_naming_the_missing_partitions(

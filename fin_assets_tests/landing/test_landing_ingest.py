@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fin_assets.landing.contract import LandingFileRejected
-from fin_assets.landing.ingest import ingest_landing_file, read_landing_bars
+from fin_assets.landing.ingest import ingest_landing_file, read_landing_payloads
 from fin_assets.landing.limits import LandingLimits
 from fin_assets.landing.parsing import parse_landing_file
 from fin_assets.resources.lake import ParquetLake
@@ -71,7 +71,8 @@ def test_a_range_file_is_split_per_trade_date_with_its_rows_unchanged(
     assert lake.get_object(friday_keys[0]).decode().splitlines() == lines[:3]
     assert lake.get_object(monday_keys[0]).decode().splitlines() == [lines[0], lines[3]]
     assert lake.list_objects("raw/landing/symbol=AAPL/trade_date=2025-01-04") == []
-    pd.testing.assert_frame_equal(read_landing_bars(lake, monday_keys), monday)
+    [payload] = read_landing_payloads(lake, monday_keys)
+    pd.testing.assert_frame_equal(payload, monday)
     assert lake.list_objects("landing") == ["landing/AAPL/2025-01-03_2025-01-06/weekly.csv"]
 
 

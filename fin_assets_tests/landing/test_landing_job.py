@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from dagster import (
     AssetKey,
@@ -16,6 +18,7 @@ from dagster import (
 
 from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
+from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.cli import main
 from fin_assets.definitions import build_definitions
 from fin_assets.defs.landing import landing_batches, landing_run_config, landing_run_tags
@@ -23,7 +26,9 @@ from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.landing.contract import parse_landing_key
 from fin_assets.landing.cursor import LandedFile
 from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings
+from fin_assets.universe import load_universe
 from fin_assets_tests.conftest import POSTGRES_SERVER
 from fin_assets_tests.landing.landing_files import csv_bytes, json_bytes, minute_bars, put
 from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
@@ -83,6 +88,10 @@ def test_bars_are_the_union_of_landing_files_the_last_landed_winning(
 
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
     bars = lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL").to_pandas()
+    latest = instance.get_latest_materialization_event(AssetKey("intraday_bars"))
+    metadata = latest.asset_materialization.metadata
+    assert metadata["incomplete_sessions"].value == 1
+    assert metadata["missing_minutes"].value == {"AAPL|2025-01-02": "4 of 390 minutes"}
     assert bars["ts"].tolist() == list(session_minutes("XNYS", JAN2)[:4])
     assert bars["open"].tolist() == [100.0, 101.0, 200.0, 201.0]
     assert bars["high"].tolist() == [101.0, 102.0, 201.0, 202.0]
@@ -161,12 +170,21 @@ def test_ingest_landing_command_processes_each_file_once(
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
     bars = lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL").to_pandas()
     assert bars["open"].tolist() == [100.0, 101.0, 102.0]
+    # The session holds 3 of its 390 minutes: the warehouse and the CLI say so.
+    completeness = DuckDBWarehouse(str(fin_settings.warehouse_path)).query(
+        "SELECT trade_date, bar_count, session_minutes, missing_minutes FROM fact_daily_bar"
+    )
+    assert completeness.values.tolist() == [[pd.Timestamp(JAN2), 3, 390, 387]]
+    assert "Incomplete sessions (1;" in first
+    assert re.search(r"AAPL\s+│\s+2025-01-02\s+│\s+3\s+│\s+390\s+│\s+387", first)
 
 
-def test_landing_payloads_take_precedence_over_the_vendor(
+def test_a_correction_replaces_only_the_minutes_it_carries(
     s3_bucket: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
+    # Issue 16 item 3: a 10-minute correction of a day of 390 vendor minutes replaced the
+    # whole day (390 -> 10 minutes). Now the day merges minute by minute.
     instance = DagsterInstance.ephemeral()
     defs = landing_definitions(s3_bucket, tmp_path)
     vendor_pull = defs.resolve_job_def("landing_job").execute_in_process(
@@ -174,11 +192,27 @@ def test_landing_payloads_take_precedence_over_the_vendor(
     )
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
     assert vendor_pull.success
-    assert len(lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL")) == 390
+    vendor = simulate_intraday(42, next(s for s in load_universe() if s.symbol == "AAPL"), JAN2)
+    assert len(vendor) == 390
 
-    put(s3_bucket, FIRST, csv_bytes(minute_bars("XNYS", JAN2, 0, 3, 100.0)))
+    correction = minute_bars("XNYS", JAN2, 100, 10, 100.0)
+    put(s3_bucket, FIRST, csv_bytes(correction))
     assert run_landing(defs, s3_bucket, [FIRST], instance).success
 
     bars = lake.read_partitions("intraday_bars", INTRADAY_BARS, [JAN2], "AAPL").to_pandas()
-    assert bars["open"].tolist() == [100.0, 101.0, 102.0]
+    assert bars["ts"].tolist() == list(session_minutes("XNYS", JAN2))
+    corrected = bars.iloc[100:110].reset_index(drop=True)
+    for column in ("open", "high", "low", "close", "volume"):
+        assert corrected[column].tolist() == correction[column].tolist()
+        kept = bars[column].drop(index=range(100, 110)).tolist()
+        assert kept == vendor[column].drop(index=range(100, 110)).tolist()
+    daily = lake.read_partitions("daily_bars", DAILY_BARS, [JAN2], "AAPL").to_pylist()[0]
+    expected_volume = (
+        vendor["volume"].sum()
+        - vendor["volume"].iloc[100:110].sum()
+        + sum(100.0 + i for i in range(10))
+    )
+    assert daily["bar_count"] == 390
+    assert daily["volume"] == pytest.approx(expected_volume, rel=1e-12)
+    assert daily["open"] == vendor["open"].iloc[0] and daily["close"] == vendor["close"].iloc[-1]
     assert len(lake.list_objects("raw/synthetic/symbol=AAPL/trade_date=2025-01-02")) == 1

@@ -282,9 +282,14 @@ def test_a_tick_lists_only_the_landing_prefix_and_reads_only_new_files(
     quiet_requests = s3_requests(caplog)
 
     listing = f"GET /{s3_bucket}?list-type=2&max-keys=1000&prefix=lake/landing/"
-    # A new file: its ETag (HEAD), then the contract's check reads it (HEAD, GET).
+    # A new file: its ETag (HEAD), then the contract's check reads it (HEAD, GET) and the
+    # plausibility band lists the symbol's daily bars (its recent closes; none here).
+    history = f"/{s3_bucket}?list-type=2&max-keys=1000&prefix=lake/daily_bars/symbol%3DAAPL/"
     assert first_requests[0] == listing
-    assert {request.split(" ")[1] for request in first_requests[1:]} == {f"/{s3_bucket}/lake/{A}"}
+    assert {request.split(" ")[1] for request in first_requests[1:]} == {
+        f"/{s3_bucket}/lake/{A}",
+        history,
+    }
     assert {request.split(" ")[0] for request in first_requests[1:]} == {"HEAD", "GET"}
     assert quiet_requests == [listing]
 

@@ -11,7 +11,7 @@ from fin_assets.analytics.risk import compute_portfolio_risk, compute_risk_metri
 from fin_assets.analytics.signals import compute_signals
 from fin_assets.resources.warehouse import SqlWarehouse
 from fin_assets.universe import load_universe
-from fin_assets.warehouse.model import symbol_rows
+from fin_assets.warehouse.model import symbol_rows, with_session_completeness
 
 START = date(2025, 1, 1)
 SYMBOLS = ("AAPL", "BTC", "JPM")
@@ -58,7 +58,10 @@ def load_market(warehouse: SqlWarehouse, days: int) -> dict[str, pd.DataFrame]:
     frames |= {"fact_portfolio_risk": portfolio, "fact_correlation": correlation}
     warehouse.load_symbols(symbol_rows(load_universe()), effective=START)
     end = START + timedelta(days=days - 1)
+    calendars = {s.symbol: s.calendar for s in load_universe()}
     for table, frame in frames.items():
         rows = pa.Table.from_pandas(frame, preserve_index=False)
+        if table == "fact_daily_bar":
+            rows = with_session_completeness(rows, calendars)
         warehouse.replace_range(table, rows, start=START, end=end)
     return frames

@@ -5,11 +5,14 @@ from datetime import date
 import pyarrow as pa
 
 from fin_assets.analytics import schemas
+from fin_assets.universe import load_universe
+from fin_assets.warehouse.model import with_session_completeness
 
 
 def daily_bars(rows: list[tuple[str, date, float]]) -> pa.Table:
-    """DAILY_BARS rows (with vwap and bar_count, which the fact table drops); open = value."""
-    return pa.table(
+    """DAILY_BARS rows (vwap is dropped by the fact table) with their session completeness
+    columns, as the fact_daily_bar asset loads them; open = value."""
+    table = pa.table(
         {
             "symbol": [r[0] for r in rows],
             "trade_date": [r[1] for r in rows],
@@ -23,6 +26,7 @@ def daily_bars(rows: list[tuple[str, date, float]]) -> pa.Table:
         },
         schema=schemas.DAILY_BARS,
     )
+    return with_session_completeness(table, {s.symbol: s.calendar for s in load_universe()})
 
 
 def risk_rows(rows: list[tuple[str, date, float | None, float | None]]) -> pa.Table:

@@ -70,7 +70,7 @@ def test_migrations_are_recorded_once_and_rerunning_changes_nothing(
         "SELECT version, name, checksum FROM schema_migrations ORDER BY version"
     )
     assert list(recorded.itertuples(index=False, name=None)) == expected
-    assert [v for v, _, _ in expected] == [1, 2]
+    assert [v for v, _, _ in expected] == [1, 2, 3]
 
 
 def test_an_edited_applied_migration_is_refused(warehouse: SqlWarehouse) -> None:

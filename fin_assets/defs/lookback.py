@@ -1,0 +1,88 @@
+"""Carrying a changed day through its look-back dependents without the daemon.
+
+Indicators, anomalies and risk of a date are computed over the symbol's whole daily history
+(their declared dependency: the 400 days before), signals over the indicators of the previous
+session, the portfolio and correlations over every symbol's closes. A changed daily bar on day
+D therefore changes, besides D's own partitions, the symbol's look-back assets of every later
+date and the portfolio of D and every later date. With the daemon, declarative automation
+requests them (defs/automation.py). `fin-assets ingest-landing` runs without it, so after a
+landing run of dates start..end of a symbol, it runs `dependent_runs` itself:
+
+- symbol_history_job, assets LOOKBACK_DEPENDENTS, over end+1 .. the newest date holding one of
+  them in the lake, for the symbol's partition value (its block in a blocked universe);
+- portfolio_job over start .. the newest portfolio_risk partition, when there is one on or
+  after start.
+
+Dates never materialized are left alone: nothing there is stale, it is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from fin_assets.defs.jobs import PORTFOLIO_ASSETS
+from fin_assets.defs.partition_ranges import range_tags, rectangle_tags
+from fin_assets.defs.partitions import PARTITION_OF
+from fin_assets.resources.lake import ParquetLake
+
+LOOKBACK_DEPENDENTS = (
+    "technical_indicators",
+    "trading_signals",
+    "anomalies",
+    "risk_metrics",
+    "fact_indicator",
+    "fact_signal",
+    "fact_risk",
+)
+# Lake datasets whose newest date bounds the symbol's later dates to recompute.
+_SYMBOL_DATASETS = ("technical_indicators", "trading_signals", "anomalies", "risk_metrics")
+
+
+@dataclass(frozen=True)
+class DependentRun:
+    """One run recomputing look-back dependents: job, assets and partition range tags."""
+
+    job_name: str
+    assets: tuple[str, ...]
+    start: date
+    end: date
+    tags: dict[str, str]
+
+    @property
+    def label(self) -> str:
+        return f"{self.job_name} {', '.join(self.assets)} {self.start}..{self.end}"
+
+
+def dependent_runs(lake: ParquetLake, symbol: str, start: date, end: date) -> list[DependentRun]:
+    """The runs bringing the look-back dependents of `symbol`'s changed dates start..end up to
+    date (module docstring), symbol history first, then the portfolio."""
+    runs = []
+    later = [
+        d for dataset in _SYMBOL_DATASETS for d in lake.existing_dates(dataset, symbol) if d > end
+    ]
+    if later:
+        first, last = end + timedelta(days=1), max(later)
+        value = PARTITION_OF[symbol]
+        runs.append(
+            DependentRun(
+                "symbol_history_job",
+                LOOKBACK_DEPENDENTS,
+                first,
+                last,
+                rectangle_tags(first, last, value, value),
+            )
+        )
+    portfolio = [d for d in lake.existing_dates("portfolio_risk") if d >= start]
+    if portfolio:
+        last = max(portfolio)
+        runs.append(
+            DependentRun(
+                "portfolio_job",
+                PORTFOLIO_ASSETS,
+                start,
+                last,
+                range_tags(start.isoformat(), last.isoformat()),
+            )
+        )
+    return runs
