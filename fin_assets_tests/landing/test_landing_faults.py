@@ -167,7 +167,9 @@ def test_ingest_landing_states_every_object_and_ingests_the_valid_one(
     (root / HIDDEN).write_bytes(valid_csv())
 
     assert main(["ingest-landing"]) == 1
-    out = capsys.readouterr().out
+    out, incomplete = capsys.readouterr().out.split("4 landing files: ", 1)
+    out += "4 landing files: " + incomplete.splitlines()[0]
+    assert "Incomplete sessions (1;" in incomplete  # the valid file's 3 minutes of a session
 
     [(long_file, _)] = quarantined(lake, LONG_NAME)
     [(link_file, _)] = quarantined(lake, LINK)
