@@ -15,6 +15,7 @@ from fin_assets.defs.lake_io import (
     read_symbol_history,
     write_symbol_partitions,
 )
+from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
     HISTORY_START,
@@ -54,9 +55,10 @@ def technical_indicators(
         return history_on_spark(context, spark, lake, scope, "technical_indicators")
     store = lake.get_lake()
     frame = from_date(over_daily_history(store, scope, compute_indicators), scope.start)
-    rows = write_symbol_partitions(store, "technical_indicators", INDICATORS, frame, scope)
+    written = write_symbol_partitions(store, "technical_indicators", INDICATORS, frame, scope)
+    record_partition_rows(context, written)
     return MaterializeResult(
-        metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
+        metadata={"rows_in_run": written.total, "partitions": scope.partition_count},
         check_results=[
             check_result("schema", quality.check_schema(frame, INDICATORS)),
             check_result("unique_key", quality.check_unique(frame, ["symbol", "trade_date"])),
@@ -97,10 +99,11 @@ def trading_signals(
         signals = compute_signals(indicators)
         frames.append(signals[signals["trade_date"] >= scope.start])
     frame = pd.concat(frames, ignore_index=True)
-    rows = write_symbol_partitions(store, "trading_signals", SIGNALS, frame, scope)
+    written = write_symbol_partitions(store, "trading_signals", SIGNALS, frame, scope)
+    record_partition_rows(context, written)
     return MaterializeResult(
         metadata={
-            "dagster/row_count": rows,
+            "rows_in_run": written.total,
             "partitions": scope.partition_count,
             **{f"signals_{name}": int((frame["signal"] == name).sum()) for name in SIGNAL_NAMES},
         },

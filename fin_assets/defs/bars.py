@@ -21,6 +21,7 @@ from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.lake_io import read_scope, write_symbol_partitions
+from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import date_symbol_partitions
 from fin_assets.defs.spark_history import history_on_spark
@@ -110,11 +111,12 @@ def intraday_bars(
             frames.append(normalized.bars)
         context.log.info(f"intraday_bars {symbol}: {len(scope.dates)} dates normalized")
     bars = pd.concat(frames, ignore_index=True) if frames else _empty(INTRADAY_BARS)
-    rows = write_symbol_partitions(store, "intraday_bars", INTRADAY_BARS, bars, scope)
+    written = write_symbol_partitions(store, "intraday_bars", INTRADAY_BARS, bars, scope)
+    record_partition_rows(context, written)
     completeness = quality.check_session_completeness(bars, expected)
     return MaterializeResult(
         metadata={
-            "dagster/row_count": rows,
+            "rows_in_run": written.total,
             "partitions": scope.partition_count,
             "duplicates_dropped": duplicates,
             "exchange_timezones": MetadataValue.json(
@@ -148,9 +150,10 @@ def daily_bars(
         return history_on_spark(context, spark, lake, scope, "daily_bars")
     store = lake.get_lake()
     daily = aggregate_daily_bars(read_scope(store, "intraday_bars", INTRADAY_BARS, scope))
-    rows = write_symbol_partitions(store, "daily_bars", DAILY_BARS, daily, scope)
+    written = write_symbol_partitions(store, "daily_bars", DAILY_BARS, daily, scope)
+    record_partition_rows(context, written)
     return MaterializeResult(
-        metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
+        metadata={"rows_in_run": written.total, "partitions": scope.partition_count},
         check_results=bar_check_results(daily, DAILY_BARS, ["symbol", "trade_date"]),
     )
 

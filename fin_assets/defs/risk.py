@@ -37,6 +37,7 @@ from fin_assets.defs.lake_io import (
     write_date_partitions,
     write_symbol_partitions,
 )
+from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import (
     HISTORY_START,
@@ -86,7 +87,8 @@ def risk_metrics(
     periods = {s.symbol: s.periods_per_year for s in load_universe()}
     history = over_daily_history(store, scope, lambda bars: compute_risk_metrics(bars, periods))
     frame = from_date(history, scope.start)
-    rows = write_symbol_partitions(store, "risk_metrics", RISK, frame, scope)
+    written = write_symbol_partitions(store, "risk_metrics", RISK, frame, scope)
+    record_partition_rows(context, written)
     backtests = [
         check_result(
             f"var_backtest_{label}",
@@ -96,7 +98,7 @@ def risk_metrics(
         for label, confidence in CONFIDENCE_LEVELS.items()
     ]
     return MaterializeResult(
-        metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
+        metadata={"rows_in_run": written.total, "partitions": scope.partition_count},
         check_results=[
             check_result("schema", quality.check_schema(frame, RISK)),
             check_result("unique_key", quality.check_unique(frame, ["symbol", "trade_date"])),
@@ -208,17 +210,19 @@ def portfolio_risk(
     correlation_rows = write_date_partitions(
         store, "correlation_matrix", CORRELATION, correlation, dates
     )
+    record_partition_rows(context, portfolio_rows, asset_key="portfolio_risk")
+    record_partition_rows(context, correlation_rows, asset_key="correlation_matrix")
     yield MaterializeResult(
         asset_key="portfolio_risk",
         metadata={
-            "dagster/row_count": portfolio_rows,
+            "rows_in_run": portfolio_rows.total,
             "partitions": len(dates),
             "weights": MetadataValue.json(weights),
         },
     )
     yield MaterializeResult(
         asset_key="correlation_matrix",
-        metadata={"dagster/row_count": correlation_rows, "partitions": len(dates)},
+        metadata={"rows_in_run": correlation_rows.total, "partitions": len(dates)},
     )
     yield check_result(
         "var_ordering", quality.check_var_ordering(portfolio), asset="portfolio_risk"
