@@ -25,6 +25,8 @@ Environment variables:
 - FIN_DAGSTER_STORAGE: `postgres` (default) or `sqlite` for the Dagster instance.
 - FIN_DAGSTER_PG_URL: the Postgres URL of the instance
   (default postgresql://postgres@127.0.0.1:5432/fin_assets).
+- FIN_REPORT_URL: where the market reports are served over HTTP, as the report's metadata
+  links them (default http://127.0.0.1:3001, what `fin-assets dev` serves).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ WAREHOUSES = ("duckdb", "snowflake")
 MARKET_SOURCES = ("synthetic", "vendors")
 SPARK_RUNNERS = ("local", "emr", "emr-serverless")
 EXECUTORS = ("in_process", "k8s")
+DEFAULT_REPORT_URL = "http://127.0.0.1:3001"
 
 # The switches' defaults per environment: (warehouse, market source, spark runner, executor).
 ENVIRONMENT_DEFAULTS = {
@@ -64,6 +67,7 @@ class Settings:
     # Empty: the zone lives under lake_url.
     landing_url: str = ""
     raw_url: str = ""
+    report_url: str = DEFAULT_REPORT_URL
 
     @classmethod
     def local(cls, home: Path, dagster_pg_url: str, seed: int = 42) -> Settings:
@@ -133,4 +137,5 @@ def get_settings() -> Settings:
         executor=_choice("FIN_EXECUTOR", executor, EXECUTORS),
         landing_url=os.environ.get("FIN_LANDING_URL", ""),
         raw_url=os.environ.get("FIN_RAW_URL", ""),
+        report_url=os.environ.get("FIN_REPORT_URL", DEFAULT_REPORT_URL),
     )
