@@ -239,10 +239,11 @@ def landing_sensor(context: SensorEvaluationContext, lake: LakeResource) -> Sens
                 tags=landing_run_tags(batch),
             )
         )
-    context.log.info(
-        f"{len(tick.new_files)} new landing files: {len(requests)} runs requested, "
-        f"{len(deferred)} deferred (dates not partitions yet, or their partitions busy)"
-    )
+    if tick.new_files:  # a tick without new files (every 5 s) says nothing
+        context.log.info(
+            f"{len(tick.new_files)} new landing files: {len(requests)} runs requested, "
+            f"{len(deferred)} deferred (dates not partitions yet, or their partitions busy)"
+        )
     return SensorResult(run_requests=requests, cursor=tick.next_cursor(deferred).to_json())
 
 
