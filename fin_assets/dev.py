@@ -78,11 +78,16 @@ def _default_sigint() -> None:
 def run_dev(settings: Settings, options: DevOptions) -> int:
     """Run the UI, the daemon and the report site until a signal or the UI exits.
 
-    Returns 0 after a requested stop, else `dagster dev`'s exit status.
+    Returns 0 after a requested stop, 2 if the report port is taken, else `dagster dev`'s exit
+    status.
     """
+    try:
+        site = serve_reports(lake_resource(settings).get_lake(), options.host, options.report_port)
+    except OSError as error:  # the port is taken: say so, without a traceback
+        print(f"cannot serve the reports on {options.host}:{options.report_port}: {error.strerror}")
+        return 2
     prepare_instance_environment(settings)
     env = {**os.environ, "FIN_REPORT_URL": os.environ.get("FIN_REPORT_URL", report_url(options))}
-    site = serve_reports(lake_resource(settings).get_lake(), options.host, options.report_port)
     print(
         f"Dagster UI: http://{options.host}:{options.port}  "
         f"reports: {report_url(options)}  (log level {options.log_level})",

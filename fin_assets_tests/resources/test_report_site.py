@@ -1,5 +1,6 @@
 """The report site serves the lake's reports over HTTP, and nothing else of the lake."""
 
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -7,12 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from fin_assets.dev import DevOptions, run_dev
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.report_site import ReportSiteResource, serve_reports
+from fin_assets.settings import Settings
 from fin_assets_tests.ports import free_port
 
 PAGE = b"<!DOCTYPE html><html><body>report</body></html>"
 KEY = "reports/market_report/2025-01-14-0123456789abcdef.html"
+# Never connected to: the command stops before it opens the instance.
+UNUSED_PG_URL = "postgresql://postgres@127.0.0.1:5432/never_created"
 
 
 @pytest.fixture
@@ -50,3 +55,18 @@ def test_other_lake_objects_and_missing_reports_are_not_found(site: str) -> None
     assert get(f"{site}/raw/offline/symbol=AAPL/trade_date=2025-01-02/x.json")[0] == 404
     assert get(f"{site}/reports/../raw/offline/symbol=AAPL/trade_date=2025-01-02/x.json")[0] == 404
     assert get(f"{site}/reports/market_report/missing.html")[0] == 404
+
+
+def test_dev_refuses_a_taken_report_port_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        options = DevOptions(port=free_port(), report_port=port)
+
+        status = run_dev(Settings.local(tmp_path, UNUSED_PG_URL), options)
+
+    assert status == 2
+    assert f"cannot serve the reports on 127.0.0.1:{port}" in capsys.readouterr().out
