@@ -93,12 +93,6 @@ def run_dev(settings: Settings, options: DevOptions) -> int:
         f"reports: {report_url(options)}  (log level {options.log_level})",
         flush=True,
     )
-    child = subprocess.Popen(
-        dagster_dev_command(options),
-        env=env,
-        start_new_session=True,  # its own process group, killed whole if it hangs
-        preexec_fn=_default_sigint,
-    )
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -107,6 +101,12 @@ def run_dev(settings: Settings, options: DevOptions) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, request_stop)
+    child = subprocess.Popen(
+        dagster_dev_command(options),
+        env=env,
+        start_new_session=True,  # its own process group, killed whole if it hangs
+        preexec_fn=_default_sigint,
+    )
     try:
         while child.poll() is None and not stop.wait(0.5):
             pass
