@@ -25,6 +25,7 @@ from typing import Any
 from fin_assets.dev import alive, descendants
 from fin_assets.settings import Settings
 from fin_assets_tests.orchestration.daemon import daemon_environment
+from fin_assets_tests.signals import default_sigint
 
 FIN_ASSETS = Path(sys.executable).with_name("fin-assets")
 START_SECONDS = 300
@@ -66,10 +67,14 @@ def _ignore_sigint() -> None:
 
 
 @contextmanager
-def running_dev(settings: Settings, port: int, report_port: int, log: Path) -> Iterator[Dev]:
-    """`fin-assets dev --port port --report-port report_port` on the home of `settings`."""
+def running_dev(
+    settings: Settings, port: int, report_port: int, log: Path, background: bool = True
+) -> Iterator[Dev]:
+    """`fin-assets dev --port port --report-port report_port` on the home of `settings`,
+    started as a background job (SIGINT ignored) or in the foreground."""
     env = daemon_environment(settings, {})
     env.pop("FIN_REPORT_URL", None)
+    settings.home.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [str(FIN_ASSETS), "dev", "--port", str(port), "--report-port", str(report_port)],
@@ -77,7 +82,7 @@ def running_dev(settings: Settings, port: int, report_port: int, log: Path) -> I
             cwd=settings.home,
             stdout=sink,
             stderr=subprocess.STDOUT,
-            preexec_fn=_ignore_sigint,
+            preexec_fn=_ignore_sigint if background else default_sigint,
         )
     dev = Dev(process, port, report_port, log)
     try:
@@ -109,12 +114,12 @@ def _command_line(pid: int) -> str:
         return "?"
 
 
-def stop_dev(dev: Dev) -> tuple[float, list[str]]:
-    """SIGTERM to the command; the seconds until it and all its processes are gone, and the
+def stop_dev(dev: Dev, signum: int = signal.SIGTERM) -> tuple[float, list[str]]:
+    """`signum` to the command; the seconds until it and all its processes are gone, and the
     command lines of those still alive after STOP_SECONDS (then killed)."""
     started = descendants(dev.process.pid)
     began = time.monotonic()
-    dev.process.send_signal(signal.SIGTERM)
+    dev.process.send_signal(signum)
     deadline = began + STOP_SECONDS
     while time.monotonic() < deadline and (
         dev.process.poll() is None or any(alive(pid) for pid in started)

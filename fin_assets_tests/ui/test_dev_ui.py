@@ -9,6 +9,7 @@ SIGTERM even when started as a background job (SIGINT ignored)."""
 from __future__ import annotations
 
 import re
+import signal
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
@@ -307,3 +308,14 @@ def test_dev_logs_no_sensor_tick_and_stops_within_30_s_of_sigterm(dev: Dev) -> N
     assert dev.process.returncode == 0, dev.log_tail()
     lines = dev.log.read_text().splitlines()
     assert [line for line in lines if " - INFO - " in line and not RUN_LINE.search(line)] == []
+
+
+def test_dev_in_the_foreground_stops_within_30_s_of_ctrl_c(
+    fin_settings: Settings, tmp_path: Path
+) -> None:
+    with running_dev(fin_settings, free_port(), free_port(), tmp_path / "dev.log", False) as dev:
+        seconds, survivors = stop_dev(dev, signal.SIGINT)
+
+    assert survivors == [], dev.log_tail()
+    assert seconds < STOP_SECONDS
+    assert dev.process.returncode == 0, dev.log_tail()
