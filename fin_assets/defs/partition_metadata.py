@@ -43,13 +43,15 @@ def record_partition_rows(
     # Dagster's private step context (see the module docstring for why).
     step = context.op_execution_context._step_execution_context
     accumulated = step._metadata_accumulator
+    previous = accumulated.per_output_metadata
+    handles = {
+        partition: AssetMetadataHandle(asset_key=key, partition_key=partition)
+        for partition in written.by_partition
+    }
     added = {
-        AssetMetadataHandle(asset_key=key, partition_key=partition): {
-            **accumulated.get_asset_metadata(key, partition),
-            ROW_COUNT: rows,
-        }
-        for partition, rows in written.by_partition.items()
+        handle: {**previous.get(handle, {}), ROW_COUNT: written.by_partition[partition]}
+        for partition, handle in handles.items()
     }
     step._metadata_accumulator = OutputMetadataAccumulator(
-        per_output_metadata={**accumulated.per_output_metadata, **added}
+        per_output_metadata={**previous, **added}
     )
