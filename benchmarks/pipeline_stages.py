@@ -55,9 +55,9 @@ def step_timings(instance: DagsterInstance, run_id: str) -> dict[str, tuple[floa
         if event.event_type == DagsterEventType.STEP_START:
             started[event.step_key] = entry.timestamp
         elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
-            count = event.step_materialization_data.materialization.metadata.get(
-                "dagster/row_count"
-            )
+            metadata = event.step_materialization_data.materialization.metadata
+            # A range run's total; an unpartitioned asset's rows are its row count.
+            count = metadata.get("rows_in_run") or metadata.get("dagster/row_count")
             if count is not None:
                 rows.setdefault(event.step_key, int(count.value))
         elif event.event_type == DagsterEventType.STEP_SUCCESS:

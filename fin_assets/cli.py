@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -18,7 +17,8 @@ from rich.table import Table
 from fin_assets.definitions import build_definitions
 from fin_assets.defs.landing import LandingOutcome, process_landing_files
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
-from fin_assets.instance import open_instance, prepare_instance_environment
+from fin_assets.dev import LOG_LEVELS, DevOptions, run_dev
+from fin_assets.instance import open_instance
 from fin_assets.landing.contract import parse_landing_key
 from fin_assets.resources.environments import lake_resource, warehouse_resource
 from fin_assets.resources.storage import opened_warehouse
@@ -215,7 +215,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             default=2,
             help="date × symbol runs executed at once, one process each (default 2)",
         )
-    commands.add_parser("dev", help="open the Dagster UI on this FIN_HOME (dagster dev)")
+    dev = commands.add_parser(
+        "dev", help="the Dagster UI and daemon on this FIN_HOME (dagster dev), and the reports"
+    )
+    dev.add_argument("--host", default=DevOptions.host, help="default %(default)s")
+    dev.add_argument("--port", type=int, default=DevOptions.port, help="default %(default)s")
+    dev.add_argument(
+        "--report-port",
+        type=int,
+        default=DevOptions.report_port,
+        help="where the market reports are served over HTTP (default %(default)s)",
+    )
+    dev.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default=DevOptions.log_level,
+        help="of the webserver and daemon (default %(default)s; info logs every sensor tick)",
+    )
     commands.add_parser(
         "ingest-landing", help="process the lake's new landing/ files now, one run each"
     )
@@ -229,9 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ingest_landing(settings)
 
     if args.command == "dev":
-        prepare_instance_environment(settings)
-        dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-        os.execv(dagster, [dagster, "dev", "-m", "fin_assets.definitions"])
+        options = DevOptions(args.host, args.port, args.report_port, args.log_level)
+        return run_dev(settings, options)
 
     end = args.end or last_complete_date()
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]

@@ -8,6 +8,7 @@ from dagster import Definitions, load_assets_from_modules
 from fin_assets.defs import analytics, anomalies, bars, ingest, report, risk, streaming, warehouse
 from fin_assets.defs.alerts import run_failure_alert
 from fin_assets.defs.automation import automation_sensor, with_automation
+from fin_assets.defs.catalog import with_catalog
 from fin_assets.defs.compaction import (
     compacted_assets,
     lake_compaction_job,
@@ -27,17 +28,22 @@ def build_definitions(
 ) -> Definitions:
     """Every asset, check and job, with the resources of `settings.env` (or the overrides)."""
     return Definitions(
-        assets=[
-            *with_automation(
-                load_assets_from_modules(
-                    [ingest, bars, analytics, anomalies, risk, warehouse, streaming]
-                )
-            ),
-            # Refreshed by report_job, not by automation (see fin_assets.defs.report).
-            *load_assets_from_modules([report]),
-            # Spark copies of the lake, one file per symbol-year: weekly schedule, not automation.
-            *compacted_assets,
-        ],
+        # Column schema, location, owners, code version and kinds (fin_assets.defs.catalog).
+        assets=with_catalog(
+            [
+                *with_automation(
+                    load_assets_from_modules(
+                        [ingest, bars, analytics, anomalies, risk, warehouse, streaming]
+                    )
+                ),
+                # Refreshed by report_job, not by automation (see fin_assets.defs.report).
+                *load_assets_from_modules([report]),
+                # Spark copies of the lake, one file per symbol-year: weekly schedule, not
+                # automation.
+                *compacted_assets,
+            ],
+            settings,
+        ),
         jobs=[
             symbol_history_job,
             portfolio_job,

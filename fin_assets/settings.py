@@ -27,6 +27,8 @@ Environment variables:
   (default postgresql://postgres@127.0.0.1:5432/fin_assets).
 - FIN_POOL_WAIT_LIMIT_SECONDS: how long a step may wait for a slot of its Dagster pool before
   its run fails saying who holds the slot (default 1800; fin_assets.instance_storage).
+- FIN_REPORT_URL: where the market reports are served over HTTP, as the report's metadata
+  links them (default http://127.0.0.1:3001, what `fin-assets dev` serves).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ MARKET_SOURCES = ("synthetic", "vendors")
 SPARK_RUNNERS = ("local", "emr", "emr-serverless")
 EXECUTORS = ("in_process", "k8s")
 DEFAULT_POOL_WAIT_LIMIT_SECONDS = 1800
+DEFAULT_REPORT_URL = "http://127.0.0.1:3001"
 
 # The switches' defaults per environment: (warehouse, market source, spark runner, executor).
 ENVIRONMENT_DEFAULTS = {
@@ -68,6 +71,7 @@ class Settings:
     landing_url: str = ""
     raw_url: str = ""
     pool_wait_limit_seconds: int = DEFAULT_POOL_WAIT_LIMIT_SECONDS
+    report_url: str = DEFAULT_REPORT_URL
 
     @classmethod
     def local(cls, home: Path, dagster_pg_url: str, seed: int = 42) -> Settings:
@@ -140,4 +144,5 @@ def get_settings() -> Settings:
         pool_wait_limit_seconds=int(
             os.environ.get("FIN_POOL_WAIT_LIMIT_SECONDS", DEFAULT_POOL_WAIT_LIMIT_SECONDS)
         ),
+        report_url=os.environ.get("FIN_REPORT_URL", DEFAULT_REPORT_URL),
     )

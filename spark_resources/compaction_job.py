@@ -149,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "source_files": {"raw_value": done.source_files, "type": "int"},
                 "source_rows": {"raw_value": done.source_rows, "type": "int"},
             },
+            partitioned=False,
         )
 
 

@@ -145,7 +145,7 @@ def write_symbol_dataset(
                 "failed_rows": [result.failed_rows for _, result in results],
                 "checked_rows": [result.checked_rows for _, result in results],
                 "detail": [result.detail for _, result in results],
-                "rows": written,
+                "rows": written.total,
             }
         )
 

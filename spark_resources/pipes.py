@@ -57,12 +57,19 @@ def report_written(
     written: WrittenDataset,
     extra_metadata: dict[str, Any] | None = None,
     severities: dict[str, str] | None = None,
+    partitioned: bool = True,
 ) -> None:
-    """Report a dataset's materialization (row count, partitions) and its checks' results."""
+    """Report a dataset's materialization (row count, partitions) and its checks' results.
+
+    A partitioned dataset's rows are the run's total, `rows_in_run` (Dagster copies a range
+    run's metadata onto every partition, where `dagster/row_count` would be wrong); an
+    unpartitioned one's are its `dagster/row_count`.
+    """
+    rows_key = "rows_in_run" if partitioned else "dagster/row_count"
     pipes.report_asset_materialization(
         asset_key=written.dataset,
         metadata={
-            "dagster/row_count": {"raw_value": written.rows, "type": "int"},
+            rows_key: {"raw_value": written.rows, "type": "int"},
             "partitions": {"raw_value": written.partitions, "type": "int"},
             "engine": {"raw_value": "spark", "type": "text"},
             **(extra_metadata or {}),

@@ -26,6 +26,8 @@ CONFIDENCE_LEVELS: dict[str, float] = {"95": 0.95, "99": 0.99}
 """Confidence levels of the risk datasets, keyed by the label used in their column names."""
 
 WEIGHT_SUM_TOLERANCE = 1e-9
+# Daily returns a date's historical and parametric VaR/CVaR are computed over (the default).
+VAR_WINDOW = 250
 
 
 def _check_confidence(confidence: float) -> None:
@@ -259,7 +261,7 @@ def _rolling_annualized_std(values: np.ndarray, window: int, periods_per_year: i
 def compute_risk_metrics(
     daily_bars: pd.DataFrame,
     periods_per_year: Mapping[str, int],
-    var_window: int = 250,
+    var_window: int = VAR_WINDOW,
     vol_windows: tuple[int, int] = (20, 60),
 ) -> pd.DataFrame:
     """Rolling per-symbol risk metrics of daily bars, in the `schemas.RISK` layout.
@@ -349,7 +351,7 @@ def _rolling_correlations(returns: np.ndarray, window: int) -> tuple[np.ndarray,
 def compute_portfolio_risk(
     closes: pd.DataFrame,
     weights: Mapping[str, float],
-    var_window: int = 250,
+    var_window: int = VAR_WINDOW,
     corr_window: int = 60,
     periods_per_year: int = 252,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -27,6 +27,7 @@ from fin_assets.defs.lake_io import (
     read_symbol_history,
     write_symbol_partitions,
 )
+from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
     HISTORY_START,
@@ -72,12 +73,13 @@ def technical_indicators(
         check_result("unique_key", quality.check_unique(frame, ["symbol", "trade_date"])),
         check_result("rsi_range", quality.check_value_range(frame, "rsi_14", 0.0, 100.0)),
     ]
-    rows = yield from publish_if_passed(
+    written = yield from publish_if_passed(
         checks,
         lambda: write_symbol_partitions(store, "technical_indicators", INDICATORS, frame, scope),
     )
+    record_partition_rows(context, written)
     yield MaterializeResult(
-        metadata={"dagster/row_count": rows, "partitions": scope.partition_count}
+        metadata={"rows_in_run": written.total, "partitions": scope.partition_count}
     )
 
 
@@ -119,12 +121,13 @@ def trading_signals(
         check_result("unique_key", quality.check_unique(frame, ["symbol", "trade_date", "signal"])),
         check_result("known_signals", known_signals_result(frame)),
     ]
-    rows = yield from publish_if_passed(
+    written = yield from publish_if_passed(
         checks, lambda: write_symbol_partitions(store, "trading_signals", SIGNALS, frame, scope)
     )
+    record_partition_rows(context, written)
     yield MaterializeResult(
         metadata={
-            "dagster/row_count": rows,
+            "rows_in_run": written.total,
             "partitions": scope.partition_count,
             **{f"signals_{name}": int((frame["signal"] == name).sum()) for name in SIGNAL_NAMES},
         }

@@ -15,6 +15,7 @@ from fin_assets.analytics.quality import RuleResult
 from fin_assets.analytics.schemas import ANOMALIES
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.lake_io import from_date, over_daily_history, write_symbol_partitions
+from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
     LOOKBACK_DAYS,
@@ -58,9 +59,10 @@ def anomalies(context: AssetExecutionContext, lake: LakeResource) -> Materialize
     calendars = {s.symbol: s.calendar for s in load_universe()}
     flagged = over_daily_history(store, scope, lambda bars: detect_anomalies(bars, calendars))
     frame = from_date(flagged, scope.start)
-    rows = write_symbol_partitions(store, "anomalies", ANOMALIES, frame, scope)
+    written = write_symbol_partitions(store, "anomalies", ANOMALIES, frame, scope)
+    record_partition_rows(context, written)
     return MaterializeResult(
-        metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
+        metadata={"rows_in_run": written.total, "partitions": scope.partition_count},
         check_results=[
             check_result(
                 kind,

@@ -35,6 +35,7 @@ from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 from fin_assets.defs.audit import publish_if_passed
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.lake_io import read_scope, write_symbol_partitions
+from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import date_symbol_partitions
 from fin_assets.defs.spark_history import history_on_spark
@@ -239,14 +240,15 @@ def intraday_bars(
         ),
         repairs.check(len(bars)),
     ]
-    rows = yield from publish_if_passed(
+    written = yield from publish_if_passed(
         checks,
         lambda: write_symbol_partitions(store, "intraday_bars", INTRADAY_BARS, bars, scope),
     )
+    record_partition_rows(context, written)
     incomplete = incomplete_sessions(bars, expected)
     yield MaterializeResult(
         metadata={
-            "dagster/row_count": rows,
+            "rows_in_run": written.total,
             "partitions": scope.partition_count,
             "duplicates_dropped": duplicates,
             **repairs.metadata(scope.partition_count),
@@ -295,11 +297,12 @@ def daily_bars(
     store = lake.get_lake()
     daily = aggregate_daily_bars(read_scope(store, "intraday_bars", INTRADAY_BARS, scope))
     checks = bar_check_results(daily, DAILY_BARS, ["symbol", "trade_date"])
-    rows = yield from publish_if_passed(
+    written = yield from publish_if_passed(
         checks, lambda: write_symbol_partitions(store, "daily_bars", DAILY_BARS, daily, scope)
     )
+    record_partition_rows(context, written)
     yield MaterializeResult(
-        metadata={"dagster/row_count": rows, "partitions": scope.partition_count}
+        metadata={"rows_in_run": written.total, "partitions": scope.partition_count}
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
@@ -10,7 +11,7 @@ import pyarrow as pa
 
 from fin_assets.analytics.schemas import DAILY_BARS
 from fin_assets.defs.partition_scope import PartitionScope
-from fin_assets.defs.partitions import HISTORY_START
+from fin_assets.defs.partitions import HISTORY_START, PARTITION_OF, partition_key
 from fin_assets.resources.lake import ParquetLake
 
 
@@ -24,13 +25,27 @@ def to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
 
 
+@dataclass(frozen=True)
+class WrittenRows:
+    """Rows a run wrote, per Dagster partition key of the run (zero for an empty partition).
+
+    A date × block partition counts the rows of all its symbols on that date.
+    """
+
+    by_partition: Mapping[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_partition.values())
+
+
 def write_symbol_partitions(
     lake: ParquetLake, dataset: str, schema: pa.Schema, frame: pd.DataFrame, scope: PartitionScope
-) -> int:
+) -> WrittenRows:
     """Write one file per (symbol, date) of the scope; dates without rows get a zero-row file.
 
     Rows outside the scope are a programming error and raise before anything is written.
-    Returns the number of rows written.
+    Returns the rows written per partition.
     """
     frame = frame.sort_values(["symbol", "trade_date"], kind="stable").reset_index(drop=True)
     in_scope = frame["symbol"].isin(scope.symbols) & frame["trade_date"].between(
@@ -46,13 +61,40 @@ def write_symbol_partitions(
             lake.write_partition(
                 dataset, table.slice(offset, length), trade_date=trade_date, symbol=symbol
             )
-    return table.num_rows
+    return symbol_partition_rows(bounds, scope)
+
+
+def symbol_partition_rows(
+    bounds: Mapping[tuple, tuple[int, int]], scope: PartitionScope
+) -> WrittenRows:
+    """Rows per date × member partition of the scope from (symbol, date) → (offset, length)."""
+    rows: dict[str, int] = {}
+    for symbol in scope.symbols:
+        for trade_date in scope.dates:
+            key = str(partition_key(trade_date, PARTITION_OF[symbol]))
+            rows[key] = rows.get(key, 0) + bounds.get((symbol, trade_date), (0, 0))[1]
+    return WrittenRows(rows)
+
+
+def count_symbol_partitions(table: pa.Table, scope: PartitionScope) -> WrittenRows:
+    """Rows per date × member partition of an Arrow table of the scope's rows."""
+    counts = table.group_by(["symbol", "trade_date"]).aggregate([([], "count_all")]).to_pylist()
+    bounds = {(row["symbol"], row["trade_date"]): (0, row["count_all"]) for row in counts}
+    return symbol_partition_rows(bounds, scope)
+
+
+def count_date_partitions(table: pa.Table, dates: Iterable[date]) -> WrittenRows:
+    """Rows per date partition of an Arrow table of the dates' rows."""
+    counts = table.group_by(["trade_date"]).aggregate([([], "count_all")]).to_pylist()
+    by_date = {row["trade_date"]: row["count_all"] for row in counts}
+    return WrittenRows({str(d): by_date.get(d, 0) for d in dates})
 
 
 def write_date_partitions(
     lake: ParquetLake, dataset: str, schema: pa.Schema, frame: pd.DataFrame, dates: Iterable[date]
-) -> int:
-    """Write one file per date of a date-partitioned dataset (zero-row files where no rows)."""
+) -> WrittenRows:
+    """Write one file per date of a date-partitioned dataset (zero-row files where no rows);
+    returns the rows written per date partition."""
     dates = list(dates)
     frame = frame.sort_values("trade_date", kind="stable").reset_index(drop=True)
     if not frame["trade_date"].isin(dates).all():
@@ -62,7 +104,7 @@ def write_date_partitions(
     for trade_date in dates:
         offset, length = bounds.get((trade_date,), (0, 0))
         lake.write_partition(dataset, table.slice(offset, length), trade_date=trade_date)
-    return table.num_rows
+    return WrittenRows({str(d): bounds.get((d,), (0, 0))[1] for d in dates})
 
 
 def _group_bounds(frame: pd.DataFrame, keys: list[str]) -> dict[tuple, tuple[int, int]]:

@@ -305,7 +305,8 @@ def landing_sensor(context: SensorEvaluationContext, lake: LakeResource) -> Sens
         f"{len(tick.new_files)} new landing objects: {len(requests)} runs requested, "
         f"{len(rejected)} quarantined, {len(waiting)} waiting (reasons in the cursor)"
     )
-    context.log.info(summary)
+    if tick.new_files:  # a tick without new files (every 5 s) says nothing
+        context.log.info(summary)
     return SensorResult(
         run_requests=requests,
         skip_reason=None if requests else summary,

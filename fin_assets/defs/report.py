@@ -1,16 +1,16 @@
 """The market report: a self-contained HTML dashboard of the warehouse, written to the lake.
 
 The page (see fin_assets.warehouse.dashboard) is stored as an immutable lake object named by
-its content, `reports/market_report/<last trade date>-<sha256 prefix>.html`, and linked from
-the materialization's metadata (`path`, `url`). It is refreshed by `report_job` (which
-`fin-assets demo` and `backfill` run last), not by declarative automation: one page per
-change wave of the facts would be wasted work.
+its content, `reports/market_report/<last trade date>-<sha256 prefix>.html`. The
+materialization's metadata has its lake location (`path`) and `url`, its address on the report
+site (fin_assets.resources.report_site: `fin-assets dev` serves it next to the UI). It is
+refreshed by `report_job` (which `fin-assets demo` and `backfill` run last), not by
+declarative automation: one page per change wave of the facts would be wasted work.
 """
 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -26,6 +26,7 @@ from dagster import (
 from fin_assets.analytics.quality import RuleResult
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.defs.warehouse import WAREHOUSE_POOL
+from fin_assets.resources.report_site import ReportSiteResource
 from fin_assets.resources.storage import LakeResource, WarehouseResource
 
 if TYPE_CHECKING:
@@ -56,7 +57,9 @@ def _complete_result(data: DashboardData) -> RuleResult:
     kinds={"html", "plotly"},
     pool=WAREHOUSE_POOL,
 )
-def market_report(lake: LakeResource, warehouse: WarehouseResource) -> MaterializeResult:
+def market_report(
+    lake: LakeResource, warehouse: WarehouseResource, report_site: ReportSiteResource
+) -> MaterializeResult:
     """Self-contained HTML dashboard: per symbol price with Bollinger bands, SMA 50/200 and
     signals, RSI and MACD panes, daily returns against VaR with exceptions; the correlation
     heat map; the risk dashboard table. Opens offline in any browser."""
@@ -69,12 +72,10 @@ def market_report(lake: LakeResource, warehouse: WarehouseResource) -> Materiali
     key = f"{REPORT_PREFIX}/{last}-{hashlib.sha256(page).hexdigest()[:16]}.html"
     store = lake.get_lake()
     store.put_object(key, page)
-    location = store.uri(f"{store.root}/{key}")
-    url = location if "://" in location else Path(location).as_uri()
     return MaterializeResult(
         metadata={
-            "path": MetadataValue.path(location),
-            "url": MetadataValue.url(url),
+            "path": MetadataValue.path(store.uri(f"{store.root}/{key}")),
+            "url": MetadataValue.url(report_site.url_for(key)),
             "symbols": len(data.symbols),
             "last_trade_date": last.isoformat(),
             "bytes": len(page),

@@ -41,6 +41,7 @@ from fin_assets.defs.lake_io import (
     write_date_partitions,
     write_symbol_partitions,
 )
+from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import (
     HISTORY_START,
@@ -105,11 +106,12 @@ def risk_metrics(
         check_result("var_ordering", quality.check_var_ordering(frame)),
         *backtests,
     ]
-    rows = yield from publish_if_passed(
+    written = yield from publish_if_passed(
         checks, lambda: write_symbol_partitions(store, "risk_metrics", RISK, frame, scope)
     )
+    record_partition_rows(context, written)
     yield MaterializeResult(
-        metadata={"dagster/row_count": rows, "partitions": scope.partition_count}
+        metadata={"rows_in_run": written.total, "partitions": scope.partition_count}
     )
 
 
@@ -224,15 +226,17 @@ def portfolio_risk(
             write_date_partitions(store, "correlation_matrix", CORRELATION, correlation, dates),
         ),
     )
+    record_partition_rows(context, portfolio_rows, asset_key="portfolio_risk")
+    record_partition_rows(context, correlation_rows, asset_key="correlation_matrix")
     yield MaterializeResult(
         asset_key="portfolio_risk",
         metadata={
-            "dagster/row_count": portfolio_rows,
+            "rows_in_run": portfolio_rows.total,
             "partitions": len(dates),
             "weights": MetadataValue.json(weights),
         },
     )
     yield MaterializeResult(
         asset_key="correlation_matrix",
-        metadata={"dagster/row_count": correlation_rows, "partitions": len(dates)},
+        metadata={"rows_in_run": correlation_rows.total, "partitions": len(dates)},
     )

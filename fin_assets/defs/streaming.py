@@ -36,6 +36,7 @@ class StreamStatusConfig(Config):
 @asset(
     group_name="streaming",
     description=__doc__,
+    kinds={"kafka"},
     check_specs=[
         AssetCheckSpec(
             "lag_within_limit",

@@ -18,6 +18,7 @@ from dagster import (
     BackfillPolicy,
     Config,
     MaterializeResult,
+    MetadataValue,
     PartitionsDefinition,
     asset,
 )
@@ -34,6 +35,8 @@ from fin_assets.analytics.schemas import (
     SIGNALS,
 )
 from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.lake_io import count_date_partitions, count_symbol_partitions
+from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import HISTORY_START, date_partitions, date_symbol_partitions
 from fin_assets.executors import signal_path_op_tags
@@ -49,7 +52,9 @@ from fin_assets.warehouse.model import (
 FACT_CHECKS = ["rows_match_lake", "unique_key"]
 # Steps writing the DuckDB file share this pool (limit 1): one writer process at a time.
 WAREHOUSE_POOL = "duckdb_warehouse"
-WAREHOUSE_KINDS = {"duckdb", "snowflake"}
+WAREHOUSE_KINDS = {"duckdb", "snowflake"}  # fin_assets.defs.catalog keeps the active engine's
+# The current version of every symbol, shown on dim_symbol's materialization (one row each).
+PREVIEW_COLUMNS = "symbol_key, symbol, name, asset_class, exchange, sector, valid_from"
 _EMPTY = pd.DataFrame()
 
 
@@ -117,10 +122,12 @@ def fact_asset(
             rows = pa.concat_tables(
                 [store.read_partitions(source, schema, scope.dates, symbol=s) for s in symbols]
             )
+            written = count_symbol_partitions(rows, scope)
         else:
             dates = date_scope(context)
             start, end, symbols = dates[0], dates[-1], None
             rows = store.read_partitions(source, schema, dates)
+            written = count_date_partitions(rows, dates)
         if derive is not None:
             rows = derive(rows)
         inserted = db.replace_range(table, rows, start=start, end=end, symbols=symbols)
@@ -139,8 +146,9 @@ def fact_asset(
         results = _keys_result(
             table, int(counts["stored"].iloc[0]), int(counts["distinct_keys"].iloc[0]), inserted
         )
+        record_partition_rows(context, written)
         return MaterializeResult(
-            metadata={"dagster/row_count": inserted, "range": f"{start}..{end}"},
+            metadata={"rows_in_run": inserted, "range": f"{start}..{end}"},
             check_results=[check_result(r.rule, r) for r in results],
         )
 
@@ -213,9 +221,11 @@ def dim_symbol(config: DimSymbolConfig, warehouse: WarehouseResource) -> Materia
         "SELECT symbol_key, symbol, valid_from, valid_to, is_current FROM dim_symbol"
     )
     result = _versions_result(versions, [s.symbol for s in universe])
+    current = db.query(f"SELECT {PREVIEW_COLUMNS} FROM dim_symbol_current ORDER BY symbol")
     return MaterializeResult(
         metadata={
             "dagster/row_count": len(versions),
+            "preview": MetadataValue.md(current.to_markdown(index=False)),
             "effective_date": effective.isoformat(),
             "versions_opened": outcome.opened,
             "versions_closed": outcome.closed,

@@ -14,6 +14,7 @@ from typing import Any
 from dagster import EnvVar
 
 from fin_assets.resources.market_data import SyntheticMarketSource
+from fin_assets.resources.report_site import ReportSiteResource
 from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
 from fin_assets.resources.vendors.routing import VendorMarketSource
@@ -74,10 +75,12 @@ def lake_resource(settings: Settings) -> LakeResource:
 
 
 def resources_for(settings: Settings) -> dict[str, Any]:
-    """Resources keyed as the assets require them: market_data, lake, warehouse, spark."""
+    """Resources keyed as the assets require them: market_data, lake, warehouse, spark,
+    report_site."""
     return {
         "market_data": market_data_resource(settings),
         "lake": lake_resource(settings),
         "warehouse": warehouse_resource(settings),
         "spark": spark_resource(settings),
+        "report_site": ReportSiteResource(base_url=settings.report_url),
     }

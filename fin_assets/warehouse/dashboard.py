@@ -8,7 +8,11 @@ The page inlines plotly.js once (no network needed to view it) and holds:
   minus the previous row's 95% historical VaR, exceptions marked (`mart_var_exceptions`);
 - the correlation heat map of the latest date of `fact_correlation`.
 
-Every figure's container has the class `market-chart`, so a browser test can count them.
+A section without data says why instead of showing an empty chart or blank cells: no heat map
+when `fact_correlation` is empty (the portfolio assets did not run), and "n/a" VaR figures with
+the reason (fewer than VAR_WINDOW returns, or a missing return in the window) under the table.
+Every figure's container has the class `market-chart` and every such note the class
+`empty-note`, so a browser test can count them.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from fin_assets.analytics.risk import VAR_WINDOW
+
 Query = Callable[[str], pd.DataFrame]
+
 
 PRICES_SQL = """
 SELECT b.symbol, b.trade_date, b.close, i.sma_50, i.sma_200, i.bb_upper, i.bb_middle,
@@ -185,9 +192,9 @@ def symbol_figure(symbol: str, data: DashboardData) -> go.Figure:
 
 
 def correlation_figure(correlation: pd.DataFrame) -> go.Figure:
-    """Heat map of the correlation matrix of one date."""
+    """Heat map of the correlation matrix of one date (`correlation` must hold rows)."""
     matrix = correlation.pivot(index="symbol_a", columns="symbol_b", values="correlation")
-    day = pd.Timestamp(correlation["trade_date"].iloc[0]).date() if len(correlation) else None
+    day = pd.Timestamp(correlation["trade_date"].iloc[0]).date()
     figure = go.Figure(
         go.Heatmap(
             z=matrix.to_numpy(),
@@ -203,10 +210,56 @@ def correlation_figure(correlation: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def _risk_table(risk: pd.DataFrame) -> str:
-    shown = risk.copy()
+def _note(text: str) -> str:
+    return f'<p class="empty-note">{html.escape(text)}</p>'
+
+
+def var_gaps(data: DashboardData) -> dict[str, str]:
+    """Why each symbol of the risk table without a VaR on its date has none, by symbol.
+
+    VaR needs the VAR_WINDOW returns up to the date, all present: a symbol with fewer returns
+    in `fact_risk` up to that date lacks history; one with enough has a missing return in the
+    window (a gap in its closes).
+    """
+    reasons: dict[str, str] = {}
+    for row in data.risk.itertuples(index=False):
+        if not pd.isna(row.var_95_hist):
+            continue
+        day = pd.Timestamp(row.trade_date)
+        mine = data.var[data.var["symbol"] == row.symbol]
+        returns = int(mine.loc[pd.to_datetime(mine["trade_date"]) <= day, "return_1d"].count())
+        if returns < VAR_WINDOW:
+            reasons[row.symbol] = (
+                f"VaR needs {VAR_WINDOW} daily returns; fact_risk holds {returns} up to "
+                f"{day.date()}"
+            )
+        else:
+            reasons[row.symbol] = (
+                f"a return is missing among the last {VAR_WINDOW} up to {day.date()} "
+                "(a gap in the closes)"
+            )
+    return reasons
+
+
+def _risk_section(data: DashboardData) -> str:
+    if data.risk.empty:
+        return _note("No risk figures: fact_risk is empty (risk_metrics has not been loaded).")
+    shown = data.risk.copy()
     shown["trade_date"] = pd.to_datetime(shown["trade_date"]).dt.date
-    return shown.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="", border=0)
+    gaps = var_gaps(data)
+    table = shown.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="n/a", border=0)
+    notes = "".join(_note(f"{symbol}: no VaR ({reason}).") for symbol, reason in gaps.items())
+    return table + notes
+
+
+def _correlation_section(correlation: pd.DataFrame) -> str:
+    """The heat map (plotly.js is already inlined in the first symbol's chart), or why not."""
+    if correlation.empty:
+        return _note(
+            "No correlation heat map: fact_correlation is empty (portfolio_job, which computes "
+            "portfolio_risk and correlation_matrix and loads them, has not run)."
+        )
+    return _chart(correlation_figure(correlation), include_plotlyjs=False)
 
 
 def _chart(figure: go.Figure, include_plotlyjs: bool) -> str:
@@ -218,10 +271,7 @@ def render_dashboard(data: DashboardData, title: str) -> str:
     """The whole page as HTML text (plotly.js inlined once, in the first chart)."""
     if data.prices.empty:
         raise ValueError("the warehouse holds no daily bars: nothing to report")
-    figures: Sequence[go.Figure] = [
-        *(symbol_figure(symbol, data) for symbol in data.symbols),
-        correlation_figure(data.correlation),
-    ]
+    figures: Sequence[go.Figure] = [symbol_figure(symbol, data) for symbol in data.symbols]
     charts = "\n".join(_chart(f, include_plotlyjs=i == 0) for i, f in enumerate(figures))
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
@@ -229,6 +279,8 @@ def render_dashboard(data: DashboardData, title: str) -> str:
         "<style>body{font-family:sans-serif;margin:1em 2em}"
         "table{border-collapse:collapse}td,th{padding:2px 8px;text-align:right}</style>"
         f"</head><body><h1>{html.escape(title)}</h1>"
-        f"<h2>Risk dashboard</h2>{_risk_table(data.risk)}"
-        f"<h2>Symbols</h2>{charts}</body></html>"
+        f"<h2>Risk dashboard</h2>{_risk_section(data)}"
+        f"<h2>Symbols</h2>{charts}"
+        f"<h2>Correlations</h2>{_correlation_section(data.correlation)}"
+        "</body></html>"
     )

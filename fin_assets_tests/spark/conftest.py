@@ -45,7 +45,7 @@ def write_intraday_bars(lake: ParquetLake, symbols: Sequence[str], start: date, 
     """Simulated one-minute bars, one partition per (symbol, date); returns the rows."""
     minutes = pd.concat([simulated_minutes(s, start, end) for s in symbols], ignore_index=True)
     scope = PartitionScope(tuple(calendar_dates(start, end)), tuple(symbols))
-    return write_symbol_partitions(lake, "intraday_bars", INTRADAY_BARS, minutes, scope)
+    return write_symbol_partitions(lake, "intraday_bars", INTRADAY_BARS, minutes, scope).total
 
 
 def write_daily_bars(

@@ -95,7 +95,7 @@ def test_spark_reports_both_assets_with_their_checks(both_paths) -> None:
             for m in pandas_run.asset_materializations_for_node("portfolio_risk")
         }
         key = AssetKey(name)
-        assert by_key[key]["dagster/row_count"] == pandas_by_key[key]["dagster/row_count"]
+        assert by_key[key]["rows_in_run"] == pandas_by_key[key]["rows_in_run"]
     assert by_key[AssetKey("portfolio_risk")]["weights"].value == {
         symbol: WEIGHTS.get(symbol, 0.0) for symbol in SYMBOLS
     }

@@ -64,8 +64,8 @@ def test_daily_bars_on_spark_equal_the_pandas_path(
 
     pandas_meta = pandas_run.asset_materializations_for_node("daily_bars")[0].metadata
     spark_meta = spark_run.asset_materializations_for_node("daily_bars")[0].metadata
-    assert spark_meta["dagster/row_count"] == pandas_meta["dagster/row_count"]
-    assert spark_meta["dagster/row_count"].value == len(expected)
+    assert spark_meta["rows_in_run"] == pandas_meta["rows_in_run"]
+    assert spark_meta["rows_in_run"].value == len(expected)
     assert spark_meta["engine"].value == "spark"
     assert "engine" not in pandas_meta
     key = AssetKey("daily_bars")

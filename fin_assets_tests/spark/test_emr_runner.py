@@ -301,7 +301,7 @@ def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_mess
     materializations = result.asset_materializations_for_node("technical_indicators")
     assert len(materializations) == scope.partition_count
     materialization = materializations[0]
-    assert materialization.metadata["dagster/row_count"].value == rows > 0
+    assert materialization.metadata["rows_in_run"].value == rows > 0
     assert materialization.metadata["engine"].value == "spark"
     assert materialization.metadata["AWS EMR Cluster ID"].value == played["cluster"]["Id"]
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}

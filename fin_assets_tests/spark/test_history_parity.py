@@ -89,7 +89,7 @@ def test_spark_reports_the_same_row_counts_and_checks_through_pipes(both_paths) 
         key = AssetKey(dataset)
         pandas_meta = pandas_run.asset_materializations_for_node(dataset)[0].metadata
         spark_meta = spark_run.asset_materializations_for_node(dataset)[0].metadata
-        assert spark_meta["dagster/row_count"] == pandas_meta["dagster/row_count"]
+        assert spark_meta["rows_in_run"] == pandas_meta["rows_in_run"]
         assert spark_meta["engine"].value == "spark"
         if dataset == "trading_signals":
             for name, value in pandas_meta.items():

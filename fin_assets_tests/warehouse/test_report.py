@@ -1,6 +1,8 @@
 """The market dashboard: rendered from a loaded warehouse, opened in headless Chromium."""
 
 import re
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -9,13 +11,14 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
 from fin_assets.resources.warehouse import DuckDBWarehouse
-from fin_assets.warehouse.dashboard import read_dashboard_data, render_dashboard
-from fin_assets_tests.warehouse.market import SYMBOLS, load_market
+from fin_assets.warehouse.dashboard import DashboardData, read_dashboard_data, render_dashboard
+from fin_assets_tests.warehouse.market import START, SYMBOLS, load_market
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DAYS = 320
+SHORT_DAYS = 100
 CHARTS = len(SYMBOLS) + 1  # one per symbol and the correlation heat map
 
 
@@ -79,3 +82,34 @@ def test_chromium_renders_every_chart_without_console_errors(page: Path) -> None
     assert traces == [14] * len(SYMBOLS) + [1]
     assert all(count > 0 for count in drawn)
     assert (ARTIFACTS / "market_report.png").stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def short_market(tmp_path_factory: pytest.TempPathFactory) -> DashboardData:
+    """SHORT_DAYS of the market without the portfolio: no correlation, VaR window not full."""
+    warehouse = DuckDBWarehouse(str(tmp_path_factory.mktemp("short") / "warehouse.duckdb"))
+    warehouse.ensure_schema()
+    load_market(warehouse, SHORT_DAYS)
+    data = read_dashboard_data(warehouse.query)
+    return replace(data, correlation=data.correlation.iloc[0:0])
+
+
+def test_empty_sections_say_why(short_market: DashboardData) -> None:
+    text = render_dashboard(short_market, "short report")
+
+    assert text.count('class="market-chart"') == len(SYMBOLS)  # no empty heat map
+    assert "on None" not in text
+    assert "No correlation heat map: fact_correlation is empty" in text
+    last = START + timedelta(days=SHORT_DAYS - 1)
+    for symbol in SYMBOLS:  # a return on every day after the first
+        assert (
+            f"{symbol}: no VaR (VaR needs 250 daily returns; fact_risk holds {SHORT_DAYS - 1} "
+            f"up to {last})" in text
+        )
+    # var_95_hist, var_99_hist and cvar_95_hist of each symbol; volatility needs 20 returns.
+    assert text.count("<td>n/a</td>") == 3 * len(SYMBOLS)
+
+
+def test_a_full_window_has_var_and_no_note(page: Path) -> None:
+    assert "no VaR" not in page.read_text()
+    assert "empty-note" not in page.read_text()
