@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TOOLS := .venv-tools
 
-.PHONY: install demo test lint benchmark dev tools browser
+.PHONY: install demo test lint benchmark dev tools browser monitoring
 
 # Bytecode is compiled at install (uv does not by default, and PYTHONDONTWRITEBYTECODE=1 keeps
 # Python from caching it): without it every process recompiles Dagster, pandas and the code
@@ -37,6 +37,17 @@ browser:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
 	fi
 
+# Prometheus (promtool) and Alertmanager (amtool) for the alert rules' tests and the exporter's
+# end-to-end test (Debian packages); installed only when missing, as root or through sudo.
+monitoring:
+	@if ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=""; \
+	  elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "prometheus and prometheus-alertmanager are missing: install them as root" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus prometheus-alertmanager; \
+	fi
+
 demo: install
 	$(BIN)/fin-assets demo
 
@@ -46,7 +57,7 @@ lint: install
 
 # The default (fast) suite in two workers, then the slow suites (Spark, daemon, browser) one
 # at a time: each of them already keeps both cores busy.
-test: lint tools browser
+test: lint tools browser monitoring
 	$(BIN)/pytest -n 2 --dist loadgroup
 	$(BIN)/pytest -m slow -n 0
 
