@@ -1,6 +1,7 @@
 """Prometheus metrics of the platform, computed from plain observations (no Dagster here).
 
-Every metric is named `fin_assets_*` and its labels are bounded: job, step, asset, check,
+Every metric is named `fin_assets_*` and its labels are bounded: dagster_job (not `job`, which
+Prometheus gives every scraped series: the scrape job), step, asset, check,
 severity, table, dataset, vendor, quota, state, component; never a run id, a partition or a
 file key. Values are read at scrape time (sources.py gathers the observations); each source is
 collected on its own, so a source that fails (the warehouse file locked by a writer, the
@@ -178,24 +179,26 @@ def run_metrics(runs: Iterable[RunObservation], now: float) -> list[Metric]:
         elif run.status == "STARTED" and run.start is not None:
             running_since[run.job] = min(run.start, running_since.get(run.job, run.start))
     by_status = GaugeMetricFamily(
-        _name("runs"), "Runs the instance holds, by job and status.", labels=["job", "status"]
+        _name("runs"),
+        "Runs the instance holds, by job and status.",
+        labels=["dagster_job", "status"],
     )
     for (job, status), count in sorted(counts.items()):
         by_status.add_metric([job, status], count)
     failed = GaugeMetricFamily(
         _name("job_last_run_failed"),
         "1 when the job's newest finished run failed (or was canceled), else 0.",
-        labels=["job"],
+        labels=["dagster_job"],
     )
     finished_at = GaugeMetricFamily(
         _name("job_last_run_end_timestamp_seconds"),
         "When the job's newest finished run ended.",
-        labels=["job"],
+        labels=["dagster_job"],
     )
     last_seconds = GaugeMetricFamily(
         _name("job_last_run_duration_seconds"),
         "Wall time of the job's newest finished run.",
-        labels=["job"],
+        labels=["dagster_job"],
     )
     for job, run in sorted(last.items()):
         failed.add_metric([job], 0 if run.status == "SUCCESS" else 1)
@@ -205,12 +208,12 @@ def run_metrics(runs: Iterable[RunObservation], now: float) -> list[Metric]:
     oldest_running = GaugeMetricFamily(
         _name("job_oldest_running_run_age_seconds"),
         "Seconds since the job's longest-running in-progress run started.",
-        labels=["job"],
+        labels=["dagster_job"],
     )
     for job, start in sorted(running_since.items()):
         oldest_running.add_metric([job], now - start)
     histogram = _histogram(
-        "run_duration_seconds", "Wall time of finished runs, by job.", ["job"], durations
+        "run_duration_seconds", "Wall time of finished runs, by job.", ["dagster_job"], durations
     )
     return [by_status, failed, finished_at, last_seconds, oldest_running, histogram]
 
@@ -220,7 +223,7 @@ def step_metrics(steps: Iterable[StepObservation]) -> list[Metric]:
     seconds = GaugeMetricFamily(
         _name("step_duration_seconds"),
         "Wall time of each step of the job's newest finished run.",
-        labels=["job", "step", "status"],
+        labels=["dagster_job", "step", "status"],
     )
     for step in sorted(steps, key=lambda s: (s.job, s.step)):
         if step.seconds is not None:

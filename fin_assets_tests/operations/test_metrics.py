@@ -42,20 +42,20 @@ def test_runs_by_job_and_status_and_each_jobs_newest_finished_run() -> None:
         RunObservation("report", "QUEUED", None, None),
     ]
     found = samples(run_metrics(runs, now=1000.0))
-    assert found[("fin_assets_runs", (("job", "history"), ("status", "SUCCESS")))] == 2
-    assert found[("fin_assets_runs", (("job", "history"), ("status", "FAILURE")))] == 1
-    assert found[("fin_assets_runs", (("job", "report"), ("status", "QUEUED")))] == 1
+    assert found[("fin_assets_runs", (("dagster_job", "history"), ("status", "SUCCESS")))] == 2
+    assert found[("fin_assets_runs", (("dagster_job", "history"), ("status", "FAILURE")))] == 1
+    assert found[("fin_assets_runs", (("dagster_job", "report"), ("status", "QUEUED")))] == 1
     # history's newest finished run (ended at 400) succeeded; report's only one failed.
-    assert found[("fin_assets_job_last_run_failed", (("job", "history"),))] == 0
-    assert found[("fin_assets_job_last_run_failed", (("job", "report"),))] == 1
-    assert found[("fin_assets_job_last_run_duration_seconds", (("job", "history"),))] == 100
-    assert found[("fin_assets_job_oldest_running_run_age_seconds", (("job", "report"),))] == 100
+    assert found[("fin_assets_job_last_run_failed", (("dagster_job", "history"),))] == 0
+    assert found[("fin_assets_job_last_run_failed", (("dagster_job", "report"),))] == 1
+    assert found[("fin_assets_job_last_run_duration_seconds", (("dagster_job", "history"),))] == 100
+    assert found[("fin_assets_job_oldest_running_run_age_seconds", (("dagster_job", "report"),))] == 100
     # Durations 30, 5, 100 s: 1 run ≤ 5 s, 2 ≤ 30 s, 3 ≤ 120 s; sum 135 s.
     bucket = "fin_assets_run_duration_seconds_bucket"
-    assert found[(bucket, (("job", "history"), ("le", "5.0")))] == 1
-    assert found[(bucket, (("job", "history"), ("le", "30.0")))] == 2
-    assert found[(bucket, (("job", "history"), ("le", "120.0")))] == 3
-    assert found[("fin_assets_run_duration_seconds_sum", (("job", "history"),))] == 135
+    assert found[(bucket, (("dagster_job", "history"), ("le", "5.0")))] == 1
+    assert found[(bucket, (("dagster_job", "history"), ("le", "30.0")))] == 2
+    assert found[(bucket, (("dagster_job", "history"), ("le", "120.0")))] == 3
+    assert found[("fin_assets_run_duration_seconds_sum", (("dagster_job", "history"),))] == 135
     assert found[("fin_assets_source_up", (("source", "test"),))] == 1
 
 
@@ -71,7 +71,7 @@ def test_a_failing_source_reports_down_and_the_others_still_report() -> None:
     text = generate_latest(registry).decode()
     assert 'fin_assets_source_up{source="warehouse"} 0.0' in text
     assert 'fin_assets_source_up{source="instance"} 1.0' in text
-    assert 'fin_assets_runs{job="history",status="SUCCESS"} 1.0' in text
+    assert 'fin_assets_runs{dagster_job="history",status="SUCCESS"} 1.0' in text
 
 
 def test_remaining_quota_is_read_from_the_shared_limiter_state(tmp_path: Path) -> None:
