@@ -127,16 +127,19 @@ def check_observations(
 def asset_observations(
     instance: DagsterInstance, asset_keys: Sequence[AssetKey], config: OperationsConfig
 ) -> list[AssetObservation]:
-    """Each asset's latest materialization time and its SLA."""
+    """Each asset's latest materialization time (None: never) and its SLA."""
     latest = instance.get_latest_materialization_events(list(asset_keys))
-    return [
-        AssetObservation(
-            asset=key.to_user_string(),
-            last_materialization=event.timestamp if event is not None else None,
-            sla_seconds=config.sla_seconds(key.to_user_string()),
+    observations = []
+    for key in asset_keys:
+        event = latest.get(key)
+        observations.append(
+            AssetObservation(
+                asset=key.to_user_string(),
+                last_materialization=event.timestamp if event is not None else None,
+                sla_seconds=config.sla_seconds(key.to_user_string()),
+            )
         )
-        for key, event in latest.items()
-    ]
+    return observations
 
 
 def ingested_landing_versions(instance: DagsterInstance) -> set[str]:

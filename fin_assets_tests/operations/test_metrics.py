@@ -49,7 +49,10 @@ def test_runs_by_job_and_status_and_each_jobs_newest_finished_run() -> None:
     assert found[("fin_assets_job_last_run_failed", (("dagster_job", "history"),))] == 0
     assert found[("fin_assets_job_last_run_failed", (("dagster_job", "report"),))] == 1
     assert found[("fin_assets_job_last_run_duration_seconds", (("dagster_job", "history"),))] == 100
-    assert found[("fin_assets_job_oldest_running_run_age_seconds", (("dagster_job", "report"),))] == 100
+    assert (
+        found[("fin_assets_job_oldest_running_run_age_seconds", (("dagster_job", "report"),))]
+        == 100
+    )
     # Durations 30, 5, 100 s: 1 run ≤ 5 s, 2 ≤ 30 s, 3 ≤ 120 s; sum 135 s.
     bucket = "fin_assets_run_duration_seconds_bucket"
     assert found[(bucket, (("dagster_job", "history"), ("le", "5.0")))] == 1
