@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from prometheus_client.core import (
+    CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
@@ -316,8 +317,11 @@ def landing_metrics(states: Mapping[str, int]) -> list[Metric]:
     return [files]
 
 
-def vendor_metrics(quotas: Iterable[QuotaState]) -> list[Metric]:
-    """Quota size and remaining calls per vendor limiter quota."""
+def vendor_metrics(
+    quotas: Iterable[QuotaState], events: Mapping[tuple[str, str], int]
+) -> list[Metric]:
+    """Quota size and remaining calls per vendor limiter quota; calls, throttles and retries
+    per vendor (`events`: (vendor, event) → count since the store began)."""
     labels = ["vendor", "quota"]
     limit = GaugeMetricFamily(
         _name("vendor_quota_limit"), "Calls a vendor quota admits per period.", labels=labels
@@ -330,7 +334,14 @@ def vendor_metrics(quotas: Iterable[QuotaState]) -> list[Metric]:
     for quota in sorted(quotas, key=lambda q: (q.vendor, q.quota)):
         limit.add_metric([quota.vendor, quota.quota], quota.limit)
         remaining.add_metric([quota.vendor, quota.quota], quota.remaining)
-    return [limit, remaining]
+    counted = CounterMetricFamily(
+        _name("vendor_events"),
+        "Vendor calls (tokens taken), throttles (limiter waits or refusals) and HTTP retries.",
+        labels=["vendor", "event"],
+    )
+    for (vendor, event), count in sorted(events.items()):
+        counted.add_metric([vendor, event], count)
+    return [limit, remaining, counted]
 
 
 def cost_metrics(usage: Usage, prices: PriceTable, budget_usd: float) -> list[Metric]:

@@ -10,7 +10,8 @@
   state: `ingested` (a successful landing run took this version, key and etag), `quarantined`
   (under `quarantine/`, error reports not counted) and `waiting` (every other landing file);
 - the vendor limiter store (fin_assets.resources.vendors.limiter_store): the token-bucket
-  state of each (vendor, key, quotas) row, turned into the calls each quota admits now.
+  state of each (vendor, key, quotas) row, turned into the calls each quota admits now, and
+  the vendors' call, throttle and retry counts.
 
 The lake listing and the warehouse counts cost most at scale; `LakeAndWarehouseCache` reads
 them at most once per `interval_seconds` and serves the last reading in between.
@@ -58,6 +59,7 @@ from fin_assets.operations.metrics import (
 from fin_assets.resources.environments import lake_resource, limiter_store_url, warehouse_resource
 from fin_assets.resources.lake import ObjectInfo, ParquetLake
 from fin_assets.resources.storage import opened_warehouse
+from fin_assets.resources.vendors.limiter_store import EVENTS_TABLE
 from fin_assets.resources.vendors.limiter_store import TABLE as LIMITER_TABLE
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings
@@ -230,26 +232,52 @@ def parse_quotas(store_key: str) -> tuple[str, list[tuple[str, int, int]]]:
     return vendor, quotas
 
 
-def quota_states(store_url: str, now: float) -> list[QuotaState]:
-    """Calls each quota of each stored limiter admits at `now` (Unix seconds).
+@dataclass(frozen=True)
+class LimiterStore:
+    """What the vendor limiter store holds: each limiter's token-bucket state and the event
+    counts (limiter_store: `fin_vendor_limiter_state`, `fin_vendor_events`)."""
+
+    states: list[tuple[str, str]]
+    events: dict[tuple[str, str], int]
+
+
+def read_limiter_store(store_url: str) -> LimiterStore:
+    """Both tables of the store at `store_url`; empty when it (or a table) does not exist.
+    Nothing is created: a store no limiter has used yet is left absent."""
+    url = make_url(store_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        return LimiterStore([], {})
+    engine = create_engine(store_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        with engine.connect() as connection:
+            states = (
+                connection.execute(text(f"SELECT key, state FROM {LIMITER_TABLE}")).all()
+                if LIMITER_TABLE in tables
+                else []
+            )
+            events = (
+                connection.execute(text(f"SELECT vendor, event, count FROM {EVENTS_TABLE}")).all()
+                if EVENTS_TABLE in tables
+                else []
+            )
+    finally:
+        engine.dispose()
+    return LimiterStore(
+        [(key, state) for key, state in states],
+        {(vendor, event): int(count) for vendor, event, count in events},
+    )
+
+
+def quota_states(states: Iterable[tuple[str, str]], now: float) -> list[QuotaState]:
+    """Calls each quota of each stored limiter (key, JSON state) admits at `now` (Unix seconds).
 
     A quota's remaining calls are its burst minus the tokens its bucket has not refilled yet
     (pyrate-limiter's GCRA `consumed`). Keys of several API keys of one vendor are summed.
     """
-    url = make_url(store_url)
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
-        return []
-    engine = create_engine(store_url)
-    try:
-        if not inspect(engine).has_table(LIMITER_TABLE):
-            return []
-        with engine.connect() as connection:
-            rows = connection.execute(text(f"SELECT key, state FROM {LIMITER_TABLE}")).all()
-    finally:
-        engine.dispose()
     algorithm = TokenBucket()
     totals: dict[tuple[str, str], tuple[int, int]] = {}
-    for key, state in rows:
+    for key, state in states:
         vendor, quotas = parse_quotas(key)
         tats = [int(value) for value in json.loads(state)]
         for index, (label, limit, period) in enumerate(quotas):
@@ -335,7 +363,8 @@ class PlatformSources:
         ]
 
     def vendor_metrics(self) -> list[Metric]:
-        return vendor_metrics(quota_states(limiter_store_url(self.settings), time.time()))
+        store = read_limiter_store(limiter_store_url(self.settings))
+        return vendor_metrics(quota_states(store.states, time.time()), store.events)
 
     def cost_metrics(self) -> list[Metric]:
         infos = self.listing()

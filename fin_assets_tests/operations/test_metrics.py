@@ -1,11 +1,14 @@
 """The exporter's metric computation on hand-made observations and real stores (no Dagster)."""
 
 import time
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from pytest_httpserver import HTTPServer
 
 from fin_assets.operations.config import load_config
 from fin_assets.operations.metrics import (
@@ -16,9 +19,18 @@ from fin_assets.operations.metrics import (
     estimated_costs,
     run_metrics,
 )
-from fin_assets.operations.sources import Cached, landing_states, quota_states
+from fin_assets.operations.sources import (
+    Cached,
+    landing_states,
+    quota_states,
+    read_limiter_store,
+)
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.vendors.rate_limit import Quota, shared_limiter
+from fin_assets.resources.vendors import alphavantage
+from fin_assets.resources.vendors.limiter_store import SqlStateStore, limiter_engine, record_event
+from fin_assets.resources.vendors.rate_limit import Quota, RateLimiter, shared_limiter
+from fin_assets_tests.resources.vendors.conftest import FakeClock, fixture_bytes, make_client
+from fin_assets_tests.resources.vendors.test_http_client import AV_CSV, AV_PARAMS
 
 
 def samples(families) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -77,22 +89,60 @@ def test_a_failing_source_reports_down_and_the_others_still_report() -> None:
     assert 'fin_assets_runs{dagster_job="history",status="SUCCESS"} 1.0' in text
 
 
-def test_remaining_quota_is_read_from_the_shared_limiter_state(tmp_path: Path) -> None:
+def test_remaining_quota_and_call_counts_are_read_from_the_shared_limiter_store(
+    tmp_path: Path,
+) -> None:
     url = f"sqlite:///{tmp_path / 'limiter.sqlite'}"
     quotas = (Quota(5, 3600), Quota(25, 86_400))
     limiter = shared_limiter("alphavantage", "key-1", quotas, url)
     for _ in range(3):
         limiter.acquire()
-    states = {(q.vendor, q.quota): (q.limit, q.remaining) for q in quota_states(url, time.time())}
+    store = read_limiter_store(url)
+    states = {
+        (q.vendor, q.quota): (q.limit, q.remaining) for q in quota_states(store.states, time.time())
+    }
     # One token refills every 720 s (5/h) and 3,456 s (25/day): none within the test.
     assert states == {
         ("alphavantage", "5/3600s"): (5, 2),
         ("alphavantage", "25/86400s"): (25, 22),
     }
+    assert store.events == {("alphavantage", "call"): 3}
 
 
-def test_quota_states_of_a_missing_store_are_empty(tmp_path: Path) -> None:
-    assert quota_states(f"sqlite:///{tmp_path / 'none.sqlite'}", 0.0) == []
+def test_throttles_and_retries_are_counted_in_the_store(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    clock = FakeClock()
+    engine = limiter_engine(f"sqlite:///{tmp_path / 'limiter.sqlite'}")
+    limiter = RateLimiter(
+        "alphavantage",
+        (Quota(1, 60),),
+        clock=clock,
+        store=SqlStateStore(engine, "alphavantage:k:1/60s"),
+        on_event=partial(record_event, engine, "alphavantage"),
+    )
+    # A real Alpha Vantage rate-limit note (HTTP 200), then the data: one retry.
+    httpserver.expect_ordered_request("/query").respond_with_data(
+        fixture_bytes("alphavantage/error_rate_limit_Note_5perMin_500perDay_2019.json"),
+        content_type="application/json",
+    )
+    httpserver.expect_ordered_request("/query").respond_with_data(AV_CSV, content_type="text/csv")
+    client = make_client(alphavantage, httpserver, clock)
+    client = replace(client, limiter=limiter)
+    alphavantage.query(client, "SECRET", AV_PARAMS)
+    # The retry slept the note's 60 s, so its token had refilled; a call right after waits.
+    limiter.acquire()
+    events = read_limiter_store(str(engine.url)).events
+    assert events == {
+        ("alphavantage", "call"): 3,
+        ("alphavantage", "throttle"): 1,
+        ("alphavantage", "retry"): 1,
+    }
+
+
+def test_a_missing_limiter_store_is_empty_and_not_created(tmp_path: Path) -> None:
+    store = read_limiter_store(f"sqlite:///{tmp_path / 'none.sqlite'}")
+    assert (store.states, store.events) == ([], {})
     assert not (tmp_path / "none.sqlite").exists()
 
 
