@@ -89,6 +89,20 @@ class AssetObservation:
 
 
 @dataclass(frozen=True)
+class StreamObservation:
+    """The newest stream status (the stream_landing_status asset's materialization): the
+    landing writer group's lag and committed messages when checked, the event time each
+    symbol's minutes are landed through, and the commit throughput (None: first check)."""
+
+    group: str
+    checked_at: float
+    lag: int
+    committed: int
+    landed_through: Mapping[str, float]
+    throughput: float | None
+
+
+@dataclass(frozen=True)
 class DatasetStats:
     """Files and bytes under one top-level folder of the lake (a dataset or a zone)."""
 
@@ -276,6 +290,41 @@ def asset_metrics(assets: Iterable[AssetObservation], now: float) -> list[Metric
             last.add_metric([asset.asset], asset.last_materialization)
             lag.add_metric([asset.asset], max(0.0, now - asset.last_materialization))
     return [last, lag, sla]
+
+
+def stream_metrics(stream: StreamObservation | None, now: float) -> list[Metric]:
+    """The streaming path's lag, commits, throughput and per-symbol landed-event-time age."""
+    group = ["group"]
+    lag = GaugeMetricFamily(
+        _name("stream_consumer_lag"), "Messages the landing writer has not committed.", labels=group
+    )
+    committed = GaugeMetricFamily(
+        _name("stream_committed_messages"), "Messages the writer has committed.", labels=group
+    )
+    checked = GaugeMetricFamily(
+        _name("stream_status_timestamp_seconds"),
+        "When the stream status was last read from the broker.",
+        labels=group,
+    )
+    throughput = GaugeMetricFamily(
+        _name("stream_throughput_messages_per_second"),
+        "Committed messages per second between the last two status reads.",
+        labels=group,
+    )
+    age = GaugeMetricFamily(
+        _name("stream_landed_age_seconds"),
+        "Seconds between now and the event time a symbol's minutes are landed through.",
+        labels=["symbol"],
+    )
+    if stream is not None:
+        lag.add_metric([stream.group], stream.lag)
+        committed.add_metric([stream.group], stream.committed)
+        checked.add_metric([stream.group], stream.checked_at)
+        if stream.throughput is not None:
+            throughput.add_metric([stream.group], stream.throughput)
+        for symbol, landed in sorted(stream.landed_through.items()):
+            age.add_metric([symbol], now - landed)
+    return [lag, committed, checked, throughput, age]
 
 
 def warehouse_metrics(row_counts: Mapping[str, int]) -> list[Metric]:

@@ -2,7 +2,8 @@
 
 - the Dagster instance: run records (job, status, start and end), step stats of each job's
   newest finished run, the latest completed evaluation of every asset check of the code
-  location, the latest materialization of every asset, and the successful landing runs' file
+  location, the latest materialization of every asset, the stream status (the newest
+  stream_landing_status materialization's metadata) and the successful landing runs' file
   keys (tag `fin/landing_run_key`: `key@etag`, comma-separated);
 - the warehouse: rows per table (the local DuckDB file is opened read-only, never migrated);
 - the lake: one recursive listing of the curated root (and of a zone with a root of its own),
@@ -24,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -45,6 +47,7 @@ from fin_assets.operations.metrics import (
     QuotaState,
     RunObservation,
     StepObservation,
+    StreamObservation,
     Usage,
     asset_metrics,
     check_metrics,
@@ -53,6 +56,7 @@ from fin_assets.operations.metrics import (
     landing_metrics,
     run_metrics,
     step_metrics,
+    stream_metrics,
     vendor_metrics,
     warehouse_metrics,
 )
@@ -142,6 +146,30 @@ def asset_observations(
             )
         )
     return observations
+
+
+STREAM_STATUS_ASSET = AssetKey("stream_landing_status")
+
+
+def stream_observation(instance: DagsterInstance) -> StreamObservation | None:
+    """The newest materialization of stream_landing_status (fin_assets.defs.streaming), or
+    None when the stream status was never read."""
+    event = instance.get_latest_materialization_event(STREAM_STATUS_ASSET)
+    if event is None or event.asset_materialization is None:
+        return None
+    metadata = event.asset_materialization.metadata
+    throughput = metadata.get("throughput_msg_per_s")
+    return StreamObservation(
+        group=str(metadata["group"].value),
+        checked_at=datetime.fromisoformat(str(metadata["checked_at"].value)).timestamp(),
+        lag=int(metadata["lag"].value),
+        committed=int(metadata["committed"].value),
+        landed_through={
+            symbol: datetime.fromisoformat(landed).timestamp()
+            for symbol, landed in metadata["landed_through"].value.items()
+        },
+        throughput=float(throughput.value) if throughput is not None else None,
+    )
 
 
 def ingested_landing_versions(instance: DagsterInstance) -> set[str]:
@@ -352,6 +380,7 @@ class PlatformSources:
             *step_metrics(step_observations(self.instance)),
             *check_metrics(check_observations(self.instance, self.check_keys)),
             *asset_metrics(asset_observations(self.instance, self.asset_keys, self.config), now),
+            *stream_metrics(stream_observation(self.instance), now),
         ]
 
     def lake_metrics(self) -> list[Metric]:
