@@ -358,12 +358,19 @@ def lake_metrics(datasets: Iterable[DatasetStats], payloads: Mapping[str, int]) 
     return [files, size, stored]
 
 
-def landing_metrics(states: Mapping[str, int]) -> list[Metric]:
-    """Landing files by state: ingested, quarantined, waiting (every state, 0 included)."""
+def landing_metrics(states: Mapping[str, int], latencies: Sequence[float]) -> list[Metric]:
+    """Landing files by state: ingested, quarantined, waiting (every state, 0 included); the
+    seconds from landing to the end of the run carrying each ingested file to the warehouse."""
     files = GaugeMetricFamily(_name("landing_files"), "Landing files by state.", labels=["state"])
     for state in LANDING_STATES:
         files.add_metric([state], states.get(state, 0))
-    return [files]
+    latency = _histogram(
+        "landing_to_warehouse_seconds",
+        "Seconds from a landing file's arrival to the end of the run loading it.",
+        [],
+        {(): list(latencies)} if latencies else {},
+    )
+    return [files, latency]
 
 
 def vendor_metrics(

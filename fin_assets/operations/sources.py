@@ -172,17 +172,20 @@ def stream_observation(instance: DagsterInstance) -> StreamObservation | None:
     )
 
 
-def ingested_landing_versions(instance: DagsterInstance) -> set[str]:
-    """`key@etag` of every landing file a successful landing run took."""
+def ingested_landing_versions(instance: DagsterInstance) -> dict[str, float]:
+    """`key@etag` of every landing file a successful landing run took → when the first such
+    run ended (the file's rows were then in the warehouse: landing_job ends with the facts)."""
     runs = instance.get_run_records(
         RunsFilter(job_name=landing_job.name, statuses=[DagsterRunStatus.SUCCESS])
     )
-    return {
-        version
-        for record in runs
-        for version in record.dagster_run.tags.get(LANDING_RUN_KEY_TAG, "").split(",")
-        if version
-    }
+    ended: dict[str, float] = {}
+    for record in runs:
+        if record.end_time is None:
+            continue
+        for version in record.dagster_run.tags.get(LANDING_RUN_KEY_TAG, "").split(","):
+            if version:
+                ended[version] = min(record.end_time, ended.get(version, record.end_time))
+    return ended
 
 
 def lake_listing(lake: ParquetLake) -> list[ObjectInfo]:
@@ -215,19 +218,34 @@ def raw_payloads(infos: Iterable[ObjectInfo]) -> dict[str, int]:
     return counts
 
 
-def landing_states(
-    lake: ParquetLake, infos: Iterable[ObjectInfo], ingested: set[str]
-) -> dict[str, int]:
-    """Landing files by state (see the module docstring)."""
+@dataclass(frozen=True)
+class LandingReading:
+    """Landing files by state, and the seconds each ingested file took from landing (its
+    last-modified time) to the end of the run that carried it into the warehouse."""
+
+    states: dict[str, int]
+    latencies: list[float]
+
+
+def landing_reading(
+    etag: Callable[[ObjectInfo], str], infos: Iterable[ObjectInfo], ingested: dict[str, float]
+) -> LandingReading:
+    """Landing files by state (see the module docstring) and their landing-to-warehouse
+    seconds; `etag` gives a landing object's version tag (ParquetLake.object_etag)."""
     states = {"ingested": 0, "quarantined": 0, "waiting": 0}
+    latencies = []
     for info in infos:
         zone = info.key.split("/", 1)[0]
         if zone == QUARANTINE_PREFIX and not info.key.endswith(ERROR_REPORT_SUFFIX):
             states["quarantined"] += 1
         elif zone == LANDING_PREFIX:
-            version = LandedFile(info.key, lake.object_etag(info.key), 0.0).run_key
-            states["ingested" if version in ingested else "waiting"] += 1
-    return states
+            version = LandedFile(info.key, etag(info), 0.0).run_key
+            if version in ingested:
+                states["ingested"] += 1
+                latencies.append(ingested[version] - info.last_modified.timestamp())
+            else:
+                states["waiting"] += 1
+    return LandingReading(states, latencies)
 
 
 def warehouse_row_counts(settings: Settings, instance: DagsterInstance) -> dict[str, int] | None:
@@ -358,6 +376,7 @@ class PlatformSources:
 
     def __post_init__(self) -> None:
         self.lake = lake_resource(self.settings).get_lake()
+        self._etags: dict[tuple[str, datetime, int], str] = {}
         self.listing = Cached(lambda: lake_listing(self.lake), self.interval_seconds)
         self.row_counts = Cached(
             lambda: warehouse_row_counts(self.settings, self.instance), self.interval_seconds
@@ -383,12 +402,19 @@ class PlatformSources:
             *stream_metrics(stream_observation(self.instance), now),
         ]
 
+    def etag(self, info: ObjectInfo) -> str:
+        """The object's etag, read once per (key, last-modified time, size)."""
+        version = (info.key, info.last_modified, info.size)
+        if version not in self._etags:
+            self._etags[version] = self.lake.object_etag(info.key)
+        return self._etags[version]
+
     def lake_metrics(self) -> list[Metric]:
         infos = self.listing()
-        states = landing_states(self.lake, infos, ingested_landing_versions(self.instance))
+        landing = landing_reading(self.etag, infos, ingested_landing_versions(self.instance))
         return [
             *lake_metrics(dataset_stats(infos), raw_payloads(infos)),
-            *landing_metrics(states),
+            *landing_metrics(landing.states, landing.latencies),
         ]
 
     def vendor_metrics(self) -> list[Metric]:

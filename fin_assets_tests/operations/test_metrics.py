@@ -17,11 +17,12 @@ from fin_assets.operations.metrics import (
     RunObservation,
     Usage,
     estimated_costs,
+    landing_metrics,
     run_metrics,
 )
 from fin_assets.operations.sources import (
     Cached,
-    landing_states,
+    landing_reading,
     quota_states,
     read_limiter_store,
 )
@@ -146,24 +147,30 @@ def test_a_missing_limiter_store_is_empty_and_not_created(tmp_path: Path) -> Non
     assert not (tmp_path / "none.sqlite").exists()
 
 
-def test_landing_files_by_state(tmp_path: Path) -> None:
+def test_landing_files_by_state_and_their_time_to_the_warehouse(tmp_path: Path) -> None:
     lake = ParquetLake(str(tmp_path / "lake"))
     lake.replace_object("landing/AAPL/2025-01-02/a.csv", b"one")
     lake.replace_object("landing/AAPL/2025-01-03/b.csv", b"two")
     lake.replace_object("landing/AAPL/2025-01-06/c.csv", b"three")
     lake.replace_object("quarantine/landing/AAPL/x/bad.csv", b"bad")
     lake.replace_object("quarantine/landing/AAPL/x/bad.csv.error.json", b"{}")
-    # a.csv's current bytes were ingested; b.csv was ingested in an earlier version.
-    ingested = {
-        "landing/AAPL/2025-01-02/a.csv@" + lake.object_etag("landing/AAPL/2025-01-02/a.csv"),
-        "landing/AAPL/2025-01-03/b.csv@0123",
-    }
     infos = lake.list_object_infos("")
-    assert landing_states(lake, infos, ingested) == {
-        "ingested": 1,
-        "quarantined": 1,
-        "waiting": 2,
+    landed_a = next(i for i in infos if i.key.endswith("a.csv")).last_modified.timestamp()
+    # a.csv's current bytes reached the warehouse 42.5 s after landing; b.csv was ingested in
+    # an earlier version only.
+    ingested = {
+        "landing/AAPL/2025-01-02/a.csv@" + lake.object_etag("landing/AAPL/2025-01-02/a.csv"): (
+            landed_a + 42.5
+        ),
+        "landing/AAPL/2025-01-03/b.csv@0123": landed_a,
     }
+    reading = landing_reading(lambda info: lake.object_etag(info.key), infos, ingested)
+    assert reading.states == {"ingested": 1, "quarantined": 1, "waiting": 2}
+    assert reading.latencies == [pytest.approx(42.5)]
+    found = samples(landing_metrics(reading.states, reading.latencies))
+    assert found[("fin_assets_landing_to_warehouse_seconds_bucket", (("le", "30.0"),))] == 0
+    assert found[("fin_assets_landing_to_warehouse_seconds_bucket", (("le", "60.0"),))] == 1
+    assert found[("fin_assets_landing_files", (("state", "waiting"),))] == 2
 
 
 def test_cost_estimate_from_the_price_table() -> None:

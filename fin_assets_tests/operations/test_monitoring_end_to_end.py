@@ -1,6 +1,7 @@
 """The exporter, Prometheus and Alertmanager for real, after real runs on a real instance.
 
-A small backfill (the reference dimensions, BTC over 2025-01-01..08) succeeds; the exporter's
+A small backfill (the reference dimensions, BTC over 2025-01-01..08) succeeds, then a landing
+file of BTC's 2025-01-09 goes through `fin-assets ingest-landing`'s path; the exporter's
 /metrics must match values computed from the stores themselves. Then a run fed real vendor
 bars with inconsistent OHLC (test_bad_input's replay) fails on a blocking check (intraday_bars
 ohlc_consistency): Prometheus, scraping the exporter with deploy/'s rules, must fire
@@ -13,6 +14,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -23,10 +25,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
 
 from fin_assets.definitions import build_definitions
+from fin_assets.defs.landing import process_landing_files
 from fin_assets.instance import open_instance
+from fin_assets.resources.environments import lake_resource
 from fin_assets.runner import QUIET_RUN_CONFIG, RunRequest, check_outcomes
 from fin_assets.settings import Settings
+from fin_assets.universe import load_universe
 from fin_assets_tests.defs.test_bad_input import REAL_BARS_FILE, ReplayedVendorBars
+from fin_assets_tests.landing.landing_files import csv_bytes, minute_bars
 from fin_assets_tests.operations.monitoring import (
     DEPLOY,
     alertmanager,
@@ -50,8 +56,6 @@ EMPTY_PANELS = [
     "Remaining calls per quota",
     "Quota used",
     "Calls, throttles and retries per hour",
-    "Landing runs by status",
-    "Newest landing run duration",
     "Oldest in-progress run",
     "Consumer lag",
     "Commit throughput",
@@ -59,6 +63,7 @@ EMPTY_PANELS = [
     "Age of the stream status",
 ]
 BTC_DAYS = 8
+LANDING_KEY = "landing/BTC/2025-01-09/drop.csv"
 MINUTES_PER_DAY = 1440
 
 
@@ -88,6 +93,16 @@ def stack(
     settings = module_fin_settings
     for request in BACKFILL:
         assert run(settings, request), request
+    # A whole day of minutes (a partial one would fail the WARN completeness check).
+    lake = lake_resource(settings).get_lake()
+    btc = next(symbol for symbol in load_universe() if symbol.symbol == "BTC")
+    bars = minute_bars(btc.calendar, date(2025, 1, 9), 0, MINUTES_PER_DAY, 95_000.0)
+    lake.replace_object(LANDING_KEY, csv_bytes(bars))
+    job = build_definitions(settings).resolve_job_def("landing_job")
+    [outcome] = process_landing_files(
+        lake, open_instance(settings), job, run_config=QUIET_RUN_CONFIG
+    )
+    assert outcome.status == "succeeded", outcome
     workdir = tmp_path_factory.mktemp("monitoring")
     webhook = HTTPServer(host="127.0.0.1", port=free_port())
     webhook.expect_request("/alerts", method="POST").respond_with_data("ok")
@@ -127,7 +142,7 @@ def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def test_the_scrape_matches_the_stores(stack: Stack) -> None:
     found = scrape(stack.metrics_url)
     instance = open_instance(stack.settings)
-    for job in ("reference_job", "symbol_history_job"):
+    for job in ("reference_job", "symbol_history_job", "landing_job"):
         [record] = [r for r in instance.get_run_records() if r.dagster_run.job_name == job]
         assert record.dagster_run.status == DagsterRunStatus.SUCCESS
         labels = (("dagster_job", job), ("status", "SUCCESS"))
@@ -139,10 +154,10 @@ def test_the_scrape_matches_the_stores(stack: Stack) -> None:
         for table in ("fact_daily_bar", "fact_intraday_bar", "dim_symbol"):
             [(rows,)] = con.execute(f"SELECT count(*) FROM {table}").fetchall()
             assert found[("fin_assets_warehouse_rows", (("table", table),))] == rows
-    # BTC trades every day: 8 daily bars and 8 × 1,440 minutes.
-    assert found[("fin_assets_warehouse_rows", (("table", "fact_daily_bar"),))] == BTC_DAYS
+    # BTC trades every day: 8 + 1 (landed) daily bars and 9 × 1,440 minutes.
+    assert found[("fin_assets_warehouse_rows", (("table", "fact_daily_bar"),))] == BTC_DAYS + 1
     intraday = found[("fin_assets_warehouse_rows", (("table", "fact_intraday_bar"),))]
-    assert intraday == BTC_DAYS * MINUTES_PER_DAY
+    assert intraday == (BTC_DAYS + 1) * MINUTES_PER_DAY
     lake = Path(stack.settings.lake_root)
     for dataset in ("daily_bars", "intraday_bars", "raw"):
         files = [p for p in (lake / dataset).rglob("*") if p.is_file()]
@@ -150,8 +165,9 @@ def test_the_scrape_matches_the_stores(stack: Stack) -> None:
         assert found[("fin_assets_lake_bytes", (("dataset", dataset),))] == sum(
             p.stat().st_size for p in files
         )
-    assert found[("fin_assets_lake_files", (("dataset", "daily_bars"),))] == BTC_DAYS
+    assert found[("fin_assets_lake_files", (("dataset", "daily_bars"),))] == BTC_DAYS + 1
     assert found[("fin_assets_vendor_payloads", (("vendor", "synthetic"),))] == BTC_DAYS
+    assert found[("fin_assets_vendor_payloads", (("vendor", "landing"),))] == 1
     history = next(
         r for r in instance.get_run_records() if r.dagster_run.job_name == "symbol_history_job"
     )
@@ -161,8 +177,17 @@ def test_the_scrape_matches_the_stores(stack: Stack) -> None:
         severity = "ERROR" if check.blocking_severity else "WARN"
         labels = (("asset", check.asset), ("check", check.check), ("severity", severity))
         assert found[("fin_assets_check_passed", labels)] == (1 if check.passed else 0)
-    for state in ("ingested", "quarantined", "waiting"):
-        assert found[("fin_assets_landing_files", (("state", state),))] == 0
+    states = {"ingested": 1, "quarantined": 0, "waiting": 0}
+    for state, count in states.items():
+        assert found[("fin_assets_landing_files", (("state", state),))] == count
+    [landing_run] = [
+        r for r in instance.get_run_records() if r.dagster_run.job_name == "landing_job"
+    ]
+    landed_at = (lake / LANDING_KEY).stat().st_mtime
+    assert found[("fin_assets_landing_to_warehouse_seconds_count", ())] == 1
+    assert found[("fin_assets_landing_to_warehouse_seconds_sum", ())] == pytest.approx(
+        landing_run.end_time - landed_at
+    )
     for source in ("instance", "warehouse", "lake", "vendors", "cost"):
         assert found[("fin_assets_source_up", (("source", source),))] == 1
 
@@ -190,8 +215,7 @@ def test_every_dashboard_query_runs_in_prometheus_over_a_real_scrape(stack: Stac
         if not query(stack.prometheus_url, expr)["result"]:
             empty.append(title)
     # Empty over this FIN_HOME, and only these: no check failed, the synthetic market source
-    # has no vendor limiter, no landing run happened, no run is in progress, the stream status
-    # was never read.
+    # has no vendor limiter, no run is in progress, the stream status was never read.
     assert sorted(empty) == sorted(EMPTY_PANELS), empty
 
 
