@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 from prometheus_client.core import Metric
@@ -341,7 +341,7 @@ def quota_states(states: Iterable[tuple[str, str]], now: float) -> list[QuotaSta
     ]
 
 
-class Cached:
+class Cached(Generic[T]):
     """The value of `read`, read again at most once per `interval_seconds`; a read returning
     None (the store is busy) keeps the previous value and is retried at the next call."""
 
