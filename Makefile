@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TOOLS := .venv-tools
 
-.PHONY: install demo test lint benchmark dev tools browser
+.PHONY: install demo test lint benchmark dev tools browser monitoring
 
 # Bytecode is compiled at install (uv does not by default, and PYTHONDONTWRITEBYTECODE=1 keeps
 # Python from caching it): without it every process recompiles Dagster, pandas and the code
@@ -37,6 +37,17 @@ browser:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
 	fi
 
+# Prometheus (promtool) and Alertmanager (amtool) for the alert rules' tests and the exporter's
+# end-to-end test (Debian packages); installed only when missing, as root or through sudo.
+monitoring:
+	@if ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=""; \
+	  elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "prometheus and prometheus-alertmanager are missing: install them as root" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus prometheus-alertmanager; \
+	fi
+
 demo: install
 	$(BIN)/fin-assets demo
 
@@ -49,7 +60,7 @@ lint: install
 # (pyproject.toml, fin_assets_tests/hang_guard.py); each run stops starting tests after its
 # --session-timeout and is ended by `timeout` after its hard limit, so that `make test` ends,
 # with a clear failure, within 85 minutes whatever hangs.
-test: lint tools browser
+test: lint tools browser monitoring
 	timeout --kill-after=30 25m $(BIN)/pytest -n 2 --dist loadgroup --session-timeout 1200
 	timeout --kill-after=30 55m $(BIN)/pytest -m slow -n 0 --session-timeout 2400
 

@@ -1,4 +1,4 @@
-"""The `fin-assets` command: demo, backfill, dev, stream and ingest-landing."""
+"""The `fin-assets` command: demo, backfill, dev, stream, ingest-landing and metrics."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.dev import LOG_LEVELS, DevOptions, run_dev
 from fin_assets.instance import open_instance
 from fin_assets.landing.contract import parse_landing_key
+from fin_assets.operations.cli import add_metrics_command, run_metrics
 from fin_assets.resources.environments import lake_resource, warehouse_resource
 from fin_assets.resources.storage import opened_warehouse
 from fin_assets.resources.warehouse import Warehouse
@@ -236,8 +237,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ingest-landing", help="process the lake's new landing/ files now, one run each"
     )
     add_stream_commands(commands)
+    add_metrics_command(commands)
     args = parser.parse_args(argv)
     settings = get_settings()
+    if args.command == "metrics":
+        return run_metrics(args, settings)
     if args.command == "stream":
         return run_stream(args, settings)
 

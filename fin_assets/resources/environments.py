@@ -40,9 +40,20 @@ def market_data_resource(settings: Settings) -> Any:
         limiter_store_url=(
             EnvVar("FIN_DAGSTER_PG_URL")
             if settings.env == "prod"
-            else f"sqlite:///{settings.home / 'vendor_limiter.sqlite'}"
+            else local_limiter_store_url(settings)
         ),
     )
+
+
+def local_limiter_store_url(settings: Settings) -> str:
+    """The vendor limiters' shared state outside prod: a SQLite file under FIN_HOME."""
+    return f"sqlite:///{settings.home / 'vendor_limiter.sqlite'}"
+
+
+def limiter_store_url(settings: Settings) -> str:
+    """Where the vendor limiters keep their state (read by the metrics exporter): the
+    instance's Postgres (FIN_DAGSTER_PG_URL) in prod, the local SQLite file otherwise."""
+    return settings.dagster_pg_url if settings.env == "prod" else local_limiter_store_url(settings)
 
 
 def warehouse_resource(settings: Settings) -> Any:

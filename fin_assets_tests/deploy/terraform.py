@@ -10,7 +10,7 @@ import hcl2
 from fin_assets_tests.deploy.dockerfile import REPOSITORY
 
 TERRAFORM = REPOSITORY / "terraform"
-MODULES = ("s3_lake", "emr", "iam_dagster_irsa", "snowflake")
+MODULES = ("s3_lake", "emr", "iam_dagster_irsa", "snowflake", "monitoring")
 # One root composes the modules; each environment is a state and a <env>.tfvars of sizes.
 ROOT = TERRAFORM / "environments"
 ENVIRONMENTS = ("dev", "prod")

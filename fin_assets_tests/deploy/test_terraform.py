@@ -26,7 +26,7 @@ def test_every_terraform_file_parses(path) -> None:
     assert parse(path), f"{path} declares nothing"
 
 
-def test_layout_is_the_four_modules_and_one_root_for_dev_and_prod() -> None:
+def test_layout_is_the_modules_and_one_root_for_dev_and_prod() -> None:
     assert {path.name for path in (TERRAFORM / "modules").iterdir()} == set(MODULES)
     sources = {next(iter(block.values()))["source"] for block in parse(ROOT / "main.tf")["module"]}
     assert sources == {f"../modules/{name}" for name in MODULES}

@@ -95,6 +95,14 @@ module "iam_dagster_irsa" {
   emr_serverless_job_role_arn    = module.emr.serverless_job_role_arn
 }
 
+# CloudWatch alarms and EventBridge rules of the AWS side (EMR, EMR Serverless, S3) to SNS.
+module "monitoring" {
+  source                        = "../modules/monitoring"
+  name_prefix                   = local.name_prefix
+  bucket_names                  = module.s3_lake.bucket_names
+  emr_serverless_application_id = module.emr.serverless_application_id
+}
+
 module "snowflake" {
   source = "../modules/snowflake"
   providers = {

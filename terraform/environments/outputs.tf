@@ -63,3 +63,8 @@ output "lake_buckets" {
   description = "The lake's buckets by zone (landing, raw, curated): producers put files under landing/ of the landing bucket."
   value       = module.s3_lake.bucket_names
 }
+
+output "alerts_topic_arn" {
+  description = "SNS topic of the AWS-side alarms (EMR and EMR Serverless failures, S3 5xx): subscribe the on-call relay to it."
+  value       = module.monitoring.alerts_topic_arn
+}

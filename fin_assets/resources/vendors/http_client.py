@@ -233,6 +233,7 @@ class VendorHttpClient:
         return backoff(state)
 
     def _log_retry(self, state: RetryCallState) -> None:
+        self.limiter.record_event("retry")
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
         logger.warning(

@@ -14,6 +14,11 @@ algorithm's transition and stores the result: no other process interleaves. A ro
 does not match the quotas (another number of rates) starts over from a full bucket.
 
 The time of each check is the limiter's (an injected clock in tests), never the database's.
+
+Table `fin_vendor_events(vendor, event, count)`: how many times each vendor's limiters took a
+token (`call`), had to wait or refused for a spent quota (`throttle`) and how many HTTP
+attempts the client retried (`retry`), summed over every process sharing the store: the
+metrics exporter reads it (fin_assets.operations).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.exc import IntegrityError
 
 TABLE = "fin_vendor_limiter_state"
+EVENTS_TABLE = "fin_vendor_events"
+EVENTS = ("call", "throttle", "retry")
 # Seconds a SQLite writer waits for another process's transaction before failing.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
@@ -53,16 +60,37 @@ def limiter_engine(url: str) -> Engine:
 
 
 def _create_table(engine: Engine) -> None:
-    """Create the state table unless it exists. Postgres's CREATE TABLE IF NOT EXISTS is not
-    atomic: of two processes creating it at once, one fails on a catalog unique index, after
-    which the table exists and a second attempt is a no-op."""
-    create = text(f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, state TEXT)")
-    try:
-        with engine.begin() as connection:
-            connection.execute(create)
-    except IntegrityError:
-        with engine.begin() as connection:
-            connection.execute(create)
+    """Create the state and event tables unless they exist. Postgres's CREATE TABLE IF NOT
+    EXISTS is not atomic: of two processes creating it at once, one fails on a catalog unique
+    index, after which the table exists and a second attempt is a no-op."""
+    creates = [
+        text(f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, state TEXT)"),
+        text(
+            f"CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (vendor TEXT, event TEXT, "
+            "count BIGINT NOT NULL, PRIMARY KEY (vendor, event))"
+        ),
+    ]
+    for create in creates:
+        try:
+            with engine.begin() as connection:
+                connection.execute(create)
+        except IntegrityError:
+            with engine.begin() as connection:
+                connection.execute(create)
+
+
+def record_event(engine: Engine, vendor: str, event: str) -> None:
+    """Add one to the vendor's count of `event` (one of EVENTS), in one statement."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown vendor event {event!r}: expected one of {EVENTS}")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"INSERT INTO {EVENTS_TABLE} (vendor, event, count) VALUES (:vendor, :event, 1) "
+                f"ON CONFLICT (vendor, event) DO UPDATE SET count = {EVENTS_TABLE}.count + 1"
+            ),
+            {"vendor": vendor, "event": event},
+        )
 
 
 class SqlStateStore(StateStore):

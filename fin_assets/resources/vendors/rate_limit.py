@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from pyrate_limiter import (
     AbstractClock,
@@ -36,7 +38,11 @@ from pyrate_limiter import (
 
 from fin_assets.resources.vendors.clock import Clock, SystemClock
 from fin_assets.resources.vendors.errors import VendorQuotaExceeded
-from fin_assets.resources.vendors.limiter_store import SqlStateStore, limiter_engine
+from fin_assets.resources.vendors.limiter_store import (
+    SqlStateStore,
+    limiter_engine,
+    record_event,
+)
 
 SECONDS_PER_DAY = 86_400
 
@@ -73,7 +79,9 @@ class RateLimiter:
     """Token buckets for one vendor and key; `acquire()` before every HTTP call.
 
     `store` holds the buckets' state: the process's memory by default, or a SqlStateStore that
-    processes share.
+    processes share. `on_event` (if given) is told each "call" (a token taken), "throttle" (an
+    acquire that had to wait or was refused) and, through `record_event`, each "retry" of the
+    HTTP client: shared limiters count them in the store (limiter_store.record_event).
     """
 
     def __init__(
@@ -83,6 +91,7 @@ class RateLimiter:
         clock: Clock | None = None,
         max_wait_seconds: float = 120.0,
         store: StateStore | None = None,
+        on_event: Callable[[str], None] | None = None,
     ) -> None:
         if not quotas:
             raise ValueError("a rate limiter needs at least one quota")
@@ -107,6 +116,12 @@ class RateLimiter:
                 "period must not allow a faster average rate"
             ) from None
         self._lock = threading.Lock()
+        self._on_event = on_event
+
+    def record_event(self, event: str) -> None:
+        """Tell `on_event` about `event` ("call", "throttle" or "retry"), if it is set."""
+        if self._on_event is not None:
+            self._on_event(event)
 
     def acquire(self) -> float:
         """Take one token, sleeping while needed; returns the seconds slept.
@@ -114,15 +129,20 @@ class RateLimiter:
         Raises VendorQuotaExceeded(scope="day") when the wait exceeds max_wait_seconds.
         """
         slept = 0.0
+        throttled = False
         while True:
             with self._lock:
                 item = RateItem(self.vendor, self._ms_clock.now())
                 if self._bucket.put(item):
+                    self.record_event("call")
                     return slept
                 wait = self._bucket.waiting(item) / 1000
                 rate = self._bucket.failing_rate
             assert rate is not None, "a refused put always names the failing rate"
             quota = self._quota_of_rate[(rate.limit, rate.interval)]
+            if not throttled:
+                throttled = True
+                self.record_event("throttle")
             if wait > self.max_wait_seconds:
                 raise VendorQuotaExceeded(
                     self.vendor,
@@ -158,9 +178,11 @@ def shared_limiter(
     with _SHARED_LOCK:
         limiter = _SHARED.get((vendor, key_id, quotas, store_url))
         if limiter is None:
-            store = None
+            store = on_event = None
             if store_url:
-                store = SqlStateStore(limiter_engine(store_url), store_key(vendor, key_id, quotas))
-            limiter = RateLimiter(vendor, quotas, store=store)
+                engine = limiter_engine(store_url)
+                store = SqlStateStore(engine, store_key(vendor, key_id, quotas))
+                on_event = partial(record_event, engine, vendor)
+            limiter = RateLimiter(vendor, quotas, store=store, on_event=on_event)
             _SHARED[(vendor, key_id, quotas, store_url)] = limiter
         return limiter

@@ -1,0 +1,434 @@
+"""The metrics' observations, read from the platform's stores at scrape time.
+
+- the Dagster instance: run records (job, status, start and end), step stats of each job's
+  newest finished run, the latest completed evaluation of every asset check of the code
+  location, the latest materialization of every asset, the stream status (the newest
+  stream_landing_status materialization's metadata) and the successful landing runs' file
+  keys (tag `fin/landing_run_key`: `key@etag`, comma-separated);
+- the warehouse: rows per table (the local DuckDB file is opened read-only, never migrated);
+- the lake: one recursive listing of the curated root (and of a zone with a root of its own),
+  grouped by top-level folder; raw payloads per vendor (`raw/{vendor}/...`); landing files by
+  state: `ingested` (a successful landing run took this version, key and etag), `quarantined`
+  (under `quarantine/`, error reports not counted) and `waiting` (every other landing file);
+- the vendor limiter store (fin_assets.resources.vendors.limiter_store): the token-bucket
+  state of each (vendor, key, quotas) row, turned into the calls each quota admits now, and
+  the vendors' call, throttle and retry counts.
+
+The lake listing and the warehouse counts cost most at scale; `LakeAndWarehouseCache` reads
+them at most once per `interval_seconds` and serves the last reading in between.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from dagster import AssetCheckKey, AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+from prometheus_client.core import Metric
+from pyrate_limiter import Rate, TokenBucket
+from sqlalchemy import create_engine, inspect, make_url, text
+
+from fin_assets.defs.landing import LANDING_RUN_KEY_TAG, landing_job
+from fin_assets.defs.warehouse import WAREHOUSE_POOL
+from fin_assets.landing.contract import LANDING_PREFIX, QUARANTINE_PREFIX
+from fin_assets.landing.cursor import LandedFile
+from fin_assets.operations.config import OperationsConfig
+from fin_assets.operations.metrics import (
+    FINISHED_STATUSES,
+    AssetObservation,
+    CheckObservation,
+    DatasetStats,
+    QuotaState,
+    RunObservation,
+    StepObservation,
+    StreamObservation,
+    Usage,
+    asset_metrics,
+    check_metrics,
+    cost_metrics,
+    lake_metrics,
+    landing_metrics,
+    run_metrics,
+    step_metrics,
+    stream_metrics,
+    vendor_metrics,
+    warehouse_metrics,
+)
+from fin_assets.resources.environments import lake_resource, limiter_store_url, warehouse_resource
+from fin_assets.resources.lake import ObjectInfo, ParquetLake
+from fin_assets.resources.storage import opened_warehouse
+from fin_assets.resources.vendors.limiter_store import EVENTS_TABLE
+from fin_assets.resources.vendors.limiter_store import TABLE as LIMITER_TABLE
+from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.settings import Settings
+
+ZONES = ("raw", LANDING_PREFIX, QUARANTINE_PREFIX)
+ERROR_REPORT_SUFFIX = ".error.json"
+T = TypeVar("T")
+
+
+def run_observations(instance: DagsterInstance) -> list[RunObservation]:
+    """Every run of the instance (one query)."""
+    return [
+        RunObservation(
+            record.dagster_run.job_name,
+            record.dagster_run.status.value,
+            record.start_time,
+            record.end_time,
+        )
+        for record in instance.get_run_records()
+    ]
+
+
+def step_observations(instance: DagsterInstance) -> list[StepObservation]:
+    """Steps of each job's newest finished run."""
+    finished = [DagsterRunStatus(status) for status in FINISHED_STATUSES]
+    newest: dict[str, str] = {}
+    for record in instance.get_run_records(RunsFilter(statuses=finished)):
+        newest.setdefault(record.dagster_run.job_name, record.dagster_run.run_id)
+    steps = []
+    for job, run_id in newest.items():
+        for stats in instance.get_run_step_stats(run_id):
+            seconds = (
+                stats.end_time - stats.start_time
+                if stats.start_time is not None and stats.end_time is not None
+                else None
+            )
+            status = stats.status.value if stats.status is not None else "UNKNOWN"
+            steps.append(StepObservation(job, stats.step_key, status, seconds))
+    return steps
+
+
+def check_observations(
+    instance: DagsterInstance, check_keys: Sequence[AssetCheckKey]
+) -> list[CheckObservation]:
+    """The latest completed evaluation of each check (checks never evaluated are left out)."""
+    summaries = instance.event_log_storage.get_asset_check_summary_records(list(check_keys))
+    observations = []
+    for key, summary in summaries.items():
+        record = summary.last_completed_check_execution_record
+        if record is None or record.event is None or record.event.dagster_event is None:
+            continue
+        evaluation = record.event.dagster_event.asset_check_evaluation_data
+        failed_rows = evaluation.metadata.get("failed_rows")
+        observations.append(
+            CheckObservation(
+                asset=key.asset_key.to_user_string(),
+                check=key.name,
+                severity=evaluation.severity.value,
+                passed=evaluation.passed,
+                failed_rows=int(failed_rows.value) if failed_rows is not None else None,
+                timestamp=record.event.timestamp,
+            )
+        )
+    return observations
+
+
+def asset_observations(
+    instance: DagsterInstance, asset_keys: Sequence[AssetKey], config: OperationsConfig
+) -> list[AssetObservation]:
+    """Each asset's latest materialization time (None: never) and its SLA."""
+    latest = instance.get_latest_materialization_events(list(asset_keys))
+    observations = []
+    for key in asset_keys:
+        event = latest.get(key)
+        observations.append(
+            AssetObservation(
+                asset=key.to_user_string(),
+                last_materialization=event.timestamp if event is not None else None,
+                sla_seconds=config.sla_seconds(key.to_user_string()),
+            )
+        )
+    return observations
+
+
+STREAM_STATUS_ASSET = AssetKey("stream_landing_status")
+
+
+def stream_observation(instance: DagsterInstance) -> StreamObservation | None:
+    """The newest materialization of stream_landing_status (fin_assets.defs.streaming), or
+    None when the stream status was never read."""
+    event = instance.get_latest_materialization_event(STREAM_STATUS_ASSET)
+    if event is None or event.asset_materialization is None:
+        return None
+    metadata = event.asset_materialization.metadata
+    throughput = metadata.get("throughput_msg_per_s")
+    return StreamObservation(
+        group=str(metadata["group"].value),
+        checked_at=datetime.fromisoformat(str(metadata["checked_at"].value)).timestamp(),
+        lag=int(metadata["lag"].value),
+        committed=int(metadata["committed"].value),
+        landed_through={
+            symbol: datetime.fromisoformat(landed).timestamp()
+            for symbol, landed in metadata["landed_through"].value.items()
+        },
+        throughput=float(throughput.value) if throughput is not None else None,
+    )
+
+
+def ingested_landing_versions(instance: DagsterInstance) -> dict[str, float]:
+    """`key@etag` of every landing file a successful landing run took → when the first such
+    run ended (the file's rows were then in the warehouse: landing_job ends with the facts)."""
+    runs = instance.get_run_records(
+        RunsFilter(job_name=landing_job.name, statuses=[DagsterRunStatus.SUCCESS])
+    )
+    ended: dict[str, float] = {}
+    for record in runs:
+        if record.end_time is None:
+            continue
+        for version in record.dagster_run.tags.get(LANDING_RUN_KEY_TAG, "").split(","):
+            if version:
+                ended[version] = min(record.end_time, ended.get(version, record.end_time))
+    return ended
+
+
+def lake_listing(lake: ParquetLake) -> list[ObjectInfo]:
+    """Every object of the lake: the curated root, and each zone that has a root of its own."""
+    infos = lake.list_object_infos("")
+    listed = {info.key.split("/", 1)[0] for info in infos}
+    for zone in ZONES:
+        if zone not in listed:
+            infos.extend(lake.list_object_infos(zone))
+    return infos
+
+
+def dataset_stats(infos: Iterable[ObjectInfo]) -> list[DatasetStats]:
+    """Files and bytes per top-level folder."""
+    totals: dict[str, tuple[int, int]] = {}
+    for info in infos:
+        dataset = info.key.split("/", 1)[0]
+        files, size = totals.get(dataset, (0, 0))
+        totals[dataset] = (files + 1, size + info.size)
+    return [DatasetStats(name, files, size) for name, (files, size) in totals.items()]
+
+
+def raw_payloads(infos: Iterable[ObjectInfo]) -> dict[str, int]:
+    """Raw payloads per vendor (`raw/{vendor}/...`)."""
+    counts: dict[str, int] = {}
+    for info in infos:
+        parts = info.key.split("/")
+        if parts[0] == "raw" and len(parts) > 2:
+            counts[parts[1]] = counts.get(parts[1], 0) + 1
+    return counts
+
+
+@dataclass(frozen=True)
+class LandingReading:
+    """Landing files by state, and the seconds each ingested file took from landing (its
+    last-modified time) to the end of the run that carried it into the warehouse."""
+
+    states: dict[str, int]
+    latencies: list[float]
+
+
+def landing_reading(
+    etag: Callable[[ObjectInfo], str], infos: Iterable[ObjectInfo], ingested: dict[str, float]
+) -> LandingReading:
+    """Landing files by state (see the module docstring) and their landing-to-warehouse
+    seconds; `etag` gives a landing object's version tag (ParquetLake.object_etag)."""
+    states = {"ingested": 0, "quarantined": 0, "waiting": 0}
+    latencies = []
+    for info in infos:
+        zone = info.key.split("/", 1)[0]
+        if zone == QUARANTINE_PREFIX and not info.key.endswith(ERROR_REPORT_SUFFIX):
+            states["quarantined"] += 1
+        elif zone == LANDING_PREFIX:
+            version = LandedFile(info.key, etag(info), 0.0).run_key
+            if version in ingested:
+                states["ingested"] += 1
+                latencies.append(ingested[version] - info.last_modified.timestamp())
+            else:
+                states["waiting"] += 1
+    return LandingReading(states, latencies)
+
+
+def warehouse_row_counts(settings: Settings, instance: DagsterInstance) -> dict[str, int] | None:
+    """Rows per warehouse table; None when the local DuckDB file is being written.
+
+    DuckDB admits one writing process or readers, never both: a run's warehouse step holds the
+    `duckdb_warehouse` pool's only slot while it writes, and opening the file then would make
+    one of the two fail. So the file is opened (read-only, never migrated) only while no slot
+    is claimed; a step starting within the read's few milliseconds can still collide.
+    """
+    if settings.warehouse == "duckdb":
+        if not settings.warehouse_path.exists():
+            return {}
+        pool = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
+        if pool.active_slot_count:
+            return None
+        return DuckDBWarehouse(str(settings.warehouse_path)).row_counts()
+    with opened_warehouse(warehouse_resource(settings)) as warehouse:
+        return warehouse.row_counts()
+
+
+def parse_quotas(store_key: str) -> tuple[str, list[tuple[str, int, int]]]:
+    """Vendor and (label, limit, period seconds) quotas of a limiter store key
+    `vendor:key_id:5/60s,25/86400s` (rate_limit.store_key)."""
+    vendor, _key_id, limits = store_key.split(":", 2)
+    quotas = []
+    for quota in limits.split(","):
+        limit, period = quota.rstrip("s").split("/")
+        quotas.append((quota, int(limit), int(period)))
+    return vendor, quotas
+
+
+@dataclass(frozen=True)
+class LimiterStore:
+    """What the vendor limiter store holds: each limiter's token-bucket state and the event
+    counts (limiter_store: `fin_vendor_limiter_state`, `fin_vendor_events`)."""
+
+    states: list[tuple[str, str]]
+    events: dict[tuple[str, str], int]
+
+
+def read_limiter_store(store_url: str) -> LimiterStore:
+    """Both tables of the store at `store_url`; empty when it (or a table) does not exist.
+    Nothing is created: a store no limiter has used yet is left absent."""
+    url = make_url(store_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        return LimiterStore([], {})
+    engine = create_engine(store_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        with engine.connect() as connection:
+            states = (
+                connection.execute(text(f"SELECT key, state FROM {LIMITER_TABLE}")).all()
+                if LIMITER_TABLE in tables
+                else []
+            )
+            events = (
+                connection.execute(text(f"SELECT vendor, event, count FROM {EVENTS_TABLE}")).all()
+                if EVENTS_TABLE in tables
+                else []
+            )
+    finally:
+        engine.dispose()
+    return LimiterStore(
+        [(key, state) for key, state in states],
+        {(vendor, event): int(count) for vendor, event, count in events},
+    )
+
+
+def quota_states(states: Iterable[tuple[str, str]], now: float) -> list[QuotaState]:
+    """Calls each quota of each stored limiter (key, JSON state) admits at `now` (Unix seconds).
+
+    A quota's remaining calls are its burst minus the tokens its bucket has not refilled yet
+    (pyrate-limiter's GCRA `consumed`). Keys of several API keys of one vendor are summed.
+    """
+    algorithm = TokenBucket()
+    totals: dict[tuple[str, str], tuple[int, int]] = {}
+    for key, state in states:
+        vendor, quotas = parse_quotas(key)
+        tats = [int(value) for value in json.loads(state)]
+        for index, (label, limit, period) in enumerate(quotas):
+            rate = Rate(limit, period * 1000)
+            used = (
+                algorithm.consumed([rate], (tats[index],), int(now * 1000))
+                if len(tats) == len(quotas)
+                else 0
+            )
+            size, remaining = totals.get((vendor, label), (0, 0))
+            totals[(vendor, label)] = (size + limit, remaining + max(0, limit - used))
+    return [
+        QuotaState(vendor, label, size, remaining)
+        for (vendor, label), (size, remaining) in totals.items()
+    ]
+
+
+class Cached(Generic[T]):
+    """The value of `read`, read again at most once per `interval_seconds`; a read returning
+    None (the store is busy) keeps the previous value and is retried at the next call."""
+
+    def __init__(self, read: Callable[[], T | None], interval_seconds: float) -> None:
+        self._read = read
+        self.interval_seconds = interval_seconds
+        self._value: T | None = None
+        self._read_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def __call__(self) -> T:
+        with self._lock:
+            if time.monotonic() - self._read_at >= self.interval_seconds:
+                value = self._read()
+                if value is not None:
+                    self._value, self._read_at = value, time.monotonic()
+            if self._value is None:
+                raise RuntimeError("the source is busy and has no earlier reading")
+            return self._value
+
+
+@dataclass
+class PlatformSources:
+    """The collector's sources over one FIN_HOME's stores (see the module docstring)."""
+
+    settings: Settings
+    instance: DagsterInstance
+    asset_keys: Sequence[AssetKey]
+    check_keys: Sequence[AssetCheckKey]
+    config: OperationsConfig
+    interval_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        self.lake = lake_resource(self.settings).get_lake()
+        self._etags: dict[tuple[str, datetime, int], str] = {}
+        self.listing = Cached(lambda: lake_listing(self.lake), self.interval_seconds)
+        self.row_counts = Cached(
+            lambda: warehouse_row_counts(self.settings, self.instance), self.interval_seconds
+        )
+
+    def sources(self) -> dict[str, Callable[[], list[Metric]]]:
+        """Source name → function returning its metric families."""
+        return {
+            "instance": self.instance_metrics,
+            "warehouse": lambda: warehouse_metrics(self.row_counts()),
+            "lake": self.lake_metrics,
+            "vendors": self.vendor_metrics,
+            "cost": self.cost_metrics,
+        }
+
+    def instance_metrics(self) -> list[Metric]:
+        now = time.time()
+        return [
+            *run_metrics(run_observations(self.instance), now),
+            *step_metrics(step_observations(self.instance)),
+            *check_metrics(check_observations(self.instance, self.check_keys)),
+            *asset_metrics(asset_observations(self.instance, self.asset_keys, self.config), now),
+            *stream_metrics(stream_observation(self.instance), now),
+        ]
+
+    def etag(self, info: ObjectInfo) -> str:
+        """The object's etag, read once per (key, last-modified time, size)."""
+        version = (info.key, info.last_modified, info.size)
+        if version not in self._etags:
+            self._etags[version] = self.lake.object_etag(info.key)
+        return self._etags[version]
+
+    def lake_metrics(self) -> list[Metric]:
+        infos = self.listing()
+        landing = landing_reading(self.etag, infos, ingested_landing_versions(self.instance))
+        return [
+            *lake_metrics(dataset_stats(infos), raw_payloads(infos)),
+            *landing_metrics(landing.states, landing.latencies),
+        ]
+
+    def vendor_metrics(self) -> list[Metric]:
+        store = read_limiter_store(limiter_store_url(self.settings))
+        return vendor_metrics(quota_states(store.states, time.time()), store.events)
+
+    def cost_metrics(self) -> list[Metric]:
+        infos = self.listing()
+        spark = run = 0.0
+        for observation in run_observations(self.instance):
+            seconds = observation.seconds or 0.0
+            if observation.job in self.config.spark_jobs:
+                spark += seconds
+            else:
+                run += seconds
+        usage = Usage(len(infos), sum(info.size for info in infos), spark, run)
+        return cost_metrics(usage, self.config.prices, self.config.budget_usd)
