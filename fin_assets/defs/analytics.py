@@ -1,5 +1,8 @@
 """Analytics layer: technical indicators and trading signals per (date, symbol)."""
 
+from collections.abc import Iterator
+from typing import Any
+
 import pandas as pd
 from dagster import AssetDep, AssetExecutionContext, BackfillPolicy, MaterializeResult, asset
 
@@ -8,7 +11,7 @@ from fin_assets.analytics.indicators import compute_indicators
 from fin_assets.analytics.market_calendar import previous_session
 from fin_assets.analytics.schemas import INDICATORS, SIGNALS
 from fin_assets.analytics.signals import SIGNAL_NAMES, compute_signals
-from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.lake_io import (
     from_date,
     over_daily_history,
@@ -35,13 +38,16 @@ from fin_assets.universe import load_universe
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     deps=[AssetDep("daily_bars", partition_mapping=lookback_mapping(LOOKBACK_DAYS))],
-    check_specs=check_specs("technical_indicators", blocking=["schema", "unique_key", "rsi_range"]),
+    check_specs=check_specs(
+        "technical_indicators",
+        blocking=["schema", "unique_key", "rsi_range"],
+    ),
     kinds={"parquet", "pandas"},
     op_tags={**heavy_step_op_tags(), **signal_path_op_tags()},
 )
 def technical_indicators(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
-) -> MaterializeResult:
+) -> Iterator[Any]:
     """SMA 20/50/200, EMA 12/26, RSI 14, MACD 12/26/9, Bollinger 20/2, ATR 14, ROC 10 (TA-Lib).
 
     Each symbol's indicators are computed over its whole daily history from HISTORY_START up to
@@ -51,11 +57,14 @@ def technical_indicators(
     """
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
-        return history_on_spark(context, spark, lake, scope, "technical_indicators")
+        yield from with_run_checks(
+            context, history_on_spark(context, spark, lake, scope, "technical_indicators")
+        )
+        return
     store = lake.get_lake()
     frame = from_date(over_daily_history(store, scope, compute_indicators), scope.start)
     rows = write_symbol_partitions(store, "technical_indicators", INDICATORS, frame, scope)
-    return MaterializeResult(
+    result = MaterializeResult(
         metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
         check_results=[
             check_result("schema", quality.check_schema(frame, INDICATORS)),
@@ -63,6 +72,7 @@ def technical_indicators(
             check_result("rsi_range", quality.check_value_range(frame, "rsi_14", 0.0, 100.0)),
         ],
     )
+    yield from with_run_checks(context, result)
 
 
 @asset(
@@ -72,19 +82,25 @@ def technical_indicators(
     deps=[
         AssetDep("technical_indicators", partition_mapping=lookback_mapping(PREVIOUS_SESSION_DAYS))
     ],
-    check_specs=check_specs("trading_signals", blocking=["schema", "unique_key", "known_signals"]),
+    check_specs=check_specs(
+        "trading_signals",
+        blocking=["schema", "unique_key", "known_signals"],
+    ),
     kinds={"parquet", "pandas"},
     op_tags=signal_path_op_tags(),
 )
 def trading_signals(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
-) -> MaterializeResult:
+) -> Iterator[Any]:
     """Crossover signals fired on each date (golden/death cross, RSI 70/30, MACD, Bollinger,
     momentum), one row per fired signal; a date where nothing fired is a zero-row partition.
     Large ranges run on Spark (fin_assets.defs.spark_history)."""
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
-        return history_on_spark(context, spark, lake, scope, "trading_signals")
+        yield from with_run_checks(
+            context, history_on_spark(context, spark, lake, scope, "trading_signals")
+        )
+        return
     store = lake.get_lake()
     calendars = {s.symbol: s.calendar for s in load_universe()}
     frames = []
@@ -98,7 +114,7 @@ def trading_signals(
         frames.append(signals[signals["trade_date"] >= scope.start])
     frame = pd.concat(frames, ignore_index=True)
     rows = write_symbol_partitions(store, "trading_signals", SIGNALS, frame, scope)
-    return MaterializeResult(
+    result = MaterializeResult(
         metadata={
             "dagster/row_count": rows,
             "partitions": scope.partition_count,
@@ -112,6 +128,7 @@ def trading_signals(
             check_result("known_signals", known_signals_result(frame)),
         ],
     )
+    yield from with_run_checks(context, result)
 
 
 def known_signals_result(frame: pd.DataFrame) -> quality.RuleResult:
@@ -124,4 +141,5 @@ def known_signals_result(frame: pd.DataFrame) -> quality.RuleResult:
         checked_rows=len(frame),
         sample=frame[unknown].head(20),
         detail=f"signal names outside {', '.join(SIGNAL_NAMES)}",
+        failed_partitions=quality.rows_by_partition(frame[unknown]),
     )

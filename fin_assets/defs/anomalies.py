@@ -1,5 +1,8 @@
 """Anomalies of the daily bars: return outliers, volume spikes, stale prices, calendar gaps."""
 
+from collections.abc import Iterator
+from typing import Any
+
 import pandas as pd
 from dagster import (
     AssetCheckSeverity,
@@ -11,9 +14,9 @@ from dagster import (
 )
 
 from fin_assets.analytics.anomalies import ANOMALY_KINDS, detect_anomalies
-from fin_assets.analytics.quality import RuleResult
+from fin_assets.analytics.quality import RuleResult, rows_by_partition
 from fin_assets.analytics.schemas import ANOMALIES
-from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.lake_io import from_date, over_daily_history, write_symbol_partitions
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
@@ -35,6 +38,7 @@ def anomaly_result(frame: pd.DataFrame, kind: str, partitions: int) -> RuleResul
         checked_rows=partitions,
         sample=flagged.head(20),
         detail=f"{len(flagged)} {kind.replace('_', ' ')} anomalies in the run's partitions",
+        failed_partitions=rows_by_partition(flagged),
     )
 
 
@@ -46,7 +50,7 @@ def anomaly_result(frame: pd.DataFrame, kind: str, partitions: int) -> RuleResul
     check_specs=check_specs("anomalies", warning=list(ANOMALY_KINDS)),
     kinds={"parquet", "pandas"},
 )
-def anomalies(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def anomalies(context: AssetExecutionContext, lake: LakeResource) -> Iterator[Any]:
     """Flagged (symbol, date, anomaly) rows: robust (median/MAD) return z-scores above 5,
     volume above 5x its 60-day median, 3+ unchanged closes, missing exchange sessions.
 
@@ -59,7 +63,7 @@ def anomalies(context: AssetExecutionContext, lake: LakeResource) -> Materialize
     flagged = over_daily_history(store, scope, lambda bars: detect_anomalies(bars, calendars))
     frame = from_date(flagged, scope.start)
     rows = write_symbol_partitions(store, "anomalies", ANOMALIES, frame, scope)
-    return MaterializeResult(
+    result = MaterializeResult(
         metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
         check_results=[
             check_result(
@@ -70,3 +74,4 @@ def anomalies(context: AssetExecutionContext, lake: LakeResource) -> Materialize
             for kind in ANOMALY_KINDS
         ],
     )
+    yield from with_run_checks(context, result)

@@ -1,6 +1,8 @@
 """Bars layer: normalized one-minute bars and daily bars per (date, symbol)."""
 
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -19,7 +21,7 @@ from fin_assets.analytics import quality
 from fin_assets.analytics.bars import aggregate_daily_bars, normalize_intraday_bars
 from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
-from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.lake_io import read_scope, write_symbol_partitions
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import date_symbol_partitions
@@ -75,13 +77,17 @@ def partition_raw_bars(
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     deps=[AssetKey("raw_quotes")],
-    check_specs=check_specs("intraday_bars", blocking=BAR_CHECKS, warning=["session_completeness"]),
+    check_specs=check_specs(
+        "intraday_bars",
+        blocking=BAR_CHECKS,
+        warning=["session_completeness"],
+    ),
     kinds={"parquet", "pandas"},
     op_tags=heavy_step_op_tags(),
 )
 def intraday_bars(
     context: AssetExecutionContext, market_data: MarketDataResource, lake: LakeResource
-) -> MaterializeResult:
+) -> Iterator[Any]:
     """One-minute OHLCV bars, UTC bar-open timestamps, deduplicated (last delivery wins).
 
     Each symbol's exchange time zone comes from the universe (and dim_symbol); it is also
@@ -112,7 +118,7 @@ def intraday_bars(
     bars = pd.concat(frames, ignore_index=True) if frames else _empty(INTRADAY_BARS)
     rows = write_symbol_partitions(store, "intraday_bars", INTRADAY_BARS, bars, scope)
     completeness = quality.check_session_completeness(bars, expected)
-    return MaterializeResult(
+    result = MaterializeResult(
         metadata={
             "dagster/row_count": rows,
             "partitions": scope.partition_count,
@@ -126,6 +132,7 @@ def intraday_bars(
             check_result("session_completeness", completeness, AssetCheckSeverity.WARN),
         ],
     )
+    yield from with_run_checks(context, result)
 
 
 @asset(
@@ -138,21 +145,25 @@ def intraday_bars(
 )
 def daily_bars(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
-) -> MaterializeResult:
+) -> Iterator[Any]:
     """Daily OHLCV per session aggregated from the one-minute bars (VWAP on typical price).
 
     A run covering at least `spark.min_partitions` partitions (a backfill) aggregates on Spark
     with the same `aggregate_daily_bars` (fin_assets.defs.spark_history)."""
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
-        return history_on_spark(context, spark, lake, scope, "daily_bars")
+        yield from with_run_checks(
+            context, history_on_spark(context, spark, lake, scope, "daily_bars")
+        )
+        return
     store = lake.get_lake()
     daily = aggregate_daily_bars(read_scope(store, "intraday_bars", INTRADAY_BARS, scope))
     rows = write_symbol_partitions(store, "daily_bars", DAILY_BARS, daily, scope)
-    return MaterializeResult(
+    result = MaterializeResult(
         metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
         check_results=bar_check_results(daily, DAILY_BARS, ["symbol", "trade_date"]),
     )
+    yield from with_run_checks(context, result)
 
 
 def _empty(schema: pa.Schema) -> pd.DataFrame:

@@ -6,7 +6,6 @@ from typing import Any
 import pandas as pd
 from dagster import (
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     AssetSpec,
@@ -29,7 +28,11 @@ from fin_assets.analytics.risk import (
     compute_risk_metrics,
 )
 from fin_assets.analytics.schemas import CORRELATION, DAILY_BARS, PORTFOLIO_RISK, RISK
-from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.checks import (
+    check_result,
+    check_specs,
+    with_run_checks,
+)
 from fin_assets.defs.lake_io import (
     from_date,
     over_daily_history,
@@ -75,13 +78,16 @@ BACKTEST_WINDOW = 250
 )
 def risk_metrics(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
-) -> MaterializeResult:
+) -> Iterator[Any]:
     """Daily returns, annualized 20/60-day volatility, 1-day historical and parametric VaR and
     CVaR at 95% and 99% over the last 250 returns, per symbol and session. Large ranges run on
     Spark (fin_assets.defs.spark_history)."""
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
-        return history_on_spark(context, spark, lake, scope, "risk_metrics")
+        yield from with_run_checks(
+            context, history_on_spark(context, spark, lake, scope, "risk_metrics")
+        )
+        return
     store = lake.get_lake()
     periods = {s.symbol: s.periods_per_year for s in load_universe()}
     history = over_daily_history(store, scope, lambda bars: compute_risk_metrics(bars, periods))
@@ -95,7 +101,7 @@ def risk_metrics(
         )
         for label, confidence in CONFIDENCE_LEVELS.items()
     ]
-    return MaterializeResult(
+    result = MaterializeResult(
         metadata={"dagster/row_count": rows, "partitions": scope.partition_count},
         check_results=[
             check_result("schema", quality.check_schema(frame, RISK)),
@@ -104,13 +110,14 @@ def risk_metrics(
             *backtests,
         ],
     )
+    yield from with_run_checks(context, result)
 
 
 def var_backtest_result(metrics: pd.DataFrame, label: str, confidence: float) -> quality.RuleResult:
     """Kupiec and Christoffersen tests of the historical VaR over each symbol's last 250 days.
 
-    Fails (as a warning) when the model is rejected at 5% for any symbol; the statistics of
-    every symbol are the check's evidence.
+    Fails (as a warning) when the model is rejected at 5% for any symbol, on every partition of
+    that symbol in the run; the statistics of every symbol are the check's evidence.
     """
     table = backtest_var(metrics, f"var_{label}_hist", confidence, window=BACKTEST_WINDOW)
     rejected = table[table["rejected"]]
@@ -127,6 +134,7 @@ def var_backtest_result(metrics: pd.DataFrame, label: str, confidence: float) ->
         checked_rows=len(table),
         sample=table.round(4),
         detail=detail,
+        failed_partitions={} if rejected.empty else {(s, None): 1 for s in rejected["symbol"]},
     )
 
 
@@ -176,8 +184,8 @@ class PortfolioConfig(Config):
         ),
     ],
     check_specs=[
-        AssetCheckSpec("var_ordering", asset="portfolio_risk", blocking=True),
-        AssetCheckSpec("correlation_range", asset="correlation_matrix", blocking=True),
+        *check_specs("portfolio_risk", blocking=["var_ordering"]),
+        *check_specs("correlation_matrix", blocking=["correlation_range"]),
     ],
     op_tags=heavy_step_op_tags(),
 )
@@ -188,7 +196,9 @@ def portfolio_risk(
     Long ranges run on Spark (fin_assets.defs.spark_portfolio)."""
     dates = date_scope(context)
     if spark.use_spark(len(dates) * len(SYMBOLS)):
-        yield from portfolio_on_spark(context, spark, lake, dates, config.resolved_weights())
+        yield from with_run_checks(
+            context, *portfolio_on_spark(context, spark, lake, dates, config.resolved_weights())
+        )
         return
     store = lake.get_lake()
     sessions = sessions_in_range(PORTFOLIO_CALENDAR, HISTORY_START, dates[-1])
@@ -208,23 +218,24 @@ def portfolio_risk(
     correlation_rows = write_date_partitions(
         store, "correlation_matrix", CORRELATION, correlation, dates
     )
-    yield MaterializeResult(
-        asset_key="portfolio_risk",
-        metadata={
-            "dagster/row_count": portfolio_rows,
-            "partitions": len(dates),
-            "weights": MetadataValue.json(weights),
-        },
-    )
-    yield MaterializeResult(
-        asset_key="correlation_matrix",
-        metadata={"dagster/row_count": correlation_rows, "partitions": len(dates)},
-    )
-    yield check_result(
-        "var_ordering", quality.check_var_ordering(portfolio), asset="portfolio_risk"
-    )
-    yield check_result(
-        "correlation_range",
-        quality.check_value_range(correlation, "correlation", -1.0, 1.0),
-        asset="correlation_matrix",
+    yield from with_run_checks(
+        context,
+        MaterializeResult(
+            asset_key="portfolio_risk",
+            metadata={
+                "dagster/row_count": portfolio_rows,
+                "partitions": len(dates),
+                "weights": MetadataValue.json(weights),
+            },
+        ),
+        MaterializeResult(
+            asset_key="correlation_matrix",
+            metadata={"dagster/row_count": correlation_rows, "partitions": len(dates)},
+        ),
+        check_result("var_ordering", quality.check_var_ordering(portfolio), asset="portfolio_risk"),
+        check_result(
+            "correlation_range",
+            quality.check_value_range(correlation, "correlation", -1.0, 1.0),
+            asset="correlation_matrix",
+        ),
     )

@@ -7,7 +7,9 @@ universe file; `dim_date` is rebuilt whole. The engine (DuckDB or Snowflake) is 
 `warehouse` resource chosen by FIN_WAREHOUSE.
 """
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -32,7 +34,7 @@ from fin_assets.analytics.schemas import (
     RISK,
     SIGNALS,
 )
-from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import HISTORY_START, date_partitions, date_symbol_partitions
 from fin_assets.executors import signal_path_op_tags
@@ -96,7 +98,7 @@ def fact_asset(
     )
     def load(
         context: AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
-    ) -> MaterializeResult:
+    ) -> Iterator[Any]:
         store, db = lake.get_lake(), warehouse.get_warehouse()
         symbols: list[str] | None
         if per_symbol:
@@ -125,10 +127,11 @@ def fact_asset(
         results = _keys_result(
             table, int(counts["stored"].iloc[0]), int(counts["distinct_keys"].iloc[0]), inserted
         )
-        return MaterializeResult(
+        result = MaterializeResult(
             metadata={"dagster/row_count": inserted, "range": f"{start}..{end}"},
             check_results=[check_result(r.rule, r) for r in results],
         )
+        yield from with_run_checks(context, result)
 
     return load
 
