@@ -153,10 +153,12 @@ def with_run_checks(
     covered = _covered(context.partition_keys)
     specs = {spec.key: spec for spec in context.assets_def.check_specs}
     op_outputs = {output.name for output in context.op_def.output_defs}
+    # An asset's op names a check's output after the check spec; a graph-backed asset's op
+    # after the check.
     outputs = {
-        spec.key: name
+        spec.key: name if name in op_outputs else spec.name
         for name, spec in context.assets_def.check_specs_by_output_name.items()
-        if name in op_outputs
+        if name in op_outputs or spec.name in op_outputs
     }
     for result in checks:
         key = AssetCheckKey(result.asset_key or context.assets_def.key, str(result.check_name))
@@ -247,7 +249,7 @@ def _target(
     records = context.instance.fetch_materializations(
         AssetRecordsFilter(asset_key=asset_key), limit=1
     ).records
-    if not records or records[0].run_id != context.run_id:
+    if not records or records[0].run_id != context.run.run_id:
         return None
     record = records[0]
     return AssetCheckEvaluationTargetMaterializationData(
@@ -262,7 +264,7 @@ def _evaluation(
     covered: Mapping[str, Any],
 ) -> AssetCheckEvaluation:
     """The check's evaluation for the whole asset after this run."""
-    own = _own_failures(result, covered, context.run_id)
+    own = _own_failures(result, covered, context.run.run_id)
     earlier = [
         part for entry in _still_failing(context, spec.key) for part in _uncovered(entry, covered)
     ]
