@@ -191,7 +191,8 @@ def _own_failures(result: AssetCheckResult, covered: Mapping[str, Any], run_id: 
     start, end = covered["start"], covered["end"]
     placed = result.metadata.get(FAILED_PARTITIONS)
     if placed is None:  # the range as a whole failed
-        rows = int(result.metadata["failed_rows"].value)
+        reported = result.metadata.get("failed_rows")
+        rows = int(reported.value) if reported is not None else 0
         symbols = covered["symbols"] or [None]
         return [[symbol, start, end, rows, run_id] for symbol in symbols]
     return [
@@ -199,7 +200,7 @@ def _own_failures(result: AssetCheckResult, covered: Mapping[str, Any], run_id: 
     ]
 
 
-def _uncovered(entry: list, covered: Mapping[str, Any]) -> list[list]:
+def uncovered_parts(entry: list, covered: Mapping[str, Any]) -> list[list]:
     """The parts of a failing entry outside the run's rectangle (the run rewrote the rest)."""
     symbol, first, last, rows, run_id = entry
     symbols = covered["symbols"]
@@ -235,7 +236,7 @@ def _still_failing(context: AssetExecutionContext, key: AssetCheckKey) -> list[l
         if not isinstance(evaluation, AssetCheckEvaluation) or COVERED not in evaluation.metadata:
             continue
         covered = evaluation.metadata[COVERED].value
-        standing = [part for entry in standing for part in _uncovered(entry, covered)]
+        standing = [part for entry in standing for part in uncovered_parts(entry, covered)]
         for entry in evaluation.metadata[FAILING].value:
             if entry not in standing:
                 standing.append(entry)
@@ -266,13 +267,16 @@ def _evaluation(
     """The check's evaluation for the whole asset after this run."""
     own = _own_failures(result, covered, context.run.run_id)
     earlier = [
-        part for entry in _still_failing(context, spec.key) for part in _uncovered(entry, covered)
+        part
+        for entry in _still_failing(context, spec.key)
+        for part in uncovered_parts(entry, covered)
     ]
     failing = earlier + own
     run_range = f"{covered['start']}..{covered['end']}"
     if covered["symbols"]:
         run_range += f" × {', '.join(covered['symbols'])}"
-    found = "passed" if result.passed else f"failed ({result.metadata['detail'].value})"
+    detail = result.metadata.get("detail")
+    found = "passed" if result.passed else "failed" + (f" ({detail.value})" if detail else "")
     description = f"This run ({run_range}): {found}."
     if earlier:
         description += f" Still failing from earlier runs: {_describe(earlier)}."

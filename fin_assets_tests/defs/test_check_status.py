@@ -19,6 +19,7 @@ from dagster_graphql.test.utils import define_out_of_process_context, execute_da
 from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.definitions import build_definitions, defs
+from fin_assets.defs.checks import uncovered_parts
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
 from fin_assets.defs.landing import process_landing_files
 from fin_assets.defs.partitions import partition_key
@@ -157,3 +158,21 @@ def test_every_check_has_a_description() -> None:
     graph = defs.resolve_asset_graph()
     missing = [str(key) for key in graph.asset_check_keys if not graph.get(key).description]
     assert missing == []
+
+
+def test_a_run_clears_exactly_the_failing_partitions_it_rewrote() -> None:
+    entry = ["MSFT", "2025-01-01", "2025-01-10", 4, "run-a"]
+    middle = {"symbols": ["AAPL", "MSFT"], "start": "2025-01-05", "end": "2025-01-06"}
+    assert uncovered_parts(entry, middle) == [
+        ["MSFT", "2025-01-01", "2025-01-04", 4, "run-a"],
+        ["MSFT", "2025-01-07", "2025-01-10", 4, "run-a"],
+    ]
+    other_symbol = {"symbols": ["BTC"], "start": "2025-01-01", "end": "2025-01-10"}
+    assert uncovered_parts(entry, other_symbol) == [entry]
+    whole = {"symbols": ["MSFT"], "start": "2024-12-31", "end": "2025-01-31"}
+    assert uncovered_parts(entry, whole) == []
+    # A date-partitioned asset's entry (every symbol) and run (no symbols).
+    dates = [None, "2025-01-03", "2025-01-03", 1, "run-b"]
+    assert (
+        uncovered_parts(dates, {"symbols": None, "start": "2025-01-03", "end": "2025-01-03"}) == []
+    )
