@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
-from dagster import AssetDep, AssetExecutionContext, BackfillPolicy, MaterializeResult, asset
+from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, asset
 
 from fin_assets.analytics import quality
 from fin_assets.analytics.indicators import compute_indicators
@@ -21,10 +21,7 @@ from fin_assets.defs.lake_io import (
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
     HISTORY_START,
-    LOOKBACK_DAYS,
-    PREVIOUS_SESSION_DAYS,
     date_symbol_partitions,
-    lookback_mapping,
 )
 from fin_assets.defs.spark_history import history_on_spark
 from fin_assets.executors import heavy_step_op_tags, signal_path_op_tags
@@ -37,7 +34,7 @@ from fin_assets.universe import load_universe
     group_name="analytics",
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    deps=[AssetDep("daily_bars", partition_mapping=lookback_mapping(LOOKBACK_DAYS))],
+    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.automation.LOOKBACKS
     check_specs=check_specs(
         "technical_indicators",
         blocking=["schema", "unique_key", "rsi_range"],
@@ -79,9 +76,7 @@ def technical_indicators(
     group_name="analytics",
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    deps=[
-        AssetDep("technical_indicators", partition_mapping=lookback_mapping(PREVIOUS_SESSION_DAYS))
-    ],
+    deps=["technical_indicators"],  # same date; the look-back: automation.LOOKBACKS
     check_specs=check_specs(
         "trading_signals",
         blocking=["schema", "unique_key", "known_signals"],

@@ -6,7 +6,6 @@ from typing import Any
 import pandas as pd
 from dagster import (
     AssetCheckSeverity,
-    AssetDep,
     AssetExecutionContext,
     BackfillPolicy,
     MaterializeResult,
@@ -20,9 +19,7 @@ from fin_assets.defs.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.lake_io import from_date, over_daily_history, write_symbol_partitions
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
-    LOOKBACK_DAYS,
     date_symbol_partitions,
-    lookback_mapping,
 )
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
@@ -46,7 +43,7 @@ def anomaly_result(frame: pd.DataFrame, kind: str, partitions: int) -> RuleResul
     group_name="analytics",
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    deps=[AssetDep("daily_bars", partition_mapping=lookback_mapping(LOOKBACK_DAYS))],
+    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.automation.LOOKBACKS
     check_specs=check_specs("anomalies", warning=list(ANOMALY_KINDS)),
     kinds={"parquet", "pandas"},
 )

@@ -43,11 +43,9 @@ from fin_assets.defs.lake_io import (
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import (
     HISTORY_START,
-    LOOKBACK_DAYS,
     SYMBOLS,
     date_partitions,
     date_symbol_partitions,
-    lookback_mapping,
 )
 from fin_assets.defs.spark_history import history_on_spark
 from fin_assets.defs.spark_portfolio import portfolio_on_spark
@@ -67,7 +65,7 @@ BACKTEST_WINDOW = 250
     group_name="risk",
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    deps=[AssetDep("daily_bars", partition_mapping=lookback_mapping(LOOKBACK_DAYS))],
+    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.automation.LOOKBACKS
     check_specs=check_specs(
         "risk_metrics",
         blocking=["schema", "unique_key", "var_ordering"],
