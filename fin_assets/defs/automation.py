@@ -8,11 +8,13 @@ orchestration policy, and the `fin_automation` sensor evaluates them.
 Why not `AutomationCondition.eager()`: eager only considers the latest time window, so a day
 that changes in the past (a late landing file, a vendor correction, a backfill) would update
 neither that day's bars nor its look-back dependents. Indicators, anomalies and risk of date X
-declare a dependency on the same symbol's daily bars of X-400..X (signals on indicators of
-X-14..X), so a change of daily bars on day D makes every date D..D+400 of that symbol a
-dependent with an updated dependency; `follow_upstream()` requests all of them (up to the
-newest partition), for that symbol only, and nothing else. It waits while a dependency is
-missing or in progress, and while the target itself is in progress.
+read the same symbol's daily bars up to X (their look-back: X-400..X; signals the indicators
+of X-14..X). Their declared dependencies are same-date, so that a backfill of a few dates
+targets only them; `follow_lookback()` adds `LookbackUpdated`, which maps a change of daily
+bars on day D to every date D..D+400 of that symbol (up to the newest partition), for that
+symbol only, and nothing else. The conditions wait while a dependency is missing or in
+progress, and while the target itself is in progress. The sensor runs in the code server
+(`use_user_code_server`), which evaluates this code location's own condition class.
 
 The sensor emits its requests as backfills, so the assets' BackfillPolicy.single_run() turns
 each tick's request into one run per asset range instead of one run per partition.
