@@ -177,7 +177,8 @@ def check_outcomes(instance: DagsterInstance, run_id: str) -> list[CheckOutcome]
                 check=evaluation.check_name,
                 passed=evaluation.passed,
                 blocking_severity=evaluation.severity == AssetCheckSeverity.ERROR,
-                detail=str(detail.value) if detail is not None else "",
+                # The description says what the run found and what earlier runs left failing.
+                detail=evaluation.description or (str(detail.value) if detail is not None else ""),
             )
         )
     return outcomes

@@ -11,6 +11,7 @@ AssetCheckResult; this module does not import dagster.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,6 +37,10 @@ class RuleResult:
     - checked_rows: how many rows the rule actually tested.
     - sample: up to SAMPLE_SIZE offending rows.
     - detail: one human-readable sentence.
+    - failed_partitions: where the failures are, as failing rows per (symbol, trade_date) key;
+      either side is None when the failure holds for every symbol of that date (a frame without
+      a symbol column) or every date of that symbol (a per-symbol statistic). None when the
+      failures cannot be placed (the frame as a whole fails, e.g. its schema); empty when passed.
 
     Compared by identity (`eq=False`): a DataFrame field has no boolean equality.
     """
@@ -46,6 +51,18 @@ class RuleResult:
     checked_rows: int
     sample: pd.DataFrame
     detail: str
+    failed_partitions: Mapping[tuple[str | None, date | None], int] | None = None
+
+
+def rows_by_partition(rows: pd.DataFrame) -> dict[tuple[str | None, date | None], int]:
+    """How many of `rows` fall in each (symbol, trade_date) key (symbol None without the column).
+
+    `rows` needs a trade_date column (dates, or datetimes taken at their date).
+    """
+    _require_columns(rows, ("trade_date",), "rows_by_partition")
+    days = pd.to_datetime(rows["trade_date"]).dt.date
+    symbols = rows["symbol"] if "symbol" in rows.columns else [None] * len(rows)
+    return dict(Counter(zip(symbols, days, strict=True)))
 
 
 def check_schema(frame: pd.DataFrame, schema: pa.Schema) -> RuleResult:
@@ -80,6 +97,7 @@ def check_schema(frame: pd.DataFrame, schema: pa.Schema) -> RuleResult:
         checked_rows=len(frame),
         sample=frame.head(min(failed, SAMPLE_SIZE)),
         detail=detail,
+        failed_partitions=None if problems else {},
     )
 
 
@@ -163,6 +181,7 @@ def check_session_completeness(
     present = _minutes_by_partition(bars)
     sample_rows: list[tuple[Hashable, Hashable, int, str]] = []
     failures: list[tuple[int, str]] = []
+    failed_partitions: dict[tuple[str | None, date | None], int] = {}
     checked = 0
     keys = list(dict.fromkeys([*wanted, *present]))
     for symbol, trade_date in keys:
@@ -173,6 +192,7 @@ def check_session_completeness(
         if missing or unexpected:
             label = f"{symbol} {trade_date} ({len(missing)} missing, {len(unexpected)} unexpected)"
             failures.append((len(missing) + len(unexpected), label))
+            failed_partitions[(symbol, trade_date)] = len(missing) + len(unexpected)
         for problem, stamps in (("missing", missing), ("unexpected", unexpected)):
             room = SAMPLE_SIZE - len(sample_rows)
             sample_rows.extend((symbol, trade_date, ns, problem) for ns in stamps[:room])
@@ -187,7 +207,9 @@ def check_session_completeness(
         )
     else:
         detail = f"all {len(keys)} partitions complete ({checked} minutes)"
-    return RuleResult("session_completeness", not failures, failed, checked, sample, detail)
+    return RuleResult(
+        "session_completeness", not failures, failed, checked, sample, detail, failed_partitions
+    )
 
 
 def check_value_range(frame: pd.DataFrame, column: str, low: float, high: float) -> RuleResult:
@@ -292,8 +314,10 @@ def _mask_result(
             counts = counts.sort_values(ascending=False, kind="stable")
             parts.append(f"by symbol: {', '.join(f'{s} {n}' for s, n in counts.items())}")
         detail = "; ".join(parts)
+    failing = frame[mask]
+    placed = rows_by_partition(failing) if "trade_date" in frame.columns else None
     return RuleResult(
-        rule, failed == 0, failed, checked_rows, frame[mask].head(SAMPLE_SIZE), detail
+        rule, failed == 0, failed, checked_rows, failing.head(SAMPLE_SIZE), detail, placed
     )
 
 

@@ -3,11 +3,10 @@
 Both evaluate their blocking checks before writing (defs/audit.py)."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 from dagster import (
-    AssetCheckResult,
-    AssetDep,
     AssetExecutionContext,
     BackfillPolicy,
     MaterializeResult,
@@ -20,7 +19,7 @@ from fin_assets.analytics.market_calendar import previous_session
 from fin_assets.analytics.schemas import INDICATORS, SIGNALS
 from fin_assets.analytics.signals import SIGNAL_NAMES, compute_signals
 from fin_assets.defs.audit import publish_if_passed
-from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.lake_io import (
     from_date,
     over_daily_history,
@@ -31,10 +30,7 @@ from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
     HISTORY_START,
-    LOOKBACK_DAYS,
-    PREVIOUS_SESSION_DAYS,
     date_symbol_partitions,
-    lookback_mapping,
 )
 from fin_assets.defs.spark_history import history_on_spark
 from fin_assets.executors import heavy_step_op_tags, signal_path_op_tags
@@ -47,14 +43,17 @@ from fin_assets.universe import load_universe
     group_name="analytics",
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    deps=[AssetDep("daily_bars", partition_mapping=lookback_mapping(LOOKBACK_DAYS))],
-    check_specs=check_specs("technical_indicators", blocking=["schema", "unique_key", "rsi_range"]),
+    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.automation.LOOKBACKS
+    check_specs=check_specs(
+        "technical_indicators",
+        blocking=["schema", "unique_key", "rsi_range"],
+    ),
     kinds={"parquet", "pandas"},
     op_tags={**heavy_step_op_tags(), **signal_path_op_tags()},
 )
 def technical_indicators(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
-) -> Iterator[AssetCheckResult | MaterializeResult]:
+) -> Iterator[Any]:
     """SMA 20/50/200, EMA 12/26, RSI 14, MACD 12/26/9, Bollinger 20/2, ATR 14, ROC 10 (TA-Lib).
 
     Each symbol's indicators are computed over its whole daily history from HISTORY_START up to
@@ -64,7 +63,9 @@ def technical_indicators(
     """
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
-        yield history_on_spark(context, spark, lake, scope, "technical_indicators")
+        yield from with_run_checks(
+            context, history_on_spark(context, spark, lake, scope, "technical_indicators")
+        )
         return
     store = lake.get_lake()
     frame = from_date(over_daily_history(store, scope, compute_indicators), scope.start)
@@ -78,31 +79,36 @@ def technical_indicators(
         lambda: write_symbol_partitions(store, "technical_indicators", INDICATORS, frame, scope),
     )
     record_partition_rows(context, written)
-    yield MaterializeResult(
-        metadata={"rows_in_run": written.total, "partitions": scope.partition_count}
+    result = MaterializeResult(
+        metadata={"rows_in_run": written.total, "partitions": scope.partition_count},
+        check_results=checks,
     )
+    yield from with_run_checks(context, result)
 
 
 @asset(
     group_name="analytics",
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    deps=[
-        AssetDep("technical_indicators", partition_mapping=lookback_mapping(PREVIOUS_SESSION_DAYS))
-    ],
-    check_specs=check_specs("trading_signals", blocking=["schema", "unique_key", "known_signals"]),
+    deps=["technical_indicators"],  # same date; the look-back: automation.LOOKBACKS
+    check_specs=check_specs(
+        "trading_signals",
+        blocking=["schema", "unique_key", "known_signals"],
+    ),
     kinds={"parquet", "pandas"},
     op_tags=signal_path_op_tags(),
 )
 def trading_signals(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
-) -> Iterator[AssetCheckResult | MaterializeResult]:
+) -> Iterator[Any]:
     """Crossover signals fired on each date (golden/death cross, RSI 70/30, MACD, Bollinger,
     momentum), one row per fired signal; a date where nothing fired is a zero-row partition.
     Large ranges run on Spark (fin_assets.defs.spark_history)."""
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
-        yield history_on_spark(context, spark, lake, scope, "trading_signals")
+        yield from with_run_checks(
+            context, history_on_spark(context, spark, lake, scope, "trading_signals")
+        )
         return
     store = lake.get_lake()
     calendars = {s.symbol: s.calendar for s in load_universe()}
@@ -125,13 +131,15 @@ def trading_signals(
         checks, lambda: write_symbol_partitions(store, "trading_signals", SIGNALS, frame, scope)
     )
     record_partition_rows(context, written)
-    yield MaterializeResult(
+    result = MaterializeResult(
+        check_results=checks,
         metadata={
             "rows_in_run": written.total,
             "partitions": scope.partition_count,
             **{f"signals_{name}": int((frame["signal"] == name).sum()) for name in SIGNAL_NAMES},
-        }
+        },
     )
+    yield from with_run_checks(context, result)
 
 
 def known_signals_result(frame: pd.DataFrame) -> quality.RuleResult:
@@ -144,4 +152,5 @@ def known_signals_result(frame: pd.DataFrame) -> quality.RuleResult:
         checked_rows=len(frame),
         sample=frame[unknown].head(20),
         detail=f"signal names outside {', '.join(SIGNAL_NAMES)}",
+        failed_partitions=quality.rows_by_partition(frame[unknown]),
     )

@@ -1,9 +1,11 @@
 """Anomalies of the daily bars: return outliers, volume spikes, stale prices, calendar gaps."""
 
+from collections.abc import Iterator
+from typing import Any
+
 import pandas as pd
 from dagster import (
     AssetCheckSeverity,
-    AssetDep,
     AssetExecutionContext,
     BackfillPolicy,
     MaterializeResult,
@@ -11,16 +13,14 @@ from dagster import (
 )
 
 from fin_assets.analytics.anomalies import ANOMALY_KINDS, detect_anomalies
-from fin_assets.analytics.quality import RuleResult
+from fin_assets.analytics.quality import RuleResult, rows_by_partition
 from fin_assets.analytics.schemas import ANOMALIES
-from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.lake_io import from_date, over_daily_history, write_symbol_partitions
 from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
-    LOOKBACK_DAYS,
     date_symbol_partitions,
-    lookback_mapping,
 )
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
@@ -36,6 +36,7 @@ def anomaly_result(frame: pd.DataFrame, kind: str, partitions: int) -> RuleResul
         checked_rows=partitions,
         sample=flagged.head(20),
         detail=f"{len(flagged)} {kind.replace('_', ' ')} anomalies in the run's partitions",
+        failed_partitions=rows_by_partition(flagged),
     )
 
 
@@ -43,11 +44,11 @@ def anomaly_result(frame: pd.DataFrame, kind: str, partitions: int) -> RuleResul
     group_name="analytics",
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    deps=[AssetDep("daily_bars", partition_mapping=lookback_mapping(LOOKBACK_DAYS))],
+    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.automation.LOOKBACKS
     check_specs=check_specs("anomalies", warning=list(ANOMALY_KINDS)),
     kinds={"parquet", "pandas"},
 )
-def anomalies(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def anomalies(context: AssetExecutionContext, lake: LakeResource) -> Iterator[Any]:
     """Flagged (symbol, date, anomaly) rows: robust (median/MAD) return z-scores above 5,
     volume above 5x its 60-day median, 3+ unchanged closes, missing exchange sessions.
 
@@ -61,7 +62,7 @@ def anomalies(context: AssetExecutionContext, lake: LakeResource) -> Materialize
     frame = from_date(flagged, scope.start)
     written = write_symbol_partitions(store, "anomalies", ANOMALIES, frame, scope)
     record_partition_rows(context, written)
-    return MaterializeResult(
+    result = MaterializeResult(
         metadata={"rows_in_run": written.total, "partitions": scope.partition_count},
         check_results=[
             check_result(
@@ -72,3 +73,4 @@ def anomalies(context: AssetExecutionContext, lake: LakeResource) -> Materialize
             for kind in ANOMALY_KINDS
         ],
     )
+    yield from with_run_checks(context, result)

@@ -26,13 +26,14 @@ class BlockingCheckFailed(Failure):
 def publish_if_passed(
     checks: Sequence[AssetCheckResult], write: Callable[[], T]
 ) -> Generator[AssetCheckResult, None, T]:
-    """Yield the check results, then return `write()`'s result when no ERROR-severity check
-    failed; otherwise raise BlockingCheckFailed naming the failed checks and their detail, and
-    `write` is never called. Use as `rows = yield from publish_if_passed(checks, write)`."""
-    yield from checks
+    """Return `write()`'s result when no ERROR-severity check failed: the caller reports the
+    checks with its materialization (defs/checks.py, with_run_checks). Otherwise yield the check
+    results and raise BlockingCheckFailed naming the failed checks and their detail; `write` is
+    never called. Use as `written = yield from publish_if_passed(checks, write)`."""
     failed = [c for c in checks if not c.passed and c.severity == AssetCheckSeverity.ERROR]
     if not failed:
         return write()
+    yield from checks
     details = "; ".join(
         f"{check.check_name}: {check.metadata['detail'].value}"
         if "detail" in check.metadata

@@ -8,27 +8,50 @@ orchestration policy, and the `fin_automation` sensor evaluates them.
 Why not `AutomationCondition.eager()`: eager only considers the latest time window, so a day
 that changes in the past (a late landing file, a vendor correction, a backfill) would update
 neither that day's bars nor its look-back dependents. Indicators, anomalies and risk of date X
-declare a dependency on the same symbol's daily bars of X-400..X (signals on indicators of
-X-14..X), so a change of daily bars on day D makes every date D..D+400 of that symbol a
-dependent with an updated dependency; `follow_upstream()` requests all of them (up to the
-newest partition), for that symbol only, and nothing else. It waits while a dependency is
-missing or in progress, and while the target itself is in progress.
+read the same symbol's daily bars up to X (their look-back: X-400..X; signals the indicators
+of X-14..X). Their declared dependencies are same-date, so that a backfill of a few dates
+targets only them; `follow_lookback()` adds `LookbackUpdated`, which maps a change of daily
+bars on day D to every date D..D+400 of that symbol (up to the newest partition), for that
+symbol only, and nothing else. The conditions wait while a dependency is missing or in
+progress, and while the target itself is in progress. The sensor runs in the code server
+(`use_user_code_server`), which evaluates this code location's own condition class.
 
 The sensor emits its requests as backfills, so the assets' BackfillPolicy.single_run() turns
 each tick's request into one run per asset range instead of one run per partition.
 """
 
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from dagster import (
+    AssetKey,
     AssetsDefinition,
     AssetSelection,
     AssetSpec,
     AutomationCondition,
     AutomationConditionSensorDefinition,
+    AutomationContext,
+    AutomationResult,
+    BetaWarning,
     DefaultSensorStatus,
     map_asset_specs,
 )
+from dagster._core.asset_graph_view.entity_subset import EntitySubset, _ValidatedEntitySubsetValue
+
+from fin_assets.defs.partitions import LOOKBACK_DAYS, PREVIOUS_SESSION_DAYS, lookback_mapping
+
+# The look-backs of the history assets: each (date, symbol) is computed from its source's
+# partitions of the same symbol over the previous `days` dates. Declared as dependencies they
+# would make a UI backfill of a few dates add every downstream partition of the `days` dates
+# after them (whose bars need not exist), so the dependencies stay same-date and automation
+# follows the look-back through `LookbackUpdated`.
+LOOKBACKS: dict[str, tuple[str, int]] = {
+    "technical_indicators": ("daily_bars", LOOKBACK_DAYS),
+    "anomalies": ("daily_bars", LOOKBACK_DAYS),
+    "risk_metrics": ("daily_bars", LOOKBACK_DAYS),
+    "trading_signals": ("technical_indicators", PREVIOUS_SESSION_DAYS),
+}
 
 # How often the automation sensor evaluates the conditions (Dagster's default is 30 s).
 EVALUATION_INTERVAL_SECONDS = 10
@@ -48,10 +71,72 @@ def follow_upstream() -> AutomationCondition:
     ).with_label("follow_upstream")
 
 
+@dataclass(frozen=True)
+class LookbackUpdated(AutomationCondition[AssetKey]):
+    """True for a (date X, symbol) partition when `source`'s partition of that symbol on a date
+    in [X - days, X] updated since the previous evaluation (not by a run that also targets the
+    partition): the look-back of `lookback_mapping(days)`, followed without declaring it.
+    """
+
+    source: str
+    days: int
+
+    @property
+    def name(self) -> str:
+        return f"lookback_updated({self.source}, {self.days} days)"
+
+    @property
+    def description(self) -> str:
+        return f"{self.source} updated within the {self.days} dates before"
+
+    async def evaluate(self, context: AutomationContext) -> AutomationResult:  # ty: ignore[invalid-method-override]
+        view = context.asset_graph_view
+        graph = view.asset_graph
+        source = AssetKey(self.source)
+        mapping = lookback_mapping(self.days)
+        target_def = graph.get(context.key).partitions_def
+        source_def = graph.get(source).partitions_def
+        upstream = mapping.get_upstream_mapped_partitions_result_for_partitions(
+            context.candidate_subset.get_internal_subset_value(), target_def, source_def
+        ).partitions_subset
+        updated = (
+            AutomationCondition.newly_updated() & ~AutomationCondition.executed_with_root_target()
+        )
+        child = context.for_child_condition(
+            child_condition=updated,
+            child_indices=[0],
+            candidate_subset=EntitySubset(
+                view, key=source, value=_ValidatedEntitySubsetValue(upstream)
+            ),
+        )
+        result = await child.evaluate_async()
+        downstream = mapping.get_downstream_partitions_for_partitions(
+            result.true_subset.get_internal_subset_value(), source_def, target_def
+        )
+        true_subset = EntitySubset(
+            view, key=context.key, value=_ValidatedEntitySubsetValue(downstream)
+        ).compute_intersection(context.candidate_subset)
+        return AutomationResult(context=context, true_subset=true_subset, child_results=[result])
+
+
+def follow_lookback(source: str, days: int) -> AutomationCondition:
+    """`follow_upstream()`, also requested when the source updated within the look-back."""
+    return (
+        (
+            AutomationCondition.any_deps_updated() | LookbackUpdated(source, days)
+        ).since_last_handled()
+        & ~AutomationCondition.any_deps_missing()
+        & ~AutomationCondition.any_deps_in_progress()
+        & ~AutomationCondition.in_progress()
+    ).with_label("follow_upstream_and_lookback")
+
+
 def _follow_if_derived(spec: AssetSpec) -> AssetSpec:
     if not spec.deps:
         return spec
-    return spec.replace_attributes(automation_condition=follow_upstream())
+    name = spec.key.to_user_string()
+    condition = follow_lookback(*LOOKBACKS[name]) if name in LOOKBACKS else follow_upstream()
+    return spec.replace_attributes(automation_condition=condition)
 
 
 def with_automation(
@@ -61,11 +146,16 @@ def with_automation(
     return map_asset_specs(_follow_if_derived, assets)
 
 
-automation_sensor = AutomationConditionSensorDefinition(
-    "fin_automation",
-    target=AssetSelection.all(),
-    default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=EVALUATION_INTERVAL_SECONDS,
-    emit_backfills=True,
-    description="Brings bars, analytics, risk and warehouse facts up to date with their inputs.",
-)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", BetaWarning)
+    # Evaluated in the code server: LookbackUpdated is a condition of this code location.
+    automation_sensor = AutomationConditionSensorDefinition(
+        "fin_automation",
+        target=AssetSelection.all(),
+        default_status=DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=EVALUATION_INTERVAL_SECONDS,
+        emit_backfills=True,
+        use_user_code_server=True,
+        description="Brings bars, analytics, risk and warehouse facts up to date with their "
+        "inputs.",
+    )

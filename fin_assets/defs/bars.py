@@ -7,6 +7,7 @@ leaves the lake partitions as they were.
 import os
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -33,7 +34,7 @@ from fin_assets.analytics.ohlc_policy import OHLC_TOLERANCE, apply_ohlc_policy
 from fin_assets.analytics.plausibility import PlausibilityRules
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 from fin_assets.defs.audit import publish_if_passed
-from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.lake_io import read_scope, write_symbol_partitions
 from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_symbol_scope
@@ -186,7 +187,7 @@ class OhlcRepairs:
 )
 def intraday_bars(
     context: AssetExecutionContext, market_data: MarketDataResource, lake: LakeResource
-) -> Iterator[AssetCheckResult | MaterializeResult]:
+) -> Iterator[Any]:
     """One-minute OHLCV bars, UTC bar-open timestamps, one row per minute (last delivery wins).
 
     Each symbol's exchange time zone comes from the universe (and dim_symbol); it is also
@@ -246,7 +247,8 @@ def intraday_bars(
     )
     record_partition_rows(context, written)
     incomplete = incomplete_sessions(bars, expected)
-    yield MaterializeResult(
+    result = MaterializeResult(
+        check_results=checks,
         metadata={
             "rows_in_run": written.total,
             "partitions": scope.partition_count,
@@ -257,8 +259,9 @@ def intraday_bars(
             "exchange_timezones": MetadataValue.json(
                 {symbol: universe[symbol].timezone for symbol in scope.symbols}
             ),
-        }
+        },
     )
+    yield from with_run_checks(context, result)
 
 
 def incomplete_sessions(
@@ -285,14 +288,16 @@ def incomplete_sessions(
 )
 def daily_bars(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
-) -> Iterator[AssetCheckResult | MaterializeResult]:
+) -> Iterator[Any]:
     """Daily OHLCV per session aggregated from the one-minute bars (VWAP on typical price).
 
     A run covering at least `spark.min_partitions` partitions (a backfill) aggregates on Spark
     with the same `aggregate_daily_bars` (fin_assets.defs.spark_history)."""
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
-        yield history_on_spark(context, spark, lake, scope, "daily_bars")
+        yield from with_run_checks(
+            context, history_on_spark(context, spark, lake, scope, "daily_bars")
+        )
         return
     store = lake.get_lake()
     daily = aggregate_daily_bars(read_scope(store, "intraday_bars", INTRADAY_BARS, scope))
@@ -301,9 +306,11 @@ def daily_bars(
         checks, lambda: write_symbol_partitions(store, "daily_bars", DAILY_BARS, daily, scope)
     )
     record_partition_rows(context, written)
-    yield MaterializeResult(
-        metadata={"rows_in_run": written.total, "partitions": scope.partition_count}
+    result = MaterializeResult(
+        metadata={"rows_in_run": written.total, "partitions": scope.partition_count},
+        check_results=checks,
     )
+    yield from with_run_checks(context, result)
 
 
 def _empty(schema: pa.Schema) -> pd.DataFrame:

@@ -37,8 +37,8 @@ from dagster import (
     op,
 )
 
-from fin_assets.analytics.quality import RuleResult
-from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.analytics.quality import RuleResult, rows_by_partition
+from fin_assets.defs.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.fetch_summary import (
     FETCH_SUMMARY_IO_MANAGER,
     FetchSummary,
@@ -201,17 +201,18 @@ def collect_raw_quotes(
         with retry_only_transient_vendor_errors():
             landing = ingest_landing_run(context, lake.get_lake(), config.landing_keys)
         yield Output(None, "result", metadata=landing.metadata)
-        yield from landing.check_results
-        yield _session_has_bars([], scope)
+        yield from with_run_checks(context, *landing.check_results, _session_has_bars([], scope))
         return
     total = _in_scope_order(scope, list(summaries.values()))
+    missing = pd.DataFrame(total.missing, columns=["symbol", "trade_date"])
     presence = RuleResult(
         rule="payload_present",
         passed=not total.missing,
         failed_rows=len(total.missing),
         checked_rows=scope.partition_count - total.no_session,
-        sample=pd.DataFrame(total.missing, columns=["symbol", "trade_date"]),
+        sample=missing,
         detail=f"{len(total.missing)} session partitions without a payload",
+        failed_partitions=rows_by_partition(missing),
     )
     details = {
         "lineage": MetadataValue.json(total.lineage),
@@ -234,8 +235,11 @@ def collect_raw_quotes(
         **(details if scope.partition_count <= LINEAGE_PARTITIONS else {}),
     }
     yield Output(None, "result", metadata=metadata)
-    yield check_result("payload_present", presence)
-    yield _session_has_bars(total.no_data, scope)
+    yield from with_run_checks(
+        context,
+        check_result("payload_present", presence),
+        _session_has_bars(total.no_data, scope),
+    )
 
 
 def _session_has_bars(no_data: Sequence[str], scope: PartitionScope) -> AssetCheckResult:

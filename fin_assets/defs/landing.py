@@ -60,7 +60,7 @@ from pydantic import Field
 
 from fin_assets.analytics.market_calendar import is_session
 from fin_assets.analytics.plausibility import PlausibilityRules
-from fin_assets.analytics.quality import RuleResult
+from fin_assets.analytics.quality import RuleResult, rows_by_partition
 from fin_assets.defs.checks import check_result
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
 from fin_assets.defs.lookback import dependent_runs
@@ -350,13 +350,15 @@ def ingest_landing_run(
         for symbol, d in sessions
         if not lake.list_objects(raw_partition_prefix(LANDING_VENDOR, symbol, str(d)))
     ]
+    absent = pd.DataFrame(missing, columns=["symbol", "trade_date"])
     presence = RuleResult(
         rule="payload_present",
         passed=not missing,
         failed_rows=len(missing),
         checked_rows=len(sessions),
-        sample=pd.DataFrame(missing, columns=["symbol", "trade_date"]),
+        sample=absent,
         detail=f"{len(missing)} session partitions without a landing payload",
+        failed_partitions=rows_by_partition(absent),
     )
     rows = sum(f.rows for f in accepted)
     stored = sum(f.payloads_stored for f in accepted)

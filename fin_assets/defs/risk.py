@@ -7,9 +7,7 @@ from typing import Any
 
 import pandas as pd
 from dagster import (
-    AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     AssetSpec,
@@ -33,7 +31,7 @@ from fin_assets.analytics.risk import (
 )
 from fin_assets.analytics.schemas import CORRELATION, DAILY_BARS, PORTFOLIO_RISK, RISK
 from fin_assets.defs.audit import publish_if_passed
-from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.lake_io import (
     from_date,
     over_daily_history,
@@ -45,11 +43,9 @@ from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import (
     HISTORY_START,
-    LOOKBACK_DAYS,
     SYMBOLS,
     date_partitions,
     date_symbol_partitions,
-    lookback_mapping,
 )
 from fin_assets.defs.spark_history import history_on_spark
 from fin_assets.defs.spark_portfolio import portfolio_on_spark
@@ -69,7 +65,7 @@ BACKTEST_WINDOW = 250
     group_name="risk",
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    deps=[AssetDep("daily_bars", partition_mapping=lookback_mapping(LOOKBACK_DAYS))],
+    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.automation.LOOKBACKS
     check_specs=check_specs(
         "risk_metrics",
         blocking=["schema", "unique_key", "var_ordering"],
@@ -80,13 +76,15 @@ BACKTEST_WINDOW = 250
 )
 def risk_metrics(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
-) -> Iterator[AssetCheckResult | MaterializeResult]:
+) -> Iterator[Any]:
     """Daily returns, annualized 20/60-day volatility, 1-day historical and parametric VaR and
     CVaR at 95% and 99% over the last 250 returns, per symbol and session. Large ranges run on
     Spark (fin_assets.defs.spark_history)."""
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
-        yield history_on_spark(context, spark, lake, scope, "risk_metrics")
+        yield from with_run_checks(
+            context, history_on_spark(context, spark, lake, scope, "risk_metrics")
+        )
         return
     store = lake.get_lake()
     periods = {s.symbol: s.periods_per_year for s in load_universe()}
@@ -110,16 +108,18 @@ def risk_metrics(
         checks, lambda: write_symbol_partitions(store, "risk_metrics", RISK, frame, scope)
     )
     record_partition_rows(context, written)
-    yield MaterializeResult(
-        metadata={"rows_in_run": written.total, "partitions": scope.partition_count}
+    result = MaterializeResult(
+        metadata={"rows_in_run": written.total, "partitions": scope.partition_count},
+        check_results=checks,
     )
+    yield from with_run_checks(context, result)
 
 
 def var_backtest_result(metrics: pd.DataFrame, label: str, confidence: float) -> quality.RuleResult:
     """Kupiec and Christoffersen tests of the historical VaR over each symbol's last 250 days.
 
-    Fails (as a warning) when the model is rejected at 5% for any symbol; the statistics of
-    every symbol are the check's evidence.
+    Fails (as a warning) when the model is rejected at 5% for any symbol, on every partition of
+    that symbol in the run; the statistics of every symbol are the check's evidence.
     """
     table = backtest_var(metrics, f"var_{label}_hist", confidence, window=BACKTEST_WINDOW)
     rejected = table[table["rejected"]]
@@ -136,6 +136,7 @@ def var_backtest_result(metrics: pd.DataFrame, label: str, confidence: float) ->
         checked_rows=len(table),
         sample=table.round(4),
         detail=detail,
+        failed_partitions={} if rejected.empty else {(s, None): 1 for s in rejected["symbol"]},
     )
 
 
@@ -185,8 +186,8 @@ class PortfolioConfig(Config):
         ),
     ],
     check_specs=[
-        AssetCheckSpec("var_ordering", asset="portfolio_risk", blocking=True),
-        AssetCheckSpec("correlation_range", asset="correlation_matrix", blocking=True),
+        *check_specs("portfolio_risk", blocking=["var_ordering"]),
+        *check_specs("correlation_matrix", blocking=["correlation_range"]),
     ],
     op_tags=heavy_step_op_tags(),
 )
@@ -197,7 +198,9 @@ def portfolio_risk(
     Long ranges run on Spark (fin_assets.defs.spark_portfolio)."""
     dates = date_scope(context)
     if spark.use_spark(len(dates) * len(SYMBOLS)):
-        yield from portfolio_on_spark(context, spark, lake, dates, config.resolved_weights())
+        yield from with_run_checks(
+            context, *portfolio_on_spark(context, spark, lake, dates, config.resolved_weights())
+        )
         return
     store = lake.get_lake()
     sessions = sessions_in_range(PORTFOLIO_CALENDAR, HISTORY_START, dates[-1])
@@ -228,15 +231,19 @@ def portfolio_risk(
     )
     record_partition_rows(context, portfolio_rows, asset_key="portfolio_risk")
     record_partition_rows(context, correlation_rows, asset_key="correlation_matrix")
-    yield MaterializeResult(
-        asset_key="portfolio_risk",
-        metadata={
-            "rows_in_run": portfolio_rows.total,
-            "partitions": len(dates),
-            "weights": MetadataValue.json(weights),
-        },
-    )
-    yield MaterializeResult(
-        asset_key="correlation_matrix",
-        metadata={"rows_in_run": correlation_rows.total, "partitions": len(dates)},
+    yield from with_run_checks(
+        context,
+        MaterializeResult(
+            asset_key="portfolio_risk",
+            metadata={
+                "rows_in_run": portfolio_rows.total,
+                "partitions": len(dates),
+                "weights": MetadataValue.json(weights),
+            },
+        ),
+        MaterializeResult(
+            asset_key="correlation_matrix",
+            metadata={"rows_in_run": correlation_rows.total, "partitions": len(dates)},
+        ),
+        *checks,
     )

@@ -7,8 +7,9 @@ universe file; `dim_date` is rebuilt whole. The engine (DuckDB or Snowflake) is 
 `warehouse` resource chosen by FIN_WAREHOUSE.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -34,7 +35,7 @@ from fin_assets.analytics.schemas import (
     RISK,
     SIGNALS,
 )
-from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.lake_io import count_date_partitions, count_symbol_partitions
 from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
@@ -113,7 +114,7 @@ def fact_asset(
     )
     def load(
         context: AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
-    ) -> MaterializeResult:
+    ) -> Iterator[Any]:
         store, db = lake.get_lake(), warehouse.get_warehouse()
         symbols: list[str] | None
         if per_symbol:
@@ -147,10 +148,11 @@ def fact_asset(
             table, int(counts["stored"].iloc[0]), int(counts["distinct_keys"].iloc[0]), inserted
         )
         record_partition_rows(context, written)
-        return MaterializeResult(
+        result = MaterializeResult(
             metadata={"rows_in_run": inserted, "range": f"{start}..{end}"},
             check_results=[check_result(r.rule, r) for r in results],
         )
+        yield from with_run_checks(context, result)
 
     return load
 

@@ -135,10 +135,8 @@ def submit_backfill(
 ) -> str:
     """Submit an asset backfill of exactly `assets` × `partition_keys`; its id.
 
-    The subset is given per asset: selecting partitions of the roots instead (the UI's
-    partition picker, PartitionBackfill.from_asset_partitions) also targets every downstream
-    partition reached through the partition mappings, which for the 400-day look-back means
-    indicators and risk of the 400 dates after the range.
+    The subset is given per asset (the UI's way, partitions of the roots, is tested in
+    test_ui_backfill.py).
     """
     graph = build_definitions(settings).resolve_asset_graph()
     subset = AssetGraphSubset(

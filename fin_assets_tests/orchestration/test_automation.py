@@ -19,7 +19,7 @@ from dagster import (
 )
 
 from fin_assets.definitions import defs
-from fin_assets.defs.automation import follow_upstream
+from fin_assets.defs.automation import LOOKBACKS, follow_lookback, follow_upstream
 from fin_assets.defs.jobs import PORTFOLIO_ASSETS, REFERENCE_ASSETS, SYMBOL_HISTORY_ASSETS
 from fin_assets.defs.partitions import SYMBOLS, date_partitions, date_symbol_partitions
 
@@ -76,36 +76,35 @@ def ticks() -> list[dict[str, set[str]]]:
 
 def test_nothing_is_requested_while_nothing_changes(ticks) -> None:
     assert ticks[0] == {}
+    assert ticks[3] == {}
     assert ticks[4] == {}
 
 
-def test_the_changed_day_flows_to_bars_and_its_fact_in_one_tick(ticks) -> None:
+def test_the_changed_day_flows_through_its_symbol_graph_in_one_tick(ticks) -> None:
+    """Same-date dependencies: the changed day's bars, analytics, risk and facts are one run."""
     day = keys([CHANGED.isoformat()], "AAPL")
-    assert ticks[1] == {
-        "intraday_bars": day,
-        "daily_bars": day,
-        "fact_intraday_bar": day,
-        "fact_daily_bar": day,
-    }
+    assert ticks[1] == {name: day for name in SYMBOL_HISTORY_ASSETS if name != "raw_quotes"}
 
 
 def test_look_back_dependents_of_the_changed_day_follow_for_that_symbol_only(ticks) -> None:
-    """Indicators, anomalies and risk of every date from the change to the newest partition
-    declare a dependency on the changed daily bars; the portfolio only on the same date."""
-    dependents = keys(days(CHANGED, LAST_DATE), "AAPL")
+    """Indicators, anomalies and risk of every later date up to the newest partition read the
+    changed daily bars in their look-back (signals read the indicators of the previous session):
+    they follow on the next tick, with their facts; the portfolio only on the same date."""
+    later = keys(days(CHANGED + timedelta(1), LAST_DATE), "AAPL")
     same_date = {CHANGED.isoformat()}
     assert ticks[2] == {
-        "technical_indicators": dependents,
-        "anomalies": dependents,
-        "risk_metrics": dependents,
-        "fact_indicator": dependents,
-        "fact_risk": dependents,
+        "technical_indicators": later,
+        "anomalies": later,
+        "risk_metrics": later,
+        "trading_signals": later,
+        "fact_indicator": later,
+        "fact_risk": later,
+        "fact_signal": later,
         "portfolio_risk": same_date,
         "correlation_matrix": same_date,
         "fact_portfolio_risk": same_date,
         "fact_correlation": same_date,
     }
-    assert ticks[3] == {"trading_signals": dependents, "fact_signal": dependents}
 
 
 def test_every_derived_asset_of_the_graph_follows_upstream_and_roots_do_not() -> None:
@@ -115,6 +114,9 @@ def test_every_derived_asset_of_the_graph_follows_upstream_and_roots_do_not() ->
         for key, spec in assets_def.specs_by_key.items()
     }
     for name in (*SYMBOL_HISTORY_ASSETS, *PORTFOLIO_ASSETS, *REFERENCE_ASSETS):
-        expected = follow_upstream() if specs[name].deps else None
+        if name in LOOKBACKS:
+            expected = follow_lookback(*LOOKBACKS[name])
+        else:
+            expected = follow_upstream() if specs[name].deps else None
         assert specs[name].automation_condition == expected, name
     assert [n for n in SYMBOL_HISTORY_ASSETS if not specs[n].deps] == ["raw_quotes"]
