@@ -64,6 +64,12 @@ CHECK_DESCRIPTIONS: dict[str, str] = {
     "non_negative_volume": "volume is finite and >= 0.",
     "session_completeness": "Every minute of the exchange session is present, and no other "
     "(warning).",
+    "plausibility": "Prices and volumes under their ceilings, no aggregate overflow, prices within "
+    "the band around the symbol's recent closes (docs/reliability.md).",
+    "ohlc_repaired": "No bar needed its high/low widened to cover open and close under its "
+    "source's OHLC repair policy (warning; the repaired bars are listed).",
+    "session_has_bars": "Every session's vendor answer holds bars; an empty one is fetched again "
+    "by the next pull (warning).",
     "rsi_range": "RSI 14 lies in [0, 100] wherever it is defined.",
     "known_signals": "Every signal is one of the documented signal names.",
     "var_ordering": "VaR 99 >= VaR 95 >= 0 and CVaR >= VaR (historical and parametric).",
