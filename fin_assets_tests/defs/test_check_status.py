@@ -75,15 +75,20 @@ def run_range(settings: Settings, symbol: str) -> None:
 
 
 def land(settings: Settings, name: str, dropped: int) -> None:
-    """Land MSFT's simulated DAY minutes without the last `dropped`, and process the file."""
+    """Land MSFT's simulated DAY minutes without the last `dropped`, and process the file.
+
+    The vendor's payloads of that session are moved out of the raw layer first, so the landing
+    files are its only source (a landing file's minutes merge over the vendor's)."""
     msft = next(s for s in load_universe() if s.symbol == "MSFT")
     minutes = simulate_intraday(settings.seed, msft, DAY)
     lake = lake_resource(settings).get_lake()
+    for key in lake.list_objects("raw"):
+        if f"symbol=MSFT/trade_date={DAY}/" in key and not key.startswith("raw/landing/"):
+            lake.move_object(key, key.replace("raw/", "set_aside/", 1))
     lake.put_object(
         f"landing/MSFT/{DAY}/{name}.csv", csv_bytes(minutes.iloc[: len(minutes) - dropped])
     )
-    job = build_definitions(settings).resolve_job_def("landing_job")
-    outcomes = process_landing_files(lake, open_instance(settings), job)
+    outcomes = process_landing_files(lake, open_instance(settings), build_definitions(settings))
     assert [o.status for o in outcomes if o.key.endswith(f"{name}.csv")] == ["succeeded"]
 
 

@@ -98,9 +98,8 @@ def stack(
     btc = next(symbol for symbol in load_universe() if symbol.symbol == "BTC")
     bars = minute_bars(btc.calendar, date(2025, 1, 9), 0, MINUTES_PER_DAY, 95_000.0)
     lake.replace_object(LANDING_KEY, csv_bytes(bars))
-    job = build_definitions(settings).resolve_job_def("landing_job")
     [outcome] = process_landing_files(
-        lake, open_instance(settings), job, run_config=QUIET_RUN_CONFIG
+        lake, open_instance(settings), build_definitions(settings), run_config=QUIET_RUN_CONFIG
     )
     assert outcome.status == "succeeded", outcome
     workdir = tmp_path_factory.mktemp("monitoring")
