@@ -1,9 +1,11 @@
-"""The `fin-assets` command: demo, backfill, dev, stream and ingest-landing."""
+"""The `fin-assets` command: demo, backfill, dev, daemon, stream and ingest-landing."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -126,6 +128,25 @@ def ingest_landing(settings: Settings) -> int:
     return 1 if bad else 0
 
 
+def run_dagster_service(arguments: Sequence[str]) -> int:
+    """Run a Dagster service (`dagster dev`, `dagster-daemon run`) until it exits; its exit code.
+
+    The service gets a process group of its own and this process's signals, once each: SIGINT
+    (Ctrl-C) as SIGINT, SIGTERM and SIGHUP as SIGTERM, so it shuts down gracefully; then this
+    process exits, leaving the instance's embedded server (stopped when no other process uses
+    it: fin_assets.instance_database).
+    """
+    service = subprocess.Popen(arguments, process_group=0)
+
+    def forward(signum: int, _frame: object) -> None:
+        service.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, forward)
+    code = service.wait()
+    return code if code >= 0 else 128 - code
+
+
 def parse_date(text: str) -> date:
     return date.fromisoformat(text)
 
@@ -153,6 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     commands.add_parser("dev", help="open the Dagster UI on this FIN_HOME (dagster dev)")
     commands.add_parser(
+        "daemon", help="run the Dagster daemon on this FIN_HOME (dagster-daemon run)"
+    )
+    commands.add_parser(
         "ingest-landing", help="process the lake's new landing/ files now, one run each"
     )
     add_stream_commands(commands)
@@ -161,13 +185,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "stream":
         return run_stream(args, settings)
 
+    # Every other command uses the instance: its database is resolved once, here (FIN_HOME's
+    # embedded server joined unless FIN_DAGSTER_PG_URL is set), so the processes started below
+    # get its URL.
+    settings = prepare_instance_environment(settings)
     if args.command == "ingest-landing":
         return ingest_landing(settings)
 
+    bin_folder = os.path.dirname(sys.executable)
     if args.command == "dev":
-        prepare_instance_environment(settings)
-        dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-        os.execv(dagster, [dagster, "dev", "-m", "fin_assets.definitions"])
+        dagster = os.path.join(bin_folder, "dagster")
+        return run_dagster_service([dagster, "dev", "-m", "fin_assets.definitions"])
+    if args.command == "daemon":
+        daemon = os.path.join(bin_folder, "dagster-daemon")
+        return run_dagster_service([daemon, "run", "-m", "fin_assets.definitions"])
 
     end = args.end or last_complete_date()
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
