@@ -221,7 +221,7 @@ def test_the_cli_runs_the_graph_with_no_postgres_server_and_stops_its_own(
     whose Postgres is unreachable: the runs land in the FIN_HOME's embedded server, stopped
     cleanly when the command exits."""
     home = new_home()
-    window = ["--start", "2025-01-01", "--end", "2025-01-02", "--symbols", "AAPL"]
+    window = ["--start", "2025-01-01", "--end", "2025-01-02"]  # every symbol: the portfolio
     completed = subprocess.run(
         [str(FIN_ASSETS), "backfill", *window, "--parallel-runs", "1"],
         env={**no_postgres_server, "FIN_HOME": str(home)},
