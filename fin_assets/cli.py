@@ -134,16 +134,20 @@ def run_dagster_service(arguments: Sequence[str]) -> int:
     The service gets a process group of its own and this process's signals, once each: SIGINT
     (Ctrl-C) as SIGINT, SIGTERM and SIGHUP as SIGTERM, so it shuts down gracefully; then this
     process exits, leaving the instance's embedded server (stopped when no other process uses
-    it: fin_assets.instance_database).
+    it: fin_assets.instance_database). The handlers are set before the service starts: a handled
+    signal is reset to the default in a child, so the service obeys SIGINT and SIGTERM even when
+    this process was started with SIGINT ignored (a shell's background job).
     """
-    service = subprocess.Popen(arguments, process_group=0)
+    services: list[subprocess.Popen] = []
 
     def forward(signum: int, _frame: object) -> None:
-        service.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+        for service in services:
+            service.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, forward)
-    code = service.wait()
+    services.append(subprocess.Popen(arguments, process_group=0))
+    code = services[0].wait()
     return code if code >= 0 else 128 - code
 
 

@@ -268,16 +268,24 @@ def test_the_suite_setup_needs_no_postgres_server(no_postgres_server: dict[str, 
 
 
 @pytest.mark.slow
-def test_the_daemon_command_runs_on_the_embedded_server_and_stops_it(
-    new_home: Callable[[], Path], tmp_path: Path, no_postgres_server: dict[str, str]
+@pytest.mark.parametrize(
+    ("command", "stop_signal"), [("daemon", signal.SIGTERM), ("dev", signal.SIGINT)]
+)
+def test_the_dagster_services_run_on_the_embedded_server_and_stop_it(
+    command: str,
+    stop_signal: signal.Signals,
+    new_home: Callable[[], Path],
+    tmp_path: Path,
+    no_postgres_server: dict[str, str],
 ) -> None:
-    """`fin-assets daemon` starts the FIN_HOME's server, the daemon heartbeats into it, and on
-    SIGTERM the daemon shuts down and the server is stopped cleanly."""
+    """`fin-assets daemon` and `fin-assets dev` start the FIN_HOME's server, the daemon
+    heartbeats into it, and on SIGTERM or Ctrl-C (SIGINT) the service shuts down and the server
+    is stopped cleanly."""
     home = new_home()
-    log = tmp_path / "daemon.log"
+    log = tmp_path / "service.log"
     with log.open("w") as output:
-        daemon = subprocess.Popen(
-            [str(FIN_ASSETS), "daemon"],
+        service = subprocess.Popen(
+            [str(FIN_ASSETS), command],
             env={**no_postgres_server, "FIN_HOME": str(home)},
             cwd=tmp_path,
             stdout=output,
@@ -287,7 +295,7 @@ def test_the_daemon_command_runs_on_the_embedded_server_and_stops_it(
         deadline = time.monotonic() + 300
         heartbeats: dict = {}
         while not heartbeats:
-            assert daemon.poll() is None, log.read_text()[-3000:]
+            assert service.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(1)
             config = home / "dagster_home" / "dagster.yaml"
@@ -297,7 +305,7 @@ def test_the_daemon_command_runs_on_the_embedded_server_and_stops_it(
                 instance.dispose()
         assert "SENSOR" in heartbeats and "SCHEDULER" in heartbeats
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        code = daemon.wait(timeout=120)
+        service.send_signal(stop_signal)
+        code = service.wait(timeout=120)
     assert code == 0, log.read_text()[-3000:]
     assert_stopped_cleanly(home)
