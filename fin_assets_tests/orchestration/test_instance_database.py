@@ -175,6 +175,28 @@ def test_a_killed_process_does_not_keep_the_server_running(
     assert_stopped_cleanly(home)
 
 
+def test_a_stale_pid_file_naming_another_process_is_neither_reused_nor_signalled(
+    new_home: Callable[[], Path], no_postgres_server: dict[str, str]
+) -> None:
+    """After a crash, postmaster.pid may name a pid that another process now has."""
+    home = new_home()
+    join_embedded_server(home)
+    pid_file = embedded_data_folder(home.resolve()) / "postmaster.pid"
+    lines = pid_file.read_text().splitlines()
+    assert leave_embedded_server(home) is True
+    with subprocess.Popen(["sleep", "600"]) as stranger:
+        try:
+            pid_file.write_text("\n".join([str(stranger.pid), *lines[1:]]) + "\n")
+            join_embedded_server(home)  # starts a server of its own
+            server = postmaster_pid(home)
+            assert server not in (None, stranger.pid)
+            assert leave_embedded_server(home) is True
+            assert_stopped_cleanly(home)
+            assert stranger.poll() is None  # never signalled
+        finally:
+            stranger.kill()
+
+
 def test_two_fin_homes_never_see_each_others_runs(
     new_home: Callable[[], Path], no_postgres_server: dict[str, str]
 ) -> None:
