@@ -87,9 +87,10 @@ def run(folder: Path, days: int, sample: int) -> None:
 
     from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
     from fin_assets.defs.partitions import HISTORY_START, MEMBERS, SYMBOLS, partition_key
-    from fin_assets.instance import drop_postgres_database, open_instance
+    from fin_assets.instance import open_instance
+    from fin_assets.instance_database import database_url, drop_postgres_database
     from fin_assets.settings import Settings
-    from fin_assets_tests.conftest import POSTGRES_SERVER
+    from fin_assets_tests.conftest import postgres_server
     from fin_assets_tests.orchestration.daemon import (
         backfill_finished,
         idle,
@@ -98,7 +99,8 @@ def run(folder: Path, days: int, sample: int) -> None:
     )
 
     settings = Settings.local(
-        folder / "fin_home", f"{POSTGRES_SERVER}/fin_assets_bench_{uuid.uuid4().hex[:12]}"
+        folder / "fin_home",
+        database_url(postgres_server(), f"fin_assets_bench_{uuid.uuid4().hex[:12]}"),
     )
     dates = [HISTORY_START + timedelta(n) for n in range(days)]
     values = list(MEMBERS)  # symbols, or blocks in a blocked universe

@@ -36,11 +36,12 @@ from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.defs.automation import EVALUATION_INTERVAL_SECONDS
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
-from fin_assets.instance import drop_postgres_database, open_instance
+from fin_assets.instance import open_instance
+from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
-from fin_assets_tests.conftest import POSTGRES_SERVER
+from fin_assets_tests.conftest import postgres_server
 from fin_assets_tests.landing.landing_files import csv_bytes
 from fin_assets_tests.orchestration.daemon import (
     Daemon,
@@ -125,7 +126,9 @@ def main() -> None:
     boto3.client("s3", endpoint_url=environment["AWS_ENDPOINT_URL"]).create_bucket(Bucket=bucket)
     home = Path(tempfile.mkdtemp(prefix="fin_freshness_")) / "fin_home"
     settings = replace(
-        Settings.local(home, f"{POSTGRES_SERVER}/fin_assets_bench_{uuid.uuid4().hex[:12]}"),
+        Settings.local(
+            home, database_url(postgres_server(), f"fin_assets_bench_{uuid.uuid4().hex[:12]}")
+        ),
         lake_url=f"s3://{bucket}/lake",
     )
     lake = ParquetLake(settings.lake_url)

@@ -26,10 +26,12 @@ from rich.progress import Progress
 
 from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
-from fin_assets.instance import drop_postgres_database, open_instance
+from fin_assets.instance import open_instance
+from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.runner import plan_runs, run_stages
 from fin_assets.settings import Settings
+from fin_assets_tests.conftest import postgres_server
 
 # Lake dataset written by each step (the multi-asset step writes two; its first is measured).
 STAGE_DATASETS = {
@@ -115,7 +117,7 @@ def main() -> None:
     args = parser.parse_args()
     console = Console()
     end = HISTORY_START + timedelta(days=args.days - 1)
-    pg_url = f"postgresql://postgres@127.0.0.1:5432/fin_assets_bench_{uuid.uuid4().hex[:12]}"
+    pg_url = database_url(postgres_server(), f"fin_assets_bench_{uuid.uuid4().hex[:12]}")
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings.local(Path(folder), dagster_pg_url=pg_url)
         try:

@@ -48,7 +48,8 @@ from fin_assets.definitions import build_definitions
 from fin_assets.defs.automation import EVALUATION_INTERVAL_SECONDS
 from fin_assets.defs.landing import LANDING_SENSOR_INTERVAL_SECONDS
 from fin_assets.defs.partitions import HISTORY_START
-from fin_assets.instance import drop_postgres_database, open_instance
+from fin_assets.instance import open_instance
+from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.settings import Settings
 from fin_assets.streaming.kafka_config import KafkaSettings
@@ -56,7 +57,7 @@ from fin_assets.streaming.landing_writer import LandingWriter, WriterConfig
 from fin_assets.streaming.messages import Quote
 from fin_assets.streaming.publisher import QuotePublisher, bar_quotes, merge_by_time, replay_day
 from fin_assets.universe import load_universe
-from fin_assets_tests.conftest import POSTGRES_SERVER
+from fin_assets_tests.conftest import postgres_server
 from fin_assets_tests.orchestration.daemon import Daemon, failures, idle, running_daemon
 from fin_assets_tests.streaming.ticks import run_history
 
@@ -246,7 +247,8 @@ def signal_latency(bootstrap: str, symbols: list[str], speed: float, seconds: fl
     kafka = KafkaSettings(bootstrap, topic="latency")
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings.local(
-            Path(folder) / "fin_home", f"{POSTGRES_SERVER}/fin_assets_bench_{uuid.uuid4().hex[:12]}"
+            Path(folder) / "fin_home",
+            database_url(postgres_server(), f"fin_assets_bench_{uuid.uuid4().hex[:12]}"),
         )
         settings.home.mkdir(parents=True)
         instance = open_instance(settings)

@@ -1,8 +1,11 @@
-"""The `fin-assets` command: demo, backfill, dev, stream, ingest-landing and metrics."""
+"""The `fin-assets` command: demo, backfill, dev, daemon, stream, ingest-landing and metrics."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -18,7 +21,7 @@ from fin_assets.definitions import build_definitions
 from fin_assets.defs.landing import LandingOutcome, process_landing_files
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.dev import LOG_LEVELS, DevOptions, run_dev
-from fin_assets.instance import open_instance
+from fin_assets.instance import open_instance, prepare_instance_environment
 from fin_assets.landing.contract import parse_landing_key
 from fin_assets.operations.cli import add_metrics_command, run_metrics
 from fin_assets.resources.environments import lake_resource, warehouse_resource
@@ -191,6 +194,29 @@ def print_incomplete_sessions(
     console.print(table)
 
 
+def run_dagster_service(arguments: Sequence[str]) -> int:
+    """Run a Dagster service (`dagster dev`, `dagster-daemon run`) until it exits; its exit code.
+
+    The service gets a process group of its own and this process's signals, once each: SIGINT
+    (Ctrl-C) as SIGINT, SIGTERM and SIGHUP as SIGTERM, so it shuts down gracefully; then this
+    process exits, leaving the instance's embedded server (stopped when no other process uses
+    it: fin_assets.instance_database). The handlers are set before the service starts: a handled
+    signal is reset to the default in a child, so the service obeys SIGINT and SIGTERM even when
+    this process was started with SIGINT ignored (a shell's background job).
+    """
+    services: list[subprocess.Popen] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        for service in services:
+            service.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, forward)
+    services.append(subprocess.Popen(arguments, process_group=0))
+    code = services[0].wait()
+    return code if code >= 0 else 128 - code
+
+
 def parse_date(text: str) -> date:
     return date.fromisoformat(text)
 
@@ -234,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="of the webserver and daemon (default %(default)s; info logs every sensor tick)",
     )
     commands.add_parser(
+        "daemon", help="run the Dagster daemon on this FIN_HOME (dagster-daemon run)"
+    )
+    commands.add_parser(
         "ingest-landing", help="process the lake's new landing/ files now, one run each"
     )
     add_stream_commands(commands)
@@ -245,12 +274,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "stream":
         return run_stream(args, settings)
 
+    # Every other command uses the instance: its database is resolved once, here (FIN_HOME's
+    # embedded server joined unless FIN_DAGSTER_PG_URL is set), so the processes started below
+    # get its URL.
+    settings = prepare_instance_environment(settings)
     if args.command == "ingest-landing":
         return ingest_landing(settings)
 
+    bin_folder = os.path.dirname(sys.executable)
     if args.command == "dev":
         options = DevOptions(args.host, args.port, args.report_port, args.log_level)
         return run_dev(settings, options)
+    if args.command == "daemon":
+        daemon = os.path.join(bin_folder, "dagster-daemon")
+        return run_dagster_service([daemon, "run", "-m", "fin_assets.definitions"])
 
     end = args.end or last_complete_date()
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]

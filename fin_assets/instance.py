@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg2
 import yaml
 from dagster import DagsterInstance
 
+from fin_assets.instance_database import ensure_postgres_database, resolve_instance_database
 from fin_assets.settings import Settings
 
 # Dagster's own knobs for runs that cover thousands of partitions: one "planned" event per asset
@@ -85,44 +84,11 @@ def instance_config(settings: Settings) -> dict:
     }
 
 
-def _admin_connection(url: str) -> tuple[psycopg2.extensions.connection, str]:
-    """An autocommit connection to the server's `postgres` database, and url's database name."""
-    parts = urlsplit(url)
-    try:
-        connection = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    except psycopg2.OperationalError as error:
-        raise RuntimeError(
-            f"cannot reach the Dagster instance's Postgres at {parts.hostname}:{parts.port}: "
-            f"{error}. Start Postgres, set FIN_DAGSTER_PG_URL, or set FIN_DAGSTER_STORAGE=sqlite."
-        ) from error
-    connection.autocommit = True
-    return connection, parts.path.lstrip("/")
-
-
-def ensure_postgres_database(url: str) -> None:
-    """Create the instance's database on its server when it does not exist yet."""
-    connection, database = _admin_connection(url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
-            if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        connection.close()
-
-
-def drop_postgres_database(url: str) -> None:
-    """Drop a (throw-away) instance database, closing its open connections."""
-    connection, database = _admin_connection(url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    finally:
-        connection.close()
-
-
-def prepare_instance_environment(settings: Settings) -> None:
-    """Write dagster.yaml under FIN_HOME and point this process (and its children) at it."""
+def prepare_instance_environment(settings: Settings) -> Settings:
+    """Write dagster.yaml under FIN_HOME and point this process (and its children) at it; the
+    settings with the instance's database resolved (FIN_HOME's embedded server joined when
+    FIN_DAGSTER_PG_URL is not set: fin_assets.instance_database)."""
+    settings = resolve_instance_database(settings)
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config_file = settings.dagster_home / "dagster.yaml"
     config = yaml.safe_dump(instance_config(settings), sort_keys=False)
@@ -132,6 +98,7 @@ def prepare_instance_environment(settings: Settings) -> None:
         ensure_postgres_database(settings.dagster_pg_url)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     os.environ.update(EVENT_ENVIRONMENT)
+    return settings
 
 
 def set_pool_limits(instance: DagsterInstance, pools: Iterable[str]) -> None:

@@ -2,7 +2,8 @@
 
 Every piece of local state lives under one folder, FIN_HOME (default `~/.fin_assets`):
 `lake/` (Parquet lake), `warehouse/fin_assets.duckdb` (DuckDB warehouse) and `dagster_home/`
-(the Dagster instance, so runs made from the CLI appear in `dagster dev`).
+(the Dagster instance, so runs made from the CLI appear in `dagster dev`, with its embedded
+Postgres server unless FIN_DAGSTER_PG_URL names an external one).
 
 Environment variables:
 - FIN_HOME: the state folder.
@@ -23,8 +24,10 @@ Environment variables:
 - FIN_EXECUTOR: `in_process` (local default) or `k8s` (prod default: a pod per step).
 - FIN_SEED: seed of the synthetic market (default 42).
 - FIN_DAGSTER_STORAGE: `postgres` (default) or `sqlite` for the Dagster instance.
-- FIN_DAGSTER_PG_URL: the Postgres URL of the instance
-  (default postgresql://postgres@127.0.0.1:5432/fin_assets).
+- FIN_DAGSTER_PG_URL: the instance's database on an external Postgres server (Helm, prod:
+  postgresql://user:password@host:5432/dagster). Unset: an embedded PostgreSQL server under
+  `$FIN_HOME/dagster_home/postgres`, started on demand and stopped with its last user
+  (fin_assets.instance_database).
 - FIN_POOL_WAIT_LIMIT_SECONDS: how long a step may wait for a slot of its Dagster pool before
   its run fails saying who holds the slot (default 1800; fin_assets.instance_storage).
 - FIN_REPORT_URL: where the market reports are served over HTTP, as the report's metadata
@@ -61,6 +64,7 @@ class Settings:
     env: str
     seed: int
     dagster_storage: str
+    # Empty: FIN_HOME's embedded server (resolved by fin_assets.instance_database).
     dagster_pg_url: str
     lake_url: str
     warehouse: str
@@ -75,7 +79,8 @@ class Settings:
 
     @classmethod
     def local(cls, home: Path, dagster_pg_url: str, seed: int = 42) -> Settings:
-        """The offline local environment in `home` on a Postgres instance (tests, benchmarks)."""
+        """The offline local environment in `home` on a Postgres instance (tests, benchmarks);
+        an empty `dagster_pg_url` means the embedded server of `home`."""
         warehouse, market_source, spark, executor = ENVIRONMENT_DEFAULTS["local"]
         return cls(
             home=home,
@@ -131,9 +136,7 @@ def get_settings() -> Settings:
         env=env,
         seed=int(os.environ.get("FIN_SEED", "42")),
         dagster_storage=_choice("FIN_DAGSTER_STORAGE", "postgres", DAGSTER_STORAGES),
-        dagster_pg_url=os.environ.get(
-            "FIN_DAGSTER_PG_URL", "postgresql://postgres@127.0.0.1:5432/fin_assets"
-        ),
+        dagster_pg_url=os.environ.get("FIN_DAGSTER_PG_URL", ""),
         lake_url=os.environ.get("FIN_LAKE_URL", str(home / "lake")),
         warehouse=_choice("FIN_WAREHOUSE", warehouse, WAREHOUSES),
         market_source=_choice("FIN_MARKET_SOURCE", market_source, MARKET_SOURCES),

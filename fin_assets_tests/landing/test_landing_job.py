@@ -29,7 +29,6 @@ from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
-from fin_assets_tests.conftest import POSTGRES_SERVER
 from fin_assets_tests.landing.landing_files import csv_bytes, json_bytes, minute_bars, put
 from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 
@@ -45,7 +44,7 @@ BARS = [AssetKey("raw_quotes"), AssetKey("intraday_bars"), AssetKey("daily_bars"
 
 def landing_definitions(bucket: str, home: Path) -> Definitions:
     """The production definitions with the lake on the moto bucket (no instance is opened)."""
-    settings = Settings.local(home, f"{POSTGRES_SERVER}/not_opened")
+    settings = Settings.local(home, "postgresql://unused/not_opened")
     return build_definitions(replace(settings, lake_url=f"s3://{bucket}/lake"))
 
 

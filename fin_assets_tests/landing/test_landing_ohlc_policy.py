@@ -24,7 +24,6 @@ from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import SyntheticMarketSource
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
-from fin_assets_tests.conftest import POSTGRES_SERVER
 from fin_assets_tests.landing.landing_files import csv_bytes, put
 from fin_assets_tests.landing.test_landing_job import landing_definitions, run_landing
 from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
@@ -103,7 +102,8 @@ def test_the_reject_policy_refuses_the_bars_and_writes_nothing(
     tmp_path: Path,
 ) -> None:
     land_the_real_day(s3_bucket)
-    settings = Settings.local(tmp_path, f"{POSTGRES_SERVER}/not_opened")
+    # The definitions only: no instance database is opened.
+    settings = Settings.local(tmp_path, "postgresql://unused/not_opened")
     defs = build_definitions(
         replace(settings, lake_url=f"s3://{s3_bucket}/lake"),
         {"market_data": SyntheticMarketSource(ohlc_policies={"landing": "reject"})},
