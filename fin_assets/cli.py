@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from dagster import AssetKey, DagsterInstance
 from dagster._core.definitions.utils import MAX_TITLE_LENGTH
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -60,11 +61,13 @@ def print_failures(settings: Settings, instance: DagsterInstance, outcome: Backf
     for run in outcome.runs:
         if run.success:
             continue
-        console.print(f"[red]{run.request.label} failed[/red] (run {run.run_id})")
+        console.print(f"[red]{run.request.label} failed[/red] (run {run.run_id})", soft_wrap=True)
         for failure in step_failures(instance, run.run_id):
-            console.print(f"  {failure.step}: {failure.cause}")
+            console.print(f"  {failure.step}: {escape(failure.cause)}", soft_wrap=True)
         log = write_run_log(instance, run.run_id, settings.home / "logs")
-        console.print(f"  full log: {log}, or /runs/{run.run_id} in `fin-assets dev`")
+        console.print(
+            f"  full log: {log}, or /runs/{run.run_id} in `fin-assets dev`", soft_wrap=True
+        )
 
 
 def print_summary(settings: Settings, outcome: BackfillOutcome) -> bool:
@@ -117,7 +120,8 @@ def print_summary(settings: Settings, outcome: BackfillOutcome) -> bool:
     print_failures(settings, instance, outcome)
     report = instance.get_latest_materialization_event(AssetKey("market_report"))
     if report is not None and report.asset_materialization is not None:
-        console.print(f"Market report: {report.asset_materialization.metadata['path'].value}")
+        path = report.asset_materialization.metadata["path"].value
+        console.print(f"Market report: {path}", soft_wrap=True)
     return all_passed
 
 
@@ -192,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"FIN_HOME={settings.home}"
     )
     for note in plan.notes:
-        console.print(f"[yellow]{note}")
+        console.print(f"[yellow]{escape(note)}", soft_wrap=True)
     command = f"fin-assets {args.command}"
     title = f"{command} {args.start} to {end}, {','.join(symbols)}"[:MAX_TITLE_LENGTH]
     outcome = run_graph(settings, command, plan, title)

@@ -381,9 +381,11 @@ def write_run_log(instance: DagsterInstance, run_id: str, folder: Path) -> Path:
             page = instance.get_records_for_run(run_id, cursor=cursor, limit=10_000)
             for record in page.records:
                 entry = record.event_log_entry
-                stamp = datetime.fromtimestamp(entry.timestamp, UTC).isoformat(timespec="ms")
+                moment = datetime.fromtimestamp(entry.timestamp, UTC)
+                stamp = moment.isoformat(timespec="milliseconds")
+                kind = entry.dagster_event_type.value if entry.dagster_event_type else "LOG"
                 level = getLevelName(entry.level)
-                log.write(f"{stamp} {level} {entry.step_key or '-'} {entry.message}\n")
+                log.write(f"{stamp} {level} {kind} {entry.step_key or '-'} {entry.message}\n")
                 error = _event_error(entry)
                 if error is not None:
                     log.write(error.to_string())

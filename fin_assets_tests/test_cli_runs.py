@@ -8,6 +8,7 @@ and its backfill is on the Backfills page with every targeted partition material
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
+from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.workspace.context import WorkspaceProcessContext, WorkspaceRequestContext
 from dagster._core.workspace.load_target import ModuleTarget
 from dagster_graphql.test.utils import execute_dagster_graphql
@@ -26,6 +28,7 @@ from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.cli import main
 from fin_assets.defs.jobs import PORTFOLIO_ASSETS, SYMBOL_HISTORY_ASSETS
 from fin_assets.instance import open_instance
+from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings
 
@@ -108,10 +111,15 @@ def readme_backfill(module_fin_settings: Settings) -> CommandResult:
 
 @pytest.fixture(scope="module")
 def ui_workspace(module_fin_settings: Settings) -> Iterator[WorkspaceRequestContext]:
-    """The workspace `fin-assets dev` serves (`dagster dev -m fin_assets.definitions`)."""
+    """The workspace `fin-assets dev` serves (`dagster dev -m fin_assets.definitions`), its code
+    server started in the same environment as the command's."""
     instance: DagsterInstance = open_instance(module_fin_settings)
     target = ModuleTarget("fin_assets.definitions", None, None, None)
-    with WorkspaceProcessContext(instance, target) as context:
+    with pytest.MonkeyPatch.context() as environment:
+        for name, value in module_fin_settings.environment().items():
+            environment.setenv(name, value)
+        context = WorkspaceProcessContext(instance, target)
+    with context:
         yield context.create_request_context()
 
 
@@ -253,3 +261,45 @@ def test_argument_errors_print_no_traceback(
     assert message in errors
     assert "Traceback" not in errors
     assert len(errors.splitlines()) <= 3
+
+
+@pytest.mark.slow
+def test_a_failed_run_prints_its_step_cause_and_log(fin_settings: Settings) -> None:
+    """BTC's daily bars of Jan 1-2 exist but are not Parquet: the plan takes the history as
+    present, the run reading it fails; the command says where and why in a few lines."""
+    lake = ParquetLake(fin_settings.lake_root)
+    for day in (date(2025, 1, 1), date(2025, 1, 2)):
+        path = Path(lake.partition_path("daily_bars", day, "BTC"))
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"not parquet")
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "fin-assets"),
+            *("backfill", "--start", "2025-01-03", "--end", "2025-01-03", "--symbols", "BTC"),
+        ],
+        env={**os.environ, **fin_settings.environment()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout
+    output = done.stdout
+    assert "Traceback" not in output
+    assert "symbol_history_job 2025-01-03|BTC → 2025-01-03|BTC failed" in output
+    causes = re.findall(r"^  (\w+): (.*)$", output, flags=re.MULTILINE)
+    assert causes, output
+    assert all("Parquet" in cause or "parquet" in cause for _, cause in causes), causes
+    (log_path,) = re.findall(r"full log: (\S+\.log)", output)
+    log = Path(log_path).read_text()
+    assert log_path.startswith(str(fin_settings.home / "logs"))
+    assert "Stack Trace:" in log and "STEP_FAILURE" in log
+    instance = open_instance(fin_settings)
+    (backfill,) = instance.get_backfills()
+    assert backfill.status == BulkActionStatus.COMPLETED_FAILED
+    portfolio_or_report = [
+        run.job_name
+        for run in instance.get_runs()
+        if run.job_name in ("portfolio_job", "report_job")
+    ]
+    assert portfolio_or_report == []  # the stages after the failed one did not run
