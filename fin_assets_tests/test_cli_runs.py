@@ -154,46 +154,38 @@ def test_the_runs_are_listed_under_their_jobs_with_the_code_location_origin(
     readme_backfill: CommandResult, ui_workspace: WorkspaceRequestContext
 ) -> None:
     assert readme_backfill.exit_code == 0, readme_backfill.output
-    for job in ("reference_job", "symbol_history_job", "report_job"):
+    ranges = {}
+    for job, count in (("reference_job", 1), ("symbol_history_job", 2), ("report_job", 1)):
+        repository = {"key": ".dagster/repository", "value": REPOSITORY_LABEL}
         result = execute_dagster_graphql(
-            ui_workspace,
-            RUNS_QUERY,
-            {
-                "filter": {
-                    "pipelineName": job,
-                    "tags": [
-                        {
-                            "key": ".dagster/repository",
-                            "value": "__repository__@fin_assets.definitions",
-                        }
-                    ],
-                }
-            },
+            ui_workspace, RUNS_QUERY, {"filter": {"pipelineName": job, "tags": [repository]}}
         )
-        (run,) = result.data["runsOrError"]["results"]
-        assert run["status"] == "SUCCESS"
-        assert run["repositoryOrigin"] == {
-            "repositoryLocationName": "fin_assets.definitions",
-            "repositoryName": "__repository__",
-        }
-        tags = tags_of(run)
-        assert tags["fin/launched_by"] == "fin-assets backfill"
-        assert tags["user"]
-        assert tags["dagster/backfill"]
+        runs = result.data["runsOrError"]["results"]
+        assert len(runs) == count, runs
         selector = {
             "repositoryLocationName": "fin_assets.definitions",
             "repositoryName": "__repository__",
             "pipelineName": job,
         }
         loaded = execute_dagster_graphql(ui_workspace, JOB_QUERY, {"selector": selector})
-        assert run["pipelineSnapshotId"] == loaded.data["pipelineOrError"]["pipelineSnapshotId"]
-    history = execute_dagster_graphql(
-        ui_workspace, RUNS_QUERY, {"filter": {"pipelineName": "symbol_history_job"}}
-    )
-    (run,) = history.data["runsOrError"]["results"]
-    # The look-back extended the history run to the first partition date.
-    assert tags_of(run)["dagster/asset_partition_range_start"] == "2025-01-01|AAPL"
-    assert tags_of(run)["dagster/asset_partition_range_end"] == "2025-06-30|BTC"
+        for run in runs:
+            assert run["status"] == "SUCCESS"
+            assert run["repositoryOrigin"] == {
+                "repositoryLocationName": "fin_assets.definitions",
+                "repositoryName": "__repository__",
+            }
+            assert run["pipelineSnapshotId"] == loaded.data["pipelineOrError"]["pipelineSnapshotId"]
+            tags = tags_of(run)
+            assert tags["fin/launched_by"] == "fin-assets backfill"
+            assert tags["user"]
+            assert tags["dagster/backfill"]
+            if job == "symbol_history_job":
+                ranges[tags["dagster/asset_partition_range_start"]] = tags[
+                    "dagster/asset_partition_range_end"
+                ]
+    # AAPL and BTC are not neighbours in the universe: a run each, from the first partition
+    # date (the look-back history the plan included).
+    assert ranges == {"2025-01-01|AAPL": "2025-06-30|AAPL", "2025-01-01|BTC": "2025-06-30|BTC"}
     portfolio = execute_dagster_graphql(
         ui_workspace, RUNS_QUERY, {"filter": {"pipelineName": "portfolio_job"}}
     )
@@ -215,7 +207,6 @@ def test_the_backfill_is_on_the_backfills_page_with_its_partitions_materialized(
         "/".join(status["assetKey"]["path"]): status
         for status in backfill["assetBackfillData"]["assetBackfillStatuses"]
     }
-    # 181 dates (2025-01-01..06-30) × the universe block AAPL..BTC of the range run.
     runs = execute_dagster_graphql(
         ui_workspace,
         RUNS_QUERY,
@@ -228,9 +219,11 @@ def test_the_backfill_is_on_the_backfills_page_with_its_partitions_materialized(
     }
     assert set(statuses) == {*SYMBOL_HISTORY_ASSETS, "dim_symbol", "dim_date", "market_report"}
     assert not set(PORTFOLIO_ASSETS) & set(statuses)
+    # 181 dates (2025-01-01..06-30, the look-back included) × AAPL and BTC.
+    partitions = ((date(2025, 6, 30) - date(2025, 1, 1)).days + 1) * 2
     for name in SYMBOL_HISTORY_ASSETS:
         counts = statuses[name]
-        assert counts["numPartitionsTargeted"] > 0
+        assert counts["numPartitionsTargeted"] == partitions, name
         assert counts["numPartitionsMaterialized"] == counts["numPartitionsTargeted"], name
         assert counts["numPartitionsFailed"] == counts["numPartitionsInProgress"] == 0
     for name in ("dim_symbol", "dim_date", "market_report"):
