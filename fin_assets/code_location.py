@@ -19,7 +19,10 @@ from typing import Any
 from dagster import DagsterInstance, DagsterRun
 from dagster._core.definitions.selector import JobSubsetSelector
 from dagster._core.errors import DagsterLaunchFailedError
-from dagster._core.remote_representation.code_location import CodeLocation
+from dagster._core.remote_representation.code_location import (
+    CodeLocation,
+    GrpcServerCodeLocation,
+)
 from dagster._core.remote_representation.external import RemoteRepository
 from dagster._core.workspace.context import BaseWorkspaceRequestContext, WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget
@@ -106,3 +109,11 @@ def launch_run(
         return instance.launch_run(run.run_id, workspace)
     except DagsterLaunchFailedError:
         return instance.get_run_by_id(run.run_id)
+
+
+def running_run_ids(workspace: BaseWorkspaceRequestContext) -> set[str]:
+    """Runs whose worker process the code server still has (it forgets exited ones)."""
+    location = workspace.get_code_location(CODE_LOCATION_NAME)
+    if not isinstance(location, GrpcServerCodeLocation):
+        raise TypeError(f"the code location {CODE_LOCATION_NAME} is not served by a code server")
+    return set(location.get_current_runs())

@@ -1,8 +1,8 @@
 """A demo or backfill: planned up front, run as Dagster runs of the code location, followed live.
 
-Planning (`plan_graph`) happens before anything runs. A run is three stages: the reference
-dimensions, the date × symbol history (split into up to `parallel_runs` symbol blocks, each one
-run over the whole date range), the portfolio over the date range, then the market report.
+Planning (`plan_graph`) happens before anything runs. A demo or backfill is four stages: the
+reference dimensions, the date × symbol history (split into up to `parallel_runs` symbol blocks,
+each one run over the whole date range), the portfolio over the date range, the market report.
 - Look-back: indicators and risk read each symbol's whole daily history from HISTORY_START, so
   when a requested symbol lacks daily bars before `start` the history runs start at the first
   missing date (said in the plan's notes).
@@ -11,16 +11,17 @@ run over the whole date range), the portfolio over the date range, then the mark
   (said in the notes, with the command that includes them).
 - Arguments that cannot work (dates outside the partitions, unknown symbols) raise PlanError.
 
-Running (`run_stages`) needs no daemon and keeps the runs visible and truthful in the UI. It
-loads the code location as `fin-assets dev` does (fin_assets.code_location: a workspace with its
-gRPC code server), records one backfill of the asset partitions the runs cover
-(fin_assets.backfill_record), then launches each stage's runs as the UI does: each run created
-with the job's origin and snapshots, tagged with the backfill id and who launched it (`user`,
-`fin/launched_by`) and started by the instance's run launcher in its own run worker process, the
-runs of a stage side by side. Progress is read from the runs' event logs; a failed stage stops
-the backfill. When the runs are over, Dagster's backfill evaluation records the backfill's
-materialized and failed partitions and final status. Warehouse steps share the
-`duckdb_warehouse` pool (limit 1), so concurrent runs take turns on the DuckDB file.
+Running (`run_stages`) needs no daemon and keeps the UI truthful. It loads the code location
+as `fin-assets dev` does (fin_assets.code_location: a workspace with its gRPC code server),
+records one backfill of the asset partitions the runs cover (fin_assets.backfill_record), then
+launches each stage's runs as the UI's launchpad does: each run created with the job's origin
+and snapshots, tagged with the backfill id and who launched it (`user`, `fin/launched_by`), and
+handed straight to the instance's run launcher (not to the run queue, which only the daemon
+serves), which starts its run worker in a process of its own; the runs of a stage run side by
+side. Progress is read from the runs' event logs; a failed stage stops the backfill. When the
+runs are over, `finish_backfill` records the backfill's materialized and failed partitions and
+its final status. Warehouse steps share the `duckdb_warehouse` pool (limit 1), so concurrent
+runs take turns on the DuckDB file.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from dagster._utils.error import SerializableErrorInfo
 from rich.progress import Progress
 
 from fin_assets.backfill_record import add_backfill, finish_backfill
-from fin_assets.code_location import launch_run, loaded_code_location
+from fin_assets.code_location import launch_run, loaded_code_location, running_run_ids
 from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.defs.partition_ranges import member_ranges, range_tags
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS, partition_key
@@ -65,6 +66,7 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}
 # any failure, and the event log (UI, `run_log`) keeps everything.
 SILENT_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 LAUNCHED_BY_TAG = "fin/launched_by"
+WORKER_LOST_MESSAGE = "the run's worker process exited without finishing the run"
 POLL_SECONDS = 0.5
 MAX_CAUSE_CHARS = 300
 
@@ -237,19 +239,30 @@ def _show_events(
 
 
 def _follow(
-    instance: DagsterInstance, tasks: dict[str, int], progress: Progress
+    workspace: BaseWorkspaceRequestContext, tasks: dict[str, int], progress: Progress
 ) -> dict[str, bool]:
-    """Show the runs' progress until every run has finished; success by run id."""
+    """Show the runs' progress until every run has finished; success by run id.
+
+    A run whose worker process exited without finishing it (killed, out of memory) is marked
+    failed, as Dagster's run monitoring would.
+    """
+    instance = workspace.instance
     cursors: dict[str, str | None] = dict.fromkeys(tasks)
     results: dict[str, bool] = {}
     while len(results) < len(tasks):
         time.sleep(POLL_SECONDS)
+        running = running_run_ids(workspace)
         for run_id, task in tasks.items():
             if run_id in results:
                 continue
             run = instance.get_run_by_id(run_id)  # before the events: none is missed at the end
             cursors[run_id] = _show_events(instance, run_id, cursors[run_id], progress, task)
-            if run is not None and run.is_finished:
+            if not run.is_finished and run_id not in running:
+                run = instance.get_run_by_id(run_id)  # it may have finished since
+                if not run.is_finished:
+                    instance.report_run_failed(run, WORKER_LOST_MESSAGE)
+                    continue
+            if run.is_finished:
                 results[run_id] = run.status == DagsterRunStatus.SUCCESS
                 status = "[green]succeeded" if results[run_id] else "[red]failed"
                 progress.update(task, status=status)
@@ -293,7 +306,7 @@ def run_stages(
                 plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
                 steps = len(plan.step_keys_to_execute)
                 tasks[run.run_id] = progress.add_task(request.label, total=steps, status="running")
-            results = _follow(instance, tasks, progress)
+            results = _follow(workspace, tasks, progress)
             seconds = time.perf_counter() - began
             outcomes += [
                 RunOutcome(request, run_id, results[run_id], seconds)
