@@ -126,7 +126,7 @@ def main() -> None:
             began = time.perf_counter()
             with Progress(console=console) as progress:
                 stages = plan_runs(HISTORY_START, end, SYMBOLS, parallel_runs=1)
-                for outcome in run_stages(settings, stages, progress):
+                for outcome in run_stages(settings, stages, progress).runs:
                     if not outcome.success:
                         raise SystemExit(f"{outcome.request.label} failed")
                     timings |= step_timings(instance, outcome.run_id)

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
-from dagster import AssetKey
+from dagster import AssetKey, DagsterInstance
+from dagster._core.definitions.utils import MAX_TITLE_LENGTH
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -29,11 +31,14 @@ from fin_assets.resources.storage import opened_warehouse
 from fin_assets.resources.warehouse import Warehouse
 from fin_assets.runner import (
     QUIET_RUN_CONFIG,
-    RunOutcome,
-    RunRequest,
+    BackfillOutcome,
+    GraphPlan,
+    PlanError,
     check_outcomes,
-    plan_runs,
+    plan_graph,
     run_stages,
+    step_failures,
+    write_run_log,
 )
 from fin_assets.settings import Settings, get_settings
 from fin_assets.streaming.cli import add_stream_commands, run_stream
@@ -48,14 +53,8 @@ def last_complete_date() -> date:
     return datetime.now(UTC).date() - timedelta(days=1)
 
 
-def run_graph(
-    settings: Settings, start: date, end: date, symbols: Sequence[str], parallel_runs: int
-) -> list[RunOutcome]:
-    """Materialize the whole graph for [start, end] × symbols, then the market report."""
-    if start < HISTORY_START:
-        raise ValueError(f"start {start} is before the partitions' first date {HISTORY_START}")
-    if end > last_complete_date():
-        raise ValueError(f"end {end} is after the last complete date {last_complete_date()}")
+def run_graph(settings: Settings, command: str, plan: GraphPlan, title: str) -> BackfillOutcome:
+    """Run a plan's stages as one backfill, showing each run's progress."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -64,31 +63,44 @@ def run_graph(
         TextColumn("{task.fields[status]}"),
     )
     with Progress(*columns, console=console) as progress:
-        stages = [*plan_runs(start, end, symbols, parallel_runs), [RunRequest("report_job")]]
-        return run_stages(settings, stages, progress)
+        return run_stages(settings, plan.stages, progress, command=command, title=title)
 
 
-def print_summary(settings: Settings, outcomes: list[RunOutcome]) -> bool:
+def print_failures(settings: Settings, instance: DagsterInstance, outcome: BackfillOutcome) -> None:
+    """For each failed run: its failed steps with a one-line cause, and where its full log is."""
+    for run in outcome.runs:
+        if run.success:
+            continue
+        console.print(f"[red]{run.request.label} failed[/red] (run {run.run_id})", soft_wrap=True)
+        for failure in step_failures(instance, run.run_id):
+            console.print(f"  {failure.step}: {escape(failure.cause)}", soft_wrap=True)
+        log = write_run_log(instance, run.run_id, settings.home / "logs")
+        console.print(
+            f"  full log: {log}, or /runs/{run.run_id} in `fin-assets dev`", soft_wrap=True
+        )
+
+
+def print_summary(settings: Settings, outcome: BackfillOutcome) -> bool:
     """Print runs, checks, warehouse rows, signals and the market report's location.
 
     True when every run succeeded and no ERROR-severity check failed (failed WARN checks, such
     as a rejected VaR backtest, are shown as warnings).
     """
     instance = open_instance(settings)
-    runs = Table(title="Runs")
+    runs = Table(title=f"Runs of backfill {outcome.backfill_id} ({outcome.status.value})")
     for column in ("job", "range", "run id", "seconds", "status"):
         runs.add_column(column)
     checks = Table(title="Asset checks")
     for column in ("asset", "check", "result", "detail"):
         checks.add_column(column)
-    all_passed = True
-    for outcome in outcomes:
-        request = outcome.request
+    all_passed = bool(outcome.runs)
+    for run in outcome.runs:
+        request = run.request
         span = f"{request.range_start} → {request.range_end}" if request.range_start else "-"
-        status = "[green]success" if outcome.success else "[red]failure"
-        runs.add_row(request.job_name, span, outcome.run_id[:8], f"{outcome.seconds:.1f}", status)
-        all_passed &= outcome.success
-        for check in check_outcomes(instance, outcome.run_id):
+        status = "[green]success" if run.success else "[red]failure"
+        runs.add_row(request.job_name, span, run.run_id[:8], f"{run.seconds:.1f}", status)
+        all_passed &= run.success
+        for check in check_outcomes(instance, run.run_id):
             if check.passed:
                 result = "[green]passed"
             else:
@@ -117,9 +129,11 @@ def print_summary(settings: Settings, outcomes: list[RunOutcome]) -> bool:
     console.print(found)
     with opened_warehouse(warehouse_resource(settings)) as warehouse:
         print_incomplete_sessions(warehouse)
+    print_failures(settings, instance, outcome)
     report = instance.get_latest_materialization_event(AssetKey("market_report"))
     if report is not None and report.asset_materialization is not None:
-        console.print(f"Market report: {report.asset_materialization.metadata['path'].value}")
+        path = report.asset_materialization.metadata["path"].value
+        console.print(f"Market report: {path}", soft_wrap=True)
     return all_passed
 
 
@@ -291,12 +305,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     end = args.end or last_complete_date()
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+    try:
+        plan = plan_graph(
+            settings, args.start, end, symbols, args.parallel_runs, last_complete_date()
+        )
+    except PlanError as error:
+        parser.error(f"{args.command}: {error}")
     console.print(
         f"fin_assets {args.command}: {args.start} → {end}, {len(symbols)} symbols, "
         f"FIN_HOME={settings.home}"
     )
-    outcomes = run_graph(settings, args.start, end, symbols, args.parallel_runs)
-    ok = print_summary(settings, outcomes)
+    for note in plan.notes:
+        console.print(f"[yellow]{escape(note)}", soft_wrap=True)
+    command = f"fin-assets {args.command}"
+    title = f"{command} {args.start} to {end}, {','.join(symbols)}"[:MAX_TITLE_LENGTH]
+    outcome = run_graph(settings, command, plan, title)
+    ok = print_summary(settings, outcome)
     if ok:
         console.print("[green]all runs succeeded and no ERROR-severity check failed")
     else:

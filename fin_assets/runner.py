@@ -1,33 +1,78 @@
-"""Running the jobs over partition ranges: a few range runs, in parallel, with live progress.
+"""A demo or backfill: planned up front, run as Dagster runs of the code location, followed live.
 
-A demo or backfill is three stages: the reference dimensions, the date × symbol history (split
-into up to `parallel_runs` symbol blocks, each one run over the whole date range, executed in
-separate processes), then the portfolio over the date range. Runs are recorded in the instance
-under FIN_HOME, so they appear in `dagster dev`. Warehouse steps share the `duckdb_warehouse`
-pool (limit 1), so concurrent runs take turns on the DuckDB file.
+Planning (`plan_graph`) happens before anything runs. A demo or backfill is four stages: the
+reference dimensions, the date × symbol history (split into up to `parallel_runs` symbol blocks,
+each one run over the whole date range), the portfolio over the date range, the market report.
+- Look-back: indicators and risk read each symbol's whole daily history from HISTORY_START, so
+  when a requested symbol lacks daily bars before `start` the history runs start at the first
+  missing date (said in the plan's notes).
+- Portfolio: `portfolio_risk` and `correlation_matrix` cover the whole universe; they are run
+  when every universe symbol has daily bars up to `end` afterwards, and left out otherwise
+  (said in the notes, with the command that includes them).
+- Arguments that cannot work (dates outside the partitions, unknown symbols) raise PlanError.
+
+Running (`run_stages`) needs no daemon and keeps the UI truthful. It loads the code location
+as `fin-assets dev` does (fin_assets.code_location: a workspace with its gRPC code server),
+records one backfill of the asset partitions the runs cover (fin_assets.backfill_record), then
+launches each stage's runs as the UI's launchpad does: each run created with the job's origin
+and snapshots, tagged with the backfill id and who launched it (`user`, `fin/launched_by`), and
+handed straight to the instance's run launcher (not to the run queue, which only the daemon
+serves), which starts its run worker in a process of its own; the runs of a stage run side by
+side. Progress is read from the runs' event logs; a failed stage stops the backfill. When the
+runs are over, `finish_backfill` records the backfill's materialized and failed partitions and
+its final status. Warehouse steps share the `duckdb_warehouse` pool (limit 1), so concurrent
+runs take turns on the DuckDB file.
 """
 
-import multiprocessing
-import threading
+from __future__ import annotations
+
+import getpass
+import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from logging import getLevelName
+from pathlib import Path
 
-from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
-from dagster._core.utils import make_new_run_id
+from dagster import (
+    AssetCheckSeverity,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+)
+from dagster._core.events.log import EventLogEntry
+from dagster._core.execution.backfill import BulkActionStatus
+from dagster._core.storage.tags import BACKFILL_ID_TAG, USER_TAG
+from dagster._core.workspace.context import BaseWorkspaceRequestContext
+from dagster._utils.error import SerializableErrorInfo
 from rich.progress import Progress
 
-from fin_assets.definitions import build_definitions
+from fin_assets.backfill_record import add_backfill, finish_backfill
+from fin_assets.code_location import launch_run, loaded_code_location, running_run_ids
+from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.defs.partition_ranges import member_ranges, range_tags
-from fin_assets.defs.partitions import partition_key
+from fin_assets.defs.partitions import HISTORY_START, SYMBOLS, partition_key
 from fin_assets.instance import open_instance
+from fin_assets.resources.environments import lake_resource
 from fin_assets.settings import Settings
 
 # Only warnings and errors from Dagster's console logger; progress is shown by the CLI itself.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The launched runs print nothing to the terminal: the CLI shows their progress and a summary of
+# any failure, and the event log (UI, `run_log`) keeps everything.
+SILENT_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+LAUNCHED_BY_TAG = "fin/launched_by"
+WORKER_LOST_MESSAGE = "the run's worker process exited without finishing the run"
 POLL_SECONDS = 0.5
+MAX_CAUSE_CHARS = 300
+
+
+class PlanError(ValueError):
+    """Arguments a demo or backfill cannot run with; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -52,11 +97,28 @@ class RunRequest:
 
 
 @dataclass(frozen=True)
+class GraphPlan:
+    """The stages of runs of a demo or backfill, and what planning added or left out."""
+
+    stages: list[list[RunRequest]]
+    notes: list[str]
+
+
+@dataclass(frozen=True)
 class RunOutcome:
     request: RunRequest
     run_id: str
     success: bool
     seconds: float
+
+
+@dataclass(frozen=True)
+class BackfillOutcome:
+    """The recorded backfill, its final status, and its runs (stages after a failure not run)."""
+
+    backfill_id: str
+    status: BulkActionStatus
+    runs: list[RunOutcome]
 
 
 @dataclass(frozen=True)
@@ -68,12 +130,20 @@ class CheckOutcome:
     detail: str
 
 
+@dataclass(frozen=True)
+class StepFailure:
+    """Why a run failed: the failed step (or `run`), the innermost error's first line."""
+
+    step: str
+    cause: str
+
+
 def plan_runs(
     start: date, end: date, symbols: Sequence[str], parallel_runs: int = 1
 ) -> list[list[RunRequest]]:
     """Stages of runs materializing the whole graph for [start, end] × symbols."""
     if start > end:
-        raise ValueError(f"start {start} is after end {end}")
+        raise PlanError(f"start {start} is after end {end}")
     history = [
         RunRequest(
             "symbol_history_job", str(partition_key(start, first)), str(partition_key(end, last))
@@ -87,79 +157,166 @@ def plan_runs(
     ]
 
 
-def execute_run(settings: Settings, request: RunRequest, run_id: str) -> bool:
-    """Execute one run in this process, recorded in the instance under FIN_HOME."""
-    instance = open_instance(settings)
-    job = build_definitions(settings).resolve_job_def(request.job_name)
-    result = job.execute_in_process(
-        instance=instance,
-        run_id=run_id,
-        tags=request.tags,
-        run_config=QUIET_RUN_CONFIG,
-        raise_on_error=False,
-    )
-    return result.success
+def first_missing_daily_bar(existing: set[date], start: date, end: date) -> date | None:
+    """The first date of [start, end] without a daily_bars partition."""
+    return next((day for day in calendar_dates(start, end) if day not in existing), None)
+
+
+def plan_graph(
+    settings: Settings,
+    start: date,
+    end: date,
+    symbols: Sequence[str],
+    parallel_runs: int,
+    last_date: date,
+) -> GraphPlan:
+    """The runs materializing the graph for [start, end] × symbols, then the market report.
+
+    See the module docstring for the look-back and portfolio rules. Raises PlanError for
+    arguments that cannot run.
+    """
+    if not symbols:
+        raise PlanError("no symbols given")
+    if parallel_runs < 1:
+        raise PlanError(f"--parallel-runs must be at least 1, not {parallel_runs}")
+    if start < HISTORY_START:
+        raise PlanError(f"start {start} is before the partitions' first date {HISTORY_START}")
+    if end > last_date:
+        raise PlanError(f"end {end} is after the last complete date {last_date}")
+    if start > end:
+        raise PlanError(f"start {start} is after end {end}")
+    unknown = sorted(set(symbols) - set(SYMBOLS))
+    if unknown:
+        raise PlanError(f"unknown symbols {unknown}; the universe has {', '.join(SYMBOLS)}")
+    lake = lake_resource(settings).get_lake()
+    existing = {symbol: lake.existing_dates("daily_bars", symbol) for symbol in SYMBOLS}
+    notes = []
+    missing = {
+        symbol: day
+        for symbol in symbols
+        if (day := first_missing_daily_bar(existing[symbol], HISTORY_START, start - timedelta(1)))
+    }
+    history_start = min(missing.values(), default=start)
+    if missing:
+        listed = ", ".join(f"{symbol} from {day}" for symbol, day in missing.items())
+        notes.append(
+            f"look-back: daily bars are missing before {start} ({listed}); indicators and risk "
+            f"read each symbol's whole history, so the history runs start at {history_start}"
+        )
+    stages = plan_runs(history_start, end, symbols, parallel_runs)
+    others = [s for s in SYMBOLS if s not in symbols]
+    incomplete = [s for s in others if first_missing_daily_bar(existing[s], HISTORY_START, end)]
+    if incomplete:
+        stages = stages[:-1]
+        notes.append(
+            "portfolio: not run — portfolio_risk and correlation_matrix cover the whole universe "
+            f"and {', '.join(incomplete)} lack daily bars up to {end}; include them with "
+            f"`fin-assets backfill --start {start} --end {end}` (every symbol)"
+        )
+    return GraphPlan(stages=[*stages, [RunRequest("report_job")]], notes=notes)
+
+
+def launch_tags(command: str) -> dict[str, str]:
+    """Tags naming who launched a run or backfill: the OS user and the fin-assets command."""
+    return {USER_TAG: getpass.getuser(), LAUNCHED_BY_TAG: command}
+
+
+def _show_events(
+    instance: DagsterInstance, run_id: str, cursor: str | None, progress: Progress, task: int
+) -> str | None:
+    """Show the run's new events (current step, latest message); the new cursor."""
+    page = instance.get_records_for_run(run_id, cursor=cursor, limit=10_000)
+    for record in page.records:
+        entry = record.event_log_entry
+        event = entry.dagster_event
+        if event is None:
+            progress.update(task, status=entry.user_message[:60])
+        elif event.event_type == DagsterEventType.STEP_START:
+            progress.update(task, status=str(event.step_key))
+        elif event.event_type == DagsterEventType.STEP_SUCCESS:
+            progress.advance(task)
+    return page.cursor if page.records else cursor
 
 
 def _follow(
-    instance: DagsterInstance, run_id: str, progress: Progress, task: int, done: threading.Event
-) -> None:
-    """Show a run's current step and latest log message until `done` is set."""
-    cursor: str | None = None
-    while not done.wait(POLL_SECONDS):
-        page = instance.get_records_for_run(run_id, cursor=cursor, limit=10_000)
-        for record in page.records:
-            entry = record.event_log_entry
-            event = entry.dagster_event
-            if event is None:
-                progress.update(task, status=entry.user_message[:60])
-            elif event.event_type == DagsterEventType.STEP_START:
-                progress.update(task, status=str(event.step_key))
-            elif event.event_type == DagsterEventType.STEP_SUCCESS:
-                progress.advance(task)
-        cursor = page.cursor
+    workspace: BaseWorkspaceRequestContext, tasks: dict[str, int], progress: Progress
+) -> dict[str, bool]:
+    """Show the runs' progress until every run has finished; success by run id.
+
+    A run whose worker process exited without finishing it (killed, out of memory) is marked
+    failed, as Dagster's run monitoring would.
+    """
+    instance = workspace.instance
+    cursors: dict[str, str | None] = dict.fromkeys(tasks)
+    results: dict[str, bool] = {}
+    while len(results) < len(tasks):
+        time.sleep(POLL_SECONDS)
+        running = running_run_ids(workspace)
+        for run_id, task in tasks.items():
+            if run_id in results:
+                continue
+            run = instance.get_run_by_id(run_id)  # before the events: none is missed at the end
+            cursors[run_id] = _show_events(instance, run_id, cursors[run_id], progress, task)
+            if not run.is_finished and run_id not in running:
+                run = instance.get_run_by_id(run_id)  # it may have finished since
+                if not run.is_finished:
+                    instance.report_run_failed(run, WORKER_LOST_MESSAGE)
+                    continue
+            if run.is_finished:
+                results[run_id] = run.status == DagsterRunStatus.SUCCESS
+                status = "[green]succeeded" if results[run_id] else "[red]failed"
+                progress.update(task, status=status)
+    return results
+
+
+def _launch(
+    workspace: BaseWorkspaceRequestContext, tags: dict[str, str], request: RunRequest
+) -> DagsterRun:
+    return launch_run(workspace, request.job_name, {**request.tags, **tags}, SILENT_RUN_CONFIG)
 
 
 def run_stages(
-    settings: Settings, stages: list[list[RunRequest]], progress: Progress
-) -> list[RunOutcome]:
-    """Run each stage's requests concurrently (one process each); stop after a failed stage."""
+    settings: Settings,
+    stages: list[list[RunRequest]],
+    progress: Progress,
+    command: str = "fin-assets",
+    title: str | None = None,
+) -> BackfillOutcome:
+    """Launch each stage's runs side by side as one backfill; stop after a failed stage."""
     instance = open_instance(settings)
-    defs = build_definitions(settings)
+    os.environ.update(settings.environment())  # the code server builds these settings' defs
+    tags = launch_tags(command)
     outcomes: list[RunOutcome] = []
-    context = multiprocessing.get_context("spawn")
-    for stage in stages:
-        run_ids = [make_new_run_id() for _ in stage]
-        done = threading.Event()
-        followers = []
-        for request, run_id in zip(stage, run_ids, strict=True):
-            steps = len(defs.resolve_job_def(request.job_name).graph.nodes)
-            task = progress.add_task(request.label, total=steps, status="starting")
-            follower = threading.Thread(
-                target=_follow, args=(instance, run_id, progress, task, done), daemon=True
-            )
-            follower.start()
-            followers.append((follower, task, steps))
-        began = time.perf_counter()
-        with ProcessPoolExecutor(max_workers=len(stage), mp_context=context) as pool:
-            futures = [
-                pool.submit(execute_run, settings, request, run_id)
-                for request, run_id in zip(stage, run_ids, strict=True)
+    with loaded_code_location(instance) as process_context:
+        backfill_id = add_backfill(
+            process_context,
+            [(request.job_name, request.tags) for stage in stages for request in stage],
+            tags,
+            title or command,
+        )
+        run_tags = {**tags, BACKFILL_ID_TAG: backfill_id}
+        for stage in stages:
+            workspace = process_context.create_request_context()
+            began = time.perf_counter()
+            # Launched together: the run launcher returns once a run's worker has started.
+            with ThreadPoolExecutor(max_workers=len(stage)) as launcher:
+                runs = list(launcher.map(partial(_launch, workspace, run_tags), stage))
+            tasks = {}
+            for request, run in zip(stage, runs, strict=True):
+                plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+                steps = len(plan.step_keys_to_execute)
+                tasks[run.run_id] = progress.add_task(request.label, total=steps, status="running")
+            results = _follow(workspace, tasks, progress)
+            seconds = time.perf_counter() - began
+            outcomes += [
+                RunOutcome(request, run_id, results[run_id], seconds)
+                for request, run_id in zip(stage, tasks, strict=True)
             ]
-            results = [future.result() for future in futures]
-        done.set()
-        for (follower, task, steps), success in zip(followers, results, strict=True):
-            follower.join()
-            status = "[green]succeeded" if success else "[red]failed"
-            progress.update(task, completed=steps, status=status)
-        seconds = time.perf_counter() - began
-        outcomes += [
-            RunOutcome(request, run_id, success, seconds)
-            for request, run_id, success in zip(stage, run_ids, results, strict=True)
-        ]
-        if not all(results):
-            break
-    return outcomes
+            if not all(results.values()):
+                break
+        all_succeeded = all(outcome.success for outcome in outcomes)
+        status = finish_backfill(process_context, backfill_id, all_succeeded)
+    return BackfillOutcome(backfill_id, status, outcomes)
 
 
 def check_outcomes(instance: DagsterInstance, run_id: str) -> list[CheckOutcome]:
@@ -182,3 +339,70 @@ def check_outcomes(instance: DagsterInstance, run_id: str) -> list[CheckOutcome]
             )
         )
     return outcomes
+
+
+def one_line_cause(error: SerializableErrorInfo) -> str:
+    """The innermost cause's first line (Dagster wraps a step's own exception)."""
+    while error.cause is not None:
+        error = error.cause
+    lines = error.message.strip().splitlines() or [error.cls_name or "unknown error"]
+    return lines[0][:MAX_CAUSE_CHARS]
+
+
+def _event_error(entry: EventLogEntry) -> SerializableErrorInfo | None:
+    """The error an event carries (step and run failures, engine errors), if any."""
+    event = entry.dagster_event
+    error = getattr(event.event_specific_data, "error", None) if event is not None else None
+    return error if isinstance(error, SerializableErrorInfo) else None
+
+
+def step_failures(instance: DagsterInstance, run_id: str) -> list[StepFailure]:
+    """The failed steps of a run with their causes; when no step failed, the run's failure with
+    the error that caused it (a failed launch's is in an engine event)."""
+    failures = []
+    for record in instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.STEP_FAILURE
+    ).records:
+        entry = record.event_log_entry
+        error = entry.dagster_event.event_specific_data.error
+        failures.append(StepFailure(entry.step_key, one_line_cause(error)))
+    if failures:
+        return failures
+    run_failure = instance.get_records_for_run(run_id, of_type=DagsterEventType.RUN_FAILURE)
+    if not run_failure.records:
+        return []
+    errors = [
+        error
+        for event_type in (DagsterEventType.RUN_FAILURE, DagsterEventType.ENGINE_EVENT)
+        for record in instance.get_records_for_run(run_id, of_type=event_type).records
+        if (
+            error := getattr(
+                record.event_log_entry.dagster_event.event_specific_data, "error", None
+            )
+        )
+    ]
+    message = run_failure.records[-1].event_log_entry.message
+    return [StepFailure("run", one_line_cause(errors[0]) if errors else message)]
+
+
+def write_run_log(instance: DagsterInstance, run_id: str, folder: Path) -> Path:
+    """Write the run's whole event log, errors with their tracebacks, to `folder/<run_id>.log`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run_id}.log"
+    with path.open("w") as log:
+        cursor = None
+        while True:
+            page = instance.get_records_for_run(run_id, cursor=cursor, limit=10_000)
+            for record in page.records:
+                entry = record.event_log_entry
+                moment = datetime.fromtimestamp(entry.timestamp, UTC)
+                stamp = moment.isoformat(timespec="milliseconds")
+                kind = entry.dagster_event_type.value if entry.dagster_event_type else "LOG"
+                level = getLevelName(entry.level)
+                log.write(f"{stamp} {level} {kind} {entry.step_key or '-'} {entry.message}\n")
+                error = _event_error(entry)
+                if error is not None:
+                    log.write(error.to_string())
+            if not page.has_more:
+                return path
+            cursor = page.cursor

@@ -118,6 +118,24 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.home / "dagster_home"
 
+    def environment(self) -> dict[str, str]:
+        """The environment variables from which get_settings() reads these settings (for a
+        process that must build the same definitions, such as a code server)."""
+        return {
+            "FIN_HOME": str(self.home),
+            "FIN_ENV": self.env,
+            "FIN_SEED": str(self.seed),
+            "FIN_DAGSTER_STORAGE": self.dagster_storage,
+            "FIN_DAGSTER_PG_URL": self.dagster_pg_url,
+            "FIN_LAKE_URL": self.lake_url,
+            "FIN_WAREHOUSE": self.warehouse,
+            "FIN_MARKET_SOURCE": self.market_source,
+            "FIN_SPARK": self.spark,
+            "FIN_EXECUTOR": self.executor,
+            "FIN_LANDING_URL": self.landing_url,
+            "FIN_RAW_URL": self.raw_url,
+        }
+
 
 def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
     value = os.environ.get(name, default)

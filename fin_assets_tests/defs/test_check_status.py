@@ -13,7 +13,6 @@ from datetime import date
 
 import pytest
 import yaml
-from dagster._core.utils import make_new_run_id
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
 from fin_assets.analytics.market_calendar import session_minutes
@@ -25,9 +24,10 @@ from fin_assets.defs.landing import process_landing_files
 from fin_assets.defs.partitions import partition_key
 from fin_assets.instance import open_instance
 from fin_assets.resources.environments import lake_resource
-from fin_assets.runner import RunRequest, execute_run
+from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
+from fin_assets_tests.in_process_runs import execute_in_process
 from fin_assets_tests.landing.landing_files import csv_bytes
 from fin_assets_tests.orchestration.daemon import REPOSITORY_ROOT, daemon_environment
 
@@ -71,7 +71,7 @@ def run_range(settings: Settings, symbol: str) -> None:
     request = RunRequest(
         "symbol_history_job", str(partition_key(START, symbol)), str(partition_key(END, symbol))
     )
-    assert execute_run(settings, request, make_new_run_id())
+    assert execute_in_process(settings, request)
 
 
 def land(settings: Settings, name: str, dropped: int) -> None:

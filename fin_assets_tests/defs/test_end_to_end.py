@@ -36,7 +36,7 @@ FACT_KEYS = {
 def materialize(settings: Settings, start: date, end: date, symbols: list[str]) -> None:
     """Run the graph as the CLI does (two concurrent history runs); no ERROR check may fail."""
     with Progress(disable=True) as progress:
-        outcomes = run_stages(settings, plan_runs(start, end, symbols, 2), progress)
+        outcomes = run_stages(settings, plan_runs(start, end, symbols, 2), progress).runs
     instance = open_instance(settings)
     assert [o.request.job_name for o in outcomes] == [
         "reference_job",

@@ -7,14 +7,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from dagster import MultiPartitionKey
-from dagster._core.utils import make_new_run_id
 
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.defs.partition_ranges import member_ranges
 from fin_assets.resources.warehouse import DuckDBWarehouse
-from fin_assets.runner import RunRequest, execute_run
+from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
 from fin_assets_tests.conftest import throwaway_settings
+from fin_assets_tests.in_process_runs import execute_in_process
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def range_runs(settings: Settings) -> dict[str, pd.DataFrame]:
     """One run per contiguous symbol block over the whole date range."""
     for first, last in member_ranges(SYMBOLS):
         request = RunRequest("symbol_history_job", key(START, first), key(END, last))
-        assert execute_run(settings, request, make_new_run_id())
+        assert execute_in_process(settings, request)
     return facts(settings)
 
 
@@ -54,7 +54,7 @@ def partition_runs(settings: Settings) -> dict[str, pd.DataFrame]:
     while day <= END:
         for symbol in SYMBOLS:
             request = RunRequest("symbol_history_job", key(day, symbol), key(day, symbol))
-            assert execute_run(settings, request, make_new_run_id())
+            assert execute_in_process(settings, request)
         day += timedelta(days=1)
     return facts(settings)
 

@@ -16,7 +16,6 @@ import pytest
 import yaml
 from dagster import AssetKey, DagsterRunStatus, RunsFilter
 from dagster._core.execution.backfill import BulkActionStatus
-from dagster._core.utils import make_new_run_id
 from dagster_graphql.client.query import LAUNCH_PARTITION_BACKFILL_MUTATION
 from dagster_graphql.test.utils import (
     define_out_of_process_context,
@@ -27,8 +26,9 @@ from dagster_graphql.test.utils import (
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
 from fin_assets.defs.partitions import partition_key
 from fin_assets.instance import open_instance
-from fin_assets.runner import RunRequest, execute_run
+from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
+from fin_assets_tests.in_process_runs import execute_in_process
 from fin_assets_tests.orchestration.daemon import (
     REPOSITORY_ROOT,
     backfill_finished,
@@ -76,7 +76,7 @@ def test_a_ui_backfill_after_existing_history_and_a_one_partition_materialize_su
         str(partition_key(HISTORY_START, "AAPL")),
         str(partition_key(HISTORY_END, "AAPL")),
     )
-    assert execute_run(fin_settings, history, make_new_run_id())
+    assert execute_in_process(fin_settings, history)
 
     params = {
         "assetSelection": [{"path": [name]} for name in SYMBOL_HISTORY_ASSETS],

@@ -45,7 +45,7 @@ def test_the_graph_loads_snowflake_and_reports(fin_settings: Settings, snowflake
     stages = [*plan_runs(START, END, symbols, 2), [RunRequest("report_job")]]
 
     with Progress(disable=True) as progress:
-        outcomes = run_stages(settings, stages, progress)
+        outcomes = run_stages(settings, stages, progress).runs
 
     assert [o.success for o in outcomes] == [True] * 5
     with opened_warehouse(warehouse_resource(settings)) as warehouse:
