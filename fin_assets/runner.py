@@ -221,10 +221,11 @@ def launch_tags(command: str) -> dict[str, str]:
     return {USER_TAG: getpass.getuser(), LAUNCHED_BY_TAG: command}
 
 
-def _show_events(
+def show_events(
     instance: DagsterInstance, run_id: str, cursor: str | None, progress: Progress, task: int
 ) -> str | None:
-    """Show the run's new events (current step, latest message); the new cursor."""
+    """Show the run's new events (current step, a step waiting for its pool, latest message);
+    the new cursor."""
     page = instance.get_records_for_run(run_id, cursor=cursor, limit=10_000)
     for record in page.records:
         entry = record.event_log_entry
@@ -233,6 +234,9 @@ def _show_events(
             progress.update(task, status=entry.user_message[:60])
         elif event.event_type == DagsterEventType.STEP_START:
             progress.update(task, status=str(event.step_key))
+        elif event.is_engine_event and "pool" in event.engine_event_data.metadata:
+            pool = event.engine_event_data.metadata["pool"].value
+            progress.update(task, status=f"{event.step_key} waits for pool {pool}")
         elif event.event_type == DagsterEventType.STEP_SUCCESS:
             progress.advance(task)
     return page.cursor if page.records else cursor
@@ -256,7 +260,7 @@ def _follow(
             if run_id in results:
                 continue
             run = instance.get_run_by_id(run_id)  # before the events: none is missed at the end
-            cursors[run_id] = _show_events(instance, run_id, cursors[run_id], progress, task)
+            cursors[run_id] = show_events(instance, run_id, cursors[run_id], progress, task)
             if not run.is_finished and run_id not in running:
                 run = instance.get_run_by_id(run_id)  # it may have finished since
                 if not run.is_finished:

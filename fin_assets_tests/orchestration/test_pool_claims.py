@@ -22,9 +22,11 @@ from dagster import (
 from dagster._core.storage.event_log.base import EventLogStorage
 from dagster._core.utils import make_new_run_id
 from dagster_postgres.event_log import PostgresEventLogStorage
+from rich.progress import Progress
 
 from fin_assets.instance import open_instance
 from fin_assets.instance_storage import HOLDER_TAG, PostgresPoolSafeEventLogStorage
+from fin_assets.runner import show_events
 from fin_assets.settings import Settings
 
 POOL = "test_pool"
@@ -142,6 +144,11 @@ def test_a_step_that_waits_too_long_fails_its_run_naming_the_holder_without_spin
     assert f"pool {POOL!r}" in message
     assert f"run {holder.run_id} step x" in message
     assert "step load waited" in message
+    # The CLI's progress line said what the step waited for.
+    progress = Progress()
+    task = progress.add_task("pooled_job", status="")
+    show_events(instance, result.run_id, None, progress, task)
+    assert progress.tasks[task].fields["status"] == f"load waits for pool {POOL}"
     # The waiting step left no pending claim behind; the holder keeps its slot.
     info = instance.event_log_storage.get_concurrency_info(POOL)
     assert [step.run_id for step in info.pending_steps] == [holder.run_id]
