@@ -1,32 +1,12 @@
 """The OHLC policy on the real CryptoCompare day of ../shared/data (43 inconsistent bars)."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from fin_assets.analytics import quality
 from fin_assets.analytics.ohlc_policy import OHLC_TOLERANCE, apply_ohlc_policy, shortfall
-
-REAL_DAY = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "data"
-    / "crypto_minute_2025-10-12.parquet"
-)
-# Inconsistent bars per coin, as the data's README states them.
-README_COUNTS = {
-    "UNISWAP": 32,
-    "AVALANCHE-2": 4,
-    "CHAINLINK": 3,
-    "ETHEREUM": 2,
-    "SOLANA": 1,
-    "POLKADOT": 1,
-    "BITCOIN": 0,
-    "CARDANO": 0,
-}
+from fin_assets_tests.analytics.real_day import INCONSISTENT_BARS, REAL_DAY
 
 
 def real_bars(coin: str) -> pd.DataFrame:
@@ -47,13 +27,13 @@ def repaired_by_hand(bars: pd.DataFrame) -> tuple[list[tuple[float, float]], lis
     return values, changed
 
 
-@pytest.mark.parametrize("coin", list(README_COUNTS))
+@pytest.mark.parametrize("coin", list(INCONSISTENT_BARS))
 def test_repair_widens_exactly_the_inconsistent_real_bars(coin: str) -> None:
     bars = real_bars(coin)
     before = bars.copy()
     outcome = apply_ohlc_policy(bars, "repair")
     values, changed = repaired_by_hand(bars)
-    assert len(changed) == README_COUNTS[coin]
+    assert len(changed) == INCONSISTENT_BARS[coin]
     assert list(outcome.inconsistent) == changed
     assert len(outcome.beyond_tolerance) == 0
     assert list(zip(outcome.bars["high"], outcome.bars["low"], strict=True)) == values
@@ -67,7 +47,7 @@ def test_the_real_shortfalls_lie_within_the_tolerance() -> None:
     frame = pd.read_parquet(REAL_DAY)
     missed = shortfall(frame)
     inconsistent = missed[missed > 0]
-    assert len(inconsistent) == sum(README_COUNTS.values()) == 43
+    assert len(inconsistent) == sum(INCONSISTENT_BARS.values()) == 43
     # 0.015 % to 0.17 % (the aggregator's open is the previous close): far below 0.5 %.
     assert 0.00014 < inconsistent.min() < 0.00015 and 0.0016 < inconsistent.max() < 0.0017
     assert inconsistent.max() < OHLC_TOLERANCE

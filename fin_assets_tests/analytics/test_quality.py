@@ -6,7 +6,6 @@ import dataclasses
 import math
 from collections import Counter
 from datetime import date, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,22 +25,9 @@ from fin_assets.analytics.quality import (
     ohlc_inconsistent_mask,
 )
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
+from fin_assets_tests.analytics.real_day import INCONSISTENT_BARS, REAL_DAY
 
-REAL_MINUTES = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "data"
-    / "crypto_minute_2025-10-12.parquet"
-)
-REAL_INCONSISTENT = {
-    "UNISWAP": 32,
-    "AVALANCHE-2": 4,
-    "CHAINLINK": 3,
-    "ETHEREUM": 2,
-    "SOLANA": 1,
-    "POLKADOT": 1,
-}
+REAL_INCONSISTENT = {coin: bars for coin, bars in INCONSISTENT_BARS.items() if bars}
 DAY = date(2025, 10, 12)
 NAN = float("nan")
 INF = float("inf")
@@ -72,8 +58,8 @@ def _minutes(start: str, count: int) -> pd.DatetimeIndex:
 
 @pytest.fixture(scope="module")
 def real_bars() -> pd.DataFrame:
-    assert REAL_MINUTES.exists(), f"real-data file missing: {REAL_MINUTES}"
-    return pd.read_parquet(REAL_MINUTES)
+    assert REAL_DAY.exists(), f"real-data file missing: {REAL_DAY}"
+    return pd.read_parquet(REAL_DAY)
 
 
 # ---- real data -------------------------------------------------------------------------------
