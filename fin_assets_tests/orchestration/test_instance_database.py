@@ -207,9 +207,9 @@ def test_two_fin_homes_never_see_each_others_runs(
         for home in homes:
             settings = Settings.local(home, dagster_pg_url="")  # the embedded server of `home`
             instance = open_instance(settings)
-            urls[home] = yaml.safe_load((settings.dagster_home / "dagster.yaml").read_text())[
-                "storage"
-            ]["postgres"]["postgres_url"]
+            config = yaml.safe_load((settings.dagster_home / "dagster.yaml").read_text())
+            urls[home] = config["run_storage"]["config"]["postgres_url"]
+            assert config["event_log_storage"]["config"]["postgres_url"] == urls[home]
             job = build_definitions(settings).resolve_job_def("reference_job")
             result = job.execute_in_process(instance=instance)
             assert result.success
