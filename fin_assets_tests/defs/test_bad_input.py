@@ -21,11 +21,13 @@ REAL_BARS_FILE = REAL_BARS / "crypto_minute_2025-10-12.parquet"
 
 class ReplayedVendorBars(MarketDataResource):
     """Serves real CryptoCompare minute bars of 2025-10-12 (ETHEREUM) as ETH's payload;
-    `broken_high_at` sets that bar's high 1 % below its open/close (beyond the OHLC tolerance).
+    `broken_high_at` sets that bar's high 1 % below its open/close (beyond the OHLC tolerance),
+    `absurd_at` that bar's prices to 1e12 (consistent, but over the plausibility ceiling).
     """
 
     path: str
     broken_high_at: int = -1
+    absurd_at: int = -1
 
     @property
     def vendor(self) -> str:
@@ -42,6 +44,8 @@ class ReplayedVendorBars(MarketDataResource):
         if self.broken_high_at >= 0:
             row = self.broken_high_at
             bars.loc[row, "high"] = bars.loc[row, ["open", "close"]].max() * 0.99
+        if self.absurd_at >= 0:
+            bars.loc[self.absurd_at, ["open", "high", "low", "close"]] = 1e12
         return bars
 
 

@@ -36,7 +36,13 @@ def image_environment(home: Path) -> dict[str, str]:
     assert env.pop("FIN_HOME") == "/tmp/fin_assets"
     assert env.pop("XDG_CACHE_HOME") == "/tmp/.cache"
     return {
-        **{key: value for key, value in os.environ.items() if not key.startswith("FIN_")},
+        # Not the test process's own instance (an earlier test's DAGSTER_HOME, its database
+        # dropped since): the pod's instance comes from the cluster.
+        **{
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("FIN_") and key != "DAGSTER_HOME"
+        },
         **env,
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
         "FIN_HOME": str(home),

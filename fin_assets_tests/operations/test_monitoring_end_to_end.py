@@ -3,8 +3,8 @@
 A small backfill (the reference dimensions, BTC over 2025-01-01..08) succeeds, then a landing
 file of BTC's 2025-01-09 goes through `fin-assets ingest-landing`'s path; the exporter's
 /metrics must match values computed from the stores themselves. Then a run fed real vendor
-bars with inconsistent OHLC (test_bad_input's replay) fails on a blocking check (intraday_bars
-ohlc_consistency): Prometheus, scraping the exporter with deploy/'s rules, must fire
+bars with one absurd bar (test_bad_input's replay) fails on a blocking check (intraday_bars
+plausibility): Prometheus, scraping the exporter with deploy/'s rules, must fire
 FinAssetsPipelineFailed and FinAssetsDataQualityViolation, and Alertmanager, with deploy/'s
 routing, must POST them to the webhook receiver. In between, every panel query of the Grafana
 dashboards (deploy/grafana/) must run in that Prometheus over the real scrape.
@@ -221,7 +221,7 @@ def test_every_dashboard_query_runs_in_prometheus_over_a_real_scrape(stack: Stac
 def test_a_failed_run_and_check_fire_alerts_that_reach_the_webhook(stack: Stack) -> None:
     wait_for_scrapes(stack, 1)
     assert firing_alerts(stack.prometheus_url) == []
-    bad_bars = {"market_data": ReplayedVendorBars(path=str(REAL_BARS_FILE))}
+    bad_bars = {"market_data": ReplayedVendorBars(path=str(REAL_BARS_FILE), absurd_at=7)}
     assert not run(
         stack.settings,
         RunRequest("symbol_history_job", "2025-10-12|ETH", "2025-10-12|ETH"),
@@ -243,7 +243,7 @@ def test_a_failed_run_and_check_fire_alerts_that_reach_the_webhook(stack: Stack)
         for a in firing_alerts(stack.prometheus_url)
         if a["labels"]["alertname"] == "FinAssetsDataQualityViolation"
     ]
-    assert {("intraday_bars", "ohlc_consistency")} <= {(q["asset"], q["check"]) for q in quality}
+    assert {("intraday_bars", "plausibility")} <= {(q["asset"], q["check"]) for q in quality}
 
     def delivered() -> set[str] | None:
         names = {
