@@ -12,8 +12,9 @@ read the same symbol's daily bars up to X (their look-back: X-400..X; signals th
 of X-14..X). Their declared dependencies are same-date, so that a backfill of a few dates
 targets only them; `follow_lookback()` adds `LookbackUpdated`, which maps a change of daily
 bars on day D to every date D..D+400 of that symbol (up to the newest partition), for that
-symbol only, and nothing else. The conditions wait while a dependency is missing or in
-progress, and while the target itself is in progress. The sensor runs in the code server
+symbol only, and nothing else. The conditions wait while a dependency or a look-back
+partition (`LookbackMissing`) is missing, while a dependency is in progress, and while the
+target itself is in progress. The sensor runs in the code server
 (`use_user_code_server`), which evaluates this code location's own condition class.
 
 The sensor emits its requests as backfills, so the assets' BackfillPolicy.single_run() turns
@@ -72,22 +73,16 @@ def follow_upstream() -> AutomationCondition:
 
 
 @dataclass(frozen=True)
-class LookbackUpdated(AutomationCondition[AssetKey]):
-    """True for a (date X, symbol) partition when `source`'s partition of that symbol on a date
-    in [X - days, X] updated since the previous evaluation (not by a run that also targets the
-    partition): the look-back of `lookback_mapping(days)`, followed without declaring it.
-    """
+class LookbackCondition(AutomationCondition[AssetKey]):
+    """True for a (date X, symbol) partition when `source`'s partition of that symbol on some
+    date in [X - days, X] meets `of_source()`: the look-back of `lookback_mapping(days)`,
+    followed without declaring it."""
 
     source: str
     days: int
 
-    @property
-    def name(self) -> str:
-        return f"lookback_updated({self.source}, {self.days} days)"
-
-    @property
-    def description(self) -> str:
-        return f"{self.source} updated within the {self.days} dates before"
+    def of_source(self) -> AutomationCondition:
+        raise NotImplementedError
 
     async def evaluate(self, context: AutomationContext) -> AutomationResult:  # ty: ignore[invalid-method-override]
         view = context.asset_graph_view
@@ -99,11 +94,8 @@ class LookbackUpdated(AutomationCondition[AssetKey]):
         upstream = mapping.get_upstream_mapped_partitions_result_for_partitions(
             context.candidate_subset.get_internal_subset_value(), target_def, source_def
         ).partitions_subset
-        updated = (
-            AutomationCondition.newly_updated() & ~AutomationCondition.executed_with_root_target()
-        )
         child = context.for_child_condition(
-            child_condition=updated,
+            child_condition=self.of_source(),
             child_indices=[0],
             candidate_subset=EntitySubset(
                 view, key=source, value=_ValidatedEntitySubsetValue(upstream)
@@ -119,13 +111,52 @@ class LookbackUpdated(AutomationCondition[AssetKey]):
         return AutomationResult(context=context, true_subset=true_subset, child_results=[result])
 
 
+@dataclass(frozen=True)
+class LookbackUpdated(LookbackCondition):
+    """A source partition in the look-back updated since the previous evaluation (not by a run
+    that also targets the partition)."""
+
+    @property
+    def name(self) -> str:
+        return f"lookback_updated({self.source}, {self.days} days)"
+
+    @property
+    def description(self) -> str:
+        return f"{self.source} updated within the {self.days} dates before"
+
+    def of_source(self) -> AutomationCondition:
+        return (
+            AutomationCondition.newly_updated() & ~AutomationCondition.executed_with_root_target()
+        )
+
+
+@dataclass(frozen=True)
+class LookbackMissing(LookbackCondition):
+    """A source partition in the look-back was never materialized: the partition's history
+    cannot be read yet, so it waits (as `any_deps_missing` waits for a declared dependency)
+    instead of running and failing; the history's arrival updates the look-back."""
+
+    @property
+    def name(self) -> str:
+        return f"lookback_missing({self.source}, {self.days} days)"
+
+    @property
+    def description(self) -> str:
+        return f"{self.source} missing within the {self.days} dates before"
+
+    def of_source(self) -> AutomationCondition:
+        return AutomationCondition.missing()
+
+
 def follow_lookback(source: str, days: int) -> AutomationCondition:
-    """`follow_upstream()`, also requested when the source updated within the look-back."""
+    """`follow_upstream()`, also requested when the source updated within the look-back, and
+    waiting while a source partition of the look-back is missing."""
     return (
         (
             AutomationCondition.any_deps_updated() | LookbackUpdated(source, days)
         ).since_last_handled()
         & ~AutomationCondition.any_deps_missing()
+        & ~LookbackMissing(source, days)
         & ~AutomationCondition.any_deps_in_progress()
         & ~AutomationCondition.in_progress()
     ).with_label("follow_upstream_and_lookback")

@@ -120,3 +120,17 @@ def test_every_derived_asset_of_the_graph_follows_upstream_and_roots_do_not() ->
             expected = follow_upstream() if specs[name].deps else None
         assert specs[name].automation_condition == expected, name
     assert [n for n in SYMBOL_HISTORY_ASSETS if not specs[n].deps] == ["raw_quotes"]
+
+
+def test_a_date_whose_look_back_history_is_missing_waits_instead_of_failing() -> None:
+    """A day's bars without the history before them (a daily pull on a home whose earlier dates
+    never ran): the look-back assets are not requested, which would fail reading the history."""
+    instance = DagsterInstance.ephemeral()
+    result = evaluate_automation_conditions(defs, instance, evaluation_time=NOW)
+    day = keys([LAST_DATE.isoformat()], "AAPL")
+    materialize(instance, {"raw_quotes": day, "intraday_bars": day, "daily_bars": day})
+    result = evaluate_automation_conditions(
+        defs, instance, evaluation_time=NOW, cursor=result.cursor
+    )
+    assert requested(result)["fact_daily_bar"] == day
+    assert not {"technical_indicators", "anomalies", "risk_metrics"} & requested(result).keys()
