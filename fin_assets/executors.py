@@ -1,9 +1,11 @@
 """The executor of every job, chosen by FIN_EXECUTOR (see fin_assets.settings).
 
 - `in_process`: every step of a run in the run's own process, one at a time (local default:
-  the DuckDB warehouse takes one writer process at a time).
+  the DuckDB warehouse takes one writer process at a time). Its runs are staged and published
+  when they succeed (write-audit-publish for the run: fin_assets.defs.publish).
 - `k8s`: dagster-k8s's `k8s_job_executor`, one Kubernetes Job (one pod) per step, in the
-  cluster deployed with helm/ (docs/deploy.md). Step pods inherit what the instance's
+  cluster deployed with helm/ (docs/deploy.md). Its runs are not staged yet: each step publishes
+  its own writes after its checks (docs/reliability.md). Step pods inherit what the instance's
   K8sRunLauncher sets (image of the code location, service account with the IRSA role,
   `envSecrets`, security context, the writable /tmp volume); the executor gives every step
   STEP_RESOURCES (its `step_k8s_config`).
@@ -27,6 +29,7 @@ from typing import Any
 
 from dagster import ExecutorDefinition, in_process_executor
 
+from fin_assets.defs.publish import publishing_executor
 from fin_assets.settings import Settings
 
 # Requests are what the scheduler reserves; limits stop a runaway step before it starves the node.
@@ -79,7 +82,7 @@ def k8s_executor_config() -> dict[str, Any]:
 def executor_for(settings: Settings) -> ExecutorDefinition:
     """The executor of `settings.executor` (`in_process` or `k8s`)."""
     if settings.executor == "in_process":
-        return in_process_executor
+        return publishing_executor(in_process_executor)
     if settings.executor == "k8s":
         # Imported here: the Kubernetes client takes seconds to import in every local process.
         from dagster_k8s import k8s_job_executor

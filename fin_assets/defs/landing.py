@@ -23,7 +23,8 @@
   (`ingest_landing_run`). The sensor has read and validated each file before batching it (a
   file breaking the contract is quarantined then, never half-ingested), so one bad file
   cannot hold back the others of its batch.
-- `process_landing_files`: the same, one file per run, synchronously, for
+- `process_landing_files`: the same, one file per run, synchronously (staged runs:
+  fin_assets.defs.publish), for
   `fin-assets ingest-landing`, followed by the runs of the file's look-back dependents
   (defs/lookback.py) that automation makes when the daemon runs.
 
@@ -73,6 +74,7 @@ from fin_assets.defs.partitions import (
     SYMBOLS,
     date_partitions,
 )
+from fin_assets.defs.publish import execute_staged_in_process
 from fin_assets.landing.contract import (
     LANDING_PREFIX,
     LANDING_VENDOR,
@@ -451,8 +453,9 @@ def _process_landing_file(
         status = "deferred" if state.deferred else "waiting"
         return LandingOutcome(landed.key, status, detail=state.reason)
     [batch] = landing_batches([(landed, state)])
-    result = definitions.resolve_job_def(landing_job.name).execute_in_process(
-        instance=instance,
+    result = execute_staged_in_process(
+        definitions.resolve_job_def(landing_job.name),
+        instance,
         run_config={**run_config, **landing_run_config(batch.keys)},
         tags=landing_run_tags(batch),
         raise_on_error=False,
@@ -464,8 +467,9 @@ def _process_landing_file(
         return LandingOutcome(landed.key, "failed", result.run_id)
     run_ids, stale = [], []
     for dependents in dependent_runs(lake, state.symbol, state.start, state.end):
-        follow_up = definitions.resolve_job_def(dependents.job_name).execute_in_process(
-            instance=instance,
+        follow_up = execute_staged_in_process(
+            definitions.resolve_job_def(dependents.job_name),
+            instance,
             run_config=dict(run_config),
             tags={**dependents.tags, LANDING_FOLLOW_UP_TAG: landed.run_key},
             asset_selection=[AssetKey(asset) for asset in dependents.assets],

@@ -42,6 +42,7 @@ from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import HISTORY_START, date_partitions, date_symbol_partitions
 from fin_assets.executors import signal_path_op_tags
 from fin_assets.resources.storage import LakeResource, WarehouseResource
+from fin_assets.resources.warehouse import staged_relation
 from fin_assets.universe import load_universe
 from fin_assets.warehouse.model import (
     TABLES,
@@ -131,7 +132,12 @@ def fact_asset(
             written = count_date_partitions(rows, dates)
         if derive is not None:
             rows = derive(rows)
-        inserted = db.replace_range(table, rows, start=start, end=end, symbols=symbols)
+        staged_run = warehouse.staged_run
+        inserted = db.replace_range(
+            table, rows, start=start, end=end, symbols=symbols, staged_run=staged_run
+        )
+        # A staged load is audited in its staging table, which holds exactly the range's rows.
+        relation = table if staged_run is None else staged_relation(staged_run, table)
         where = "trade_date BETWEEN ? AND ?"
         params: list[object] = [start, end]
         if symbols is not None:
@@ -139,9 +145,9 @@ def fact_asset(
             params += symbols
         key_list = ", ".join(keys)
         counts = db.query(
-            f"SELECT (SELECT count(*) FROM {table} WHERE {where}) AS stored, "
-            f"(SELECT count(*) FROM (SELECT DISTINCT {key_list} FROM {table} WHERE {where}) k) "
-            "AS distinct_keys",
+            f"SELECT (SELECT count(*) FROM {relation} WHERE {where}) AS stored, "
+            f"(SELECT count(*) FROM (SELECT DISTINCT {key_list} FROM {relation} WHERE {where}) "
+            "k) AS distinct_keys",
             params + params,
         )
         results = _keys_result(

@@ -26,6 +26,15 @@ modified in the last RACY_SECONDS is never cached ("racily clean", as git calls 
 modification times to the second, so a rewrite in the same second with the same size would
 look unchanged. Resources hold one lake per run (fin_assets.resources.storage), so the cache
 lives as long as the run; it keeps at most MAX_CACHED_FILES files, least recently used first out.
+
+Staging (write-audit-publish for a run, docs/reliability.md): a lake opened with
+`staging_run` writes its partitions under `{root}/_tmp_staging/{run id}/` (the same relative
+layout), and reads each partition from there when the run staged it, else from the published
+layout: the run's steps see what the run wrote, other readers see nothing of it. The staging
+folder is temporary by name (listings skip it). `commit_staged` marks a run's staging as
+decided, `publish_staged` moves each staged file over its published path (one atomic rename
+per file locally, copy then delete on S3) and removes the folder; `discard_staged` removes it.
+`staged_runs` lists the runs with a staging folder and whether each was committed.
 """
 
 from __future__ import annotations
@@ -60,6 +69,9 @@ MAX_CACHED_FILES = 50_000
 CHUNK_BYTES = 1 << 20
 # Key prefixes (first path segments) that may live under their own root (see the module doc).
 ZONES = ("landing", "quarantine", "raw")
+# Run-scoped staging folder under the curated root (a temporary name: listings skip it).
+STAGING_DIR = "_tmp_staging"
+COMMITTED_MARKER = "_COMMITTED"
 _PARTITION_FILE = re.compile(rf"trade_date=(\d{{4}}-\d{{2}}-\d{{2}})/{re.escape(PART_FILE)}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 _URI_CREDENTIALS = re.compile(
@@ -302,7 +314,12 @@ class ParquetLake:
     `filesystem` are the curated root's, which Spark jobs are given.
     """
 
-    def __init__(self, root: str, zone_roots: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: str,
+        zone_roots: Mapping[str, str] | None = None,
+        staging_run: str | None = None,
+    ) -> None:
         curated = _Root.open(root)
         self.filesystem, self.root = curated.filesystem, curated.path
         self._curated = curated
@@ -314,6 +331,9 @@ class ParquetLake:
             candidate = _Root.open(zone_root)
             self._zones[zone] = opened.setdefault(candidate.location, candidate)
         self._read_cache: OrderedDict[tuple[str, int, int, pa.Schema], pa.Table] = OrderedDict()
+        if staging_run is not None:
+            check_name("run id", staging_run)
+        self.staging_run = staging_run
 
     def uri(self, path: str) -> str:
         """Human-readable location of a filesystem path of the curated root (`root`):
@@ -329,22 +349,26 @@ class ParquetLake:
         """The root holding `key`: its zone's, by the first path segment, else the curated."""
         return self._zones.get(key.strip("/").split("/", 1)[0], self._curated)
 
-    def partition_path(self, dataset: str, trade_date: date, symbol: str | None = None) -> str:
-        """Filesystem path of one partition file (symbol=None for date-only datasets)."""
-        directory = self._partition_dir(dataset, symbol)
+    def partition_path(
+        self, dataset: str, trade_date: date, symbol: str | None = None, base: str | None = None
+    ) -> str:
+        """Filesystem path of one partition file (symbol=None for date-only datasets), under
+        `base` (default: the published layout under `root`)."""
+        directory = self._partition_dir(dataset, symbol, base)
         return f"{directory}/trade_date={trade_date.isoformat()}/{PART_FILE}"
 
     def write_partition(
         self, dataset: str, table: pa.Table, *, trade_date: date, symbol: str | None = None
     ) -> str:
-        """Atomically write (or replace) one partition; returns its filesystem path.
+        """Atomically write (or replace) one partition; returns its filesystem path (in the
+        run's staging folder when the lake stages a run).
 
         A zero-row table is a valid partition (an explicit "no session" result). When the table
         has `trade_date` / `symbol` columns, every value must equal the partition's, else
         ValueError. Snappy-compressed.
         """
         _check_partition_content(table, trade_date, symbol)
-        path = self.partition_path(dataset, trade_date, symbol)
+        path = self.partition_path(dataset, trade_date, symbol, self._write_base())
         self._curated.atomic_write(
             path, lambda sink: pq.write_table(table, sink, compression=COMPRESSION)
         )
@@ -422,29 +446,44 @@ class ParquetLake:
         }
 
     def existing_dates(self, dataset: str, symbol: str | None = None) -> set[date]:
-        """Trade dates whose partition file exists (symbol=None for date-only datasets)."""
-        return set(self._partition_files(dataset, symbol))
+        """Trade dates whose partition file exists (symbol=None for date-only datasets),
+        published or staged by the lake's run."""
+        return set(self._partition_files(dataset, symbol)) | set(
+            self._staged_files(dataset, symbol)
+        )
 
     def _requested_partition_files(
         self, dataset: str, symbol: str | None, dates: list[date]
     ) -> dict[date, pafs.FileInfo]:
-        """The existing partition files of `dates` by trade date. On an object store, one
-        listing of the symbol's folder (ListObjectsV2 pages of 1,000 keys instead of one HEAD
-        per date); on a local disk, one stat per date (cheaper than listing every date of a
-        long history: 50 ms for 3,650 dates)."""
+        """The existing partition files of `dates` by trade date, a date staged by the lake's
+        run from its staging folder (one listing of the symbol's staged folder). On an object
+        store, one listing of the symbol's folder (ListObjectsV2 pages of 1,000 keys instead of
+        one HEAD per date); on a local disk, one stat per date (cheaper than listing every date
+        of a long history: 50 ms for 3,650 dates)."""
+        staged = self._staged_files(dataset, symbol)
         if not self._curated.is_local:
-            return self._partition_files(dataset, symbol)
-        paths = [self.partition_path(dataset, d, symbol) for d in dates]
-        return {
+            return {**self._partition_files(dataset, symbol), **staged}
+        wanted = [d for d in dates if d not in staged]
+        paths = [self.partition_path(dataset, d, symbol) for d in wanted]
+        published = {
             d: info
-            for d, info in zip(dates, self.filesystem.get_file_info(paths), strict=True)
+            for d, info in zip(wanted, self.filesystem.get_file_info(paths), strict=True)
             if info.type == pafs.FileType.File
         }
+        return {**published, **staged}
 
-    def _partition_files(self, dataset: str, symbol: str | None) -> dict[date, pafs.FileInfo]:
+    def _staged_files(self, dataset: str, symbol: str | None) -> dict[date, pafs.FileInfo]:
+        """The partition files the lake's run staged (none when it stages no run)."""
+        if self.staging_run is None:
+            return {}
+        return self._partition_files(dataset, symbol, self._staging_base(self.staging_run))
+
+    def _partition_files(
+        self, dataset: str, symbol: str | None, root: str | None = None
+    ) -> dict[date, pafs.FileInfo]:
         """The partition files of a dataset's symbol (or of a date-only dataset) by trade date,
-        from one recursive listing of its folder."""
-        base = self._partition_dir(dataset, symbol)
+        from one recursive listing of its folder under `root` (default: the published one)."""
+        base = self._partition_dir(dataset, symbol, root)
         selector = pafs.FileSelector(base, allow_not_found=True, recursive=True)
         found = {}
         for info in self.filesystem.get_file_info(selector):
@@ -567,12 +606,72 @@ class ParquetLake:
         target.atomic_write(target_path, lambda sink: sink.write(content))
         source.filesystem.delete_file(source_path)
 
-    def _dataset_dir(self, dataset: str) -> str:
+    def _dataset_dir(self, dataset: str, base: str | None = None) -> str:
         check_name("dataset", dataset)
-        return f"{self.root}/{dataset}"
+        return f"{base or self.root}/{dataset}"
 
-    def _partition_dir(self, dataset: str, symbol: str | None) -> str:
+    def _partition_dir(self, dataset: str, symbol: str | None, base: str | None = None) -> str:
         if symbol is None:
-            return self._dataset_dir(dataset)
+            return self._dataset_dir(dataset, base)
         check_name("symbol", symbol)
-        return f"{self._dataset_dir(dataset)}/symbol={symbol}"
+        return f"{self._dataset_dir(dataset, base)}/symbol={symbol}"
+
+    def _staging_base(self, run_id: str) -> str:
+        check_name("run id", run_id)
+        return f"{self.root}/{STAGING_DIR}/{run_id}"
+
+    def _write_base(self) -> str | None:
+        """Where write_partition writes: the run's staging folder, or the published layout."""
+        return None if self.staging_run is None else self._staging_base(self.staging_run)
+
+    def open_staging(self, run_id: str) -> None:
+        """Create the run's staging folder (with no files yet), so that a run which crashes
+        before writing anything is still found by `staged_runs`."""
+        self._curated.atomic_write(f"{self._staging_base(run_id)}/_STARTED", lambda sink: None)
+
+    def staged_runs(self) -> dict[str, bool]:
+        """Every run with a staging folder: whether it was committed."""
+        selector = pafs.FileSelector(f"{self.root}/{STAGING_DIR}", allow_not_found=True)
+        runs = [
+            info.base_name
+            for info in self.filesystem.get_file_info(selector)
+            if info.type == pafs.FileType.Directory
+        ]
+        return {run: self._is_committed(run) for run in sorted(runs)}
+
+    def _is_committed(self, run_id: str) -> bool:
+        return self._curated.is_file(f"{self._staging_base(run_id)}/{COMMITTED_MARKER}")
+
+    def commit_staged(self, run_id: str) -> None:
+        """Mark the run's staging as committed: from now on it is published, never discarded
+        (a publication interrupted by a crash is finished by `publish_staged` later)."""
+        self._curated.atomic_write(
+            f"{self._staging_base(run_id)}/{COMMITTED_MARKER}", lambda sink: None
+        )
+
+    def publish_staged(self, run_id: str) -> int:
+        """Move every partition file the committed run staged over its published path, then
+        remove the staging folder; returns the files moved. Idempotent: a second call after an
+        interrupted one moves the rest. ValueError if the run was not committed."""
+        base = self._staging_base(run_id)
+        if not self._is_committed(run_id):
+            raise ValueError(f"run {run_id}'s staging is not committed: not published")
+        selector = pafs.FileSelector(base, allow_not_found=True, recursive=True)
+        staged = [
+            info.path
+            for info in self.filesystem.get_file_info(selector)
+            if info.type == pafs.FileType.File and _PARTITION_FILE.search(info.path)
+        ]
+        for path in staged:
+            target = f"{self.root}{path[len(base) :]}"
+            if self._curated.is_local:
+                self.filesystem.create_dir(target.rsplit("/", 1)[0], recursive=True)
+            self.filesystem.move(path, target)
+        self.filesystem.delete_dir(base)
+        return len(staged)
+
+    def discard_staged(self, run_id: str) -> None:
+        """Remove the run's staging folder and everything in it (nothing is published)."""
+        base = self._staging_base(run_id)
+        if self.filesystem.get_file_info(base).type == pafs.FileType.Directory:
+            self.filesystem.delete_dir(base)

@@ -12,12 +12,22 @@
   the current version of every changed or removed symbol and opens a new version, in one
   transaction; unchanged symbols are not touched.
 
+Staged loads (write-audit-publish for a run, docs/reliability.md): `replace_range` with
+`staged_run` puts the rows in a run-scoped table `wap."<run id>__<table>"` and records the range
+in `wap.staged_loads`; the target table is not touched. `publish_staged` applies every staged
+load of the run in ONE transaction (delete the range, insert the staged rows) and marks the
+loads published in that same transaction; `drop_staged` removes the run's staging tables and
+records (after publication, or to discard a failed run's loads). The `wap` schema is staging
+space created on first use, not part of the model (no migration).
+
 Rows are validated before the engine sees them (column types, range, symbols); NaN floats are
 stored as NULL, SQL's missing value, which BI tools understand.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -45,6 +55,18 @@ from fin_assets.warehouse.model import (
 # Tables loaded whole by replace_all (dim_symbol keeps its history: load_symbols).
 FULL_REPLACE_TABLES = ("dim_date",)
 MAX_LISTED_KEYS = 5
+# Run-scoped staging space (module docstring).
+STAGING_SCHEMA = "wap"
+STAGED_LOADS = f"{STAGING_SCHEMA}.staged_loads"
+_STAGING_DDL = (
+    f"CREATE SCHEMA IF NOT EXISTS {STAGING_SCHEMA}",
+    f"CREATE TABLE IF NOT EXISTS {STAGED_LOADS} (run_id VARCHAR NOT NULL, "
+    "table_name VARCHAR NOT NULL, start_date DATE NOT NULL, end_date DATE NOT NULL, "
+    "symbols VARCHAR, published BOOLEAN NOT NULL, PRIMARY KEY (run_id, table_name))",
+)
+# How long a DuckDB session waits for another process's lock on the file (one writer at a time).
+LOCK_WAIT_SECONDS = 120.0
+LOCK_POLL_SECONDS = 0.2
 
 
 class LoadRejected(ValueError):
@@ -74,8 +96,19 @@ class Warehouse(Protocol):
         start: date,
         end: date,
         symbols: Sequence[str] | None = None,
+        staged_run: str | None = None,
     ) -> int:
-        """Atomically replace a fact table's rows of [start, end] (and symbols) by `rows`."""
+        """Atomically replace a fact table's rows of [start, end] (and symbols) by `rows`,
+        or stage that replacement for run `staged_run` (applied by `publish_staged`)."""
+
+    def publish_staged(self, run_id: str) -> int:
+        """Apply the run's staged loads in one transaction; the loads applied."""
+
+    def is_published(self, run_id: str) -> bool:
+        """Whether the run's staged loads were published."""
+
+    def drop_staged(self, run_id: str) -> None:
+        """Forget the run's staged loads and drop their rows."""
 
     def replace_all(self, table: str, rows: pa.Table) -> int:
         """Atomically replace a whole table of FULL_REPLACE_TABLES by `rows`."""
@@ -176,6 +209,37 @@ def _check_symbol_source(rows: pa.Table) -> None:
             raise LoadRejected(f"dim_symbol: attributes_hash of {record['symbol']} is not theirs")
 
 
+def staged_relation(run_id: str, table: str) -> str:
+    """The run-scoped staging table holding a run's rows for `table`."""
+    _spec(table)
+    if not run_id.replace("-", "").isalnum():
+        raise ValueError(f"invalid run id {run_id!r}")
+    return f'{STAGING_SCHEMA}."{run_id}__{table}"'
+
+
+def _range_where(start: date, end: date, symbols: Sequence[str] | None) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of a fact table's partition range."""
+    where, params = "trade_date BETWEEN ? AND ?", [start, end]
+    if symbols is None:
+        return where, params
+    return f"{where} AND symbol IN ({_placeholders(symbols)})", [*params, *symbols]
+
+
+def _reject_duplicates(session: Session, spec: TableSpec, staged: str) -> None:
+    """LoadRejected naming a few keys when two staged rows share one."""
+    keys = ", ".join(spec.key)
+    duplicated = session.fetch(
+        f"SELECT {keys}, count(*) AS n FROM {staged} GROUP BY {keys} "
+        f"HAVING count(*) > 1 ORDER BY {keys} LIMIT {MAX_LISTED_KEYS}"
+    )
+    if not duplicated.empty:
+        listed = duplicated[list(spec.key)].to_dict("records")
+        raise LoadRejected(
+            f"{spec.name}: load rejected, nothing changed: duplicate key "
+            f"({keys}) in the rows, e.g. {listed}"
+        )
+
+
 def _placeholders(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
@@ -252,23 +316,115 @@ class SqlWarehouse(ABC):
         start: date,
         end: date,
         symbols: Sequence[str] | None = None,
+        staged_run: str | None = None,
     ) -> int:
         """Idempotently load a partition range; returns the number of rows inserted.
 
         In one transaction: delete the rows with trade_date in [start, end] (both inclusive)
         and, when `symbols` is given, symbol in `symbols`; then insert `rows`. Rows outside
         that range or those symbols, or two rows with one key, raise LoadRejected; any failure
-        rolls back and leaves the table as it was.
+        rolls back and leaves the table as it was. With `staged_run` the load is staged for
+        that run instead (module docstring): the table changes when the run is published.
         """
         spec = _spec(table)
         conformed = conform(spec.name, spec.schema, rows)
         _check_range(spec, conformed, start, end, symbols)
-        where, params = "trade_date BETWEEN ? AND ?", [start, end]
-        if symbols is not None:
-            if not symbols:
-                return 0
-            where, params = f"{where} AND symbol IN ({_placeholders(symbols)})", [*params, *symbols]
+        if symbols is not None and not symbols:
+            return 0
+        if staged_run is not None:
+            return self._stage(spec, conformed, staged_run, start, end, symbols)
+        where, params = _range_where(start, end, symbols)
         return self._replace(spec, conformed, where, params)
+
+    def _stage(
+        self,
+        spec: TableSpec,
+        rows: pa.Table,
+        run_id: str,
+        start: date,
+        end: date,
+        symbols: Sequence[str] | None,
+    ) -> int:
+        relation = staged_relation(run_id, spec.name)
+        columns = ", ".join(spec.schema.names)
+        listed = None if symbols is None else json.dumps(list(symbols))
+        with self.session() as session:
+            for statement in _STAGING_DDL:
+                session.execute(statement)
+            staged = session.stage(spec.name, rows)
+
+            def apply() -> None:
+                _reject_duplicates(session, spec, staged)
+                session.execute(f"DROP TABLE IF EXISTS {relation}")
+                session.execute(f"CREATE TABLE {relation} AS SELECT {columns} FROM {staged}")
+                session.execute(
+                    f"DELETE FROM {STAGED_LOADS} WHERE run_id = ? AND table_name = ?",
+                    [run_id, spec.name],
+                )
+                session.execute(
+                    f"INSERT INTO {STAGED_LOADS} VALUES (?, ?, ?, ?, ?, FALSE)",
+                    [run_id, spec.name, start, end, listed],
+                )
+
+            try:
+                _in_transaction(session, apply)
+            finally:
+                session.unstage(staged)
+        return rows.num_rows
+
+    def _staged_loads(self, session: Session, run_id: str) -> pd.DataFrame:
+        """The run's staged loads (none when nothing was ever staged)."""
+        for statement in _STAGING_DDL:
+            session.execute(statement)
+        return session.fetch(
+            f"SELECT table_name, start_date, end_date, symbols, published FROM {STAGED_LOADS} "
+            "WHERE run_id = ? ORDER BY table_name",
+            [run_id],
+        )
+
+    def publish_staged(self, run_id: str) -> int:
+        """Apply every unpublished staged load of the run in one transaction and mark them
+        published in it; returns the loads applied (0 when there were none or all were)."""
+        with self.session() as session:
+            loads = self._staged_loads(session, run_id)
+            pending_loads = loads[~loads["published"].astype(bool)]
+
+            def apply() -> None:
+                for load in pending_loads.itertuples():
+                    spec = _spec(load.table_name)
+                    symbols = None if load.symbols is None else json.loads(load.symbols)
+                    where, params = _range_where(
+                        pd.Timestamp(load.start_date).date(),
+                        pd.Timestamp(load.end_date).date(),
+                        symbols,
+                    )
+                    columns = ", ".join(spec.schema.names)
+                    session.execute(f"DELETE FROM {spec.name} WHERE {where}", params)
+                    session.execute(
+                        f"INSERT INTO {spec.name} ({columns}) SELECT {columns} "
+                        f"FROM {staged_relation(run_id, spec.name)}"
+                    )
+                session.execute(
+                    f"UPDATE {STAGED_LOADS} SET published = TRUE WHERE run_id = ?", [run_id]
+                )
+
+            if not pending_loads.empty:
+                _in_transaction(session, apply)
+        return len(pending_loads)
+
+    def is_published(self, run_id: str) -> bool:
+        """Whether the run has staged loads, all published (`publish_staged` committed)."""
+        with self.session() as session:
+            loads = self._staged_loads(session, run_id)
+        return not loads.empty and bool(loads["published"].astype(bool).all())
+
+    def drop_staged(self, run_id: str) -> None:
+        """Drop the run's staging tables and forget its staged loads (published or not)."""
+        with self.session() as session:
+            loads = self._staged_loads(session, run_id)
+            for table in loads["table_name"]:
+                session.execute(f"DROP TABLE IF EXISTS {staged_relation(run_id, table)}")
+            session.execute(f"DELETE FROM {STAGED_LOADS} WHERE run_id = ?", [run_id])
 
     def replace_all(self, table: str, rows: pa.Table) -> int:
         """Replace a whole table of FULL_REPLACE_TABLES in one transaction; returns its rows."""
@@ -349,21 +505,11 @@ class SqlWarehouse(ABC):
 
     def _replace(self, spec: TableSpec, rows: pa.Table, where: str, params: list[Any]) -> int:
         columns = ", ".join(spec.schema.names)
-        keys = ", ".join(spec.key)
         with self.session() as session:
             staged = session.stage(spec.name, rows)
 
             def apply() -> None:
-                duplicated = session.fetch(
-                    f"SELECT {keys}, count(*) AS n FROM {staged} GROUP BY {keys} "
-                    f"HAVING count(*) > 1 ORDER BY {keys} LIMIT {MAX_LISTED_KEYS}"
-                )
-                if not duplicated.empty:
-                    listed = duplicated[list(spec.key)].to_dict("records")
-                    raise LoadRejected(
-                        f"{spec.name}: load rejected, nothing changed: duplicate key "
-                        f"({keys}) in the rows, e.g. {listed}"
-                    )
+                _reject_duplicates(session, spec, staged)
                 session.execute(f"DELETE FROM {spec.name} WHERE {where}", params)
                 session.execute(
                     f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {staged}"
@@ -424,8 +570,18 @@ class DuckDBWarehouse(SqlWarehouse):
 
     @contextmanager
     def session(self, read_only: bool = False) -> Iterator[Session]:
-        """A connection to the file (created with its folder unless read_only)."""
+        """A connection to the file (created with its folder unless read_only), waiting up to
+        LOCK_WAIT_SECONDS while another process holds the file's lock."""
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with duckdb.connect(self.path, read_only=read_only) as con:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                con = duckdb.connect(self.path, read_only=read_only)
+                break
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(LOCK_POLL_SECONDS)
+        with con:
             yield _DuckDBSession(con)

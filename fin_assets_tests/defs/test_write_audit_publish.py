@@ -11,24 +11,33 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import AssetCheckSeverity, ExecuteInProcessResult
+from dagster import (
+    AssetCheckSeverity,
+    DagsterEventType,
+    ExecuteInProcessResult,
+    JobDefinition,
+    execute_job,
+    reconstructable,
+)
 
 from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.simulator import encode_payload
 from fin_assets.cli import main
 from fin_assets.definitions import build_definitions
+from fin_assets.defs import warehouse as warehouse_defs
 from fin_assets.instance import open_instance
 from fin_assets.landing.ingest import latest_rejection
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import MarketDataResource, RawPayload
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse import STAGED_LOADS, DuckDBWarehouse
 from fin_assets.runner import RunRequest
-from fin_assets.settings import Settings
+from fin_assets.settings import Settings, get_settings
 from fin_assets.universe import Symbol
 from fin_assets.warehouse.model import TABLES
 
@@ -205,3 +214,114 @@ def test_a_failing_blocking_check_leaves_lake_and_warehouse_as_they_were(
     assert not result.success
     assert failed_checks(result) == [check]
     assert_unchanged(settings, lake, warehouse)
+
+
+def history_job() -> JobDefinition:
+    """symbol_history_job of the settings in the environment (FIN_HOME, FIN_SEED), with the
+    code location's own executor (reconstructable: `execute_job` rebuilds it by name)."""
+    return build_definitions(get_settings()).resolve_job_def(HISTORY.job_name)
+
+
+def launch_history(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[bool, list[str]]:
+    """symbol_history_job over HISTORY with the job's executor, as a launched run executes it
+    (the publishing in-process executor), on vendor data of another seed: every step's output
+    differs from the history's. Its success and its failed blocking checks."""
+    monkeypatch.setenv("FIN_HOME", str(settings.home))
+    monkeypatch.setenv("FIN_DAGSTER_PG_URL", settings.dagster_pg_url)
+    monkeypatch.setenv("FIN_SEED", "7")
+    instance = open_instance(settings)
+    with execute_job(
+        reconstructable(history_job), instance, tags=HISTORY.tags, raise_on_error=False
+    ) as result:
+        records = instance.get_records_for_run(
+            result.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+        ).records
+        failed = [
+            evaluation.check_name
+            for record in records
+            if not (
+                evaluation := record.event_log_entry.dagster_event.asset_check_evaluation_data
+            ).passed
+            and evaluation.severity == AssetCheckSeverity.ERROR
+        ]
+        return result.success, failed
+
+
+def test_a_staged_run_publishes_what_it_wrote_when_it_succeeds(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
+
+    assert launch_history(settings, monkeypatch) == (True, [])
+
+    published = lake_hashes(settings, skip=("raw",))
+    assert published.keys() == lake.keys()  # nothing left in staging
+    changed = {key for key in lake if published[key] != lake[key]}
+    assert any(key.startswith("intraday_bars/") for key in changed)
+    assert any(key.startswith("risk_metrics/") for key in changed)
+    rows = warehouse_rows(settings)
+    assert not rows["fact_intraday_bar"].equals(warehouse["fact_intraday_bar"])
+    assert not rows["fact_risk"].equals(warehouse["fact_risk"])
+    assert (
+        DuckDBWarehouse(str(settings.warehouse_path))
+        .query(f"SELECT count(*) AS n FROM {STAGED_LOADS}")["n"]
+        .iloc[0]
+        == 0
+    )
+
+
+LATER_CHECKS = [
+    (
+        "fin_assets.defs.bars.aggregate_daily_bars",
+        with_column("volume", -1.0),
+        "non_negative_volume",
+    ),
+    ("fin_assets.defs.analytics.compute_indicators", with_column("rsi_14", 150.0), "rsi_range"),
+    ("fin_assets.defs.analytics.compute_signals", with_unknown_signal, "known_signals"),
+    ("fin_assets.defs.risk.compute_risk_metrics", with_inverted_var, "var_ordering"),
+]
+
+
+ORIGINAL_KEYS_RESULT = warehouse_defs._keys_result
+
+
+def fact_rows_differ(name: str, *args: object, **kwargs: object) -> list:
+    """The fact checks' results with `rows_match_lake` failed."""
+    results = ORIGINAL_KEYS_RESULT(name, *args, **kwargs)
+    return [replace(r, passed=False) if r.rule == "rows_match_lake" else r for r in results]
+
+
+@pytest.mark.parametrize(
+    ("function", "corrupt", "check"),
+    [
+        pytest.param(*LATER_CHECKS[0], id="daily_bars"),
+        *(
+            pytest.param(*c, id=c[0].rsplit(".", 2)[1], marks=pytest.mark.slow)
+            for c in LATER_CHECKS[1:]
+        ),
+        pytest.param(None, None, "rows_match_lake", id="warehouse_fact", marks=pytest.mark.slow),
+    ],
+)
+def test_a_run_failing_after_earlier_steps_wrote_leaves_lake_and_warehouse_as_they_were(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    function: str | None,
+    corrupt: Callable[[pd.DataFrame], pd.DataFrame] | None,
+    check: str,
+) -> None:
+    """Issue 16 item 5(b): the run's earlier steps (intraday bars, the facts loaded before the
+    failure) write data that differs from the history, then a blocking check fails: nothing of
+    the run is published."""
+    lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
+    if function is None:
+        monkeypatch.setattr("fin_assets.defs.warehouse._keys_result", fact_rows_differ)
+    else:
+        module, name = function.rsplit(".", 1)
+        original = getattr(__import__(module, fromlist=[name]), name)
+        monkeypatch.setattr(function, lambda *args, **kwargs: corrupt(original(*args, **kwargs)))
+
+    success, failed = launch_history(settings, monkeypatch)
+
+    assert not success
+    assert check in failed
+    assert_unchanged(settings, lake, warehouse, skip=("raw",))
