@@ -11,7 +11,9 @@ the run's own steps read through (ParquetLake), the fact loads in run-scoped sta
   transaction (which marks them published), then the lake's staging committed (a marker) and
   each staged file moved over its published path, then the staging tables dropped;
 - a step failed (a blocking check, an error, an interruption): the staging is discarded, and
-  the lake and the warehouse are exactly as they were before the run.
+  the lake and the warehouse are exactly as they were before the run. The materializations
+  the run's successful steps recorded stay in its event log (Dagster has no retraction); the
+  run is failed, and its engine event "the run's writes are discarded" names those assets.
 
 A run that dies in between (killed worker, lost pod) leaves its staging behind; the next staged
 run collects it (`collect_abandoned`): a run whose lake staging was committed, or whose
@@ -128,14 +130,21 @@ class PublishingExecutor(Executor):
                 yield _engine_event(plan_context, f"collected the staging of runs {collected}")
             lake.open_staging(run_id)
         failed = False
+        materialized: set[str] = set()
         with staging(run_id):
             for event in self._inner.execute(plan_context, execution_plan):
                 failed = failed or event.is_step_failure
+                if event.is_step_materialization and event.asset_key is not None:
+                    materialized.add(event.asset_key.to_user_string())
                 yield event
         with _storage(resources) as (lake, warehouse):
             if failed:
                 discard_run(lake, warehouse, run_id)
-                yield _engine_event(plan_context, "a step failed: the run's writes discarded")
+                yield _engine_event(
+                    plan_context,
+                    "a step failed: the run's writes are discarded, including those of its "
+                    f"materialized assets {sorted(materialized)}",
+                )
             else:
                 moved = publish_run(lake, warehouse, run_id)
                 yield _engine_event(plan_context, f"published the run's writes ({moved} files)")

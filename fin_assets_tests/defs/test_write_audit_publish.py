@@ -27,10 +27,11 @@ from dagster import (
 )
 
 from fin_assets.analytics.market_calendar import session_minutes
-from fin_assets.analytics.simulator import encode_payload
+from fin_assets.analytics.simulator import encode_payload, simulate_intraday
 from fin_assets.cli import main
 from fin_assets.definitions import build_definitions
 from fin_assets.defs import warehouse as warehouse_defs
+from fin_assets.defs.risk import compute_risk_metrics
 from fin_assets.instance import open_instance
 from fin_assets.landing.ingest import latest_rejection
 from fin_assets.resources.lake import ParquetLake
@@ -38,7 +39,7 @@ from fin_assets.resources.market_data import MarketDataResource, RawPayload
 from fin_assets.resources.warehouse import STAGED_LOADS, DuckDBWarehouse
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings, get_settings
-from fin_assets.universe import Symbol
+from fin_assets.universe import Symbol, load_universe
 from fin_assets.warehouse.model import TABLES
 
 pytestmark = pytest.mark.xdist_group("write_audit_publish")
@@ -325,3 +326,36 @@ def test_a_run_failing_after_earlier_steps_wrote_leaves_lake_and_warehouse_as_th
     assert not success
     assert check in failed
     assert_unchanged(settings, lake, warehouse, skip=("raw",))
+
+
+def test_a_landing_run_failing_after_its_bars_were_written_leaves_lake_and_warehouse_as_they_were(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`fin-assets ingest-landing` with a valid correction of a whole day (other bars than the
+    history's): its run writes the day's intraday and daily bars, then risk_metrics' blocking
+    check fails; nothing of the run is published (the landing file and its raw payload stay)."""
+    monkeypatch.setenv("FIN_HOME", str(settings.home))
+    monkeypatch.setenv("FIN_DAGSTER_PG_URL", settings.dagster_pg_url)
+    lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
+    [aapl] = [symbol for symbol in load_universe() if symbol.symbol == "AAPL"]
+    bars = simulate_intraday(7, aapl, JAN3)
+    lines = ["ts,open,high,low,close,volume"] + [
+        f"{row.ts.isoformat()},{row.open!r},{row.high!r},{row.low!r},{row.close!r},{row.volume!r}"
+        for row in bars.itertuples()
+    ]
+    key = "landing/AAPL/2025-01-03/correction.csv"
+    ParquetLake(settings.lake_url).replace_object(key, "\n".join(lines).encode())
+    original = compute_risk_metrics
+    monkeypatch.setattr(
+        "fin_assets.defs.risk.compute_risk_metrics",
+        lambda *args, **kwargs: with_inverted_var(original(*args, **kwargs)),
+    )
+
+    assert main(["ingest-landing"]) == 1
+
+    assert f"{key}: failed" in capsys.readouterr().out
+    assert_unchanged(settings, {**lake, key: sha256(key, settings)}, warehouse, skip=("raw",))
+
+
+def sha256(key: str, settings: Settings) -> str:
+    return hashlib.sha256((Path(settings.lake_url) / key).read_bytes()).hexdigest()
