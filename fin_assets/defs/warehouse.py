@@ -2,9 +2,10 @@
 
 Every fact load replaces exactly the run's partition range (symbols × dates) in one
 transaction, so re-running any partition or range leaves exactly one row per key, and a failed
-load leaves the previous content intact. `dim_symbol` is a type 2 dimension fed by the
-universe file; `dim_date` is rebuilt whole. The engine (DuckDB or Snowflake) is the
-`warehouse` resource chosen by FIN_WAREHOUSE.
+load leaves the previous content intact. In a staged run (fin_assets.defs.publish) the load is
+staged, its checks are evaluated on the staged rows, and the run's publication applies it.
+`dim_symbol` is a type 2 dimension fed by the universe file; `dim_date` is rebuilt whole. The
+engine (DuckDB or Snowflake) is the `warehouse` resource chosen by FIN_WAREHOUSE.
 """
 
 from collections.abc import Callable, Iterator
