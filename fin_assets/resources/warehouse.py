@@ -8,6 +8,9 @@
   stage and COPY INTO a load table on Snowflake), then in ONE transaction deletes the target's
   rows of the partition range and inserts the staged rows. Re-running a range, or loading two
   overlapping ranges, leaves one row per key; any failure rolls back to the previous content;
+- bar lineage (`fin_assets.warehouse.model`): a fact_daily_bar load keeps the rows whose values
+  are unchanged (and their changed_at) and stamps new and changed bars with the load time; a
+  derived fact's rows get the watermark of their look-back's bars (bars_changed_at);
 - `dim_symbol` is a type 2 dimension (see `fin_assets.warehouse.model`): `load_symbols` closes
   the current version of every changed or removed symbol and opens a new version, in one
   transaction; unchanged symbols are not touched.
@@ -22,7 +25,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +41,7 @@ from fin_assets.warehouse.model import (
     SYMBOL_ATTRIBUTES,
     SYMBOL_SOURCE,
     TABLES,
+    WATERMARK_VIEWS,
     TableSpec,
     attributes_hash,
 )
@@ -348,7 +352,6 @@ class SqlWarehouse(ABC):
             return session.fetch(sql, params or [])
 
     def _replace(self, spec: TableSpec, rows: pa.Table, where: str, params: list[Any]) -> int:
-        columns = ", ".join(spec.schema.names)
         keys = ", ".join(spec.key)
         with self.session() as session:
             staged = session.stage(spec.name, rows)
@@ -364,16 +367,66 @@ class SqlWarehouse(ABC):
                         f"{spec.name}: load rejected, nothing changed: duplicate key "
                         f"({keys}) in the rows, e.g. {listed}"
                     )
-                session.execute(f"DELETE FROM {spec.name} WHERE {where}", params)
-                session.execute(
-                    f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {staged}"
-                )
+                for statement, values in _load_statements(spec, staged, where, params):
+                    session.execute(statement, values)
 
             try:
                 _in_transaction(session, apply)
             finally:
                 session.unstage(staged)
         return rows.num_rows
+
+
+def _load_statements(
+    spec: TableSpec, staged: str, where: str, params: list[Any]
+) -> list[tuple[str, list[Any]]]:
+    """The statements replacing `spec`'s rows matching `where` by the staged rows, with their
+    parameters, setting the table's lineage column (module docstring).
+
+    Without lineage: delete, then insert. fact_daily_bar ("bars"): delete the rows without an
+    identical staged row, then insert the staged rows whose key is left free, stamped with the
+    load time (UTC). A derived fact: delete, then insert with its look-back's watermark.
+    """
+    columns = ", ".join(spec.schema.names)
+    staged_columns = ", ".join(f"s.{name}" for name in spec.schema.names)
+    table = spec.name
+    if spec.lineage is None:
+        return [
+            (f"DELETE FROM {table} WHERE {where}", params),
+            (f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staged}", []),
+        ]
+    if spec.lineage == "bars":
+        identical = " AND ".join(
+            f"s.{name} IS NOT DISTINCT FROM {table}.{name}" for name in spec.schema.names
+        )
+        same_key = " AND ".join(f"t.{name} = s.{name}" for name in spec.key)
+        loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        return [
+            (
+                f"DELETE FROM {table} WHERE {where} "
+                f"AND NOT EXISTS (SELECT 1 FROM {staged} s WHERE {identical})",
+                params,
+            ),
+            (
+                f"INSERT INTO {table} ({columns}, {spec.lineage_column}) "
+                f"SELECT {staged_columns}, ? FROM {staged} s "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {same_key})",
+                [loaded_at],
+            ),
+        ]
+    view = WATERMARK_VIEWS[spec.lineage]
+    on = "w.trade_date = s.trade_date"
+    if spec.lineage == "symbol":
+        on += " AND w.symbol = s.symbol"
+    return [
+        (f"DELETE FROM {table} WHERE {where}", params),
+        (
+            f"INSERT INTO {table} ({columns}, {spec.lineage_column}) "
+            f"SELECT {staged_columns}, w.bars_changed_at FROM {staged} s "
+            f"LEFT JOIN {view} w ON {on}",
+            [],
+        ),
+    ]
 
 
 class _DuckDBSession:
