@@ -89,18 +89,23 @@ def test_a_backfill_killed_in_a_warehouse_step_does_not_block_the_next(
         for slot in storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots
     ), "the dead run holds the slot"
 
-    second = subprocess.run(
+    second = subprocess.Popen(
         command,
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        timeout=RERUN_LIMIT_SECONDS,
-        check=False,
+        start_new_session=True,
     )
+    try:
+        output, _ = second.communicate(timeout=RERUN_LIMIT_SECONDS)
+    except subprocess.TimeoutExpired:
+        kill_tree(psutil.Process(second.pid))
+        output, _ = second.communicate()
+        pytest.fail(f"the re-run did not end within {RERUN_LIMIT_SECONDS} s:\n{output}")
 
-    print(second.stdout)
-    assert second.returncode == 0, second.stdout
+    print(output)
+    assert second.returncode == 0, output
     assert instance.get_run_by_id(killed_run_id).is_finished
     assert storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots == []
     warehouse = DuckDBWarehouse(str(fin_settings.warehouse_path))
