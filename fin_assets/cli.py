@@ -1,4 +1,5 @@
-"""The `fin-assets` command: demo, backfill, dev, daemon, stream, ingest-landing and metrics."""
+"""The `fin-assets` command: demo, backfill, dev, daemon, stream, ingest-landing, refresh-stale
+and metrics."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from rich.table import Table
 
 from fin_assets.definitions import build_definitions
 from fin_assets.defs.landing import LandingOutcome, process_landing_files
+from fin_assets.defs.lookback import refresh_runs
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.dev import LOG_LEVELS, DevOptions, run_dev
 from fin_assets.instance import open_instance, prepare_instance_environment
@@ -42,6 +44,7 @@ from fin_assets.runner import (
 )
 from fin_assets.settings import Settings, get_settings
 from fin_assets.streaming.cli import add_stream_commands, run_stream
+from fin_assets.warehouse.staleness import REFRESH_COMMAND, STALE_RANGES_SQL
 
 console = Console()
 # Incomplete sessions listed by name in the summaries (the count is always printed).
@@ -129,6 +132,7 @@ def print_summary(settings: Settings, outcome: BackfillOutcome) -> bool:
     console.print(found)
     with opened_warehouse(warehouse_resource(settings)) as warehouse:
         print_incomplete_sessions(warehouse)
+        print_stale_rows(warehouse)
     print_failures(settings, instance, outcome)
     report = instance.get_latest_materialization_event(AssetKey("market_report"))
     if report is not None and report.asset_materialization is not None:
@@ -159,9 +163,10 @@ def ingest_landing(settings: Settings) -> int:
         for o in outcomes
         if o.status == "succeeded"
     ]
-    if landed:
-        with opened_warehouse(warehouse_resource(settings)) as warehouse:
+    with opened_warehouse(warehouse_resource(settings)) as warehouse:
+        if landed:
             print_incomplete_sessions(warehouse, [(k.symbol, k.start, k.end) for k in landed])
+        print_stale_rows(warehouse)
     bad = ("rejected", "failed", "dependents failed", "waiting")
     return 1 if any(counts[status] for status in bad) else 0
 
@@ -171,6 +176,67 @@ def print_landing_outcome(outcome: LandingOutcome) -> None:
     console.print(f"{outcome.key}: {outcome.status}{detail}", markup=False, soft_wrap=True)
     for label in outcome.stale:
         console.print(f"[red]  stale until re-run: {label}")
+
+
+def stale_ranges(warehouse: Warehouse) -> pd.DataFrame:
+    """The warehouse's stale rows per table and symbol: first and last date, row count."""
+    ranges = warehouse.query(STALE_RANGES_SQL)
+    for column in ("first_date", "last_date"):
+        ranges[column] = pd.to_datetime(ranges[column]).dt.date
+    ranges["symbol"] = ranges["symbol"].astype(object).where(ranges["symbol"].notna(), None)
+    return ranges
+
+
+def print_stale_rows(warehouse: Warehouse) -> int:
+    """Print the warehouse's stale rows (computed from daily bars that changed since) per table
+    and symbol, with the command recomputing them; their number."""
+    ranges = stale_ranges(warehouse)
+    total = int(ranges["stale_count"].sum())
+    if not total:
+        return 0
+    table = Table(title=f"Stale warehouse rows ({total}; computed from daily bars changed since)")
+    for column in ("table", "symbol", "first date", "last date", "rows"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for row in ranges.itertuples(index=False):
+        table.add_row(
+            row.table_name,
+            row.symbol or "(portfolio)",
+            str(row.first_date),
+            str(row.last_date),
+            f"[yellow]{row.stale_count}",
+        )
+    console.print(table)
+    console.print(f"[yellow]{total} stale warehouse rows; recompute them: {REFRESH_COMMAND}")
+    return total
+
+
+def refresh_stale(settings: Settings) -> int:
+    """Recompute the warehouse's stale rows (fin_assets.defs.lookback.refresh_runs), one run at
+    a time; 0 when every run succeeded and no stale row is left."""
+    with opened_warehouse(warehouse_resource(settings)) as warehouse:
+        ranges = stale_ranges(warehouse)
+    runs = refresh_runs(
+        ranges[["symbol", "first_date", "last_date"]].itertuples(index=False, name=None)
+    )
+    if not runs:
+        console.print("no stale warehouse rows")
+        return 0
+    instance, definitions = open_instance(settings), build_definitions(settings)
+    failed = 0
+    for run in runs:
+        result = definitions.resolve_job_def(run.job_name).execute_in_process(
+            instance=instance,
+            run_config=QUIET_RUN_CONFIG,
+            tags={**run.tags, "fin/launched_by": REFRESH_COMMAND},
+            asset_selection=[AssetKey(asset) for asset in run.assets],
+            raise_on_error=False,
+        )
+        state = "[green]succeeded" if result.success else "[red]failed"
+        console.print(f"{escape(run.label)}: {state} (run {result.run_id})", soft_wrap=True)
+        failed += not result.success
+    with opened_warehouse(warehouse_resource(settings)) as warehouse:
+        left = print_stale_rows(warehouse)
+    return 1 if failed or left else 0
 
 
 def print_incomplete_sessions(
@@ -279,6 +345,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser(
         "ingest-landing", help="process the lake's new landing/ files now, one run each"
     )
+    commands.add_parser(
+        "refresh-stale",
+        help="recompute the warehouse rows computed from daily bars that changed since",
+    )
     add_stream_commands(commands)
     add_metrics_command(commands)
     args = parser.parse_args(argv)
@@ -294,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = prepare_instance_environment(settings)
     if args.command == "ingest-landing":
         return ingest_landing(settings)
+    if args.command == "refresh-stale":
+        return refresh_stale(settings)
 
     bin_folder = os.path.dirname(sys.executable)
     if args.command == "dev":

@@ -225,7 +225,7 @@ def show_events(
     instance: DagsterInstance, run_id: str, cursor: str | None, progress: Progress, task: int
 ) -> str | None:
     """Show the run's new events (current step, a step waiting for its pool, latest message);
-    the new cursor."""
+    the new cursor. A step waiting for its pool is also printed as a line."""
     page = instance.get_records_for_run(run_id, cursor=cursor, limit=10_000)
     for record in page.records:
         entry = record.event_log_entry
@@ -236,7 +236,11 @@ def show_events(
             progress.update(task, status=str(event.step_key))
         elif event.is_engine_event and "pool" in event.engine_event_data.metadata:
             pool = event.engine_event_data.metadata["pool"].value
-            progress.update(task, status=f"{event.step_key} waits for pool {pool}")
+            waiting = f"{event.step_key} waits for pool {pool}"
+            progress.update(task, status=waiting)
+            # Also a line of its own: a log without a live display (not a terminal) says so too.
+            description = progress.tasks[task].description
+            progress.console.print(f"{description}: {waiting}", markup=False, soft_wrap=True)
         elif event.event_type == DagsterEventType.STEP_SUCCESS:
             progress.advance(task)
     return page.cursor if page.records else cursor

@@ -167,7 +167,7 @@ def _location_metadata(settings: Settings, key: str) -> dict[str, object]:
     if key in TABLES:
         spec = TABLES[key]
         return {
-            "dagster/column_schema": column_schema(spec.schema, spec.key),
+            "dagster/column_schema": column_schema(spec.stored_schema, spec.key),
             "dagster/table_name": table_name(settings, key),
         }
     for dataset in COMPACTABLE:

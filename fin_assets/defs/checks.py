@@ -15,6 +15,11 @@ the check's outcome for the whole asset, not only for the run's range:
 - it points at the run's materialization of the asset (target materialization), so the UI
   counts it as the asset's current check result.
 Every evaluation names the range it covers (`run_range`) in the check's history.
+
+A check of WHOLE_ASSET_CHECKS reads the whole asset's current state (e.g. the warehouse's stale
+rows, which a later load of another asset can create): its evaluation states that outcome as
+is, with nothing carried forward, and may be reported by another asset's step
+(`whole_asset_evaluation`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetRecordsFilter,
+    DagsterInstance,
     MaterializeResult,
     MetadataValue,
     MultiPartitionKey,
@@ -53,6 +59,8 @@ FAILING = "failing_partitions"
 COVERED = "covered"
 # Previous evaluations of a check folded into a new one (covers runs evaluated concurrently).
 HISTORY = 20
+# Checks whose rule reads the whole asset's current state (module docstring).
+WHOLE_ASSET_CHECKS = frozenset({"bars_current"})
 
 
 # What each check verifies, by check name (the same rule has the same name on every asset).
@@ -87,6 +95,9 @@ CHECK_DESCRIPTIONS: dict[str, str] = {
     "one_current_version": "Each universe symbol has one current version; versions do not overlap.",
     "matches_source": "The compacted copy holds exactly the source dataset's rows.",
     "covers_every_symbol": "The report has a section for every universe symbol (warning).",
+    "bars_current": "Every row was computed from the warehouse's current daily bars of its "
+    "look-back (warning): a row whose bars changed since is stale until recomputed "
+    "(fin-assets refresh-stale).",
 }
 
 
@@ -170,7 +181,56 @@ def with_run_checks(
         key = AssetCheckKey(result.asset_key or context.assets_def.key, str(result.check_name))
         if key in outputs:
             yield Output(None, output_name=outputs[key])
-        yield _evaluation(context, result, specs[key], covered)
+        if key.name in WHOLE_ASSET_CHECKS:
+            target = _target(context, key.asset_key)
+            yield whole_asset_evaluation(result, key, context.run.run_id, target)
+        else:
+            yield _evaluation(context, result, specs[key], covered)
+
+
+def whole_asset_evaluation(
+    result: AssetCheckResult,
+    key: AssetCheckKey,
+    run_id: str,
+    target: AssetCheckEvaluationTargetMaterializationData | None = None,
+) -> AssetCheckEvaluation:
+    """The evaluation of a WHOLE_ASSET_CHECKS check: `result` (over the whole asset, its failures
+    placed) as is, never blocking, its failures as `failing_partitions` entries, one per symbol
+    [symbol, first date, last date, rows, run id]; `target`: the materialization it describes."""
+    metadata = dict(result.metadata)
+    placed = metadata.pop(FAILED_PARTITIONS, None)
+    spans: dict[str | None, list] = {}
+    for symbol, day, rows in placed.value if placed is not None else []:
+        span = spans.setdefault(symbol, [symbol, day, day, 0, run_id])
+        span[1], span[2], span[3] = min(span[1], day), max(span[2], day), span[3] + int(rows)
+    metadata[FAILING] = MetadataValue.json(list(spans.values()))
+    detail = metadata.get("detail")
+    return AssetCheckEvaluation(
+        asset_key=key.asset_key,
+        check_name=key.name,
+        passed=result.passed,
+        metadata=metadata,
+        target_materialization_data=target,
+        severity=result.severity,
+        description=detail.value if detail is not None else None,
+        blocking=False,
+        partition=None,
+    )
+
+
+def latest_materialization(
+    instance: DagsterInstance, asset_key: AssetKey
+) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """The asset's latest materialization, as the target of a check evaluation."""
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key), limit=1
+    ).records
+    if not records:
+        return None
+    record = records[0]
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+    )
 
 
 def _covered(keys: Sequence[str]) -> dict[str, Any]:

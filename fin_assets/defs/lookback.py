@@ -14,10 +14,14 @@ landing run of dates start..end of a symbol, it runs `dependent_runs` itself:
   after start.
 
 Dates never materialized are left alone: nothing there is stale, it is missing.
+
+`refresh_runs` makes the same runs for the warehouse's stale rows (`fin-assets refresh-stale`):
+the look-back dependents of each symbol over its stale dates, the portfolio over its.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -83,6 +87,41 @@ def dependent_runs(lake: ParquetLake, symbol: str, start: date, end: date) -> li
                 start,
                 last,
                 range_tags(start.isoformat(), last.isoformat()),
+            )
+        )
+    return runs
+
+
+def refresh_runs(ranges: Iterable[tuple[str | None, date, date]]) -> list[DependentRun]:
+    """The runs recomputing stale rows given as (symbol, first date, last date), symbol None for
+    the portfolio facts: one symbol history run per partition value (a symbol, or its block)
+    over the union of its ranges, then one portfolio run; in a stable order."""
+    spans: dict[str | None, tuple[date, date]] = {}
+    for symbol, first, last in ranges:
+        value = None if symbol is None else PARTITION_OF[symbol]
+        known = spans.get(value, (first, last))
+        spans[value] = (min(known[0], first), max(known[1], last))
+    runs = [
+        DependentRun(
+            "symbol_history_job",
+            LOOKBACK_DEPENDENTS,
+            first,
+            last,
+            rectangle_tags(first, last, value, value),
+        )
+        for value, (first, last) in sorted(
+            (item for item in spans.items() if item[0] is not None), key=lambda item: item[0]
+        )
+    ]
+    if None in spans:
+        first, last = spans[None]
+        runs.append(
+            DependentRun(
+                "portfolio_job",
+                PORTFOLIO_ASSETS,
+                first,
+                last,
+                range_tags(first.isoformat(), last.isoformat()),
             )
         )
     return runs

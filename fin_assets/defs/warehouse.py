@@ -6,6 +6,12 @@ load leaves the previous content intact. In a staged run (fin_assets.defs.publis
 staged, its checks are evaluated on the staged rows, and the run's publication applies it.
 `dim_symbol` is a type 2 dimension fed by the universe file; `dim_date` is rebuilt whole. The
 engine (DuckDB or Snowflake) is the `warehouse` resource chosen by FIN_WAREHOUSE.
+
+Stale rows are shown (fin_assets.warehouse.staleness): the facts derived from daily bars depend
+on fact_daily_bar (loaded first, so their rows record the current bars' watermark) and carry the
+WARN check `bars_current`, stating the whole table's stale rows. A fact_daily_bar load that
+changes bars re-states that check on every derived fact and lists the stale rows per table in
+its metadata, so the UI shows them as soon as they exist.
 """
 
 from collections.abc import Callable, Iterator
@@ -15,12 +21,17 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 from dagster import (
+    AssetCheckKey,
+    AssetCheckSeverity,
+    AssetDep,
     AssetExecutionContext,
+    AssetKey,
     AssetsDefinition,
     BackfillPolicy,
     Config,
     MaterializeResult,
     MetadataValue,
+    MultiToSingleDimensionPartitionMapping,
     PartitionsDefinition,
     asset,
 )
@@ -36,23 +47,32 @@ from fin_assets.analytics.schemas import (
     RISK,
     SIGNALS,
 )
-from fin_assets.defs.checks import check_result, check_specs, with_run_checks
+from fin_assets.defs.checks import (
+    check_result,
+    check_specs,
+    latest_materialization,
+    whole_asset_evaluation,
+    with_run_checks,
+)
 from fin_assets.defs.lake_io import count_date_partitions, count_symbol_partitions
 from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import HISTORY_START, date_partitions, date_symbol_partitions
 from fin_assets.executors import signal_path_op_tags
 from fin_assets.resources.storage import LakeResource, WarehouseResource
-from fin_assets.resources.warehouse import staged_relation
+from fin_assets.resources.warehouse import Warehouse, staged_relation
 from fin_assets.universe import load_universe
 from fin_assets.warehouse.model import (
+    DERIVED_FROM_BARS,
     TABLES,
     date_rows,
     symbol_rows,
     with_session_completeness,
 )
+from fin_assets.warehouse.staleness import REFRESH_COMMAND, STALE_PARTITIONS_SQL
 
 FACT_CHECKS = ["rows_match_lake", "unique_key"]
+STALE_CHECK = "bars_current"
 # Steps writing the DuckDB file share this pool (limit 1): one writer process at a time.
 WAREHOUSE_POOL = "duckdb_warehouse"
 WAREHOUSE_KINDS = {"duckdb", "snowflake"}  # fin_assets.defs.catalog keeps the active engine's
@@ -83,6 +103,45 @@ def _keys_result(name: str, stored: int, distinct: int, lake_rows: int) -> list[
     ]
 
 
+def stale_rows_result(warehouse: Warehouse, table: str) -> RuleResult:
+    """`bars_current` over the whole of `table`: its stale rows, placed per symbol and date."""
+    found = warehouse.query(STALE_PARTITIONS_SQL, [table])
+    failed = {
+        (None if pd.isna(symbol) else symbol, pd.Timestamp(day).date()): int(count)
+        for symbol, day, count in found.itertuples(index=False)
+    }
+    stale = sum(failed.values())
+    checked = int(warehouse.query(f"SELECT count(*) AS n FROM {table}")["n"].iloc[0])
+    if stale:
+        days = sorted(day for _, day in failed)
+        detail = (
+            f"{table}: {stale} rows ({days[0]}..{days[-1]}) computed from daily bars that "
+            f"changed since; recompute them: {REFRESH_COMMAND}"
+        )
+    else:
+        detail = f"{table}: every row computed from the current daily bars"
+    return RuleResult(
+        rule=STALE_CHECK,
+        passed=not stale,
+        failed_rows=stale,
+        checked_rows=checked,
+        sample=found.head(20),
+        detail=detail,
+        failed_partitions=failed,
+    )
+
+
+def _bars_dep(table: str) -> list[AssetDep]:
+    """fact_daily_bar, for a fact derived from bars: its look-back's bars are loaded first."""
+    lineage = TABLES[table].lineage
+    if lineage == "symbol":
+        return [AssetDep("fact_daily_bar")]
+    if lineage == "market":
+        mapping = MultiToSingleDimensionPartitionMapping("date")
+        return [AssetDep("fact_daily_bar", partition_mapping=mapping)]
+    return []
+
+
 def fact_asset(
     table: str,
     source: str,
@@ -101,14 +160,17 @@ def fact_asset(
     keys = list(TABLES[table].key)
     per_symbol = "symbol" in keys
     partitions_def: PartitionsDefinition = date_symbol_partitions if per_symbol else date_partitions
+    derived = table in DERIVED_FROM_BARS
 
     @asset(
         name=table,
         group_name="warehouse",
         partitions_def=partitions_def,
         backfill_policy=BackfillPolicy.single_run(),
-        deps=[source],
-        check_specs=check_specs(table, blocking=FACT_CHECKS),
+        deps=[source, *_bars_dep(table)],
+        check_specs=check_specs(
+            table, blocking=FACT_CHECKS, warning=[STALE_CHECK] if derived else []
+        ),
         kinds=WAREHOUSE_KINDS,
         pool=WAREHOUSE_POOL,
         op_tags=signal_path_op_tags() if signal_path else None,
@@ -155,10 +217,25 @@ def fact_asset(
             table, int(counts["stored"].iloc[0]), int(counts["distinct_keys"].iloc[0]), inserted
         )
         record_partition_rows(context, written)
-        result = MaterializeResult(
-            metadata={"rows_in_run": inserted, "range": f"{start}..{end}"},
-            check_results=[check_result(r.rule, r) for r in results],
-        )
+        checks = [check_result(r.rule, r) for r in results]
+        if derived:
+            stale = stale_rows_result(db, table)
+            checks.append(check_result(STALE_CHECK, stale, AssetCheckSeverity.WARN))
+        metadata: dict[str, Any] = {"rows_in_run": inserted, "range": f"{start}..{end}"}
+        if table == "fact_daily_bar":
+            stale_results = {name: stale_rows_result(db, name) for name in DERIVED_FROM_BARS}
+            metadata["stale_rows"] = MetadataValue.json(
+                {name: r.failed_rows for name, r in stale_results.items()}
+            )
+            # Bars changed under derived rows: their check says so now, not at their next load.
+            for name, stale in stale_results.items():
+                yield whole_asset_evaluation(
+                    check_result(STALE_CHECK, stale, AssetCheckSeverity.WARN, asset=name),
+                    AssetCheckKey(AssetKey(name), STALE_CHECK),
+                    context.run.run_id,
+                    latest_materialization(context.instance, AssetKey(name)),
+                )
+        result = MaterializeResult(metadata=metadata, check_results=checks)
         yield from with_run_checks(context, result)
 
     return load

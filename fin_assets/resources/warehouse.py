@@ -8,6 +8,9 @@
   stage and COPY INTO a load table on Snowflake), then in ONE transaction deletes the target's
   rows of the partition range and inserts the staged rows. Re-running a range, or loading two
   overlapping ranges, leaves one row per key; any failure rolls back to the previous content;
+- bar lineage (`fin_assets.warehouse.model`): a fact_daily_bar load keeps the rows whose values
+  are unchanged (and their changed_at) and stamps new and changed bars with the load time; a
+  derived fact's rows get the watermark of their look-back's bars (bars_changed_at);
 - `dim_symbol` is a type 2 dimension (see `fin_assets.warehouse.model`): `load_symbols` closes
   the current version of every changed or removed symbol and opens a new version, in one
   transaction; unchanged symbols are not touched.
@@ -32,7 +35,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -48,6 +51,7 @@ from fin_assets.warehouse.model import (
     SYMBOL_ATTRIBUTES,
     SYMBOL_SOURCE,
     TABLES,
+    WATERMARK_VIEWS,
     TableSpec,
     attributes_hash,
 )
@@ -240,6 +244,11 @@ def _reject_duplicates(session: Session, spec: TableSpec, staged: str) -> None:
         )
 
 
+def _bars_first(load: Any) -> bool:
+    """Sort key publishing fact_daily_bar's load before the facts whose lineage reads it."""
+    return _spec(load.table_name).lineage != "bars"
+
+
 def _placeholders(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
@@ -390,7 +399,7 @@ class SqlWarehouse(ABC):
             pending_loads = loads[~loads["published"].astype(bool)]
 
             def apply() -> None:
-                for load in pending_loads.itertuples():
+                for load in sorted(pending_loads.itertuples(), key=_bars_first):
                     spec = _spec(load.table_name)
                     symbols = None if load.symbols is None else json.loads(load.symbols)
                     where, params = _range_where(
@@ -398,12 +407,9 @@ class SqlWarehouse(ABC):
                         pd.Timestamp(load.end_date).date(),
                         symbols,
                     )
-                    columns = ", ".join(spec.schema.names)
-                    session.execute(f"DELETE FROM {spec.name} WHERE {where}", params)
-                    session.execute(
-                        f"INSERT INTO {spec.name} ({columns}) SELECT {columns} "
-                        f"FROM {staged_relation(run_id, spec.name)}"
-                    )
+                    staged = staged_relation(run_id, spec.name)
+                    for statement, values in _load_statements(spec, staged, where, params):
+                        session.execute(statement, values)
                 session.execute(
                     f"UPDATE {STAGED_LOADS} SET published = TRUE WHERE run_id = ?", [run_id]
                 )
@@ -504,22 +510,71 @@ class SqlWarehouse(ABC):
             return session.fetch(sql, params or [])
 
     def _replace(self, spec: TableSpec, rows: pa.Table, where: str, params: list[Any]) -> int:
-        columns = ", ".join(spec.schema.names)
         with self.session() as session:
             staged = session.stage(spec.name, rows)
 
             def apply() -> None:
                 _reject_duplicates(session, spec, staged)
-                session.execute(f"DELETE FROM {spec.name} WHERE {where}", params)
-                session.execute(
-                    f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {staged}"
-                )
+                for statement, values in _load_statements(spec, staged, where, params):
+                    session.execute(statement, values)
 
             try:
                 _in_transaction(session, apply)
             finally:
                 session.unstage(staged)
         return rows.num_rows
+
+
+def _load_statements(
+    spec: TableSpec, staged: str, where: str, params: list[Any]
+) -> list[tuple[str, list[Any]]]:
+    """The statements replacing `spec`'s rows matching `where` by the staged rows, with their
+    parameters, setting the table's lineage column (module docstring).
+
+    Without lineage: delete, then insert. fact_daily_bar ("bars"): delete the rows without an
+    identical staged row, then insert the staged rows whose key is left free, stamped with the
+    load time (UTC). A derived fact: delete, then insert with its look-back's watermark.
+    """
+    columns = ", ".join(spec.schema.names)
+    staged_columns = ", ".join(f"s.{name}" for name in spec.schema.names)
+    table = spec.name
+    if spec.lineage is None:
+        return [
+            (f"DELETE FROM {table} WHERE {where}", params),
+            (f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staged}", []),
+        ]
+    if spec.lineage == "bars":
+        identical = " AND ".join(
+            f"s.{name} IS NOT DISTINCT FROM {table}.{name}" for name in spec.schema.names
+        )
+        same_key = " AND ".join(f"t.{name} = s.{name}" for name in spec.key)
+        loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        return [
+            (
+                f"DELETE FROM {table} WHERE {where} "
+                f"AND NOT EXISTS (SELECT 1 FROM {staged} s WHERE {identical})",
+                params,
+            ),
+            (
+                f"INSERT INTO {table} ({columns}, {spec.lineage_column}) "
+                f"SELECT {staged_columns}, ? FROM {staged} s "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {same_key})",
+                [loaded_at],
+            ),
+        ]
+    view = WATERMARK_VIEWS[spec.lineage]
+    on = "w.trade_date = s.trade_date"
+    if spec.lineage == "symbol":
+        on += " AND w.symbol = s.symbol"
+    return [
+        (f"DELETE FROM {table} WHERE {where}", params),
+        (
+            f"INSERT INTO {table} ({columns}, {spec.lineage_column}) "
+            f"SELECT {staged_columns}, w.bars_changed_at FROM {staged} s "
+            f"LEFT JOIN {view} w ON {on}",
+            [],
+        ),
+    ]
 
 
 class _DuckDBSession:

@@ -13,6 +13,12 @@ Conventions:
   engines compare the same hashes.
 - `symbol_key` is the surrogate key: assigned once per version (max + 1 in load order) and
   never changed by a reload.
+- Bar lineage (migration 004): `fact_daily_bar.changed_at` is when a bar's values last changed
+  in the warehouse (the load time of a new or different bar; an identical reload keeps it).
+  The facts derived from bars record in `bars_changed_at` the newest changed_at of the bars
+  their look-back covers when they were loaded (`LINEAGE`: the symbol's bars up to the row's
+  date, or every symbol's for the portfolio facts). A row is stale when a bar of its look-back
+  changed after that; the view `stale_rows` lists them (docs/warehouse.md, "Stale rows").
 """
 
 from __future__ import annotations
@@ -52,18 +58,42 @@ SYMBOL_ATTRIBUTES = (
 EXCHANGES = ("xnas", "xnys", "arcx", "crypto")
 
 
+# Bar lineage columns (module docstring), set by the warehouse at load time.
+CHANGED_AT = "changed_at"
+BARS_CHANGED_AT = "bars_changed_at"
+LINEAGE_TYPE = pa.timestamp("us")  # UTC, without time zone (TIMESTAMP / TIMESTAMP_NTZ)
+# The watermark view of each lineage: a derived row's look-back on its trade date.
+WATERMARK_VIEWS = {"symbol": "bar_watermark", "market": "market_bar_watermark"}
+
+
 @dataclass(frozen=True)
 class TableSpec:
-    """One warehouse table: its columns (Arrow types, in order) and its natural key."""
+    """One warehouse table: the columns a load provides (Arrow types, in order), its natural
+    key and its bar lineage: "bars" (fact_daily_bar: CHANGED_AT), "symbol" or "market" (a
+    derived fact: BARS_CHANGED_AT from that WATERMARK_VIEWS view), or None."""
 
     name: str
     schema: pa.Schema
     key: tuple[str, ...]
+    lineage: str | None = None
 
     @property
     def is_fact(self) -> bool:
         """Facts are keyed by trade date and loaded by date range."""
         return "trade_date" in self.key
+
+    @property
+    def lineage_column(self) -> str | None:
+        """The lineage column the warehouse sets on load, if any."""
+        if self.lineage is None:
+            return None
+        return CHANGED_AT if self.lineage == "bars" else BARS_CHANGED_AT
+
+    @property
+    def stored_schema(self) -> pa.Schema:
+        """Every column of the table: the loaded ones, then the lineage column."""
+        column = self.lineage_column
+        return self.schema if column is None else self.schema.append(pa.field(column, LINEAGE_TYPE))
 
 
 def _select(schema: pa.Schema, names: Sequence[str]) -> pa.Schema:
@@ -137,17 +167,28 @@ TABLES: dict[str, TableSpec] = {
                 ]
             ),
             ("symbol", "trade_date"),
+            "bars",
         ),
         TableSpec("fact_intraday_bar", schemas.INTRADAY_BARS, ("symbol", "trade_date", "ts")),
         TableSpec(
-            "fact_indicator", _without(schemas.INDICATORS, "close"), ("symbol", "trade_date")
+            "fact_indicator",
+            _without(schemas.INDICATORS, "close"),
+            ("symbol", "trade_date"),
+            "symbol",
         ),
-        TableSpec("fact_signal", schemas.SIGNALS, ("symbol", "trade_date", "signal")),
-        TableSpec("fact_risk", _without(schemas.RISK, "close"), ("symbol", "trade_date")),
-        TableSpec("fact_portfolio_risk", schemas.PORTFOLIO_RISK, ("trade_date",)),
-        TableSpec("fact_correlation", schemas.CORRELATION, ("trade_date", "symbol_a", "symbol_b")),
+        TableSpec("fact_signal", schemas.SIGNALS, ("symbol", "trade_date", "signal"), "symbol"),
+        TableSpec("fact_risk", _without(schemas.RISK, "close"), ("symbol", "trade_date"), "symbol"),
+        TableSpec("fact_portfolio_risk", schemas.PORTFOLIO_RISK, ("trade_date",), "market"),
+        TableSpec(
+            "fact_correlation",
+            schemas.CORRELATION,
+            ("trade_date", "symbol_a", "symbol_b"),
+            "market",
+        ),
     )
 }
+# The facts computed from daily bars, whose rows can be stale (in TABLES order).
+DERIVED_FROM_BARS = tuple(name for name, spec in TABLES.items() if spec.lineage in WATERMARK_VIEWS)
 
 # BI views created by the migrations (see docs/warehouse.md).
 VIEWS = (
@@ -158,6 +199,9 @@ VIEWS = (
     "mart_var_exceptions",
     "mart_risk_dashboard",
     "mart_signal_feed",
+    "bar_watermark",
+    "market_bar_watermark",
+    "stale_rows",
 )
 
 

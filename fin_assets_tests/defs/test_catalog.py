@@ -36,12 +36,13 @@ def test_every_dataset_and_table_has_the_schema_sources_columns(tmp_path: Path) 
             assert columns(catalog[f"{name}_compacted"]) == columns(catalog[name])
     for table, spec in TABLES.items():
         if table in catalog:
-            assert columns(catalog[table]) == [(f.name, str(f.type)) for f in spec.schema]
+            assert columns(catalog[table]) == [(f.name, str(f.type)) for f in spec.stored_schema]
             assert catalog[table].metadata["dagster/table_name"] == f"fin_assets.main.{table}"
-    # The lake's figures and the table loaded from them share their columns' definitions.
+    # The lake's figures and the table loaded from them share their columns' definitions (the
+    # table adds its bar lineage column).
     assert columns(catalog["fact_risk"]) == [
         c for c in columns(catalog["risk_metrics"]) if c[0] != "close"
-    ]
+    ] + [("bars_changed_at", "timestamp[us]")]
     assert catalog["raw_quotes"].metadata["dagster/uri"] == (tmp_path / "lake" / "raw").as_uri()
 
 

@@ -26,6 +26,7 @@ from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
+from fin_assets.universe.universe import Symbol
 from fin_assets_tests.landing.landing_files import csv_bytes
 
 HISTORY = RunRequest("symbol_history_job", "2025-01-01|AAPL", "2025-01-17|AAPL")
@@ -64,18 +65,28 @@ def test_a_correction_reaches_every_later_row_of_its_symbol(
 
     assert main(["ingest-landing"]) == 0
 
+    assert_later_rows_recomputed(warehouse, aapl, corrected_close=day["close"].iloc[-1] * 1.03)
+    # The day after the correction has a new return: the rows really were recomputed.
+    after = later_rows(warehouse, "fact_risk")
+    assert after["return_1d"].iloc[0] != pytest.approx(before["return_1d"].iloc[0])
+
+
+def assert_later_rows_recomputed(
+    warehouse: DuckDBWarehouse, aapl: Symbol, corrected_close: float
+) -> None:
+    """AAPL's bar of CORRECTED closes at `corrected_close`, and every later row of fact_risk,
+    fact_indicator and fact_signal equals a recomputation from the warehouse's daily bars."""
     bars = warehouse.query("SELECT * FROM fact_daily_bar WHERE symbol = 'AAPL'")
     bars["trade_date"] = pd.to_datetime(bars["trade_date"]).dt.date
-    corrected_close = bars.loc[bars["trade_date"] == CORRECTED, "close"].item()
-    assert corrected_close == pytest.approx(day["close"].iloc[-1] * 1.03, rel=1e-12)
+    assert bars.loc[bars["trade_date"] == CORRECTED, "close"].item() == pytest.approx(
+        corrected_close, rel=1e-12
+    )
     risk = compute_risk_metrics(bars, {"AAPL": aapl.periods_per_year})
     risk = risk[risk["trade_date"] > CORRECTED].reset_index(drop=True)
     after = later_rows(warehouse, "fact_risk")
     assert after["trade_date"].tolist() == risk["trade_date"].tolist() != []
     for column in RISK_METRIC_COLUMNS:
         np.testing.assert_allclose(after[column], risk[column], rtol=1e-12, err_msg=column)
-    # The day after the correction has a new return: the rows really were recomputed.
-    assert after["return_1d"].iloc[0] != pytest.approx(before["return_1d"].iloc[0])
     indicators = compute_indicators(bars)
     indicators_after = later_rows(warehouse, "fact_indicator")
     expected = indicators[indicators["trade_date"] > CORRECTED].reset_index(drop=True)

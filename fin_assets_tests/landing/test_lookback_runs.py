@@ -5,7 +5,7 @@ from pathlib import Path
 
 from fin_assets.analytics.schemas import INDICATORS, PORTFOLIO_RISK, RISK
 from fin_assets.defs.jobs import PORTFOLIO_ASSETS
-from fin_assets.defs.lookback import LOOKBACK_DEPENDENTS, dependent_runs
+from fin_assets.defs.lookback import LOOKBACK_DEPENDENTS, dependent_runs, refresh_runs
 from fin_assets.resources.lake import ParquetLake
 
 
@@ -50,3 +50,25 @@ def test_nothing_to_carry_when_no_later_date_was_materialized(tmp_path: Path) ->
         "technical_indicators", INDICATORS.empty_table(), trade_date=date(2025, 1, 6), symbol="AAPL"
     )
     assert dependent_runs(lake, "AAPL", date(2025, 1, 6), date(2025, 1, 6)) == []
+
+
+def test_stale_ranges_make_one_run_per_symbol_and_one_portfolio_run() -> None:
+    stale = [
+        ("MSFT", date(2025, 1, 8), date(2025, 1, 9)),
+        ("AAPL", date(2025, 1, 7), date(2025, 1, 10)),
+        (None, date(2025, 1, 9), date(2025, 1, 20)),
+        ("AAPL", date(2025, 1, 3), date(2025, 1, 4)),
+        (None, date(2025, 1, 6), date(2025, 1, 6)),
+    ]
+
+    aapl, msft, portfolio = refresh_runs(stale)
+
+    assert (aapl.job_name, aapl.assets) == ("symbol_history_job", LOOKBACK_DEPENDENTS)
+    assert aapl.tags == {
+        "dagster/asset_partition_range_start": "2025-01-03|AAPL",
+        "dagster/asset_partition_range_end": "2025-01-10|AAPL",
+    }
+    assert (msft.start, msft.end) == (date(2025, 1, 8), date(2025, 1, 9))
+    assert (portfolio.job_name, portfolio.assets) == ("portfolio_job", PORTFOLIO_ASSETS)
+    assert (portfolio.start, portfolio.end) == (date(2025, 1, 6), date(2025, 1, 20))
+    assert refresh_runs([]) == []

@@ -1,6 +1,7 @@
 """Pool claims cannot wait forever (fin_assets.instance_storage, docs/pool_claims.md)."""
 
 import dataclasses
+import io
 import os
 import resource
 import signal
@@ -22,6 +23,7 @@ from dagster import (
 from dagster._core.storage.event_log.base import EventLogStorage
 from dagster._core.utils import make_new_run_id
 from dagster_postgres.event_log import PostgresEventLogStorage
+from rich.console import Console
 from rich.progress import Progress
 
 from fin_assets.instance import open_instance
@@ -145,10 +147,13 @@ def test_a_step_that_waits_too_long_fails_its_run_naming_the_holder_without_spin
     assert f"run {holder.run_id} step x" in message
     assert "step load waited" in message
     # The CLI's progress line said what the step waited for.
-    progress = Progress()
+    shown = io.StringIO()
+    progress = Progress(console=Console(file=shown, width=200))
     task = progress.add_task("pooled_job", status="")
     show_events(instance, result.run_id, None, progress, task)
     assert progress.tasks[task].fields["status"] == f"load waits for pool {POOL}"
+    # ... and as a line, which a log without a live display (not a terminal) keeps.
+    assert f"pooled_job: load waits for pool {POOL}" in shown.getvalue()
     # The waiting step left no pending claim behind; the holder keeps its slot.
     info = instance.event_log_storage.get_concurrency_info(POOL)
     assert [step.run_id for step in info.pending_steps] == [holder.run_id]

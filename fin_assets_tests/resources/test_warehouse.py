@@ -20,7 +20,7 @@ def test_the_resource_creates_the_file_and_migrates_it(tmp_path: Path) -> None:
     warehouse = DuckDBWarehouseResource(path=str(path)).get_warehouse()
 
     assert path.is_file()
-    assert warehouse.query("SELECT max(version) AS v FROM schema_migrations")["v"][0] == 3
+    assert warehouse.query("SELECT max(version) AS v FROM schema_migrations")["v"][0] == 4
 
 
 def test_connections_are_closed_between_operations(tmp_path: Path) -> None:

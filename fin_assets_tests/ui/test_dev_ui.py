@@ -138,7 +138,7 @@ def test_assets_show_columns_location_owners_code_version_and_active_kind(
 
     fact = entries(nodes["fact_daily_bar"])
     fact_columns = fact["dagster/column_schema"]["schema"]["columns"]
-    assert [c["name"] for c in fact_columns] == TABLES["fact_daily_bar"].schema.names
+    assert [c["name"] for c in fact_columns] == TABLES["fact_daily_bar"].stored_schema.names
     assert fact["dagster/table_name"]["text"] == "fin_assets.main.fact_daily_bar"
 
     assert nodes["fact_daily_bar"]["kinds"] == ["duckdb"]

@@ -14,7 +14,7 @@ from fin_assets.warehouse.migrations import (
     migrations,
     pending,
 )
-from fin_assets.warehouse.model import TABLES, VIEWS
+from fin_assets.warehouse.model import LINEAGE_TYPE, TABLES, VIEWS
 from fin_assets_tests.warehouse.conftest import snowflake_resource
 
 ENGINE_TYPES = {
@@ -27,6 +27,7 @@ ENGINE_TYPES = {
         pa.int8(): "TINYINT",
         pa.bool_(): "BOOLEAN",
         TIMESTAMP_UTC: "TIMESTAMP WITH TIME ZONE",
+        LINEAGE_TYPE: "TIMESTAMP",
     },
     "snowflake": {
         pa.string(): "TEXT",
@@ -37,6 +38,7 @@ ENGINE_TYPES = {
         pa.int8(): "NUMBER",
         pa.bool_(): "BOOLEAN",
         TIMESTAMP_UTC: "TIMESTAMP_TZ",
+        LINEAGE_TYPE: "TIMESTAMP_NTZ",
     },
 }
 
@@ -49,8 +51,9 @@ def test_every_table_has_the_model_columns_and_types(warehouse: SqlWarehouse) ->
             "WHERE lower(table_name) = ? ORDER BY ordinal_position",
             [spec.name],
         )
-        assert columns["name"].tolist() == spec.schema.names, spec.name
-        assert columns["data_type"].tolist() == [types[f.type] for f in spec.schema], spec.name
+        schema = spec.stored_schema
+        assert columns["name"].tolist() == schema.names, spec.name
+        assert columns["data_type"].tolist() == [types[f.type] for f in schema], spec.name
 
 
 def test_every_view_answers(warehouse: SqlWarehouse) -> None:
@@ -70,7 +73,7 @@ def test_migrations_are_recorded_once_and_rerunning_changes_nothing(
         "SELECT version, name, checksum FROM schema_migrations ORDER BY version"
     )
     assert list(recorded.itertuples(index=False, name=None)) == expected
-    assert [v for v, _, _ in expected] == [1, 2, 3]
+    assert [v for v, _, _ in expected] == [1, 2, 3, 4]
 
 
 def test_an_edited_applied_migration_is_refused(warehouse: SqlWarehouse) -> None:
