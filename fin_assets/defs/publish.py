@@ -48,9 +48,14 @@ from dagster._core.execution.retries import RetryMode
 from dagster._core.executor.base import Executor
 from dagster._core.utils import make_new_run_id
 
+from fin_assets.defs.stale_checks import stale_evaluations
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import STAGED_RUN, LakeResource, WarehouseResource
 from fin_assets.resources.warehouse import Warehouse
+from fin_assets.warehouse.model import DERIVED_FROM_BARS
+
+# The facts whose publication can change which derived rows are stale.
+_LINEAGE_FACTS = frozenset({"fact_daily_bar", *DERIVED_FROM_BARS})
 
 
 @contextmanager
@@ -70,6 +75,16 @@ def publish_run(lake: ParquetLake, warehouse: Warehouse, run_id: str) -> int:
     moved = lake.publish_staged(run_id)
     warehouse.drop_staged(run_id)
     return moved
+
+
+def restate_stale_checks(
+    instance: DagsterInstance, warehouse: Warehouse, run_id: str, materialized: set[str]
+) -> None:
+    """After publishing a run that loaded bars or derived facts, re-state every derived fact's
+    `bars_current` check on the warehouse as published (its steps saw it before)."""
+    if materialized & _LINEAGE_FACTS:
+        for evaluation in stale_evaluations(instance, warehouse, run_id):
+            instance.report_runless_asset_event(evaluation)
 
 
 def discard_run(lake: ParquetLake, warehouse: Warehouse, run_id: str) -> None:
@@ -147,6 +162,7 @@ class PublishingExecutor(Executor):
                 )
             else:
                 moved = publish_run(lake, warehouse, run_id)
+                restate_stale_checks(plan_context.instance, warehouse, run_id, materialized)
                 yield _engine_event(plan_context, f"published the run's writes ({moved} files)")
 
 
@@ -182,6 +198,12 @@ def execute_staged_in_process(
     with _storage(job.resource_defs) as (lake, warehouse):
         if result.success:
             publish_run(lake, warehouse, run_id)
+            materialized = {
+                event.asset_key.to_user_string()
+                for event in result.get_asset_materialization_events()
+                if event.asset_key is not None
+            }
+            restate_stale_checks(instance, warehouse, run_id, materialized)
         else:
             discard_run(lake, warehouse, run_id)
     return result

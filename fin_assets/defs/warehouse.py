@@ -21,11 +21,9 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 from dagster import (
-    AssetCheckKey,
     AssetCheckSeverity,
     AssetDep,
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
     BackfillPolicy,
     Config,
@@ -50,17 +48,16 @@ from fin_assets.analytics.schemas import (
 from fin_assets.defs.checks import (
     check_result,
     check_specs,
-    latest_materialization,
-    whole_asset_evaluation,
     with_run_checks,
 )
 from fin_assets.defs.lake_io import count_date_partitions, count_symbol_partitions
 from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import HISTORY_START, date_partitions, date_symbol_partitions
+from fin_assets.defs.stale_checks import STALE_CHECK, stale_evaluations, stale_rows_result
 from fin_assets.executors import signal_path_op_tags
 from fin_assets.resources.storage import LakeResource, WarehouseResource
-from fin_assets.resources.warehouse import Warehouse, staged_relation
+from fin_assets.resources.warehouse import staged_relation
 from fin_assets.universe import load_universe
 from fin_assets.warehouse.model import (
     DERIVED_FROM_BARS,
@@ -69,10 +66,8 @@ from fin_assets.warehouse.model import (
     symbol_rows,
     with_session_completeness,
 )
-from fin_assets.warehouse.staleness import REFRESH_COMMAND, STALE_PARTITIONS_SQL
 
 FACT_CHECKS = ["rows_match_lake", "unique_key"]
-STALE_CHECK = "bars_current"
 # Steps writing the DuckDB file share this pool (limit 1): one writer process at a time.
 WAREHOUSE_POOL = "duckdb_warehouse"
 WAREHOUSE_KINDS = {"duckdb", "snowflake"}  # fin_assets.defs.catalog keeps the active engine's
@@ -101,34 +96,6 @@ def _keys_result(name: str, stored: int, distinct: int, lake_rows: int) -> list[
             detail=f"{name}: {stored} rows, {distinct} distinct keys in the loaded range",
         ),
     ]
-
-
-def stale_rows_result(warehouse: Warehouse, table: str) -> RuleResult:
-    """`bars_current` over the whole of `table`: its stale rows, placed per symbol and date."""
-    found = warehouse.query(STALE_PARTITIONS_SQL, [table])
-    failed = {
-        (None if pd.isna(symbol) else symbol, pd.Timestamp(day).date()): int(count)
-        for symbol, day, count in found.itertuples(index=False)
-    }
-    stale = sum(failed.values())
-    checked = int(warehouse.query(f"SELECT count(*) AS n FROM {table}")["n"].iloc[0])
-    if stale:
-        days = sorted(day for _, day in failed)
-        detail = (
-            f"{table}: {stale} rows ({days[0]}..{days[-1]}) computed from daily bars that "
-            f"changed since; recompute them: {REFRESH_COMMAND}"
-        )
-    else:
-        detail = f"{table}: every row computed from the current daily bars"
-    return RuleResult(
-        rule=STALE_CHECK,
-        passed=not stale,
-        failed_rows=stale,
-        checked_rows=checked,
-        sample=found.head(20),
-        detail=detail,
-        failed_partitions=failed,
-    )
 
 
 def _bars_dep(table: str) -> list[AssetDep]:
@@ -222,19 +189,14 @@ def fact_asset(
             stale = stale_rows_result(db, table)
             checks.append(check_result(STALE_CHECK, stale, AssetCheckSeverity.WARN))
         metadata: dict[str, Any] = {"rows_in_run": inserted, "range": f"{start}..{end}"}
-        if table == "fact_daily_bar":
-            stale_results = {name: stale_rows_result(db, name) for name in DERIVED_FROM_BARS}
+        if table == "fact_daily_bar" and staged_run is None:
+            # Bars changed under derived rows: their check says so now, not at their next load
+            # (a staged run's bars change at its publication, which re-states the checks then).
+            evaluations = stale_evaluations(context.instance, db, context.run.run_id)
             metadata["stale_rows"] = MetadataValue.json(
-                {name: r.failed_rows for name, r in stale_results.items()}
+                {e.asset_key.path[-1]: e.metadata["failed_rows"].value for e in evaluations}
             )
-            # Bars changed under derived rows: their check says so now, not at their next load.
-            for name, stale in stale_results.items():
-                yield whole_asset_evaluation(
-                    check_result(STALE_CHECK, stale, AssetCheckSeverity.WARN, asset=name),
-                    AssetCheckKey(AssetKey(name), STALE_CHECK),
-                    context.run.run_id,
-                    latest_materialization(context.instance, AssetKey(name)),
-                )
+            yield from evaluations
         result = MaterializeResult(metadata=metadata, check_results=checks)
         yield from with_run_checks(context, result)
 
