@@ -92,7 +92,8 @@ class AssetObservation:
 class StreamObservation:
     """The newest stream status (the stream_landing_status asset's materialization): the
     landing writer group's lag and committed messages when checked, the event time each
-    symbol's minutes are landed through, and the commit throughput (None: first check)."""
+    symbol's minutes are landed through, the commit throughput (None: first check), and the
+    messages written to the dead-letter topic (None: a status read before they were recorded)."""
 
     group: str
     checked_at: float
@@ -100,6 +101,7 @@ class StreamObservation:
     committed: int
     landed_through: Mapping[str, float]
     throughput: float | None
+    dead_letters: int | None = None
 
 
 @dataclass(frozen=True)
@@ -311,6 +313,11 @@ def stream_metrics(stream: StreamObservation | None, now: float) -> list[Metric]
         "Committed messages per second between the last two status reads.",
         labels=group,
     )
+    dead_letters = GaugeMetricFamily(
+        _name("stream_dead_letters"),
+        "Messages the writers sent to the dead-letter topic since it began (grows only).",
+        labels=group,
+    )
     age = GaugeMetricFamily(
         _name("stream_landed_age_seconds"),
         "Seconds between now and the event time a symbol's minutes are landed through.",
@@ -322,9 +329,11 @@ def stream_metrics(stream: StreamObservation | None, now: float) -> list[Metric]
         checked.add_metric([stream.group], stream.checked_at)
         if stream.throughput is not None:
             throughput.add_metric([stream.group], stream.throughput)
+        if stream.dead_letters is not None:
+            dead_letters.add_metric([stream.group], stream.dead_letters)
         for symbol, landed in sorted(stream.landed_through.items()):
             age.add_metric([symbol], now - landed)
-    return [lag, committed, checked, throughput, age]
+    return [lag, committed, checked, throughput, dead_letters, age]
 
 
 def warehouse_metrics(row_counts: Mapping[str, int]) -> list[Metric]:

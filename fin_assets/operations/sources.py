@@ -159,6 +159,7 @@ def stream_observation(instance: DagsterInstance) -> StreamObservation | None:
         return None
     metadata = event.asset_materialization.metadata
     throughput = metadata.get("throughput_msg_per_s")
+    dead_letters = metadata.get("dead_letters")
     return StreamObservation(
         group=str(metadata["group"].value),
         checked_at=datetime.fromisoformat(str(metadata["checked_at"].value)).timestamp(),
@@ -169,6 +170,7 @@ def stream_observation(instance: DagsterInstance) -> StreamObservation | None:
             for symbol, landed in metadata["landed_through"].value.items()
         },
         throughput=float(throughput.value) if throughput is not None else None,
+        dead_letters=int(dead_letters.value) if dead_letters is not None else None,
     )
 
 
