@@ -80,6 +80,19 @@ class CheckObservation:
 
 
 @dataclass(frozen=True)
+class CheckTotal:
+    """One asset check's evaluations summed over every run that evaluated it: rows checked and
+    rows failing (the `checked_rows` / `failed_rows` metadata of each run's evaluation)."""
+
+    asset: str
+    check: str
+    severity: str
+    evaluations: int
+    checked_rows: int
+    failed_rows: int
+
+
+@dataclass(frozen=True)
 class AssetObservation:
     """When an asset was last materialized (None: never) and the lag its SLA allows."""
 
@@ -269,6 +282,30 @@ def check_metrics(checks: Iterable[CheckObservation]) -> list[Metric]:
         if check.failed_rows is not None:
             failed_rows.add_metric(values, check.failed_rows)
     return [passed, failed_rows, evaluated_at]
+
+
+def check_total_metrics(totals: Iterable[CheckTotal]) -> list[Metric]:
+    """Rows checked and failing per check, summed over every evaluating run: the quality rates
+    (`rate(failed) / rate(checked)`: OHLC-repaired bars per bar, missing or unexpected minutes
+    per session minute, ...)."""
+    labels = ["asset", "check", "severity"]
+    evaluations = CounterMetricFamily(
+        _name("check_evaluations"), "Runs that evaluated the check.", labels=labels
+    )
+    checked = CounterMetricFamily(
+        _name("check_rows_checked"), "Rows the check's evaluations checked.", labels=labels
+    )
+    failed = CounterMetricFamily(
+        _name("check_rows_failed"),
+        "Rows failing the check's evaluations (repaired bars for ohlc_repaired).",
+        labels=labels,
+    )
+    for total in sorted(totals, key=lambda t: (t.asset, t.check)):
+        values = [total.asset, total.check, total.severity]
+        evaluations.add_metric(values, total.evaluations)
+        checked.add_metric(values, total.checked_rows)
+        failed.add_metric(values, total.failed_rows)
+    return [evaluations, checked, failed]
 
 
 def asset_metrics(assets: Iterable[AssetObservation], now: float) -> list[Metric]:

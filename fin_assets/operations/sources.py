@@ -2,7 +2,8 @@
 
 - the Dagster instance: run records (job, status, start and end), step stats of each job's
   newest finished run, the latest completed evaluation of every asset check of the code
-  location, the latest materialization of every asset, the stream status (the newest
+  location, every check's evaluations summed over the runs (read incrementally: CheckTotals),
+  the latest materialization of every asset, the stream status (the newest
   stream_landing_status materialization's metadata) and the successful landing runs' file
   keys (tag `fin/landing_run_key`: `key@etag`, comma-separated);
 - the warehouse: rows per table (the local DuckDB file is opened read-only, never migrated);
@@ -23,13 +24,24 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from dagster import AssetCheckKey, AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    DagsterInstance,
+    DagsterRunStatus,
+    EventLogEntry,
+    RunsFilter,
+)
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+from dagster._core.storage.sqlalchemy_compat import db_select
+from dagster._serdes import deserialize_value
 from prometheus_client.core import Metric
 from pyrate_limiter import Rate, TokenBucket
 from sqlalchemy import create_engine, inspect, make_url, text
@@ -43,6 +55,7 @@ from fin_assets.operations.metrics import (
     FINISHED_STATUSES,
     AssetObservation,
     CheckObservation,
+    CheckTotal,
     DatasetStats,
     QuotaState,
     RunObservation,
@@ -51,6 +64,7 @@ from fin_assets.operations.metrics import (
     Usage,
     asset_metrics,
     check_metrics,
+    check_total_metrics,
     cost_metrics,
     lake_metrics,
     landing_metrics,
@@ -128,6 +142,120 @@ def check_observations(
             )
         )
     return observations
+
+
+@dataclass
+class _Tally:
+    """What CheckTotals has summed for one check."""
+
+    severity: str = "ERROR"
+    evaluations: int = 0
+    checked_rows: int = 0
+    failed_rows: int = 0
+
+
+class CheckTotals:
+    """Each check's evaluations summed over every run, read incrementally across scrapes.
+
+    The instance keeps one execution row per check and run (one per partition for partitioned
+    checks), created PLANNED when the run starts and completed in place by its evaluation.
+    Each call reads, in one query per `page_size` rows, only the rows with an id above the
+    cursor (every check at once), then the rows left PLANNED at earlier calls: a completed row
+    is counted, a PLANNED row is kept for the next call while its run has not finished. A check
+    is counted once per run (`counted`: the metadata of a ranged run's evaluation is the
+    run's). A scrape's cost depends on the new evaluations, not on the history.
+    """
+
+    def __init__(
+        self, instance: DagsterInstance, check_keys: Sequence[AssetCheckKey], page_size: int = 5000
+    ) -> None:
+        self.instance = instance
+        self.page_size = page_size
+        self.cursor = 0
+        self._keys = {(key.asset_key.to_string(), key.name): key for key in check_keys}
+        self._tallies = {key: _Tally() for key in check_keys}
+        self._pending: dict[int, str] = {}  # row id → run id
+        self._counted: set[tuple[AssetCheckKey, str]] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> list[CheckTotal]:
+        with self._lock:
+            rows = self._read(AssetCheckExecutionsTable.c.id.in_(sorted(self._pending)))
+            self._pending.clear()
+            while True:
+                page = self._read(AssetCheckExecutionsTable.c.id > self.cursor)
+                rows += page
+                if page:
+                    self.cursor = page[-1]["id"]
+                if len(page) < self.page_size:
+                    break
+            self._count(rows)
+            return [
+                CheckTotal(
+                    asset=key.asset_key.to_user_string(),
+                    check=key.name,
+                    severity=tally.severity,
+                    evaluations=tally.evaluations,
+                    checked_rows=tally.checked_rows,
+                    failed_rows=tally.failed_rows,
+                )
+                for key, tally in self._tallies.items()
+                if tally.evaluations
+            ]
+
+    def _read(self, condition: Any) -> list[Mapping[str, Any]]:
+        table = AssetCheckExecutionsTable
+        query = (
+            db_select(
+                [
+                    table.c.id,
+                    table.c.run_id,
+                    table.c.asset_key,
+                    table.c.check_name,
+                    table.c.execution_status,
+                    table.c.evaluation_event,
+                ]
+            )
+            .where(condition)
+            .order_by(table.c.id)
+            .limit(self.page_size)
+        )
+        with self.instance.event_log_storage.index_connection() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def _unfinished_runs(self, run_ids: set[str]) -> set[str]:
+        if not run_ids:
+            return set()
+        records = self.instance.get_run_records(RunsFilter(run_ids=sorted(run_ids)))
+        return {r.dagster_run.run_id for r in records if not r.dagster_run.is_finished}
+
+    def _count(self, rows: list[Mapping[str, Any]]) -> None:
+        planned = AssetCheckExecutionRecordStatus.PLANNED.value
+        unfinished = self._unfinished_runs(
+            {row["run_id"] for row in rows if row["execution_status"] == planned}
+        )
+        for row in rows:
+            key = self._keys.get((row["asset_key"], row["check_name"]))
+            if key is None:
+                continue
+            if row["execution_status"] == planned:
+                if row["run_id"] in unfinished:
+                    self._pending[row["id"]] = row["run_id"]
+                continue
+            if (key, row["run_id"]) in self._counted or not row["evaluation_event"]:
+                continue
+            entry = deserialize_value(row["evaluation_event"], EventLogEntry)
+            if entry.dagster_event is None:
+                continue
+            evaluation = entry.dagster_event.asset_check_evaluation_data
+            self._counted.add((key, row["run_id"]))
+            tally = self._tallies[key]
+            tally.severity = evaluation.severity.value
+            tally.evaluations += 1
+            for name in ("checked_rows", "failed_rows"):
+                value = evaluation.metadata.get(name)
+                if value is not None:
+                    setattr(tally, name, getattr(tally, name) + int(value.value))
 
 
 def asset_observations(
@@ -379,6 +507,7 @@ class PlatformSources:
     def __post_init__(self) -> None:
         self.lake = lake_resource(self.settings).get_lake()
         self._etags: dict[tuple[str, datetime, int], str] = {}
+        self.check_totals = CheckTotals(self.instance, self.check_keys)
         self.listing = Cached(lambda: lake_listing(self.lake), self.interval_seconds)
         self.row_counts = Cached(
             lambda: warehouse_row_counts(self.settings, self.instance), self.interval_seconds
@@ -400,6 +529,7 @@ class PlatformSources:
             *run_metrics(run_observations(self.instance), now),
             *step_metrics(step_observations(self.instance)),
             *check_metrics(check_observations(self.instance, self.check_keys)),
+            *check_total_metrics(self.check_totals()),
             *asset_metrics(asset_observations(self.instance, self.asset_keys, self.config), now),
             *stream_metrics(stream_observation(self.instance), now),
         ]
