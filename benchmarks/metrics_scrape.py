@@ -6,8 +6,9 @@ history a platform of that size accumulates, written in bulk (not by running the
 - runs: per weekday over `years`, one `symbol_history_job` (the day's pull of every symbol),
   one `landing_job` (tagged with its landing file's key@etag), one `reference_job` and, weekly,
   one `lake_compaction_job` (a run in 50 failed); plus the history backfill in monthly single
-  runs (job `history_backfill` here, to keep them apart). Each run is written by `add_run`,
-  its status and times in one bulk UPDATE;
+  runs (job `history_backfill` here, to keep them apart). Each run's serialized DagsterRun,
+  status and times are bulk-inserted into the runs table (run tags are in the run body only:
+  the exporter reads them from there);
 - materializations: one `intraday_bars` event per date × symbol partition (1.3 M at 500 × 10 y),
   each the serialized event of a real materialization with its partition and run, bulk-inserted
   into event_logs (the asset's latest-materialization pointer by storing the newest for real);
@@ -61,7 +62,6 @@ from dagster._core.storage.runs.schema import RunsTable
 from dagster._serdes import serialize_value
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import bindparam
 
 from fin_assets.defs.landing import LANDING_RUN_KEY_TAG
 from fin_assets.instance_database import leave_embedded_server
@@ -100,37 +100,32 @@ def add_runs(instance, days: list[date]) -> list[tuple[str, str, date]]:
         runs.append((uuid.uuid4().hex, "reference_job", day))
         if day.weekday() == 4:
             runs.append((uuid.uuid4().hex, "lake_compaction_job", day))
-    updates = []
+    rows = []
     for number, (run_id, job, day) in enumerate(runs):
-        tags = (
-            {LANDING_RUN_KEY_TAG: f"landing/BTC/{day}/drop.csv@{run_id[:8]}"}
-            if job == "landing_job"
-            else {}
-        )
-        instance.add_run(DagsterRun(job_name=job, run_id=run_id, tags=tags))
-        start = datetime(day.year, day.month, day.day, 22, tzinfo=UTC).timestamp()
+        tags = {LANDING_RUN_KEY_TAG: f"landing/BTC/{day}/drop.csv@{run_id[:8]}"}
         status = DagsterRunStatus.FAILURE if number % 50 == 49 else DagsterRunStatus.SUCCESS
-        updates.append(
+        run = DagsterRun(
+            job_name=job,
+            run_id=run_id,
+            status=status,
+            tags=tags if job == "landing_job" else {},
+        )
+        start = datetime(day.year, day.month, day.day, 22, tzinfo=UTC)
+        rows.append(
             {
-                "rid": run_id,
-                "st": status.value,
-                "start": start,
-                "end": start + 120 + number % 600,
-                "updated": datetime.fromtimestamp(start + 900, UTC).replace(tzinfo=None),
+                "run_id": run_id,
+                "pipeline_name": job,
+                "status": status.value,
+                "run_body": serialize_value(run),
+                "create_timestamp": start.replace(tzinfo=None),
+                "update_timestamp": (start + timedelta(minutes=15)).replace(tzinfo=None),
+                "start_time": start.timestamp(),
+                "end_time": start.timestamp() + 120 + number % 600,
             }
         )
-    statement = (
-        RunsTable.update()
-        .where(RunsTable.c.run_id == bindparam("rid"))
-        .values(
-            status=bindparam("st"),
-            start_time=bindparam("start"),
-            end_time=bindparam("end"),
-            update_timestamp=bindparam("updated"),
-        )
-    )
     with instance.run_storage.connect() as connection:
-        connection.execute(statement, updates)
+        for first in range(0, len(rows), BATCH):
+            connection.execute(RunsTable.insert(), rows[first : first + BATCH])
     return runs
 
 
