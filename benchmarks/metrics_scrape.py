@@ -33,6 +33,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
+import shutil
 import statistics
 import tempfile
 import time
@@ -318,6 +320,8 @@ def main() -> None:
             f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
         print(f"samples per scrape: {samples}")
+        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak resident memory of the process (state generation included): {maxrss:.0f} MiB")
         print(
             f"first scrape: {first:.3f} s; next scrapes: median {median:.3f} s "
             f"(min {min(warm):.3f}, max {max(warm):.3f}); peak Python memory {peak / 2**20:.1f} MiB"
@@ -335,6 +339,7 @@ def main() -> None:
         )
     finally:
         leave_embedded_server(home)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
