@@ -17,11 +17,13 @@ $(BIN)/fin-assets: pyproject.toml setup.py requirements.lock
 
 install: $(BIN)/fin-assets
 
-# Checkov (terraform/ policy checks, fin_assets_tests/deploy) in its own virtualenv: its
-# dependencies conflict with the project's pins.
-$(TOOLS)/bin/checkov: terraform/checkov-requirements.lock $(BIN)/fin-assets
+# Checkov (terraform/ policy checks, fin_assets_tests/deploy) and Helm's chart engine (the
+# monitoring chart's rendering tests) in their own virtualenv: checkov's dependencies conflict
+# with the project's pins.
+$(TOOLS)/bin/checkov: terraform/checkov-requirements.lock helm/tools-requirements.lock $(BIN)/fin-assets
 	python3 -m venv --without-pip $(TOOLS)
-	$(BIN)/uv pip install --quiet --python $(TOOLS)/bin/python -r terraform/checkov-requirements.lock
+	$(BIN)/uv pip install --quiet --python $(TOOLS)/bin/python \
+	  -r terraform/checkov-requirements.lock -r helm/tools-requirements.lock
 	touch $@
 
 tools: $(TOOLS)/bin/checkov

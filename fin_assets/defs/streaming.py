@@ -3,8 +3,9 @@
 `stream_landing_status` reads the landing writer's consumer group from the broker
 (fin_assets.streaming.status) and records, as metadata of each materialization: the total and
 per-partition lag (messages not yet committed), committed messages, per-symbol landed event
-time (the writer's watermark, ISO UTC) and its age in seconds at materialization, and the commit
-throughput since the previous materialization (committed-message delta / elapsed seconds).
+time (the writer's watermark, ISO UTC) and its age in seconds at materialization, the commit
+throughput since the previous materialization (committed-message delta / elapsed seconds), and
+`dead_letters`: the messages written to the dead-letter topic `{topic}.dlq` since it began.
 Its check `lag_within_limit` (WARN) fails when the group's lag exceeds the configured
 `max_lag` messages: the writer is down or falling behind.
 The broker comes from FIN_KAFKA_BOOTSTRAP / FIN_KAFKA_TOPIC / FIN_KAFKA_SECURITY.
@@ -57,6 +58,7 @@ def stream_landing_status(
         "checked_at": now.isoformat(),
         "lag": status.lag,
         "committed": status.committed,
+        "dead_letters": status.dead_letters,
         "partition_lag": MetadataValue.json({str(p.partition): p.lag for p in status.partitions}),
         "landed_through": MetadataValue.json({s: t.isoformat() for s, t in landed.items()}),
         "landed_age_seconds": MetadataValue.json(
@@ -72,7 +74,7 @@ def stream_landing_status(
             metadata["throughput_msg_per_s"] = round(delta / seconds, 3) if seconds > 0 else 0.0
     context.log.info(
         f"stream {status.topic} group {status.group}: lag {status.lag}, "
-        f"committed {status.committed}"
+        f"committed {status.committed}, dead letters {status.dead_letters}"
     )
     return MaterializeResult(
         metadata=metadata,

@@ -80,6 +80,19 @@ class CheckObservation:
 
 
 @dataclass(frozen=True)
+class CheckTotal:
+    """One asset check's evaluations summed over every run that evaluated it: rows checked and
+    rows failing (the `checked_rows` / `failed_rows` metadata of each run's evaluation)."""
+
+    asset: str
+    check: str
+    severity: str
+    evaluations: int
+    checked_rows: int
+    failed_rows: int
+
+
+@dataclass(frozen=True)
 class AssetObservation:
     """When an asset was last materialized (None: never) and the lag its SLA allows."""
 
@@ -92,7 +105,8 @@ class AssetObservation:
 class StreamObservation:
     """The newest stream status (the stream_landing_status asset's materialization): the
     landing writer group's lag and committed messages when checked, the event time each
-    symbol's minutes are landed through, and the commit throughput (None: first check)."""
+    symbol's minutes are landed through, the commit throughput (None: first check), and the
+    messages written to the dead-letter topic (None: a status read before they were recorded)."""
 
     group: str
     checked_at: float
@@ -100,6 +114,7 @@ class StreamObservation:
     committed: int
     landed_through: Mapping[str, float]
     throughput: float | None
+    dead_letters: int | None = None
 
 
 @dataclass(frozen=True)
@@ -269,6 +284,30 @@ def check_metrics(checks: Iterable[CheckObservation]) -> list[Metric]:
     return [passed, failed_rows, evaluated_at]
 
 
+def check_total_metrics(totals: Iterable[CheckTotal]) -> list[Metric]:
+    """Rows checked and failing per check, summed over every evaluating run: the quality rates
+    (`rate(failed) / rate(checked)`: OHLC-repaired bars per bar, missing or unexpected minutes
+    per session minute, ...)."""
+    labels = ["asset", "check", "severity"]
+    evaluations = CounterMetricFamily(
+        _name("check_evaluations"), "Runs that evaluated the check.", labels=labels
+    )
+    checked = CounterMetricFamily(
+        _name("check_rows_checked"), "Rows the check's evaluations checked.", labels=labels
+    )
+    failed = CounterMetricFamily(
+        _name("check_rows_failed"),
+        "Rows failing the check's evaluations (repaired bars for ohlc_repaired).",
+        labels=labels,
+    )
+    for total in sorted(totals, key=lambda t: (t.asset, t.check)):
+        values = [total.asset, total.check, total.severity]
+        evaluations.add_metric(values, total.evaluations)
+        checked.add_metric(values, total.checked_rows)
+        failed.add_metric(values, total.failed_rows)
+    return [evaluations, checked, failed]
+
+
 def asset_metrics(assets: Iterable[AssetObservation], now: float) -> list[Metric]:
     """Each asset's last materialization, its lag behind now and the lag its SLA allows."""
     last = GaugeMetricFamily(
@@ -311,6 +350,11 @@ def stream_metrics(stream: StreamObservation | None, now: float) -> list[Metric]
         "Committed messages per second between the last two status reads.",
         labels=group,
     )
+    dead_letters = GaugeMetricFamily(
+        _name("stream_dead_letters"),
+        "Messages the writers sent to the dead-letter topic since it began (grows only).",
+        labels=group,
+    )
     age = GaugeMetricFamily(
         _name("stream_landed_age_seconds"),
         "Seconds between now and the event time a symbol's minutes are landed through.",
@@ -322,9 +366,11 @@ def stream_metrics(stream: StreamObservation | None, now: float) -> list[Metric]
         checked.add_metric([stream.group], stream.checked_at)
         if stream.throughput is not None:
             throughput.add_metric([stream.group], stream.throughput)
+        if stream.dead_letters is not None:
+            dead_letters.add_metric([stream.group], stream.dead_letters)
         for symbol, landed in sorted(stream.landed_through.items()):
             age.add_metric([symbol], now - landed)
-    return [lag, committed, checked, throughput, age]
+    return [lag, committed, checked, throughput, dead_letters, age]
 
 
 def warehouse_metrics(row_counts: Mapping[str, int]) -> list[Metric]:

@@ -1,8 +1,10 @@
 """The metrics' observations, read from the platform's stores at scrape time.
 
-- the Dagster instance: run records (job, status, start and end), step stats of each job's
+- the Dagster instance: run records (job, status, start and end; read incrementally:
+  RunHistory), step stats of each job's
   newest finished run, the latest completed evaluation of every asset check of the code
-  location, the latest materialization of every asset, the stream status (the newest
+  location, every check's evaluations summed over the runs (read incrementally: CheckTotals),
+  the latest materialization of every asset, the stream status (the newest
   stream_landing_status materialization's metadata) and the successful landing runs' file
   keys (tag `fin/landing_run_key`: `key@etag`, comma-separated);
 - the warehouse: rows per table (the local DuckDB file is opened read-only, never migrated);
@@ -23,13 +25,24 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from dagster import AssetCheckKey, AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    DagsterInstance,
+    DagsterRunStatus,
+    EventLogEntry,
+    RunsFilter,
+)
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+from dagster._core.storage.sqlalchemy_compat import db_select
+from dagster._serdes import deserialize_value
 from prometheus_client.core import Metric
 from pyrate_limiter import Rate, TokenBucket
 from sqlalchemy import create_engine, inspect, make_url, text
@@ -43,6 +56,7 @@ from fin_assets.operations.metrics import (
     FINISHED_STATUSES,
     AssetObservation,
     CheckObservation,
+    CheckTotal,
     DatasetStats,
     QuotaState,
     RunObservation,
@@ -51,6 +65,7 @@ from fin_assets.operations.metrics import (
     Usage,
     asset_metrics,
     check_metrics,
+    check_total_metrics,
     cost_metrics,
     lake_metrics,
     landing_metrics,
@@ -73,28 +88,85 @@ ERROR_REPORT_SUFFIX = ".error.json"
 T = TypeVar("T")
 
 
-def run_observations(instance: DagsterInstance) -> list[RunObservation]:
-    """Every run of the instance (one query)."""
-    return [
-        RunObservation(
-            record.dagster_run.job_name,
-            record.dagster_run.status.value,
-            record.start_time,
-            record.end_time,
-        )
-        for record in instance.get_run_records()
-    ]
+@dataclass(frozen=True)
+class RunEntry:
+    """What the exporter keeps of one run: its observation, id, creation time (Unix seconds)
+    and landing file versions (tag `fin/landing_run_key`, landing runs only)."""
+
+    observation: RunObservation
+    run_id: str
+    created: float
+    landing_versions: tuple[str, ...]
 
 
-def step_observations(instance: DagsterInstance) -> list[StepObservation]:
-    """Steps of each job's newest finished run."""
-    finished = [DagsterRunStatus(status) for status in FINISHED_STATUSES]
-    newest: dict[str, str] = {}
-    for record in instance.get_run_records(RunsFilter(statuses=finished)):
-        newest.setdefault(record.dagster_run.job_name, record.dagster_run.run_id)
+class RunHistory:
+    """Every run of the instance, kept between scrapes.
+
+    The first call reads every run record; each later call only the runs updated since the
+    newest update already read (RunsFilter(updated_after), less `overlap_seconds` for runs
+    written by hosts whose clocks differ), and every `full_interval_seconds` all of them again:
+    a deleted run leaves the metrics then. A scrape's cost depends on the runs that changed,
+    not on the history.
+    """
+
+    def __init__(
+        self,
+        instance: DagsterInstance,
+        full_interval_seconds: float = 3600.0,
+        overlap_seconds: float = 60.0,
+    ) -> None:
+        self.instance = instance
+        self.full_interval_seconds = full_interval_seconds
+        self.overlap_seconds = overlap_seconds
+        self._runs: dict[str, RunEntry] = {}
+        self._newest_update: datetime | None = None
+        self._full_read_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def __call__(self) -> list[RunEntry]:
+        with self._lock:
+            if time.monotonic() - self._full_read_at >= self.full_interval_seconds:
+                records = self.instance.get_run_records()
+                self._runs, self._full_read_at = {}, time.monotonic()
+            else:
+                since = self._newest_update
+                records = self.instance.get_run_records(
+                    RunsFilter(updated_after=since - timedelta(seconds=self.overlap_seconds))
+                    if since is not None
+                    else None
+                )
+            for record in records:
+                run = record.dagster_run
+                versions = (
+                    run.tags.get(LANDING_RUN_KEY_TAG, "")
+                    if run.job_name == landing_job.name
+                    else ""
+                )
+                self._runs[run.run_id] = RunEntry(
+                    RunObservation(
+                        run.job_name, run.status.value, record.start_time, record.end_time
+                    ),
+                    run.run_id,
+                    record.create_timestamp.timestamp(),
+                    tuple(version for version in versions.split(",") if version),
+                )
+                if self._newest_update is None or record.update_timestamp > self._newest_update:
+                    self._newest_update = record.update_timestamp
+            return list(self._runs.values())
+
+
+def step_observations(instance: DagsterInstance, runs: Iterable[RunEntry]) -> list[StepObservation]:
+    """Steps of each job's newest (last created) finished run."""
+    newest: dict[str, RunEntry] = {}
+    for run in runs:
+        job = run.observation.job
+        if run.observation.status in FINISHED_STATUSES and (
+            job not in newest or newest[job].created < run.created
+        ):
+            newest[job] = run
     steps = []
-    for job, run_id in newest.items():
-        for stats in instance.get_run_step_stats(run_id):
+    for job, run in newest.items():
+        for stats in instance.get_run_step_stats(run.run_id):
             seconds = (
                 stats.end_time - stats.start_time
                 if stats.start_time is not None and stats.end_time is not None
@@ -103,6 +175,19 @@ def step_observations(instance: DagsterInstance) -> list[StepObservation]:
             status = stats.status.value if stats.status is not None else "UNKNOWN"
             steps.append(StepObservation(job, stats.step_key, status, seconds))
     return steps
+
+
+def ingested_landing_versions(runs: Iterable[RunEntry]) -> dict[str, float]:
+    """`key@etag` of every landing file a successful landing run took → when the first such
+    run ended (the file's rows were then in the warehouse: landing_job ends with the facts)."""
+    ended: dict[str, float] = {}
+    for run in runs:
+        end = run.observation.end
+        if run.observation.status != DagsterRunStatus.SUCCESS.value or end is None:
+            continue
+        for version in run.landing_versions:
+            ended[version] = min(end, ended.get(version, end))
+    return ended
 
 
 def check_observations(
@@ -128,6 +213,120 @@ def check_observations(
             )
         )
     return observations
+
+
+@dataclass
+class _Tally:
+    """What CheckTotals has summed for one check."""
+
+    severity: str = "ERROR"
+    evaluations: int = 0
+    checked_rows: int = 0
+    failed_rows: int = 0
+
+
+class CheckTotals:
+    """Each check's evaluations summed over every run, read incrementally across scrapes.
+
+    The instance keeps one execution row per check and run (one per partition for partitioned
+    checks), created PLANNED when the run starts and completed in place by its evaluation.
+    Each call reads, in one query per `page_size` rows, only the rows with an id above the
+    cursor (every check at once), then the rows left PLANNED at earlier calls: a completed row
+    is counted, a PLANNED row is kept for the next call while its run has not finished. A check
+    is counted once per run (`counted`: the metadata of a ranged run's evaluation is the
+    run's). A scrape's cost depends on the new evaluations, not on the history.
+    """
+
+    def __init__(
+        self, instance: DagsterInstance, check_keys: Sequence[AssetCheckKey], page_size: int = 5000
+    ) -> None:
+        self.instance = instance
+        self.page_size = page_size
+        self.cursor = 0
+        self._keys = {(key.asset_key.to_string(), key.name): key for key in check_keys}
+        self._tallies = {key: _Tally() for key in check_keys}
+        self._pending: dict[int, str] = {}  # row id → run id
+        self._counted: set[tuple[AssetCheckKey, str]] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> list[CheckTotal]:
+        with self._lock:
+            rows = self._read(AssetCheckExecutionsTable.c.id.in_(sorted(self._pending)))
+            self._pending.clear()
+            while True:
+                page = self._read(AssetCheckExecutionsTable.c.id > self.cursor)
+                rows += page
+                if page:
+                    self.cursor = page[-1]["id"]
+                if len(page) < self.page_size:
+                    break
+            self._count(rows)
+            return [
+                CheckTotal(
+                    asset=key.asset_key.to_user_string(),
+                    check=key.name,
+                    severity=tally.severity,
+                    evaluations=tally.evaluations,
+                    checked_rows=tally.checked_rows,
+                    failed_rows=tally.failed_rows,
+                )
+                for key, tally in self._tallies.items()
+                if tally.evaluations
+            ]
+
+    def _read(self, condition: Any) -> list[Mapping[str, Any]]:
+        table = AssetCheckExecutionsTable
+        query = (
+            db_select(
+                [
+                    table.c.id,
+                    table.c.run_id,
+                    table.c.asset_key,
+                    table.c.check_name,
+                    table.c.execution_status,
+                    table.c.evaluation_event,
+                ]
+            )
+            .where(condition)
+            .order_by(table.c.id)
+            .limit(self.page_size)
+        )
+        with self.instance.event_log_storage.index_connection() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def _unfinished_runs(self, run_ids: set[str]) -> set[str]:
+        if not run_ids:
+            return set()
+        records = self.instance.get_run_records(RunsFilter(run_ids=sorted(run_ids)))
+        return {r.dagster_run.run_id for r in records if not r.dagster_run.is_finished}
+
+    def _count(self, rows: list[Mapping[str, Any]]) -> None:
+        planned = AssetCheckExecutionRecordStatus.PLANNED.value
+        unfinished = self._unfinished_runs(
+            {row["run_id"] for row in rows if row["execution_status"] == planned}
+        )
+        for row in rows:
+            key = self._keys.get((row["asset_key"], row["check_name"]))
+            if key is None:
+                continue
+            if row["execution_status"] == planned:
+                if row["run_id"] in unfinished:
+                    self._pending[row["id"]] = row["run_id"]
+                continue
+            if (key, row["run_id"]) in self._counted or not row["evaluation_event"]:
+                continue
+            entry = deserialize_value(row["evaluation_event"], EventLogEntry)
+            if entry.dagster_event is None:
+                continue
+            evaluation = entry.dagster_event.asset_check_evaluation_data
+            self._counted.add((key, row["run_id"]))
+            tally = self._tallies[key]
+            tally.severity = evaluation.severity.value
+            tally.evaluations += 1
+            for name in ("checked_rows", "failed_rows"):
+                value = evaluation.metadata.get(name)
+                if value is not None:
+                    setattr(tally, name, getattr(tally, name) + int(value.value))
 
 
 def asset_observations(
@@ -159,6 +358,7 @@ def stream_observation(instance: DagsterInstance) -> StreamObservation | None:
         return None
     metadata = event.asset_materialization.metadata
     throughput = metadata.get("throughput_msg_per_s")
+    dead_letters = metadata.get("dead_letters")
     return StreamObservation(
         group=str(metadata["group"].value),
         checked_at=datetime.fromisoformat(str(metadata["checked_at"].value)).timestamp(),
@@ -169,23 +369,8 @@ def stream_observation(instance: DagsterInstance) -> StreamObservation | None:
             for symbol, landed in metadata["landed_through"].value.items()
         },
         throughput=float(throughput.value) if throughput is not None else None,
+        dead_letters=int(dead_letters.value) if dead_letters is not None else None,
     )
-
-
-def ingested_landing_versions(instance: DagsterInstance) -> dict[str, float]:
-    """`key@etag` of every landing file a successful landing run took → when the first such
-    run ended (the file's rows were then in the warehouse: landing_job ends with the facts)."""
-    runs = instance.get_run_records(
-        RunsFilter(job_name=landing_job.name, statuses=[DagsterRunStatus.SUCCESS])
-    )
-    ended: dict[str, float] = {}
-    for record in runs:
-        if record.end_time is None:
-            continue
-        for version in record.dagster_run.tags.get(LANDING_RUN_KEY_TAG, "").split(","):
-            if version:
-                ended[version] = min(record.end_time, ended.get(version, record.end_time))
-    return ended
 
 
 def lake_listing(lake: ParquetLake) -> list[ObjectInfo]:
@@ -377,6 +562,8 @@ class PlatformSources:
     def __post_init__(self) -> None:
         self.lake = lake_resource(self.settings).get_lake()
         self._etags: dict[tuple[str, datetime, int], str] = {}
+        self.check_totals = CheckTotals(self.instance, self.check_keys)
+        self.runs = RunHistory(self.instance)
         self.listing = Cached(lambda: lake_listing(self.lake), self.interval_seconds)
         self.row_counts = Cached(
             lambda: warehouse_row_counts(self.settings, self.instance), self.interval_seconds
@@ -394,10 +581,12 @@ class PlatformSources:
 
     def instance_metrics(self) -> list[Metric]:
         now = time.time()
+        runs = self.runs()
         return [
-            *run_metrics(run_observations(self.instance), now),
-            *step_metrics(step_observations(self.instance)),
+            *run_metrics([run.observation for run in runs], now),
+            *step_metrics(step_observations(self.instance, runs)),
             *check_metrics(check_observations(self.instance, self.check_keys)),
+            *check_total_metrics(self.check_totals()),
             *asset_metrics(asset_observations(self.instance, self.asset_keys, self.config), now),
             *stream_metrics(stream_observation(self.instance), now),
         ]
@@ -411,7 +600,7 @@ class PlatformSources:
 
     def lake_metrics(self) -> list[Metric]:
         infos = self.listing()
-        landing = landing_reading(self.etag, infos, ingested_landing_versions(self.instance))
+        landing = landing_reading(self.etag, infos, ingested_landing_versions(self.runs()))
         return [
             *lake_metrics(dataset_stats(infos), raw_payloads(infos)),
             *landing_metrics(landing.states, landing.latencies),
@@ -424,7 +613,7 @@ class PlatformSources:
     def cost_metrics(self) -> list[Metric]:
         infos = self.listing()
         spark = run = 0.0
-        for observation in run_observations(self.instance):
+        for observation in (run.observation for run in self.runs()):
             seconds = observation.seconds or 0.0
             if observation.job in self.config.spark_jobs:
                 spark += seconds

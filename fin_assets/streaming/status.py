@@ -3,7 +3,9 @@
 Read from the broker alone (OffsetFetch and ListOffsets; the reader does not join the group):
 the committed offset of each partition of the topic, its end offset, and the writer's commit
 metadata (landing_writer.PartitionState.metadata), whose per-symbol watermark says up to which
-event time the symbol's minutes are closed and landed.
+event time the symbol's minutes are closed and landed; and the dead letters the writers have
+produced: the end offsets of the dead-letter topic `{topic}.dlq` summed (messages written to it
+since it was created; 0 while it does not exist).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, TopicPartition
 
-from fin_assets.streaming.kafka_config import KafkaSettings
+from fin_assets.streaming.kafka_config import KafkaSettings, dead_letter_topic
 from fin_assets.streaming.minute_bars import SymbolClock
 
 TIMEOUT_SECONDS = 30.0
@@ -37,6 +39,7 @@ class GroupStatus:
     group: str
     partitions: list[PartitionStatus]
     watermarks_ms: dict[str, int]
+    dead_letters: int
 
     @property
     def lag(self) -> int:
@@ -67,6 +70,21 @@ def group_status(kafka: KafkaSettings, group: str) -> GroupStatus:
                 for symbol, (trade, heartbeat) in state["clocks"].items():
                     clock = SymbolClock(trade, heartbeat)
                     watermarks[symbol] = clock.watermark(state["lateness_ms"])
+        dead_letters = produced_messages(consumer, dead_letter_topic(kafka.topic))
     finally:
         consumer.close()
-    return GroupStatus(kafka.topic, group, partitions, dict(sorted(watermarks.items())))
+    return GroupStatus(
+        kafka.topic, group, partitions, dict(sorted(watermarks.items())), dead_letters
+    )
+
+
+def produced_messages(consumer: Consumer, topic: str) -> int:
+    """Messages ever written to `topic`: its partitions' end offsets summed (0 when the topic
+    does not exist)."""
+    metadata = consumer.list_topics(topic, timeout=TIMEOUT_SECONDS).topics.get(topic)
+    if metadata is None or metadata.error is not None:
+        return 0
+    return sum(
+        consumer.get_watermark_offsets(TopicPartition(topic, number), timeout=TIMEOUT_SECONDS)[1]
+        for number in metadata.partitions
+    )

@@ -1,5 +1,6 @@
 """The exporter's metric computation on hand-made observations and real stores (no Dagster)."""
 
+import re
 import time
 from dataclasses import replace
 from functools import partial
@@ -209,3 +210,14 @@ def test_config_file_overrides_slas_prices_and_budget(tmp_path: Path) -> None:
     path.write_text("prices: {gpu_hour: 3}\n")
     with pytest.raises(ValueError, match=r"prices\.gpu_hour"):
         load_config(str(path))
+
+
+def test_every_metric_is_documented() -> None:
+    """docs/operations.md lists every metric family metrics.py defines."""
+    repository = Path(__file__).resolve().parents[2]
+    source = (repository / "fin_assets" / "operations" / "metrics.py").read_text()
+    names = set(re.findall(r'_name\(\s*"(\w+)"', source))
+    names |= set(re.findall(r'_histogram\(\s*"(\w+)"', source))
+    assert len(names) > 30
+    guide = (repository / "docs" / "operations.md").read_text()
+    assert sorted(name for name in names if f"`fin_assets_{name}" not in guide) == []

@@ -59,6 +59,7 @@ EMPTY_PANELS = [
     "Oldest in-progress run",
     "Consumer lag",
     "Commit throughput",
+    "Dead letters per hour",
     "Landed event time age per symbol",
     "Age of the stream status",
 ]
@@ -176,6 +177,11 @@ def test_the_scrape_matches_the_stores(stack: Stack) -> None:
         severity = "ERROR" if check.blocking_severity else "WARN"
         labels = (("asset", check.asset), ("check", check.check), ("severity", severity))
         assert found[("fin_assets_check_passed", labels)] == (1 if check.passed else 0)
+    # Quality rates: every bar and session minute of the runs checked, none repaired.
+    for check in ("ohlc_repaired", "session_completeness"):
+        labels = (("asset", "intraday_bars"), ("check", check), ("severity", "WARN"))
+        assert found[("fin_assets_check_rows_checked_total", labels)] >= intraday
+        assert found[("fin_assets_check_rows_failed_total", labels)] == 0
     states = {"ingested": 1, "quarantined": 0, "waiting": 0}
     for state, count in states.items():
         assert found[("fin_assets_landing_files", (("state", state),))] == count

@@ -33,7 +33,8 @@ def test_stream_lag_commits_throughput_and_landed_age(
         monkeypatch.delenv("FIN_KAFKA_SECURITY", raising=False)
         bars = simulator.simulate_intraday(SEED, ETH, date(2025, 6, 2)).head(10)
         messages = quote_messages(bar_quotes(ETH, bars))  # 50 messages
-        produce(broker.bootstrap, "quotes", messages[:30])
+        poison = [(b"ETH", b"not json"), (b"DOGE", b"{}")]  # dead-lettered by the writer
+        produce(broker.bootstrap, "quotes", messages[:30] + poison)
         config = WriterConfig(group="landing", until_caught_up=True, session_timeout_ms=3_000)
         writer = LandingWriter(KafkaSettings(broker.bootstrap), ParquetLake(str(tmp_path)), config)
         writer.run(install_signal_handlers=False)
@@ -44,16 +45,18 @@ def test_stream_lag_commits_throughput_and_landed_age(
 
     observed = stream_observation(instance)
     assert observed is not None
-    # The writer committed the first 30 messages, landed ETH through the 6th minute's end, and
-    # nothing was committed between the two reads.
-    assert (observed.group, observed.lag, observed.committed) == ("landing", 20, 30)
+    # The writer committed the first 32 messages (2 of them dead-lettered), landed ETH through
+    # the 6th minute's end, and nothing was committed between the two reads.
+    assert (observed.group, observed.lag, observed.committed) == ("landing", 20, 32)
+    assert observed.dead_letters == 2
     landed = datetime(2025, 6, 2, 0, 6, tzinfo=UTC).timestamp()
     assert observed.landed_through == {"ETH": landed}
     assert observed.throughput == 0.0
     now = datetime.now(UTC).timestamp()
     found = samples(stream_metrics(observed, now))
     assert found[("fin_assets_stream_consumer_lag", (("group", "landing"),))] == 20
-    assert found[("fin_assets_stream_committed_messages", (("group", "landing"),))] == 30
+    assert found[("fin_assets_stream_committed_messages", (("group", "landing"),))] == 32
+    assert found[("fin_assets_stream_dead_letters", (("group", "landing"),))] == 2
     age = found[("fin_assets_stream_landed_age_seconds", (("symbol", "ETH"),))]
     assert age == pytest.approx(now - landed)
     checked = found[("fin_assets_stream_status_timestamp_seconds", (("group", "landing"),))]
