@@ -14,6 +14,7 @@ from fin_assets.defs.compaction import (
     lake_compaction_job,
     lake_compaction_schedule,
 )
+from fin_assets.defs.freshness import freshness_checks, freshness_sensor
 from fin_assets.defs.jobs import portfolio_job, reference_job, symbol_history_job
 from fin_assets.defs.landing import landing_job, landing_sensor
 from fin_assets.defs.report import report_job
@@ -44,6 +45,8 @@ def build_definitions(
             ],
             settings,
         ),
+        # Freshness SLAs by the market calendar (fin_assets.defs.freshness).
+        asset_checks=[freshness_checks],
         jobs=[
             symbol_history_job,
             portfolio_job,
@@ -54,7 +57,7 @@ def build_definitions(
             lake_compaction_job,
         ],
         schedules=[*vendor_pull_schedules, lake_compaction_schedule],
-        sensors=[automation_sensor, run_failure_alert, landing_sensor],
+        sensors=[automation_sensor, run_failure_alert, landing_sensor, freshness_sensor],
         resources={**resources_for(settings), **(resource_overrides or {})},
         # FIN_EXECUTOR: in-process (one step at a time) or a Kubernetes pod per step.
         executor=executor_for(settings),
