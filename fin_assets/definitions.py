@@ -19,6 +19,7 @@ from fin_assets.defs.jobs import portfolio_job, reference_job, symbol_history_jo
 from fin_assets.defs.landing import landing_job, landing_sensor
 from fin_assets.defs.report import report_job
 from fin_assets.defs.schedules import vendor_pull_job, vendor_pull_schedules
+from fin_assets.defs.streaming import stream_status_job, stream_status_schedule
 from fin_assets.executors import executor_for
 from fin_assets.resources.environments import resources_for
 from fin_assets.settings import Settings, get_settings
@@ -55,8 +56,9 @@ def build_definitions(
             landing_job,
             report_job,
             lake_compaction_job,
+            stream_status_job,
         ],
-        schedules=[*vendor_pull_schedules, lake_compaction_schedule],
+        schedules=[*vendor_pull_schedules, lake_compaction_schedule, stream_status_schedule],
         sensors=[automation_sensor, run_failure_alert, landing_sensor, freshness_sensor],
         resources={**resources_for(settings), **(resource_overrides or {})},
         # FIN_EXECUTOR: in-process (one step at a time) or a Kubernetes pod per step.

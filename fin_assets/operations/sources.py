@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -133,8 +133,9 @@ def check_observations(
 def asset_observations(
     instance: DagsterInstance, asset_keys: Sequence[AssetKey], config: OperationsConfig
 ) -> list[AssetObservation]:
-    """Each asset's latest materialization time (None: never) and its SLA."""
+    """Each asset's latest materialization time (None: never) and its SLA now."""
     latest = instance.get_latest_materialization_events(list(asset_keys))
+    now = datetime.now(UTC)
     observations = []
     for key in asset_keys:
         event = latest.get(key)
@@ -142,7 +143,7 @@ def asset_observations(
             AssetObservation(
                 asset=key.to_user_string(),
                 last_materialization=event.timestamp if event is not None else None,
-                sla_seconds=config.sla_seconds(key.to_user_string()),
+                sla_seconds=config.sla_seconds(key.to_user_string(), now),
             )
         )
     return observations

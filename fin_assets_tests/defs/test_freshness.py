@@ -27,6 +27,7 @@ from fin_assets.defs.freshness import (
 )
 from fin_assets.defs.partition_ranges import rectangle_tags
 from fin_assets.instance import open_instance
+from fin_assets.operations.config import DEFAULT_SLA_SECONDS, OperationsConfig
 from fin_assets.runner import QUIET_RUN_CONFIG
 from fin_assets.settings import Settings
 from fin_assets_tests.orchestration.daemon import REPOSITORY_ROOT, daemon_environment
@@ -179,3 +180,13 @@ def test_a_breach_shows_in_the_ui_until_the_due_partitions_are_materialized(
     newly_due = set(due_partitions("daily_bars", later)) - set(due)
     assert status == "FAILED"
     assert entries["overdue_count"]["intValue"] == len(newly_due) >= len(CRYPTO_DAY.pull.symbols)
+
+
+def test_the_exporter_allows_the_lag_of_the_same_sla() -> None:
+    sunday_night = at("2026-12-06T23:00:00-05:00")
+    config = OperationsConfig()
+    assert config.sla_seconds("daily_bars", sunday_night) == sla_seconds("daily_bars", sunday_night)
+    assert config.sla_seconds("stream_landing_status", sunday_night) == 300
+    assert config.sla_seconds("intraday_bars", sunday_night) == DEFAULT_SLA_SECONDS  # no SLA
+    named = OperationsConfig(sla={"default": DEFAULT_SLA_SECONDS, "daily_bars": 900.0})
+    assert named.sla_seconds("daily_bars", sunday_night) == 900  # the file's value wins
