@@ -150,8 +150,10 @@ def write_symbol_dataset(
                 "checked_rows": [result.checked_rows for _, result in results],
                 "detail": [result.detail for _, result in results],
                 "rows": written.total,
-                # The symbol's rows per Dagster partition key, as JSON (a few kB a symbol).
-                "partition_rows": json.dumps(dict(written.by_partition)),
+                # The symbol's rows per Dagster partition key as JSON, on its first row only
+                # (about 25 bytes a date: not copied onto every rule's row).
+                "partition_rows": [json.dumps(dict(written.by_partition))]
+                + [""] * (len(results) - 1),
             }
         )
 
@@ -168,7 +170,7 @@ def write_symbol_dataset(
         rows=int(per_symbol["rows"].sum()),
         partitions=scope.partition_count,
         checks=[_totals(name, counts[counts["check"] == name]) for name, _ in rules],
-        by_partition=_sum_partition_rows(per_symbol["partition_rows"]),
+        by_partition=_sum_partition_rows(counts["partition_rows"][counts["partition_rows"] != ""]),
     )
 
 
