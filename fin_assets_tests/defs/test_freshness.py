@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 import yaml
-from dagster import AssetKey, build_sensor_context
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DagsterInstance,
+    MetadataValue,
+    build_sensor_context,
+)
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
 from fin_assets.definitions import build_definitions
@@ -20,8 +26,11 @@ from fin_assets.defs.freshness import (
     CRYPTO_DAY,
     EQUITY_DAY,
     FRESHNESS_CHECK,
+    STREAM_ASSET,
+    STREAM_SLA,
     changed_evaluations,
     due_partitions,
+    evaluate,
     freshness_sensor,
     sla_seconds,
 )
@@ -190,3 +199,25 @@ def test_the_exporter_allows_the_lag_of_the_same_sla() -> None:
     assert config.sla_seconds("intraday_bars", sunday_night) == DEFAULT_SLA_SECONDS  # no SLA
     named = OperationsConfig(sla={"default": DEFAULT_SLA_SECONDS, "daily_bars": 900.0})
     assert named.sla_seconds("daily_bars", sunday_night) == 900  # the file's value wins
+
+
+def test_the_stream_is_fresh_while_its_newest_landed_event_is_at_most_5_minutes_old() -> None:
+    landed = at("2026-12-07T14:30:00+00:00")
+    with DagsterInstance.ephemeral() as instance:
+        assert evaluate(instance, STREAM_ASSET, landed).overdue == ("stream",)  # never read
+        instance.report_runless_asset_event(
+            AssetMaterialization(
+                STREAM_ASSET,
+                metadata={
+                    "landed_through": MetadataValue.json(
+                        {
+                            "BTC": landed.isoformat(),
+                            "ETH": (landed - timedelta(hours=1)).isoformat(),
+                        }
+                    )
+                },
+            )
+        )
+        assert evaluate(instance, STREAM_ASSET, landed + STREAM_SLA).passed
+        late = evaluate(instance, STREAM_ASSET, landed + STREAM_SLA + timedelta(seconds=1))
+        assert not late.passed and late.overdue == ("stream",)
