@@ -14,10 +14,12 @@ from fin_assets.defs.compaction import (
     lake_compaction_job,
     lake_compaction_schedule,
 )
+from fin_assets.defs.freshness import freshness_checks, freshness_sensor
 from fin_assets.defs.jobs import portfolio_job, reference_job, symbol_history_job
 from fin_assets.defs.landing import landing_job, landing_sensor
 from fin_assets.defs.report import report_job
 from fin_assets.defs.schedules import vendor_pull_job, vendor_pull_schedules
+from fin_assets.defs.streaming import stream_status_job, stream_status_schedule
 from fin_assets.executors import executor_for
 from fin_assets.resources.environments import resources_for
 from fin_assets.settings import Settings, get_settings
@@ -44,6 +46,8 @@ def build_definitions(
             ],
             settings,
         ),
+        # Freshness SLAs by the market calendar (fin_assets.defs.freshness).
+        asset_checks=[freshness_checks],
         jobs=[
             symbol_history_job,
             portfolio_job,
@@ -52,9 +56,10 @@ def build_definitions(
             landing_job,
             report_job,
             lake_compaction_job,
+            stream_status_job,
         ],
-        schedules=[*vendor_pull_schedules, lake_compaction_schedule],
-        sensors=[automation_sensor, run_failure_alert, landing_sensor],
+        schedules=[*vendor_pull_schedules, lake_compaction_schedule, stream_status_schedule],
+        sensors=[automation_sensor, run_failure_alert, landing_sensor, freshness_sensor],
         resources={**resources_for(settings), **(resource_overrides or {})},
         # FIN_EXECUTOR: in-process (one step at a time) or a Kubernetes pod per step.
         executor=executor_for(settings),

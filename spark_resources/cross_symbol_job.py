@@ -91,7 +91,7 @@ def run_cross_symbol(
         totals = CheckTotals(
             check, result.passed, result.failed_rows, result.checked_rows, result.detail
         )
-        written.append(WrittenDataset(dataset, rows.total, len(dates), [totals]))
+        written.append(WrittenDataset(dataset, rows.total, len(dates), [totals], rows.by_partition))
     return written
 
 

@@ -160,6 +160,7 @@ def run_history(
                 risk_written.rows,
                 risk_written.partitions,
                 [*risk_written.checks, *backtests],
+                risk_written.by_partition,
             )
         )
     spark.catalog.clearCache()

@@ -17,8 +17,9 @@ skip empty partitions, none of which ParquetLake and the Dagster partitions acce
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -38,7 +39,7 @@ Rule = tuple[str, Callable[[pd.DataFrame], RuleResult]]
 
 RULE_COUNTS = (
     "symbol string, check string, passed boolean, failed_rows long, checked_rows long, "
-    "detail string, rows long"
+    "detail string, rows long, partition_rows string"
 )
 
 
@@ -104,12 +105,15 @@ class CheckTotals:
 
 @dataclass(frozen=True)
 class WrittenDataset:
-    """What a Spark write of one dataset produced: rows, partitions and its checks."""
+    """What a Spark write of one dataset produced: rows, partitions and its checks, and the
+    rows of each Dagster partition key of the run (`by_partition`, as WrittenRows holds them;
+    empty where the job does not count them)."""
 
     dataset: str
     rows: int
     partitions: int
     checks: list[CheckTotals]
+    by_partition: Mapping[str, int] = field(default_factory=dict)
 
 
 def write_symbol_dataset(
@@ -146,6 +150,10 @@ def write_symbol_dataset(
                 "checked_rows": [result.checked_rows for _, result in results],
                 "detail": [result.detail for _, result in results],
                 "rows": written.total,
+                # The symbol's rows per Dagster partition key as JSON, on its first row only
+                # (about 25 bytes a date: not copied onto every rule's row).
+                "partition_rows": [json.dumps(dict(written.by_partition))]
+                + [""] * (len(results) - 1),
             }
         )
 
@@ -156,12 +164,23 @@ def write_symbol_dataset(
         .applyInPandas(write_symbol, schema=RULE_COUNTS)
         .toPandas()
     )
+    per_symbol = counts.groupby("symbol").first()
     return WrittenDataset(
         dataset=dataset,
-        rows=int(counts.groupby("symbol")["rows"].first().sum()),
+        rows=int(per_symbol["rows"].sum()),
         partitions=scope.partition_count,
         checks=[_totals(name, counts[counts["check"] == name]) for name, _ in rules],
+        by_partition=_sum_partition_rows(counts["partition_rows"][counts["partition_rows"] != ""]),
     )
+
+
+def _sum_partition_rows(per_symbol: Sequence[str]) -> dict[str, int]:
+    """Rows per partition key over every symbol's JSON counts (a block sums its symbols)."""
+    rows: dict[str, int] = {}
+    for text in per_symbol:
+        for key, count in json.loads(text).items():
+            rows[key] = rows.get(key, 0) + count
+    return rows
 
 
 def _totals(check: str, per_symbol: pd.DataFrame) -> CheckTotals:

@@ -22,6 +22,7 @@ from dagster_pipes import (
     open_dagster_pipes,
 )
 
+from fin_assets.defs.partition_metadata import PARTITION_ROWS
 from spark_resources.lake_frames import CheckTotals, WrittenDataset
 
 # Seconds between two uploads of buffered messages to S3 (the reader polls at its own pace).
@@ -62,16 +63,24 @@ def report_written(
     """Report a dataset's materialization (row count, partitions) and its checks' results.
 
     A partitioned dataset's rows are the run's total, `rows_in_run` (Dagster copies a range
-    run's metadata onto every partition, where `dagster/row_count` would be wrong); an
+    run's metadata onto every partition, where `dagster/row_count` would be wrong), and each
+    partition's rows go as the JSON entry PARTITION_ROWS, which the orchestrator turns into
+    each partition's own `dagster/row_count` (fin_assets.defs.partition_metadata); an
     unpartitioned one's are its `dagster/row_count`.
     """
     rows_key = "rows_in_run" if partitioned else "dagster/row_count"
+    per_partition = (
+        {PARTITION_ROWS: {"raw_value": dict(written.by_partition), "type": "json"}}
+        if partitioned and written.by_partition
+        else {}
+    )
     pipes.report_asset_materialization(
         asset_key=written.dataset,
         metadata={
             rows_key: {"raw_value": written.rows, "type": "int"},
             "partitions": {"raw_value": written.partitions, "type": "int"},
             "engine": {"raw_value": "spark", "type": "text"},
+            **per_partition,
             **(extra_metadata or {}),
         },
     )

@@ -3,11 +3,15 @@
 - symbol_history_job: date × symbol assets, raw quotes to warehouse facts.
 - portfolio_job: date-partitioned portfolio risk and correlations, to the warehouse.
 - reference_job: the unpartitioned dimensions.
+
+None runs the freshness checks (fin_assets.defs.freshness evaluates them).
 """
 
 from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
+
+from fin_assets.defs.freshness import without_freshness_checks
 
 SYMBOL_HISTORY_ASSETS = (
     "raw_quotes",
@@ -33,12 +37,12 @@ REFERENCE_ASSETS = ("dim_symbol", "dim_date")
 
 symbol_history_job = define_asset_job(
     "symbol_history_job",
-    selection=AssetSelection.assets(*SYMBOL_HISTORY_ASSETS),
+    selection=without_freshness_checks(AssetSelection.assets(*SYMBOL_HISTORY_ASSETS)),
     description="Raw quotes → bars → indicators → signals → risk → facts, date × symbol range.",
 )
 portfolio_job = define_asset_job(
     "portfolio_job",
-    selection=AssetSelection.assets(*PORTFOLIO_ASSETS),
+    selection=without_freshness_checks(AssetSelection.assets(*PORTFOLIO_ASSETS)),
     description="Portfolio VaR and correlations per session, and their warehouse facts.",
 )
 reference_job = define_asset_job(

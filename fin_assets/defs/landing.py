@@ -63,6 +63,7 @@ from fin_assets.analytics.market_calendar import is_session
 from fin_assets.analytics.plausibility import PlausibilityRules
 from fin_assets.analytics.quality import RuleResult, rows_by_partition
 from fin_assets.defs.checks import check_result
+from fin_assets.defs.freshness import without_freshness_checks
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
 from fin_assets.defs.lookback import dependent_runs
 from fin_assets.defs.partition_ranges import member_ranges, rectangle_tags
@@ -107,7 +108,7 @@ LANDING_FOLLOW_UP_TAG = "fin/landing_follow_up"
 
 landing_job = define_asset_job(
     "landing_job",
-    selection=AssetSelection.assets(*SYMBOL_HISTORY_ASSETS),
+    selection=without_freshness_checks(AssetSelection.assets(*SYMBOL_HISTORY_ASSETS)),
     description="A batch of landing files through their partitions of the graph: raw payloads "
     "→ bars → indicators, signals, risk → warehouse facts.",
 )

@@ -39,7 +39,7 @@ from fin_assets.defs.lake_io import (
     write_date_partitions,
     write_symbol_partitions,
 )
-from fin_assets.defs.partition_metadata import record_partition_rows
+from fin_assets.defs.partition_metadata import record_latest_preview, record_partition_rows
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import (
     HISTORY_START,
@@ -231,6 +231,8 @@ def portfolio_risk(
     )
     record_partition_rows(context, portfolio_rows, asset_key="portfolio_risk")
     record_partition_rows(context, correlation_rows, asset_key="correlation_matrix")
+    record_latest_preview(context, portfolio, asset_key="portfolio_risk")
+    record_latest_preview(context, correlation, asset_key="correlation_matrix")
     yield from with_run_checks(
         context,
         MaterializeResult(

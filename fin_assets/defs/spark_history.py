@@ -10,6 +10,7 @@ ran. The Spark job reports the materialization and the asset's checks through Da
 
 from dagster import AssetExecutionContext, MaterializeResult
 
+from fin_assets.defs.partition_metadata import record_reported_rows
 from fin_assets.defs.partition_scope import PartitionScope
 from fin_assets.defs.partitions import HISTORY_START
 from fin_assets.resources.spark_runner import SparkJob, SparkRunner
@@ -44,9 +45,11 @@ def history_on_spark(
     scope: PartitionScope,
     dataset: str,
 ) -> MaterializeResult:
-    """Run the history job for `dataset` and return what it reported (rows, checks)."""
+    """Run the history job for `dataset` and return what it reported (rows, checks); each
+    partition's rows become its own `dagster/row_count`."""
     context.log.info(
         f"{dataset}: {scope.partition_count} partitions >= {spark.min_partitions}, "
         f"running on Spark ({type(spark).__name__})"
     )
-    return spark.run(context, history_job(lake.root, scope, dataset)).get_materialize_result()
+    result = spark.run(context, history_job(lake.root, scope, dataset)).get_materialize_result()
+    return record_reported_rows(context, result)

@@ -2,8 +2,9 @@
 
 portfolio_risk (with correlation_matrix) calls `portfolio_on_spark` when its dates × the
 universe's symbols reach `spark.min_partitions`. The job computes both outputs with
-`compute_portfolio_risk`, as the pandas asset does, and reports both materializations and their
-checks through Dagster Pipes.
+`compute_portfolio_risk`, as the pandas asset does, and reports both materializations (with each
+date partition's rows, recorded as its `dagster/row_count`) and their checks through Dagster
+Pipes.
 """
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -11,6 +12,7 @@ from datetime import date
 
 from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult
 
+from fin_assets.defs.partition_metadata import record_reported_rows
 from fin_assets.defs.partitions import HISTORY_START
 from fin_assets.resources.spark_runner import SparkJob, SparkRunner
 from fin_assets.resources.storage import LakeResource
@@ -48,6 +50,9 @@ def portfolio_on_spark(
     context.log.info(f"portfolio_risk: {len(dates)} dates on Spark ({type(spark).__name__})")
     invocation = spark.run(context, cross_symbol_job(lake.root, dates, weights))
     for result in invocation.get_results():
-        if not isinstance(result, MaterializeResult | AssetCheckResult):
+        if isinstance(result, MaterializeResult):
+            yield record_reported_rows(context, result)
+        elif isinstance(result, AssetCheckResult):
+            yield result
+        else:
             raise TypeError(f"unexpected result from the cross-symbol job: {result!r}")
-        yield result

@@ -9,6 +9,10 @@ throughput since the previous materialization (committed-message delta / elapsed
 Its check `lag_within_limit` (WARN) fails when the group's lag exceeds the configured
 `max_lag` messages: the writer is down or falling behind.
 The broker comes from FIN_KAFKA_BOOTSTRAP / FIN_KAFKA_TOPIC / FIN_KAFKA_SECURITY.
+
+`stream_status_schedule` reads the status every STATUS_CRON (stopped by default: turn it on
+where the streaming path runs); the stream's freshness SLA (fin_assets.defs.freshness) is judged
+from the newest status read.
 """
 
 from datetime import UTC, datetime
@@ -18,12 +22,17 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetSelection,
     Config,
+    DefaultScheduleStatus,
     MaterializeResult,
     MetadataValue,
+    ScheduleDefinition,
     asset,
+    define_asset_job,
 )
 
+from fin_assets.defs.freshness import without_freshness_checks
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_writer import DEFAULT_GROUP
 from fin_assets.streaming.status import group_status
@@ -87,3 +96,19 @@ def stream_landing_status(
             )
         ],
     )
+
+
+# Every two minutes: the stream's freshness SLA is five minutes.
+STATUS_CRON = "*/2 * * * *"
+stream_status_job = define_asset_job(
+    "stream_status_job",
+    selection=without_freshness_checks(AssetSelection.assets("stream_landing_status")),
+    description="Reads the landing writer's consumer group (stream_landing_status).",
+)
+stream_status_schedule = ScheduleDefinition(
+    name="stream_status_schedule",
+    job=stream_status_job,
+    cron_schedule=STATUS_CRON,
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="Reads the stream status every 2 minutes where the streaming path runs.",
+)

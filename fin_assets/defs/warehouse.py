@@ -51,7 +51,13 @@ from fin_assets.defs.checks import (
     with_run_checks,
 )
 from fin_assets.defs.lake_io import count_date_partitions, count_symbol_partitions
-from fin_assets.defs.partition_metadata import record_partition_rows
+from fin_assets.defs.partition_metadata import (
+    PREVIEW,
+    PREVIEW_ROWS,
+    preview,
+    record_latest_preview,
+    record_partition_rows,
+)
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import HISTORY_START, date_partitions, date_symbol_partitions
 from fin_assets.defs.stale_checks import STALE_CHECK, stale_evaluations, stale_rows_result
@@ -197,6 +203,8 @@ def fact_asset(
                 {e.asset_key.path[-1]: e.metadata["failed_rows"].value for e in evaluations}
             )
             yield from evaluations
+        if not per_symbol:  # a few rows a date: the latest date's rows as a preview
+            record_latest_preview(context, rows.to_pandas())
         result = MaterializeResult(metadata=metadata, check_results=checks)
         yield from with_run_checks(context, result)
 
@@ -273,7 +281,7 @@ def dim_symbol(config: DimSymbolConfig, warehouse: WarehouseResource) -> Materia
     return MaterializeResult(
         metadata={
             "dagster/row_count": len(versions),
-            "preview": MetadataValue.md(current.to_markdown(index=False)),
+            PREVIEW: MetadataValue.md(current.to_markdown(index=False)),
             "effective_date": effective.isoformat(),
             "versions_opened": outcome.opened,
             "versions_closed": outcome.closed,
@@ -303,13 +311,19 @@ def _unique_dates_result(frame: pd.DataFrame) -> RuleResult:
 )
 def dim_date(warehouse: WarehouseResource) -> MaterializeResult:
     """Calendar dates from HISTORY_START to the end of next year: calendar attributes and each
-    exchange's trading-day flag (its symbols' calendar)."""
+    exchange's trading-day flag (its symbols' calendar). Its preview: the dates up to today."""
     end = date(date.today().year + 1, 12, 31)
     rows = date_rows(HISTORY_START, end, load_universe())
     db = warehouse.get_warehouse()
     loaded = db.replace_all("dim_date", rows)
     stored = db.query("SELECT date_key FROM dim_date")
+    dates = rows.to_pandas()
+    recent = dates[dates["date"] <= date.today()].tail(PREVIEW_ROWS)
     return MaterializeResult(
-        metadata={"dagster/row_count": loaded, "range": f"{HISTORY_START}..{end}"},
+        metadata={
+            "dagster/row_count": loaded,
+            "range": f"{HISTORY_START}..{end}",
+            PREVIEW: preview(recent),
+        },
         check_results=[check_result("unique_key", _unique_dates_result(stored))],
     )

@@ -9,7 +9,10 @@ them, e.g.:
     budget_usd: 250
 
 `sla_seconds` is the lag (seconds since the asset's last materialization) the asset may reach
-before the SLA alert fires: by default 36 hours, one daily pull plus a half-day margin.
+before the SLA alert fires. An asset the file does not name follows its freshness SLA
+(fin_assets.defs.freshness, the one definition the `freshness` checks follow too): at each
+scrape, the time since the pull of its newest due date (the stream: 5 minutes); any other asset
+gets `default`: 36 hours, one daily pull plus a half-day margin.
 `budget_usd` is what the cost alert compares the estimated cost (since the stores began) to.
 """
 
@@ -18,10 +21,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from pathlib import Path
 
 import yaml
 
+from fin_assets.defs import freshness
 from fin_assets.operations.metrics import PriceTable
 
 CONFIG_ENV = "FIN_OPERATIONS_CONFIG"
@@ -39,7 +44,13 @@ class OperationsConfig:
     prices: PriceTable = field(default_factory=PriceTable)
     budget_usd: float = DEFAULT_BUDGET_USD
 
-    def sla_seconds(self, asset: str) -> float:
+    def sla_seconds(self, asset: str, now: datetime | None = None) -> float:
+        """The lag `asset` may reach: the file's value for it, else (given `now`) its
+        freshness SLA's at `now`, else the default."""
+        if asset not in self.sla and now is not None:
+            allowed = freshness.sla_seconds(asset, now)
+            if allowed is not None:
+                return allowed
         return float(self.sla.get(asset, self.sla.get("default", DEFAULT_SLA_SECONDS)))
 
 

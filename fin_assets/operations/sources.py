@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -332,8 +332,9 @@ class CheckTotals:
 def asset_observations(
     instance: DagsterInstance, asset_keys: Sequence[AssetKey], config: OperationsConfig
 ) -> list[AssetObservation]:
-    """Each asset's latest materialization time (None: never) and its SLA."""
+    """Each asset's latest materialization time (None: never) and its SLA now."""
     latest = instance.get_latest_materialization_events(list(asset_keys))
+    now = datetime.now(UTC)
     observations = []
     for key in asset_keys:
         event = latest.get(key)
@@ -341,7 +342,7 @@ def asset_observations(
             AssetObservation(
                 asset=key.to_user_string(),
                 last_materialization=event.timestamp if event is not None else None,
-                sla_seconds=config.sla_seconds(key.to_user_string()),
+                sla_seconds=config.sla_seconds(key.to_user_string(), now),
             )
         )
     return observations

@@ -103,6 +103,16 @@ def materialize_rectangle(
     return result
 
 
+def partition_rows(result: ExecuteInProcessResult, node: str, asset: str) -> dict[str, int]:
+    """Each partition's `dagster/row_count` among the materializations of `asset` by `node`,
+    as the UI shows them; asserts the Spark job's raw per-partition entry did not leak."""
+    events = [
+        e for e in result.asset_materializations_for_node(node) if e.asset_key.path == [asset]
+    ]
+    assert all("partition_rows" not in e.metadata for e in events)
+    return {str(e.partition): e.metadata["dagster/row_count"].value for e in events}
+
+
 def assert_same_columns(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
     """Float columns equal to 1e-9 absolute, every other column exactly, row by row."""
     for column in expected.columns:

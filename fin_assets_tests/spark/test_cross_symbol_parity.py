@@ -16,7 +16,7 @@ from fin_assets.defs.risk import portfolio_risk
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import LakeResource
-from fin_assets_tests.spark.conftest import write_daily_bars
+from fin_assets_tests.spark.conftest import partition_rows, write_daily_bars
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -107,3 +107,12 @@ def test_spark_reports_both_assets_with_their_checks(both_paths) -> None:
         ("portfolio_risk", "var_ordering"): True,
         ("correlation_matrix", "correlation_range"): True,
     }
+
+
+@pytest.mark.parametrize("dataset", ["portfolio_risk", "correlation_matrix"])
+def test_spark_gives_each_date_its_own_row_count(both_paths, dataset: str) -> None:
+    _, _, pandas_run, spark_run = both_paths
+    expected = partition_rows(pandas_run, "portfolio_risk", dataset)
+    assert set(expected) == {str(day) for day in calendar_dates(START, END)}
+    assert partition_rows(spark_run, "portfolio_risk", dataset) == expected
+    assert 0 in expected.values() and max(expected.values()) > 0  # weekends vs sessions

@@ -23,6 +23,7 @@ from fin_assets_tests.spark.conftest import (
     SYMBOLS,
     assert_same_columns,
     materialize_rectangle,
+    partition_rows,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -68,6 +69,10 @@ def test_daily_bars_on_spark_equal_the_pandas_path(
     assert spark_meta["rows_in_run"].value == len(expected)
     assert spark_meta["engine"].value == "spark"
     assert "engine" not in pandas_meta
+    # Each partition's own row count, as the pandas path gives it: 1 on a session, else 0.
+    expected_rows = partition_rows(pandas_run, "daily_bars", "daily_bars")
+    assert partition_rows(spark_run, "daily_bars", "daily_bars") == expected_rows
+    assert sum(expected_rows.values()) == len(expected) and 0 in expected_rows.values()
     key = AssetKey("daily_bars")
     checks = [
         {e.check_name: e.passed for e in run.get_asset_check_evaluations() if e.asset_key == key}

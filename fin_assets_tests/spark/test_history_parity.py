@@ -23,6 +23,7 @@ from fin_assets_tests.spark.conftest import (
     SYMBOLS,
     assert_same_columns,
     materialize_rectangle,
+    partition_rows,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -107,3 +108,14 @@ def test_spark_reports_the_same_row_counts_and_checks_through_pipes(both_paths) 
         }
         assert spark_checks == pandas_checks
         assert len(spark_checks) >= 3
+
+
+def test_spark_gives_each_partition_its_own_row_count(both_paths) -> None:
+    _, _, pandas_run, spark_run = both_paths
+    keys = {f"{day}|{symbol}" for day in calendar_dates(START, END) for symbol in SYMBOLS}
+    for dataset in DATASETS:
+        expected = partition_rows(pandas_run, dataset, dataset)
+        assert set(expected) == keys
+        assert partition_rows(spark_run, dataset, dataset) == expected, dataset
+        # Not the run's total copied onto each partition: sessions and closed dates differ.
+        assert len(set(expected.values())) > 1

@@ -13,6 +13,7 @@ import signal
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from fin_assets.analytics.schemas import DAILY_BARS
 from fin_assets.defs.lake_io import calendar_dates
+from fin_assets.defs.partition_metadata import PREVIEW_ROWS
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
 from fin_assets.warehouse.model import TABLES
@@ -193,6 +195,16 @@ def test_the_symbol_dimension_shows_a_preview_of_its_current_versions(dev: Dev) 
             universe[row[1]].asset_class,
             universe[row[1]].exchange,
         ]
+
+
+def test_the_date_dimension_shows_a_preview_of_the_dates_up_to_today(dev: Dev) -> None:
+    (dim_date,) = materializations(dev, "dim_date", []).values()
+    lines = dim_date["preview"]["mdStr"].splitlines()
+    table = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+
+    assert table[0][:2] == ["date_key", "date"]
+    dates = [date.fromisoformat(row[1]) for row in table[2:]]
+    assert len(dates) == PREVIEW_ROWS and dates[-1] == date.today()
 
 
 def test_the_report_link_opens_and_its_empty_sections_say_why(dev: Dev) -> None:
