@@ -34,6 +34,7 @@ from pathlib import Path
 
 import boto3
 from dagster import AssetKey, DagsterEventType, DagsterInstance, RunsFilter
+from dagster._core.execution.backfill import BulkActionStatus
 from moto.server import ThreadedMotoServer
 
 from benchmarks.pipeline_stages import load_average, machine_description
@@ -153,6 +154,10 @@ def main() -> None:
             keys = [f"{d}|{s}" for d in history for s in SYMBOLS]
             backfill = submit_backfill(instance, settings, SYMBOL_HISTORY_ASSETS, keys, "history")
             daemon.wait_for("history", lambda: backfill_finished(instance, backfill), 3 * 3600)
+            status = instance.get_backfill(backfill).status
+            if status != BulkActionStatus.COMPLETED_SUCCESS:
+                # Waves over a partial history would time their runs failing (look-back gaps).
+                raise RuntimeError(f"the history backfill ended {status}:\n{daemon.log_tail()}")
             results = []
             for day in wave_days:
                 settle(daemon, instance)

@@ -27,6 +27,7 @@ Protocol: one JSON line per connection. `{"ping": true}` → `{"pid": <server pi
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -139,6 +140,10 @@ def serve(socket_path: str, modules: list[str]) -> None:
         names = ", ".join(thread.name for thread in threading.enumerate())
         raise RuntimeError(f"importing {modules} started threads ({names}): forking is unsafe")
     sources = package_sources(modules)
+    # The imported objects move to the permanent generation: a child's garbage collections do
+    # not walk them (nor touch their pages, which would copy them from the server).
+    gc.collect()
+    gc.freeze()
     signal.signal(signal.SIGCHLD, reap_children)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(socket_path)
