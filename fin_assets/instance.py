@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import yaml
 from dagster import DagsterInstance
 
+from fin_assets.code_location import CODE_LOCATION_MODULE
 from fin_assets.instance_database import ensure_postgres_database, resolve_instance_database
 from fin_assets.settings import Settings
 
@@ -20,8 +21,7 @@ EVENT_ENVIRONMENT = {
 }
 
 
-# The code location the fork server imports before forking run workers.
-CODE_MODULE = "fin_assets.definitions"
+# Seconds between the run monitoring daemon's checks of the STARTED runs' workers.
 RUN_MONITORING_POLL_SECONDS = 5
 
 # The limit of every concurrency pool of the code location (open_instance sets it explicitly).
@@ -78,7 +78,9 @@ def run_launcher_config(settings: Settings) -> dict:
         return {}
     return {
         "run_launcher": _configurable(
-            "fin_assets.run_launcher", "ForkServerRunLauncher", {"preload_modules": [CODE_MODULE]}
+            "fin_assets.run_launcher",
+            "ForkServerRunLauncher",
+            {"preload_modules": [CODE_LOCATION_MODULE]},
         ),
         "run_monitoring": {"enabled": True, "poll_interval_seconds": RUN_MONITORING_POLL_SECONDS},
     }

@@ -74,10 +74,11 @@ def started_pid(instance: DagsterInstance, run_id: str) -> int:
 
 @pytest.mark.slow
 def test_runs_run_in_forked_workers_and_a_killed_worker_fails_its_run(
-    fin_settings: Settings,
+    fin_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     instance = open_instance(fin_settings)
-    os.environ.update(fin_settings.environment())
+    for name, value in fin_settings.environment().items():  # the code and fork servers' FIN_*
+        monkeypatch.setenv(name, value)
     assert isinstance(instance.run_launcher, ForkServerRunLauncher)
     with loaded_code_location(instance) as process_context:
         workspace = process_context.create_request_context()
