@@ -104,7 +104,12 @@ def main() -> None:
                 starts[launcher].append(start)
                 steps[launcher].append(run)
             print(f"run {number + 1}: {load_average()}")
-    print(f"{JOB}, {args.runs} runs per launcher; at the end {load_average()}")
+        # Reported before the code servers stop (a loaded machine can make that time out).
+        report(starts, steps, args.runs)
+
+
+def report(starts: dict[str, list[float]], steps: dict[str, list[float]], runs: int) -> None:
+    print(f"{JOB}, {runs} runs per launcher; at the end {load_average()}")
     print("| run launcher | launched → started: median / max s | started → finished: median s |")
     print("| --- | ---: | ---: |")
     for launcher in RUN_LAUNCHERS:
@@ -113,7 +118,7 @@ def main() -> None:
             f"{max(starts[launcher]):.2f} | {statistics.median(steps[launcher]):.2f} |"
         )
     ratio = statistics.median(starts["code_server"]) / statistics.median(starts["fork"])
-    print(f"run start, code_server / fork: {ratio:.1f}×")
+    print(f"run start, code_server / fork: {ratio:.1f}×", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,11 @@ the child is the run worker: it executes the run exactly as `dagster api execute
 run's code origin, which is already imported) and exits with the status that command would.
 
 Fork safety: the server forks from its main thread and refuses to serve if importing started
-any other thread (a forked child would inherit locks held by threads that do not exist in it);
-it opens no database connection or client before forking — every child makes its own.
+any other Python thread (a forked child would inherit locks held by threads that do not exist
+in it); it opens no database connection or client before forking — every child makes its own.
+The native threads that importing starts (OpenBLAS's pool with numpy, jemalloc's background
+thread with pyarrow) belong to libraries that register fork handlers (`pthread_atfork`), as
+multiprocessing's fork start method relies on.
 
 Staleness: the server notes the modification times of the imported source files of the
 preloaded modules' packages; when one has changed, it answers `stale` and exits, and the

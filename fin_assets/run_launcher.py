@@ -7,9 +7,11 @@ server (fin_assets.fork_server) that has imported the code location once and for
 worker of each run: the worker executes the run exactly as `dagster api execute_run` would, from
 the run's own code origin, on its own instance connection.
 
-- One fork server per process using the launcher (the daemon, the CLI's runner, the UI), started
-  on its first launch, its children in the launcher's process group; restarted when it has
-  died or when a source file of the code location changed (it answers `stale`).
+- One fork server per launcher (the daemon's, the CLI runner's, the UI's instance), started on
+  its first launch, its children in the launcher's process group; restarted when it has died
+  or when a source file of the code location changed (it answers `stale`); stopped when the
+  instance is disposed or the launcher collected, or when the process that started it exits
+  (its running workers go on).
 - The run's tags record the worker: `fin/run_worker_pid`, `fin/run_worker_started` (process
   creation time, so a reused pid is never mistaken for the worker) and `fin/run_worker_host`.
 - Health (`check_run_worker_health`, used by Dagster's run monitoring and by the CLI's runner):
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from typing import Any
@@ -164,6 +167,8 @@ class ForkServerRunLauncher(RunLauncher, ConfigurableClass):
             for _attempt in range(2):
                 if self._server is None or not self._server.alive():
                     self._server = ForkServer(self._modules)
+                    # Stopped with the launcher at the latest (an instance not disposed).
+                    weakref.finalize(self, self._server.stop)
                 try:
                     reply = self._server.request(message)
                 except OSError:

@@ -319,6 +319,7 @@ def run_stages(
                 break
         all_succeeded = all(outcome.success for outcome in outcomes)
         status = finish_backfill(process_context, backfill_id, all_succeeded)
+    instance.dispose()  # its run launcher's fork server with it: every run has finished
     return BackfillOutcome(backfill_id, status, outcomes)
 
 
