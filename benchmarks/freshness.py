@@ -13,12 +13,17 @@ takes them through the whole graph. The baseline measured in the same run is dai
 written → its daily bars materialized, early in that run): the part of the latency before
 analytics and the warehouse.
 
-    python -m benchmarks.freshness --history-days 33 --waves 3
+Each run of landing_job starts from the instance's run launcher: `--run-launcher fork` (the
+default, fin_assets.run_launcher: a worker forked from a pre-imported process) or `code_server`
+(Dagster's default: a fresh `dagster api execute_run` interpreter per run). The output names
+the CPU, the launcher and the load average (1, 5, 15 min) before each wave and at the end:
+the machine may be shared, and wall-clock figures under load are not comparable.
+
+    python -m benchmarks.freshness --history-days 33 --waves 3 [--run-launcher code_server]
 """
 
 import argparse
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -29,8 +34,10 @@ from pathlib import Path
 
 import boto3
 from dagster import AssetKey, DagsterEventType, DagsterInstance, RunsFilter
+from dagster._core.execution.backfill import BulkActionStatus
 from moto.server import ThreadedMotoServer
 
+from benchmarks.pipeline_stages import load_average, machine_description
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.defs.automation import EVALUATION_INTERVAL_SECONDS
@@ -39,7 +46,7 @@ from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance
 from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.settings import Settings
+from fin_assets.settings import RUN_LAUNCHERS, Settings
 from fin_assets.universe import load_universe
 from fin_assets_tests.conftest import postgres_server
 from fin_assets_tests.landing.landing_files import csv_bytes
@@ -120,7 +127,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--history-days", type=int, default=33)
     parser.add_argument("--waves", type=int, default=3)
+    parser.add_argument("--run-launcher", choices=RUN_LAUNCHERS, default="fork")
     args = parser.parse_args()
+    print(f"{machine_description()}; run launcher {args.run_launcher}; {load_average()}")
     server, environment = start_s3()
     bucket = f"fin-bench-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", endpoint_url=environment["AWS_ENDPOINT_URL"]).create_bucket(Bucket=bucket)
@@ -130,6 +139,7 @@ def main() -> None:
             home, database_url(postgres_server(), f"fin_assets_bench_{uuid.uuid4().hex[:12]}")
         ),
         lake_url=f"s3://{bucket}/lake",
+        run_launcher=args.run_launcher,
     )
     lake = ParquetLake(settings.lake_url)
     instance = open_instance(settings)
@@ -144,12 +154,16 @@ def main() -> None:
             keys = [f"{d}|{s}" for d in history for s in SYMBOLS]
             backfill = submit_backfill(instance, settings, SYMBOL_HISTORY_ASSETS, keys, "history")
             daemon.wait_for("history", lambda: backfill_finished(instance, backfill), 3 * 3600)
+            status = instance.get_backfill(backfill).status
+            if status != BulkActionStatus.COMPLETED_SUCCESS:
+                # Waves over a partial history would time their runs failing (look-back gaps).
+                raise RuntimeError(f"the history backfill ended {status}:\n{daemon.log_tail()}")
             results = []
             for day in wave_days:
                 settle(daemon, instance)
+                print(f"wave {day}: {load_average()}")
                 written = time.time()
                 results.append(wave(daemon, instance, lake, day))
-                print(f"wave {day}:")
                 print(run_timeline(instance, written))
     finally:
         drop_postgres_database(settings.dagster_pg_url)
@@ -195,9 +209,7 @@ def run_timeline(instance: DagsterInstance, since: float) -> str:
 
 
 def report(results: list[dict[str, dict[str, float]]]) -> None:
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    print(f"{machine_description()}; at the end {load_average()}")
     for asset in FRESH_ASSETS:
         values = [v for result in results for v in result[asset].values()]
         print(

@@ -106,6 +106,12 @@ def machine_description() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()}, Python {platform.python_version()}"
 
 
+def load_average() -> str:
+    """The machine's load average (1, 5, 15 min): wall-clock figures under load are noisy."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f}"
+
+
 def read_dataset(lake: ParquetLake, dataset: str) -> pa.Table:
     files = sorted(Path(lake.root, dataset).rglob("part-0.parquet"))
     return pa.concat_tables([pq.read_table(f) for f in files])

@@ -18,9 +18,14 @@ Broker: librdkafka's mock cluster in this process (real Kafka protocol over TCP 
    database, lake a local folder, warehouse DuckDB). A minute bar's latency runs from the
    publish of its closing heartbeat to the fact_signal materialization of its symbol and day
    (the asset materializes after its warehouse transaction commits) in the first landing_job
-   run that took the bar's landing file (the file is in the run's config).
+   run that took the bar's landing file (the file is in the run's config). Runs start from
+   the instance's run launcher, `--run-launcher` (fin_assets.run_launcher; default `fork`).
+
+The output names the CPU and the load average before and after each part (the machine may be
+shared: wall-clock figures under load are not comparable).
 
     python -m benchmarks.streaming --days 3 --speed 6 --latency-seconds 300
+    python -m benchmarks.streaming ... --run-launcher code_server   # Dagster's default launcher
 """
 
 import argparse
@@ -33,6 +38,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -41,7 +47,7 @@ import pyarrow.parquet as pq
 from confluent_kafka import Consumer, Producer
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
-from benchmarks.pipeline_stages import machine_description
+from benchmarks.pipeline_stages import load_average, machine_description
 from fin_assets.analytics import simulator
 from fin_assets.analytics.market_calendar import session_minutes, sessions_in_range
 from fin_assets.definitions import build_definitions
@@ -51,7 +57,7 @@ from fin_assets.defs.partitions import HISTORY_START
 from fin_assets.instance import open_instance
 from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.settings import Settings
+from fin_assets.settings import RUN_LAUNCHERS, Settings
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_writer import LandingWriter, WriterConfig
 from fin_assets.streaming.messages import Quote
@@ -231,7 +237,9 @@ def stream_through_daemon(
     return closed_at, times, written
 
 
-def signal_latency(bootstrap: str, symbols: list[str], speed: float, seconds: float) -> None:
+def signal_latency(
+    bootstrap: str, symbols: list[str], speed: float, seconds: float, run_launcher: str
+) -> None:
     """Publish → signal row in the warehouse, per minute bar; see the module docstring."""
     universe = {s.symbol: s for s in load_universe()}
     session_open = session_minutes("XNYS", LATENCY_DAY)[0]
@@ -246,9 +254,12 @@ def signal_latency(bootstrap: str, symbols: list[str], speed: float, seconds: fl
     quotes = list(merge_by_time(streams))
     kafka = KafkaSettings(bootstrap, topic="latency")
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings.local(
-            Path(folder) / "fin_home",
-            database_url(postgres_server(), f"fin_assets_bench_{uuid.uuid4().hex[:12]}"),
+        settings = replace(
+            Settings.local(
+                Path(folder) / "fin_home",
+                database_url(postgres_server(), f"fin_assets_bench_{uuid.uuid4().hex[:12]}"),
+            ),
+            run_launcher=run_launcher,
         )
         settings.home.mkdir(parents=True)
         instance = open_instance(settings)
@@ -313,13 +324,18 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=6.0)
     parser.add_argument("--latency-seconds", type=float, default=300.0)
     parser.add_argument("--symbols", default=LATENCY_SYMBOLS)
+    parser.add_argument("--run-launcher", choices=RUN_LAUNCHERS, default="fork")
     args = parser.parse_args()
     cluster = Producer({"test.mock.num.brokers": 1, "log_level": 2})
     brokers = cluster.list_topics(timeout=10).brokers.values()
     bootstrap = ",".join(f"{broker.host}:{broker.port}" for broker in brokers)
-    print(machine_description())
+    print(f"{machine_description()}; {load_average()}")
     throughput(bootstrap, args.days)
-    signal_latency(bootstrap, args.symbols.split(","), args.speed, args.latency_seconds)
+    print(load_average())
+    signal_latency(
+        bootstrap, args.symbols.split(","), args.speed, args.latency_seconds, args.run_launcher
+    )
+    print(f"run launcher {args.run_launcher}; at the end {load_average()}")
     cluster.close()
 
 

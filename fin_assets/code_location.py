@@ -19,6 +19,7 @@ from typing import Any
 from dagster import DagsterInstance, DagsterRun
 from dagster._core.definitions.selector import JobSubsetSelector
 from dagster._core.errors import DagsterLaunchFailedError
+from dagster._core.launcher import WorkerStatus
 from dagster._core.remote_representation.code_location import (
     CodeLocation,
     GrpcServerCodeLocation,
@@ -111,9 +112,14 @@ def launch_run(
         return instance.get_run_by_id(run.run_id)
 
 
-def running_run_ids(workspace: BaseWorkspaceRequestContext) -> set[str]:
-    """Runs whose worker process the code server still has (it forgets exited ones)."""
+def worker_running(workspace: BaseWorkspaceRequestContext, run: DagsterRun) -> bool:
+    """Whether the run's worker process still runs: asked of the instance's run launcher when it
+    checks worker health (fin_assets.run_launcher), else of the code server that started it (it
+    forgets exited workers)."""
+    launcher = workspace.instance.run_launcher
+    if launcher.supports_check_run_worker_health:
+        return launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
     location = workspace.get_code_location(CODE_LOCATION_NAME)
     if not isinstance(location, GrpcServerCodeLocation):
         raise TypeError(f"the code location {CODE_LOCATION_NAME} is not served by a code server")
-    return set(location.get_current_runs())
+    return run.run_id in location.get_current_runs()

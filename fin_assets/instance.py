@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import yaml
 from dagster import DagsterInstance
 
+from fin_assets.code_location import CODE_LOCATION_MODULE
 from fin_assets.instance_database import ensure_postgres_database, resolve_instance_database
 from fin_assets.settings import Settings
 
@@ -19,6 +20,9 @@ EVENT_ENVIRONMENT = {
     "DAGSTER_EVENT_BATCH_SIZE": "1000",
 }
 
+
+# Seconds between the run monitoring daemon's checks of the STARTED runs' workers.
+RUN_MONITORING_POLL_SECONDS = 5
 
 # The limit of every concurrency pool of the code location (open_instance sets it explicitly).
 POOL_LIMIT = 1
@@ -62,10 +66,32 @@ def storage_config(settings: Settings) -> dict:
     }
 
 
+def run_launcher_config(settings: Settings) -> dict:
+    """The run launcher and run monitoring of `settings.run_launcher`.
+
+    `fork`: fin_assets.run_launcher's ForkServerRunLauncher, with Dagster's run monitoring on:
+    the daemon checks every STARTED run's worker each RUN_MONITORING_POLL_SECONDS and fails a
+    run whose worker died (SIGKILL, out of memory). `code_server`: Dagster's DefaultRunLauncher
+    (no worker health checks; a run whose worker died stays STARTED until someone fails it).
+    """
+    if settings.run_launcher == "code_server":
+        return {}
+    return {
+        "run_launcher": _configurable(
+            "fin_assets.run_launcher",
+            "ForkServerRunLauncher",
+            {"preload_modules": [CODE_LOCATION_MODULE]},
+        ),
+        "run_monitoring": {"enabled": True, "poll_interval_seconds": RUN_MONITORING_POLL_SECONDS},
+    }
+
+
 def instance_config(settings: Settings) -> dict:
-    """dagster.yaml of the instance: Postgres or SQLite storage, local artifacts, no telemetry."""
+    """dagster.yaml of the instance: Postgres or SQLite storage, the run launcher, no
+    telemetry."""
     return {
         **storage_config(settings),
+        **run_launcher_config(settings),
         # Queued runs are looked at every second (Dagster's default is 5 s: a landing file's run
         # would wait for it).
         "run_coordinator": {

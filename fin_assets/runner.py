@@ -52,7 +52,7 @@ from dagster._utils.error import SerializableErrorInfo
 from rich.progress import Progress
 
 from fin_assets.backfill_record import add_backfill, finish_backfill
-from fin_assets.code_location import launch_run, loaded_code_location, running_run_ids
+from fin_assets.code_location import launch_run, loaded_code_location, worker_running
 from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.defs.partition_ranges import member_ranges, range_tags
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS, partition_key
@@ -252,20 +252,19 @@ def _follow(
     """Show the runs' progress until every run has finished; success by run id.
 
     A run whose worker process exited without finishing it (killed, out of memory) is marked
-    failed, as Dagster's run monitoring would.
+    failed, as Dagster's run monitoring does when the daemon runs.
     """
     instance = workspace.instance
     cursors: dict[str, str | None] = dict.fromkeys(tasks)
     results: dict[str, bool] = {}
     while len(results) < len(tasks):
         time.sleep(POLL_SECONDS)
-        running = running_run_ids(workspace)
         for run_id, task in tasks.items():
             if run_id in results:
                 continue
             run = instance.get_run_by_id(run_id)  # before the events: none is missed at the end
             cursors[run_id] = show_events(instance, run_id, cursors[run_id], progress, task)
-            if not run.is_finished and run_id not in running:
+            if not run.is_finished and not worker_running(workspace, run):
                 run = instance.get_run_by_id(run_id)  # it may have finished since
                 if not run.is_finished:
                     instance.report_run_failed(run, WORKER_LOST_MESSAGE)
@@ -324,6 +323,7 @@ def run_stages(
                 break
         all_succeeded = all(outcome.success for outcome in outcomes)
         status = finish_backfill(process_context, backfill_id, all_succeeded)
+    instance.dispose()  # its run launcher's fork server with it: every run has finished
     return BackfillOutcome(backfill_id, status, outcomes)
 
 

@@ -82,6 +82,7 @@ def daemon_environment(settings: Settings, extra_env: Mapping[str, str]) -> dict
         "FIN_LAKE_URL": settings.lake_url,
         "FIN_DAGSTER_STORAGE": settings.dagster_storage,
         "FIN_DAGSTER_PG_URL": settings.dagster_pg_url,
+        "FIN_RUN_LAUNCHER": settings.run_launcher,
         **extra_env,
     }
 
