@@ -21,8 +21,9 @@ from fin_assets.landing.parsing import parse_landing_file
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.settings import Settings
-from fin_assets_tests.landing.landing_files import csv_bytes, minute_bars, put
-from fin_assets_tests.s3_server import MotoS3, s3_bucket, s3_server  # noqa: F401
+from fin_assets.testing.landing_files import csv_bytes, minute_bars, put
+from fin_assets.testing.s3_server import MotoS3
+from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 
 JAN2 = date(2025, 1, 2)
 VALID = "landing/AAPL/2025-01-02/valid.csv"
