@@ -30,7 +30,7 @@ from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.runner import plan_runs, run_stages
 from fin_assets.settings import Settings
-from fin_assets.defs.lake_io import calendar_dates
+from fin_assets.shared.lake_io import calendar_dates
 from fin_assets.testing.postgres import postgres_server
 
 # Lake dataset written by each step (the multi-asset step writes two; its first is measured).

@@ -22,7 +22,7 @@ from dagster._core.execution.context.metadata_logging import (
     OutputMetadataAccumulator,
 )
 
-from fin_assets.defs.lake_io import WrittenRows
+from fin_assets.shared.lake_io import WrittenRows
 
 ROW_COUNT = "dagster/row_count"
 

@@ -36,12 +36,12 @@ from fin_assets.analytics.schemas import (
     SIGNALS,
 )
 from fin_assets.defs.checks import check_result, check_specs, with_run_checks
-from fin_assets.defs.lake_io import count_date_partitions, count_symbol_partitions
 from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import HISTORY_START, date_partitions, date_symbol_partitions
 from fin_assets.executors import signal_path_op_tags
 from fin_assets.resources.storage import LakeResource, WarehouseResource
+from fin_assets.shared.lake_io import count_date_partitions, count_symbol_partitions
 from fin_assets.universe import load_universe
 from fin_assets.warehouse.model import (
     TABLES,

@@ -22,7 +22,7 @@ from fin_assets.resources.environments import resources_for
 from fin_assets.resources.lake import ImmutableObjectError, MissingPartitionsError, ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.settings import Settings
-from fin_assets.defs.lake_io import calendar_dates
+from fin_assets.shared.lake_io import calendar_dates
 from fin_assets.testing.s3_server import MotoS3
 from fin_assets.universe import load_universe
 from fin_assets_tests.resources.test_lake import DAY, SCHEMA, bars, write_half_then_fail

@@ -54,8 +54,8 @@ from fin_assets.resources.spark_emr import (
 )
 from fin_assets.resources.spark_runner import spark_submit_path
 from fin_assets.resources.storage import LakeResource
-from fin_assets.defs.lake_io import calendar_dates
-from fin_assets.defs.partition_scope import PartitionScope
+from fin_assets.shared.lake_io import calendar_dates
+from fin_assets.shared.partition_scope import PartitionScope
 from fin_assets.testing.s3_server import REGION, MotoS3
 from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 from fin_assets_tests.spark.conftest import SYMBOLS

@@ -28,7 +28,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from fin_assets.analytics.schemas import DAILY_BARS
 from fin_assets.settings import Settings
-from fin_assets.defs.lake_io import calendar_dates
+from fin_assets.shared.lake_io import calendar_dates
 from fin_assets.testing.ports import free_port
 from fin_assets.universe import load_universe
 from fin_assets.warehouse.model import TABLES
