@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from fin_assets import asset_table
+from fin_assets_tests.test_cli_runs import README_EXAMPLE
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -59,3 +60,13 @@ def test_docs_assets_md_is_the_table_of_the_definitions() -> None:
     assert asset_table.DOC_PATH.read_text() == asset_table.current_table(), (
         "docs/assets.md is out of date: run python -m fin_assets.asset_table"
     )
+
+
+def test_the_documented_commands_are_the_tested_ones() -> None:
+    """The README's two commands are the Makefile's targets CI runs; the backfill example of
+    docs/running.md is the one test_cli_runs.py runs verbatim."""
+    readme = README.read_text()
+    assert "make demo" in readme and "make test" in readme
+    assert "make test" in (REPO / ".ci" / "run").read_text()
+    running = (REPO / "docs" / "running.md").read_text()
+    assert README_EXAMPLE in running
