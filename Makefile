@@ -56,6 +56,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # The default (fast) suite in two workers, then the slow suites (Spark, daemon, browser) one
 # at a time: each of them already keeps both cores busy. Each test has its own limit

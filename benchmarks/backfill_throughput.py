@@ -90,13 +90,13 @@ def run(folder: Path, days: int, sample: int) -> None:
     from fin_assets.instance import open_instance
     from fin_assets.instance_database import database_url, drop_postgres_database
     from fin_assets.settings import Settings
-    from fin_assets_tests.conftest import postgres_server
-    from fin_assets_tests.orchestration.daemon import (
+    from fin_assets.testing.daemon import (
         backfill_finished,
         idle,
         running_daemon,
         submit_backfill,
     )
+    from fin_assets.testing.postgres import postgres_server
 
     settings = Settings.local(
         folder / "fin_home",

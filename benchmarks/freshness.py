@@ -47,16 +47,16 @@ from fin_assets.instance import open_instance
 from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.settings import RUN_LAUNCHERS, Settings
-from fin_assets.universe import load_universe
-from fin_assets_tests.conftest import postgres_server
-from fin_assets_tests.landing.landing_files import csv_bytes
-from fin_assets_tests.orchestration.daemon import (
+from fin_assets.testing.daemon import (
     Daemon,
     backfill_finished,
     idle,
     running_daemon,
     submit_backfill,
 )
+from fin_assets.testing.landing_files import csv_bytes
+from fin_assets.testing.postgres import postgres_server
+from fin_assets.universe import load_universe
 
 TIMEOUT_SECONDS = 1800
 POLL_SECONDS = 0.5

@@ -27,7 +27,7 @@ indicators (EMA, RSI, MACD, ATR) has decayed below that tolerance.
 
 Each case runs with the keys typed two ways (the conversion is not timed): `object` — symbol as
 Python str and trade_date as datetime.date, what `Table.to_pandas()` gives by default and so what
-the assets' lake reads (fin_assets.defs.lake_io) hand to compute_indicators today; `arrow` —
+the assets' lake reads (fin_assets.shared.lake_io) hand to compute_indicators today; `arrow` —
 symbol categorical and trade_date Arrow date32, what `to_pandas(categories=["symbol"],
 types_mapper=...)` gives. Typed keys are ordered from their integer codes; object keys must be
 converted (dates) or hashed (symbols) first. A last case times the assets' call pattern: one

@@ -24,14 +24,14 @@ from dagster import DagsterEventType, DagsterInstance
 from rich.console import Console
 from rich.progress import Progress
 
-from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance
 from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.runner import plan_runs, run_stages
 from fin_assets.settings import Settings
-from fin_assets_tests.conftest import postgres_server
+from fin_assets.shared.lake_io import calendar_dates
+from fin_assets.testing.postgres import postgres_server
 
 # Lake dataset written by each step (the multi-asset step writes two; its first is measured).
 STAGE_DATASETS = {

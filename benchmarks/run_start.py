@@ -34,7 +34,7 @@ from fin_assets.instance import prepare_instance_environment
 from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.runner import SILENT_RUN_CONFIG
 from fin_assets.settings import RUN_LAUNCHERS, Settings
-from fin_assets_tests.conftest import postgres_server
+from fin_assets.testing.postgres import postgres_server
 
 JOB = "reference_job"
 TIMEOUT_SECONDS = 900

@@ -51,9 +51,11 @@ from fin_assets.analytics.market_calendar import previous_session, session_minut
 from fin_assets.analytics.risk import CONFIDENCE_LEVELS, compute_risk_metrics
 from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS, INTRADAY_BARS, RISK, SIGNALS
 from fin_assets.analytics.signals import compute_signals
-from fin_assets.defs.analytics import known_signals_result
 from fin_assets.defs.bars import bar_check_results
-from fin_assets.defs.lake_io import (
+from fin_assets.defs.partitions import HISTORY_START
+from fin_assets.resources.lake import ParquetLake
+from fin_assets.shared.check_rules import known_signals_result, var_backtest_result
+from fin_assets.shared.lake_io import (
     calendar_dates,
     from_date,
     over_daily_history,
@@ -61,10 +63,7 @@ from fin_assets.defs.lake_io import (
     read_symbol_history,
     write_symbol_partitions,
 )
-from fin_assets.defs.partition_scope import PartitionScope
-from fin_assets.defs.partitions import HISTORY_START
-from fin_assets.defs.risk import var_backtest_result
-from fin_assets.resources.lake import ParquetLake
+from fin_assets.shared.partition_scope import PartitionScope
 from spark_resources.history_job import run_history
 from spark_resources.session import spark_session
 

@@ -62,10 +62,10 @@ from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_writer import LandingWriter, WriterConfig
 from fin_assets.streaming.messages import Quote
 from fin_assets.streaming.publisher import QuotePublisher, bar_quotes, merge_by_time, replay_day
+from fin_assets.testing.daemon import Daemon, failures, idle, running_daemon
+from fin_assets.testing.postgres import postgres_server
+from fin_assets.testing.ticks import run_history
 from fin_assets.universe import load_universe
-from fin_assets_tests.conftest import postgres_server
-from fin_assets_tests.orchestration.daemon import Daemon, failures, idle, running_daemon
-from fin_assets_tests.streaming.ticks import run_history
 
 SEED = 42
 FIRST_DAY = date(2025, 6, 2)

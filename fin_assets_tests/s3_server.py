@@ -1,6 +1,6 @@
-"""A real S3 endpoint for tests: moto's ThreadedMotoServer over HTTP on 127.0.0.1.
+"""Fixtures of a real S3 endpoint (fin_assets.testing.s3_server: moto's server over HTTP).
 
-Import the fixtures into a test module (pytest finds fixtures by name in the module):
+Import them into a test module (pytest finds fixtures by name in the module):
 
     from fin_assets_tests.s3_server import s3_bucket, s3_lake_url, s3_server  # noqa: F401
 
@@ -16,93 +16,20 @@ Import the fixtures into a test module (pytest finds fixtures by name in the mod
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-import boto3
 import pytest
-from botocore.client import BaseClient
-from moto.server import ThreadedMotoServer
 
-REGION = "us-east-1"
-
-
-@dataclass
-class MotoS3:
-    """A running moto server and the AWS environment variables that reach it."""
-
-    endpoint_url: str
-    environment: dict[str, str] = field(default_factory=dict)
-
-    def client(self) -> BaseClient:
-        """A boto3 S3 client of the server (credentials from the environment)."""
-        return boto3.client("s3", endpoint_url=self.endpoint_url, region_name=REGION)
-
-    def create_bucket(self) -> str:
-        """A new empty bucket with a unique name."""
-        name = f"fin-test-{uuid.uuid4().hex[:12]}"
-        self.client().create_bucket(Bucket=name)
-        return name
-
-
-class _SharedServer:
-    """One moto server per test process, however many modules import the fixtures.
-
-    pytest makes a separate session fixture for each module that imports `s3_server`; they all
-    share this server, started by the first and stopped (environment restored) by the last.
-    """
-
-    def __init__(self) -> None:
-        self.users = 0
-        self.server: ThreadedMotoServer | None = None
-        self.s3: MotoS3 | None = None
-        self.previous: dict[str, str | None] = {}
-
-    def acquire(self) -> MotoS3:
-        if self.s3 is None:
-            self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            self.server.start()
-            host, port = self.server.get_host_and_port()
-            endpoint = f"http://{host}:{port}"
-            environment = {
-                "AWS_ENDPOINT_URL": endpoint,
-                "AWS_ACCESS_KEY_ID": "moto-test-key",
-                "AWS_SECRET_ACCESS_KEY": "moto-test-secret",
-                "AWS_DEFAULT_REGION": REGION,
-                "AWS_REGION": REGION,
-                "AWS_EC2_METADATA_DISABLED": "true",
-            }
-            self.previous = {name: os.environ.get(name) for name in environment}
-            os.environ.update(environment)
-            self.s3 = MotoS3(endpoint, environment)
-        self.users += 1
-        return self.s3
-
-    def release(self) -> None:
-        self.users -= 1
-        if self.users or self.server is None:
-            return
-        for name, value in self.previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self.server.stop()
-        self.server, self.s3 = None, None
-
-
-_SHARED = _SharedServer()
+from fin_assets.testing.s3_server import SHARED_S3, MotoS3
 
 
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[MotoS3]:
-    s3 = _SHARED.acquire()
+    s3 = SHARED_S3.acquire()
     try:
         yield s3
     finally:
-        _SHARED.release()
+        SHARED_S3.release()
 
 
 @pytest.fixture

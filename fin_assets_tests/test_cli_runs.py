@@ -1,8 +1,9 @@
 """`fin-assets backfill` as a Dagster user sees it, through the GraphQL API the UI queries.
 
-The README's example runs verbatim on a fresh FIN_HOME; its runs are listed under their jobs
-with the code location's origin and the snapshot the UI loads, tagged with who launched them,
-and its backfill is on the Backfills page with every targeted partition materialized.
+The example of docs/running.md runs verbatim on a fresh FIN_HOME; its runs are listed under
+their jobs with the code location's origin and the snapshot the UI loads, tagged with who
+launched them, and its backfill is on the Backfills page with every targeted partition
+materialized.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ class CommandResult:
 
 @pytest.fixture(scope="module")
 def readme_backfill(module_fin_settings: Settings) -> CommandResult:
-    """The README's example, verbatim, on a fresh FIN_HOME (stdout and stderr together)."""
+    """docs/running.md's example, verbatim, on a fresh FIN_HOME (stdout and stderr together)."""
     command = shlex.split(README_EXAMPLE)
     done = subprocess.run(
         [str(Path(sys.executable).parent / command[0]), *command[1:]],

@@ -37,6 +37,10 @@ EXTRA_MODULES = (
 EXTRA_OWNED = {
     "fin_assets.resources.spark_emr": "aws",
     "fin_assets.resources.warehouse_snowflake": "snowflake",
+    # The test support package: the tests' and benchmarks' servers (moto, Tansu).
+    "fin_assets.testing.brokers": "dev",
+    "fin_assets.testing.landing_files": "aws",
+    "fin_assets.testing.s3_server": "aws",
 }
 IMPORT_EVERY_MODULE = """
 import importlib, json, pkgutil, fin_assets

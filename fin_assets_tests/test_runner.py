@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from fin_assets.analytics.schemas import DAILY_BARS
-from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.defs.partitions import SYMBOLS
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.runner import RunRequest, member_ranges, plan_graph, plan_runs
 from fin_assets.settings import Settings
+from fin_assets.shared.lake_io import calendar_dates
 
 
 def test_member_ranges_follow_the_universe_order() -> None:

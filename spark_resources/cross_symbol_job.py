@@ -25,10 +25,10 @@ from fin_assets.analytics import quality
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.risk import compute_portfolio_risk
 from fin_assets.analytics.schemas import CORRELATION, DAILY_BARS, PORTFOLIO_RISK
-from fin_assets.defs.lake_io import calendar_dates, write_date_partitions
-from fin_assets.defs.partitions import HISTORY_START
-from fin_assets.defs.risk import PORTFOLIO_CALENDAR, PortfolioConfig
 from fin_assets.resources.lake import ParquetLake
+from fin_assets.shared.lake_io import calendar_dates, write_date_partitions
+from fin_assets.shared.partitions import HISTORY_START
+from fin_assets.shared.portfolio import PORTFOLIO_CALENDAR, portfolio_weights
 from spark_resources.lake_frames import (
     CheckTotals,
     WrittenDataset,
@@ -100,7 +100,7 @@ def parse_weights(text: str) -> dict[str, float]:
     pairs = [item.split("=", 1) for item in text.split(",") if item]
     if any(len(pair) != 2 for pair in pairs):
         raise ValueError(f"weights must look like AAPL=0.5,BTC=0.5, got {text!r}")
-    return PortfolioConfig(weights={s: float(w) for s, w in pairs}).resolved_weights()
+    return portfolio_weights({s: float(w) for s, w in pairs})
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

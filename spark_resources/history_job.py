@@ -32,12 +32,11 @@ from fin_assets.analytics.indicators import compute_indicators
 from fin_assets.analytics.risk import CONFIDENCE_LEVELS, compute_risk_metrics
 from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS, INTRADAY_BARS, RISK, SIGNALS
 from fin_assets.analytics.signals import SIGNAL_NAMES, compute_signals
-from fin_assets.defs.analytics import known_signals_result
-from fin_assets.defs.lake_io import calendar_dates
-from fin_assets.defs.partition_scope import PartitionScope
-from fin_assets.defs.partitions import HISTORY_START
-from fin_assets.defs.risk import BACKTEST_WINDOW, var_backtest_result
 from fin_assets.resources.lake import ParquetLake
+from fin_assets.shared.check_rules import BACKTEST_WINDOW, known_signals_result, var_backtest_result
+from fin_assets.shared.lake_io import calendar_dates
+from fin_assets.shared.partition_scope import PartitionScope
+from fin_assets.shared.partitions import HISTORY_START
 from fin_assets.universe import load_universe
 from spark_resources.lake_frames import (
     CheckTotals,

@@ -30,9 +30,9 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from fin_assets.analytics.quality import RuleResult
-from fin_assets.defs.lake_io import calendar_dates, write_symbol_partitions
-from fin_assets.defs.partition_scope import PartitionScope
 from fin_assets.resources.lake import MAX_LISTED_MISSING, MissingPartitionsError, ParquetLake
+from fin_assets.shared.lake_io import calendar_dates, write_symbol_partitions
+from fin_assets.shared.partition_scope import PartitionScope
 
 # A rule evaluated on each symbol's written rows: (check name, rule over the symbol's frame).
 Rule = tuple[str, Callable[[pd.DataFrame], RuleResult]]

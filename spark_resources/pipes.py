@@ -22,7 +22,7 @@ from dagster_pipes import (
     open_dagster_pipes,
 )
 
-from fin_assets.defs.partition_metadata import PARTITION_ROWS
+from fin_assets.shared.lake_io import PARTITION_ROWS
 from spark_resources.lake_frames import CheckTotals, WrittenDataset
 
 # Seconds between two uploads of buffered messages to S3 (the reader polls at its own pace).

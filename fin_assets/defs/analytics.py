@@ -20,12 +20,6 @@ from fin_assets.analytics.schemas import INDICATORS, SIGNALS
 from fin_assets.analytics.signals import SIGNAL_NAMES, compute_signals
 from fin_assets.defs.audit import publish_if_passed
 from fin_assets.defs.checks import check_result, check_specs, with_run_checks
-from fin_assets.defs.lake_io import (
-    from_date,
-    over_daily_history,
-    read_symbol_history,
-    write_symbol_partitions,
-)
 from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import (
@@ -36,6 +30,13 @@ from fin_assets.defs.spark_history import history_on_spark
 from fin_assets.executors import heavy_step_op_tags, signal_path_op_tags
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
+from fin_assets.shared.check_rules import known_signals_result
+from fin_assets.shared.lake_io import (
+    from_date,
+    over_daily_history,
+    read_symbol_history,
+    write_symbol_partitions,
+)
 from fin_assets.universe import load_universe
 
 
@@ -140,17 +141,3 @@ def trading_signals(
         },
     )
     yield from with_run_checks(context, result)
-
-
-def known_signals_result(frame: pd.DataFrame) -> quality.RuleResult:
-    """Rule "known_signals": every signal name is one of SIGNAL_NAMES."""
-    unknown = ~frame["signal"].isin(SIGNAL_NAMES)
-    return quality.RuleResult(
-        rule="known_signals",
-        passed=not unknown.any(),
-        failed_rows=int(unknown.sum()),
-        checked_rows=len(frame),
-        sample=frame[unknown].head(20),
-        detail=f"signal names outside {', '.join(SIGNAL_NAMES)}",
-        failed_partitions=quality.rows_by_partition(frame[unknown]),
-    )

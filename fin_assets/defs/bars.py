@@ -35,7 +35,6 @@ from fin_assets.analytics.plausibility import PlausibilityRules
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 from fin_assets.defs.audit import publish_if_passed
 from fin_assets.defs.checks import check_result, check_specs, with_run_checks
-from fin_assets.defs.lake_io import read_scope, write_symbol_partitions
 from fin_assets.defs.partition_metadata import record_partition_rows
 from fin_assets.defs.partition_scope import date_symbol_scope
 from fin_assets.defs.partitions import date_symbol_partitions
@@ -49,6 +48,7 @@ from fin_assets.resources.market_data import MarketDataResource, decode_payload
 from fin_assets.resources.raw_store import raw_partition_prefix
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
+from fin_assets.shared.lake_io import read_scope, write_symbol_partitions
 from fin_assets.universe import load_universe
 
 # Sessions listed by name in intraday_bars' `missing_minutes` metadata (the count is always given).

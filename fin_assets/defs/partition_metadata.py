@@ -29,14 +29,12 @@ from dagster._core.execution.context.metadata_logging import (
     OutputMetadataAccumulator,
 )
 
-from fin_assets.defs.lake_io import WrittenRows
+from fin_assets.shared.lake_io import PARTITION_ROWS, WrittenRows
 
 ROW_COUNT = "dagster/row_count"
 PREVIEW = "preview"
 # Rows of a small table's preview (a Markdown table in the asset's materialization).
 PREVIEW_ROWS = 20
-# The entry of a Spark job's reported materialization holding its rows per partition key.
-PARTITION_ROWS = "partition_rows"
 
 
 def record_partition_rows(

@@ -1,4 +1,5 @@
-"""The (dates × symbols) rectangle a run covers, read from its partition keys.
+"""The (dates × symbols) rectangle a run covers (fin_assets.shared.partition_scope), read from its
+partition keys.
 
 One run may cover a single partition or a range (BackfillPolicy.single_run, or the range tags
 the CLI sets); a range of a date × symbol MultiPartitionsDefinition is always a rectangle.
@@ -6,32 +7,12 @@ the CLI sets); a range of a date × symbol MultiPartitionsDefinition is always a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from dagster import AssetExecutionContext, MultiPartitionKey
 
 from fin_assets.defs.partitions import MEMBER_DIMENSION, SYMBOLS, members_of
-
-
-@dataclass(frozen=True)
-class PartitionScope:
-    """Calendar dates (ascending) and symbols (universe order) of a run."""
-
-    dates: tuple[date, ...]
-    symbols: tuple[str, ...]
-
-    @property
-    def start(self) -> date:
-        return self.dates[0]
-
-    @property
-    def end(self) -> date:
-        return self.dates[-1]
-
-    @property
-    def partition_count(self) -> int:
-        return len(self.dates) * len(self.symbols)
+from fin_assets.shared.partition_scope import PartitionScope
 
 
 def date_symbol_scope(context: AssetExecutionContext) -> PartitionScope:

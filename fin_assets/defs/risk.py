@@ -25,20 +25,12 @@ from fin_assets.analytics import quality
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.risk import (
     CONFIDENCE_LEVELS,
-    backtest_var,
     compute_portfolio_risk,
     compute_risk_metrics,
 )
 from fin_assets.analytics.schemas import CORRELATION, DAILY_BARS, PORTFOLIO_RISK, RISK
 from fin_assets.defs.audit import publish_if_passed
 from fin_assets.defs.checks import check_result, check_specs, with_run_checks
-from fin_assets.defs.lake_io import (
-    from_date,
-    over_daily_history,
-    read_symbol_history,
-    write_date_partitions,
-    write_symbol_partitions,
-)
 from fin_assets.defs.partition_metadata import record_latest_preview, record_partition_rows
 from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
 from fin_assets.defs.partitions import (
@@ -52,13 +44,16 @@ from fin_assets.defs.spark_portfolio import portfolio_on_spark
 from fin_assets.executors import heavy_step_op_tags, signal_path_op_tags
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
+from fin_assets.shared.check_rules import var_backtest_result
+from fin_assets.shared.lake_io import (
+    from_date,
+    over_daily_history,
+    read_symbol_history,
+    write_date_partitions,
+    write_symbol_partitions,
+)
+from fin_assets.shared.portfolio import PORTFOLIO_CALENDAR, portfolio_weights
 from fin_assets.universe import load_universe
-
-# Portfolio figures are computed on the sessions of this calendar; crypto closes are sampled on
-# those dates, so a weekend's crypto move lands in Monday's return.
-PORTFOLIO_CALENDAR = "XNYS"
-# VaR forecasts per symbol that the backtest checks test (about one year of sessions).
-BACKTEST_WINDOW = 250
 
 
 @asset(
@@ -115,31 +110,6 @@ def risk_metrics(
     yield from with_run_checks(context, result)
 
 
-def var_backtest_result(metrics: pd.DataFrame, label: str, confidence: float) -> quality.RuleResult:
-    """Kupiec and Christoffersen tests of the historical VaR over each symbol's last 250 days.
-
-    Fails (as a warning) when the model is rejected at 5% for any symbol, on every partition of
-    that symbol in the run; the statistics of every symbol are the check's evidence.
-    """
-    table = backtest_var(metrics, f"var_{label}_hist", confidence, window=BACKTEST_WINDOW)
-    rejected = table[table["rejected"]]
-    if table.empty:
-        detail = "no VaR forecast/return pairs yet (the VaR window is not full)"
-    elif rejected.empty:
-        detail = f"not rejected at 5% for any of {len(table)} symbols"
-    else:
-        detail = f"rejected at 5% for {', '.join(rejected['symbol'])}"
-    return quality.RuleResult(
-        rule=f"var_backtest_{label}",
-        passed=rejected.empty,
-        failed_rows=len(rejected),
-        checked_rows=len(table),
-        sample=table.round(4),
-        detail=detail,
-        failed_partitions={} if rejected.empty else {(s, None): 1 for s in rejected["symbol"]},
-    )
-
-
 class PortfolioConfig(Config):
     """Weights of the portfolio by symbol (fractions summing to 1; symbols left out weigh 0).
 
@@ -149,12 +119,7 @@ class PortfolioConfig(Config):
     weights: dict[str, float] = Field(default_factory=dict)
 
     def resolved_weights(self) -> dict[str, float]:
-        if not self.weights:
-            return {symbol: 1.0 / len(SYMBOLS) for symbol in SYMBOLS}
-        unknown = sorted(set(self.weights) - set(SYMBOLS))
-        if unknown:
-            raise ValueError(f"portfolio weights name symbols outside the universe: {unknown}")
-        return {symbol: float(self.weights.get(symbol, 0.0)) for symbol in SYMBOLS}
+        return portfolio_weights(self.weights)
 
 
 @multi_asset(

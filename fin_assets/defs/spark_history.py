@@ -11,10 +11,10 @@ ran. The Spark job reports the materialization and the asset's checks through Da
 from dagster import AssetExecutionContext, MaterializeResult
 
 from fin_assets.defs.partition_metadata import record_reported_rows
-from fin_assets.defs.partition_scope import PartitionScope
 from fin_assets.defs.partitions import HISTORY_START
 from fin_assets.resources.spark_runner import SparkJob, SparkRunner
 from fin_assets.resources.storage import LakeResource
+from fin_assets.shared.partition_scope import PartitionScope
 
 
 def history_job(lake_root: str, scope: PartitionScope, dataset: str) -> SparkJob:

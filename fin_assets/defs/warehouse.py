@@ -45,12 +45,7 @@ from fin_assets.analytics.schemas import (
     RISK,
     SIGNALS,
 )
-from fin_assets.defs.checks import (
-    check_result,
-    check_specs,
-    with_run_checks,
-)
-from fin_assets.defs.lake_io import count_date_partitions, count_symbol_partitions
+from fin_assets.defs.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.partition_metadata import (
     PREVIEW,
     PREVIEW_ROWS,
@@ -64,6 +59,7 @@ from fin_assets.defs.stale_checks import STALE_CHECK, stale_evaluations, stale_r
 from fin_assets.executors import signal_path_op_tags
 from fin_assets.resources.storage import LakeResource, WarehouseResource
 from fin_assets.resources.warehouse import staged_relation
+from fin_assets.shared.lake_io import count_date_partitions, count_symbol_partitions
 from fin_assets.universe import load_universe
 from fin_assets.warehouse.model import (
     DERIVED_FROM_BARS,

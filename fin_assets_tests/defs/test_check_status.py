@@ -26,10 +26,10 @@ from fin_assets.instance import open_instance
 from fin_assets.resources.environments import lake_resource
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
+from fin_assets.testing.daemon import REPOSITORY_ROOT, daemon_environment
+from fin_assets.testing.landing_files import csv_bytes
 from fin_assets.universe import load_universe
 from fin_assets_tests.in_process_runs import execute_in_process
-from fin_assets_tests.landing.landing_files import csv_bytes
-from fin_assets_tests.orchestration.daemon import REPOSITORY_ROOT, daemon_environment
 
 START, END = date(2025, 1, 1), date(2025, 1, 10)
 DAY = date(2025, 1, 8)

@@ -39,7 +39,7 @@ from fin_assets.instance import open_instance
 from fin_assets.operations.config import DEFAULT_SLA_SECONDS, OperationsConfig
 from fin_assets.runner import QUIET_RUN_CONFIG
 from fin_assets.settings import Settings
-from fin_assets_tests.orchestration.daemon import REPOSITORY_ROOT, daemon_environment
+from fin_assets.testing.daemon import REPOSITORY_ROOT, daemon_environment
 
 CHECK_QUERY = """
 query Freshness($assetKey: AssetKeyInput!, $checkName: String!) {

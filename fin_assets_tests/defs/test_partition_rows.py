@@ -8,9 +8,9 @@ import pyarrow.parquet as pq
 from dagster import AssetKey, DagsterInstance
 
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.defs.partition_ranges import rectangle_tags
 from fin_assets.settings import Settings
+from fin_assets.shared.lake_io import calendar_dates
 
 START, END = date(2025, 1, 1), date(2025, 1, 10)
 SYMBOLS = ("AAPL", "MSFT")

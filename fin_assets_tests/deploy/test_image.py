@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from fin_assets.testing.ports import free_port
+from fin_assets.testing.signals import default_sigint
 from fin_assets_tests.deploy.dockerfile import DOCKERFILE, REPOSITORY, stages
 from fin_assets_tests.deploy.pod_environment import pod_environment
-from fin_assets_tests.ports import free_port
-from fin_assets_tests.signals import default_sigint
 
 VENV_BIN = Path(sys.executable).parent
 EXPECTED_JOBS = {"symbol_history_job", "portfolio_job", "reference_job", "vendor_pull_job"}

@@ -21,8 +21,9 @@ from fin_assets.landing.parsing import parse_landing_file
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.settings import Settings
-from fin_assets_tests.landing.landing_files import csv_bytes, minute_bars, put
-from fin_assets_tests.s3_server import MotoS3, s3_bucket, s3_server  # noqa: F401
+from fin_assets.testing.landing_files import csv_bytes, minute_bars, put
+from fin_assets.testing.s3_server import MotoS3
+from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 
 JAN2 = date(2025, 1, 2)
 VALID = "landing/AAPL/2025-01-02/valid.csv"
@@ -154,8 +155,10 @@ def test_ingest_landing_states_every_object_and_ingests_the_valid_one(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("FIN_HOME", str(fin_settings.home))
-    monkeypatch.setenv("FIN_DAGSTER_PG_URL", fin_settings.dagster_pg_url)
+    # Every variable the CLI reads, not only FIN_HOME: an earlier test's FIN_LAKE_URL (which
+    # fin_assets.runner leaves in os.environ for its code server) must not point it elsewhere.
+    for name, value in fin_settings.environment().items():
+        monkeypatch.setenv(name, value)
     root = fin_settings.home / "lake"
     lake = ParquetLake(str(root))
     # The landing job runs the whole graph, whose look-back needs the history from 2025-01-01.

@@ -15,14 +15,14 @@ from fin_assets.landing.ingest import ingest_landing_file, read_landing_payloads
 from fin_assets.landing.limits import LandingLimits
 from fin_assets.landing.parsing import parse_landing_file
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.universe import load_universe
-from fin_assets_tests.landing.landing_files import (
+from fin_assets.testing.landing_files import (
     csv_bytes,
     json_bytes,
     minute_bars,
     parquet_bytes,
     put,
 )
+from fin_assets.universe import load_universe
 from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 
 UNIVERSE = {s.symbol: s for s in load_universe()}

@@ -28,8 +28,8 @@ from fin_assets.landing.cursor import LandedFile
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings
+from fin_assets.testing.landing_files import csv_bytes, json_bytes, minute_bars, put
 from fin_assets.universe import load_universe
-from fin_assets_tests.landing.landing_files import csv_bytes, json_bytes, minute_bars, put
 from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 
 JAN2 = date(2025, 1, 2)

@@ -25,9 +25,9 @@ from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
+from fin_assets.testing.landing_files import csv_bytes
 from fin_assets.universe import load_universe
 from fin_assets.universe.universe import Symbol
-from fin_assets_tests.landing.landing_files import csv_bytes
 
 HISTORY = RunRequest("symbol_history_job", "2025-01-01|AAPL", "2025-01-17|AAPL")
 CORRECTED = date(2025, 1, 6)

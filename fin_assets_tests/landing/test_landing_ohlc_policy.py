@@ -23,8 +23,8 @@ from fin_assets.landing.limits import LandingLimits
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import SyntheticMarketSource
 from fin_assets.settings import Settings
+from fin_assets.testing.landing_files import csv_bytes, put
 from fin_assets.universe import load_universe
-from fin_assets_tests.landing.landing_files import csv_bytes, put
 from fin_assets_tests.landing.test_landing_job import landing_definitions, run_landing
 from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 

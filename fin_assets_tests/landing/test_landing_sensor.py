@@ -25,8 +25,9 @@ from fin_assets.defs.landing import landing_sensor
 from fin_assets.landing.cursor import OVERLAP_SECONDS, LandingCursor
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
-from fin_assets_tests.landing.landing_files import csv_bytes, json_bytes, minute_bars, put
-from fin_assets_tests.s3_server import MotoS3, s3_bucket, s3_server  # noqa: F401
+from fin_assets.testing.landing_files import csv_bytes, json_bytes, minute_bars, put
+from fin_assets.testing.s3_server import MotoS3
+from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 
 A = "landing/AAPL/2025-01-02/a.csv"
 B = "landing/MSFT/2025-01-02_2025-01-03/b.json"

@@ -21,8 +21,8 @@ from fin_assets.instance import open_instance
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings
+from fin_assets.testing.landing_files import csv_bytes
 from fin_assets.universe import load_universe
-from fin_assets_tests.landing.landing_files import csv_bytes
 from fin_assets_tests.landing.test_landing_lookback import (
     CORRECTED,
     HISTORY,

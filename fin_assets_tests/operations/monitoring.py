@@ -16,7 +16,7 @@ import requests
 import yaml
 
 from fin_assets.settings import Settings
-from fin_assets_tests.ports import free_port
+from fin_assets.testing.ports import free_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 RULES = DEPLOY / "prometheus" / "fin_assets_rules.yml"

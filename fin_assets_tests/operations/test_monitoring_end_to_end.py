@@ -30,9 +30,10 @@ from fin_assets.instance import open_instance
 from fin_assets.resources.environments import lake_resource
 from fin_assets.runner import QUIET_RUN_CONFIG, RunRequest, check_outcomes
 from fin_assets.settings import Settings
+from fin_assets.testing.landing_files import csv_bytes, minute_bars
+from fin_assets.testing.ports import free_port
 from fin_assets.universe import load_universe
 from fin_assets_tests.defs.test_bad_input import REAL_BARS_FILE, ReplayedVendorBars
-from fin_assets_tests.landing.landing_files import csv_bytes, minute_bars
 from fin_assets_tests.operations.monitoring import (
     DEPLOY,
     alertmanager,
@@ -42,7 +43,6 @@ from fin_assets_tests.operations.monitoring import (
     query,
     wait_for,
 )
-from fin_assets_tests.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("monitoring")]
 

@@ -13,7 +13,7 @@ from fin_assets.defs.partition_ranges import member_ranges
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
-from fin_assets_tests.conftest import throwaway_settings
+from fin_assets.testing.postgres import throwaway_settings
 from fin_assets_tests.in_process_runs import execute_in_process
 
 pytestmark = pytest.mark.slow

@@ -32,9 +32,7 @@ from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
 from fin_assets.instance import open_instance
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings
-from fin_assets.universe import load_universe
-from fin_assets_tests.landing.landing_files import csv_bytes
-from fin_assets_tests.orchestration.daemon import (
+from fin_assets.testing.daemon import (
     Daemon,
     backfill_finished,
     failures,
@@ -42,7 +40,10 @@ from fin_assets_tests.orchestration.daemon import (
     running_daemon,
     submit_backfill,
 )
-from fin_assets_tests.s3_server import MotoS3, s3_bucket, s3_server  # noqa: F401
+from fin_assets.testing.landing_files import csv_bytes
+from fin_assets.testing.s3_server import MotoS3
+from fin_assets.universe import load_universe
+from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.daemon]
 

@@ -28,14 +28,14 @@ from fin_assets.defs.partitions import partition_key
 from fin_assets.instance import open_instance
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
-from fin_assets_tests.in_process_runs import execute_in_process
-from fin_assets_tests.orchestration.daemon import (
+from fin_assets.testing.daemon import (
     REPOSITORY_ROOT,
     backfill_finished,
     daemon_environment,
     failures,
     running_daemon,
 )
+from fin_assets_tests.in_process_runs import execute_in_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.daemon]
 

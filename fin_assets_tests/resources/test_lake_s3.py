@@ -17,15 +17,16 @@ from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.defs.analytics import technical_indicators
 from fin_assets.defs.bars import daily_bars, intraday_bars
 from fin_assets.defs.ingest import raw_quotes
-from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.defs.partition_ranges import range_tags
 from fin_assets.resources.environments import resources_for
 from fin_assets.resources.lake import ImmutableObjectError, MissingPartitionsError, ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.settings import Settings
+from fin_assets.shared.lake_io import calendar_dates
+from fin_assets.testing.s3_server import MotoS3
 from fin_assets.universe import load_universe
 from fin_assets_tests.resources.test_lake import DAY, SCHEMA, bars, write_half_then_fail
-from fin_assets_tests.s3_server import MotoS3, s3_bucket, s3_lake_url, s3_server  # noqa: F401
+from fin_assets_tests.s3_server import s3_bucket, s3_lake_url, s3_server  # noqa: F401
 
 
 def bucket_keys(s3_server: MotoS3, bucket: str) -> list[str]:  # noqa: F811

@@ -28,10 +28,11 @@ from fin_assets.defs.landing import landing_sensor
 from fin_assets.resources.environments import lake_resource, resources_for
 from fin_assets.resources.lake import ZONES, ParquetLake
 from fin_assets.settings import Settings, get_settings
-from fin_assets_tests.landing.landing_files import csv_bytes, minute_bars
+from fin_assets.testing.landing_files import csv_bytes, minute_bars
+from fin_assets.testing.s3_server import MotoS3
 from fin_assets_tests.resources.test_lake import DAY, bars
 from fin_assets_tests.resources.test_lake_s3 import bucket_keys as all_bucket_keys
-from fin_assets_tests.s3_server import MotoS3, s3_server  # noqa: F401
+from fin_assets_tests.s3_server import s3_server  # noqa: F401
 
 JAN2 = date(2025, 1, 2)
 ACCEPTED = "landing/AAPL/2025-01-02/accepted.csv"

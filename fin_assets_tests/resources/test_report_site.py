@@ -12,7 +12,7 @@ from fin_assets.dev import DevOptions, run_dev
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.report_site import ReportSiteResource, serve_reports
 from fin_assets.settings import Settings
-from fin_assets_tests.ports import free_port
+from fin_assets.testing.ports import free_port
 
 PAGE = b"<!DOCTYPE html><html><body>report</body></html>"
 KEY = "reports/market_report/2025-01-14-0123456789abcdef.html"

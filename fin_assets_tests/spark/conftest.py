@@ -13,12 +13,12 @@ from pyspark.sql import SparkSession
 from fin_assets.analytics.bars import aggregate_daily_bars, normalize_intraday_bars
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 from fin_assets.analytics.simulator import simulate_intraday
-from fin_assets.defs.lake_io import calendar_dates, write_symbol_partitions
 from fin_assets.defs.partition_ranges import rectangle_tags
-from fin_assets.defs.partition_scope import PartitionScope
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import LakeResource
+from fin_assets.shared.lake_io import calendar_dates, write_symbol_partitions
+from fin_assets.shared.partition_scope import PartitionScope
 from fin_assets.universe import load_universe
 from spark_resources.session import spark_session
 

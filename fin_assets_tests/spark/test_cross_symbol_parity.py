@@ -10,12 +10,12 @@ import pytest
 from dagster import AssetKey, ExecuteInProcessResult, materialize
 
 from fin_assets.analytics.schemas import CORRELATION, PORTFOLIO_RISK
-from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.defs.partitions import SYMBOLS
 from fin_assets.defs.risk import portfolio_risk
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import LakeResource
+from fin_assets.shared.lake_io import calendar_dates
 from fin_assets_tests.spark.conftest import partition_rows, write_daily_bars
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]

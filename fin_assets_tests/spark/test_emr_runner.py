@@ -43,8 +43,6 @@ from dagster import ExecuteInProcessResult, materialize
 
 from fin_assets.analytics.schemas import INDICATORS
 from fin_assets.defs.analytics import technical_indicators
-from fin_assets.defs.lake_io import calendar_dates
-from fin_assets.defs.partition_scope import PartitionScope
 from fin_assets.defs.spark_history import history_job
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.spark_emr import (
@@ -56,7 +54,10 @@ from fin_assets.resources.spark_emr import (
 )
 from fin_assets.resources.spark_runner import spark_submit_path
 from fin_assets.resources.storage import LakeResource
-from fin_assets_tests.s3_server import REGION, MotoS3, s3_bucket, s3_server  # noqa: F401
+from fin_assets.shared.lake_io import calendar_dates
+from fin_assets.shared.partition_scope import PartitionScope
+from fin_assets.testing.s3_server import REGION, MotoS3
+from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 from fin_assets_tests.spark.conftest import SYMBOLS
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fin_assets_tests.streaming.brokers import Broker, create_topics, mock_cluster, tansu_broker
+from fin_assets.testing.brokers import Broker, create_topics, mock_cluster, tansu_broker
 
 
 @pytest.fixture

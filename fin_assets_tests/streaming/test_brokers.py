@@ -29,8 +29,8 @@ from fin_assets.streaming.landing_writer import (
 )
 from fin_assets.streaming.messages import decode_quote
 from fin_assets.streaming.publisher import QuotePublisher, replay_day
+from fin_assets.testing.brokers import Broker
 from fin_assets.universe import load_universe
-from fin_assets_tests.streaming.brokers import Broker
 from fin_assets_tests.streaming.streams import (
     READER_CONFIG,
     SEED,

@@ -12,8 +12,8 @@ from fin_assets.resources.market_data import SyntheticMarketSource
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.messages import decode_quote
 from fin_assets.streaming.publisher import QuotePublisher, bar_quotes, poll_source
+from fin_assets.testing.brokers import Broker
 from fin_assets.universe import load_universe
-from fin_assets_tests.streaming.brokers import Broker
 from fin_assets_tests.streaming.streams import SEED, read_topic
 
 UNIVERSE = {symbol.symbol: symbol for symbol in load_universe()}

@@ -43,10 +43,10 @@ from fin_assets.settings import Settings
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_writer import LandingWriter, WriterConfig
 from fin_assets.streaming.publisher import QuotePublisher, replay_day
+from fin_assets.testing.ticks import InProcessTicks, run_history
 from fin_assets.universe import load_universe
 from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 from fin_assets_tests.streaming.streams import SEED, expected_bars
-from fin_assets_tests.streaming.ticks import InProcessTicks, run_history
 
 pytestmark = pytest.mark.slow
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from fin_assets.dev import alive, descendants
 from fin_assets.settings import Settings
-from fin_assets_tests.orchestration.daemon import daemon_environment
-from fin_assets_tests.signals import default_sigint
+from fin_assets.testing.daemon import daemon_environment
+from fin_assets.testing.signals import default_sigint
 
 FIN_ASSETS = Path(sys.executable).with_name("fin-assets")
 START_SECONDS = 300

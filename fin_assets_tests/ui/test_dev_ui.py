@@ -28,12 +28,12 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from fin_assets.analytics.schemas import DAILY_BARS
-from fin_assets.defs.lake_io import calendar_dates
 from fin_assets.defs.partition_metadata import PREVIEW_ROWS
 from fin_assets.settings import Settings
+from fin_assets.shared.lake_io import calendar_dates
+from fin_assets.testing.ports import free_port
 from fin_assets.universe import load_universe
 from fin_assets.warehouse.model import TABLES
-from fin_assets_tests.ports import free_port
 from fin_assets_tests.ui.dev_process import STOP_SECONDS, Dev, running_dev, stop_dev
 from fin_assets_tests.ui.home import END, START, SYMBOLS, materialize_home
 

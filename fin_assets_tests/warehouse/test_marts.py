@@ -8,9 +8,9 @@ import pytest
 
 from fin_assets.analytics.risk import backtest_var
 from fin_assets.resources.warehouse import SqlWarehouse
+from fin_assets.testing.market import load_market
 from fin_assets.universe import load_universe
 from fin_assets_tests.warehouse.conftest import new_warehouse
-from fin_assets_tests.warehouse.market import load_market
 
 DAYS = 300
 

@@ -11,8 +11,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
 from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.testing.market import START, SYMBOLS, load_market
 from fin_assets.warehouse.dashboard import DashboardData, read_dashboard_data, render_dashboard
-from fin_assets_tests.warehouse.market import START, SYMBOLS, load_market
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

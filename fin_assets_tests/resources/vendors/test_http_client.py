@@ -14,7 +14,7 @@ from fin_assets.resources.vendors.errors import (
     VendorUnavailable,
 )
 from fin_assets.resources.vendors.rate_limit import Quota, RateLimiter, shared_limiter
-from fin_assets_tests.ports import free_port
+from fin_assets.testing.ports import free_port
 from fin_assets_tests.resources.vendors.conftest import FakeClock, fixture_bytes, make_client
 
 AV_CSV = fixture_bytes("alphavantage/csv/time_series_intraday_5min_IBM_demo_2026-05-15.csv")

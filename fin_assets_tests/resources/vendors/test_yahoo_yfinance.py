@@ -25,7 +25,7 @@ from fin_assets.resources.vendors.errors import (
 )
 from fin_assets.resources.vendors.rate_limit import Quota, RateLimiter
 from fin_assets.resources.vendors.yahoo_client import YahooChartClient, YahooSession
-from fin_assets_tests.ports import free_port
+from fin_assets.testing.ports import free_port
 from fin_assets_tests.resources.vendors.conftest import (
     AAPL_2025_02_03,
     YAHOO_CRUMB,

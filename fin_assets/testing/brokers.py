@@ -26,7 +26,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from fin_assets.streaming.kafka_config import DEFAULT_TOPIC, dead_letter_topic
-from fin_assets_tests.ports import free_port
+from fin_assets.testing.ports import free_port
 
 TOPIC_PARTITIONS = 4
 """The mock cluster's auto-created topics have 4 partitions; Tansu's quote topic is made so."""

@@ -28,7 +28,7 @@ from fin_assets.definitions import build_definitions
 from fin_assets.defs.landing import ACTIVE_RUN_STATUSES
 from fin_assets.instance import EVENT_ENVIRONMENT, prepare_instance_environment
 from fin_assets.settings import Settings
-from fin_assets_tests.signals import default_sigint
+from fin_assets.testing.signals import default_sigint
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 DAEMON = Path(sys.executable).with_name("dagster-daemon")

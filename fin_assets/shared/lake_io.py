@@ -1,18 +1,28 @@
-"""Reading and writing a run's partitions in the lake (one Parquet file per partition)."""
+"""Reading and writing a run's partitions in the lake (one Parquet file per partition).
+
+The lake is a fin_assets.resources.lake.ParquetLake, passed in by the caller (an asset's
+LakeResource, a Spark job's own).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
 
 from fin_assets.analytics.schemas import DAILY_BARS
-from fin_assets.defs.partition_scope import PartitionScope
-from fin_assets.defs.partitions import HISTORY_START, PARTITION_OF, partition_key
-from fin_assets.resources.lake import ParquetLake
+from fin_assets.shared.partition_scope import PartitionScope
+from fin_assets.shared.partitions import HISTORY_START, PARTITION_OF, partition_key_text
+
+if TYPE_CHECKING:
+    from fin_assets.resources.lake import ParquetLake
+
+# The entry of a Spark job's reported materialization holding its rows per partition key.
+PARTITION_ROWS = "partition_rows"
 
 
 def calendar_dates(start: date, end: date) -> list[date]:
@@ -71,7 +81,7 @@ def symbol_partition_rows(
     rows: dict[str, int] = {}
     for symbol in scope.symbols:
         for trade_date in scope.dates:
-            key = str(partition_key(trade_date, PARTITION_OF[symbol]))
+            key = partition_key_text(trade_date, PARTITION_OF[symbol])
             rows[key] = rows.get(key, 0) + bounds.get((symbol, trade_date), (0, 0))[1]
     return WrittenRows(rows)
 
