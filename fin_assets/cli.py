@@ -303,7 +303,7 @@ def parse_date(text: str) -> date:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fin-assets", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     demo = commands.add_parser(
         "demo", help="materialize the whole graph for the default universe and window"
     )

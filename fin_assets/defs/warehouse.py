@@ -212,7 +212,10 @@ def _daily_bar_rows(daily: pa.Table) -> pa.Table:
     return with_session_completeness(daily, {s.symbol: s.calendar for s in load_universe()})
 
 
-fact_daily_bar = fact_asset("fact_daily_bar", "daily_bars", DAILY_BARS, derive=_daily_bar_rows)
+# On the signal path too: the signal and risk loads depend on it (their bars' watermark).
+fact_daily_bar = fact_asset(
+    "fact_daily_bar", "daily_bars", DAILY_BARS, signal_path=True, derive=_daily_bar_rows
+)
 fact_intraday_bar = fact_asset("fact_intraday_bar", "intraday_bars", INTRADAY_BARS)
 fact_indicator = fact_asset("fact_indicator", "technical_indicators", INDICATORS)
 fact_signal = fact_asset("fact_signal", "trading_signals", SIGNALS, signal_path=True)
