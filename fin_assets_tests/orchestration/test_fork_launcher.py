@@ -18,6 +18,7 @@ import signal
 import socket
 import textwrap
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -76,8 +77,9 @@ def started_pid(instance: DagsterInstance, run_id: str) -> int:
 def test_runs_run_in_forked_workers_and_a_killed_worker_fails_its_run(
     fin_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    instance = open_instance(fin_settings)
-    for name, value in fin_settings.environment().items():  # the code and fork servers' FIN_*
+    settings = replace(fin_settings, run_launcher="fork")
+    instance = open_instance(settings)
+    for name, value in settings.environment().items():  # the code and fork servers' FIN_*
         monkeypatch.setenv(name, value)
     assert isinstance(instance.run_launcher, ForkServerRunLauncher)
     with loaded_code_location(instance) as process_context:
