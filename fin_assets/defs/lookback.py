@@ -80,15 +80,7 @@ def dependent_runs(lake: ParquetLake, symbol: str, start: date, end: date) -> li
     portfolio = [d for d in lake.existing_dates("portfolio_risk") if d >= start]
     if portfolio:
         last = max(portfolio)
-        runs.append(
-            DependentRun(
-                "portfolio_job",
-                PORTFOLIO_ASSETS,
-                start,
-                last,
-                range_tags(start.isoformat(), last.isoformat()),
-            )
-        )
+        runs.append(portfolio_run(start, last))
     return runs
 
 
@@ -114,14 +106,16 @@ def refresh_runs(ranges: Iterable[tuple[str | None, date, date]]) -> list[Depend
         )
     ]
     if None in spans:
-        first, last = spans[None]
-        runs.append(
-            DependentRun(
-                "portfolio_job",
-                PORTFOLIO_ASSETS,
-                first,
-                last,
-                range_tags(first.isoformat(), last.isoformat()),
-            )
-        )
+        runs.append(portfolio_run(*spans[None]))
     return runs
+
+
+def portfolio_run(first: date, last: date) -> DependentRun:
+    """The portfolio job's run over the dates first..last."""
+    return DependentRun(
+        "portfolio_job",
+        PORTFOLIO_ASSETS,
+        first,
+        last,
+        range_tags(first.isoformat(), last.isoformat()),
+    )
