@@ -53,6 +53,7 @@ from rich.progress import Progress
 
 from fin_assets.backfill_record import add_backfill, finish_backfill
 from fin_assets.code_location import launch_run, loaded_code_location, worker_running
+from fin_assets.defs.freshness import record_daily_freshness
 from fin_assets.defs.partition_ranges import member_ranges, range_tags
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS, partition_key
 from fin_assets.instance import open_instance
@@ -323,6 +324,7 @@ def run_stages(
                 break
         all_succeeded = all(outcome.success for outcome in outcomes)
         status = finish_backfill(process_context, backfill_id, all_succeeded)
+    record_daily_freshness(instance)
     instance.dispose()  # its run launcher's fork server with it: every run has finished
     return BackfillOutcome(backfill_id, status, outcomes)
 

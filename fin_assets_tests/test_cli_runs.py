@@ -27,11 +27,13 @@ from dagster_graphql.test.utils import execute_dagster_graphql
 
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.cli import main
+from fin_assets.defs.freshness import DAILY_SLA_ASSETS, DATE_SLA_ASSETS, FRESHNESS_CHECK
 from fin_assets.defs.jobs import PORTFOLIO_ASSETS, SYMBOL_HISTORY_ASSETS
 from fin_assets.instance import open_instance
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings
+from fin_assets_tests.defs.test_freshness import CHECK_QUERY, freshness_status
 
 # The repository tag of a run of the code location `fin-assets dev` loads.
 REPOSITORY_LABEL = "__repository__@fin_assets.definitions"
@@ -297,3 +299,18 @@ def test_a_failed_run_prints_its_step_cause_and_log(fin_settings: Settings) -> N
         if run.job_name in ("portfolio_job", "report_job")
     ]
     assert portfolio_or_report == []  # the stages after the failed one did not run
+
+
+@pytest.mark.slow
+def test_the_backfill_states_the_freshness_slas_in_the_ui(
+    readme_backfill: CommandResult, ui_workspace: WorkspaceRequestContext
+) -> None:
+    """No daemon ran: the CLI recorded each daily SLA's check, which the June backfill leaves
+    failing (the latest due partitions are not materialized), never "not evaluated"."""
+    assert readme_backfill.exit_code == 0, readme_backfill.output
+    for asset in (*DAILY_SLA_ASSETS, *DATE_SLA_ASSETS):
+        variables = {"assetKey": {"path": [asset]}, "checkName": FRESHNESS_CHECK}
+        data = execute_dagster_graphql(ui_workspace, CHECK_QUERY, variables).data
+        status, entries = freshness_status(data)
+        assert status == "FAILED", asset
+        assert entries["overdue_count"]["intValue"] > 0, asset

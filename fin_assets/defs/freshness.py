@@ -19,7 +19,8 @@ latest session of their calendar due under their SLA must be materialized.
 State: each asset with an SLA has the asset check `freshness` (severity ERROR, never blocking),
 whose evaluation lists the due dates and the overdue partitions. `freshness_sensor` evaluates
 every check each minute (runless: no run is launched) and records an evaluation when an asset's
-state changes; running the check from the UI evaluates it too. The UI shows it on the asset's
+state changes; running the check from the UI evaluates it too, and a CLI backfill records the
+daily SLAs' checks when its runs are over (`record_daily_freshness`). The UI shows it on the asset's
 Checks tab and in its health; GraphQL queries it as any asset check
 (`assetCheckExecutions(assetKey, checkName: "freshness")`). Jobs leave the checks out
 (`without_freshness_checks`): a range run of old dates says nothing about today's due data.
@@ -290,6 +291,14 @@ def freshness_sensor(context: SensorEvaluationContext) -> SensorResult | SkipRea
     if not evaluations:
         return SkipReason("no freshness state changed")
     return SensorResult(asset_events=evaluations, cursor=cursor)
+
+
+def record_daily_freshness(instance: DagsterInstance) -> None:
+    """Record the `freshness` check of every daily SLA asset as it is now (runless), as the CLI
+    does once its runs are over: the UI states the SLAs without a running daemon too."""
+    now = datetime.now(UTC)
+    for asset in (*DAILY_SLA_ASSETS, *DATE_SLA_ASSETS):
+        instance.report_runless_asset_event(evaluate(instance, asset, now).evaluation())
 
 
 def without_freshness_checks(selection: AssetSelection) -> AssetSelection:
