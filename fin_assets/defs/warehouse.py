@@ -9,9 +9,10 @@ engine (DuckDB or Snowflake) is the `warehouse` resource chosen by FIN_WAREHOUSE
 
 Stale rows are shown (fin_assets.warehouse.staleness): the facts derived from daily bars depend
 on fact_daily_bar (loaded first, so their rows record the current bars' watermark) and carry the
-WARN check `bars_current`, stating the whole table's stale rows. A fact_daily_bar load that
-changes bars re-states that check on every derived fact and lists the stale rows per table in
-its metadata, so the UI shows them as soon as they exist.
+WARN check `bars_current`, stating the whole table's stale rows. When bars change, that check
+is re-stated on every derived fact, so the UI shows stale rows as soon as they exist: by a
+staged run's publication (fin_assets.defs.publish), or by an unstaged fact_daily_bar load, which
+also lists the stale rows per table in its metadata.
 """
 
 from collections.abc import Callable, Iterator
