@@ -57,12 +57,17 @@ def load_table_sql(relation: str, schema: pa.Schema) -> str:
 class _SnowflakeSession:
     def __init__(self, con: SnowflakeConnection) -> None:
         self.con = con
+        self.schema = con.schema
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         try:
             self.con.cursor().execute(sql, list(params))
         except IntegrityError as error:
             raise LoadRejected(f"load rejected, nothing changed: {error}") from error
+        if sql.startswith("CREATE SCHEMA") and self.schema:
+            # Snowflake makes a schema it creates the session's current one (the run staging's
+            # schema, say): unqualified names stay in the connection's schema.
+            self.con.cursor().execute(f"USE SCHEMA {self.schema}")
 
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         cursor = self.con.cursor()
