@@ -177,7 +177,8 @@ def failures(instance: DagsterInstance) -> list[str]:
             for record in instance.get_records_for_run(run.run_id, of_type=event_type).records:
                 entry = record.event_log_entry
                 event = entry.dagster_event
-                error = event.event_specific_data.error if event is not None else None
+                data = event.event_specific_data if event is not None else None
+                error = getattr(data, "error", None)
                 lines.append(f"  {entry.step_key or 'run'}: {entry.message}")
                 if error is not None:
                     lines.append(error.to_string())
