@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-import yaml
-from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster_graphql.test.utils import execute_dagster_graphql
 
 from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.simulator import simulate_intraday
@@ -27,7 +27,6 @@ from fin_assets.instance import open_instance
 from fin_assets.resources.environments import lake_resource
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
-from fin_assets.testing.daemon import REPOSITORY_ROOT, daemon_environment
 from fin_assets.testing.landing_files import csv_bytes
 from fin_assets.universe import load_universe
 from fin_assets_tests.in_process_runs import execute_in_process
@@ -94,29 +93,16 @@ def land(settings: Settings, name: str, dropped: int) -> None:
 
 
 @pytest.fixture
-def graphql(fin_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator:
-    """A GraphQL context of the code location (a code server) on the test's instance."""
-    for name, value in daemon_environment(fin_settings, {}).items():
-        monkeypatch.setenv(name, value)
-    workspace = fin_settings.home / "workspace.yaml"
-    location = {
-        "module_name": "fin_assets.definitions",
-        "location_name": "fin_assets",
-        "working_directory": str(REPOSITORY_ROOT),
-    }
-    fin_settings.home.mkdir(parents=True, exist_ok=True)
-    workspace.write_text(yaml.safe_dump({"load_from": [{"python_module": location}]}))
-    with define_out_of_process_context(
-        str(workspace), None, open_instance(fin_settings)
-    ) as context:
+def graphql(graphql_context: WorkspaceProcessContext) -> Iterator:
+    """Queries of the code location's GraphQL API on the test's instance."""
 
-        def query(asset: str) -> list[dict]:
-            variables = {"assetKey": {"path": [asset]}}
-            result = execute_dagster_graphql(context, CHECKS_QUERY, variables)
-            assert not result.errors, result.errors
-            return result.data["assetNodeOrError"]["assetChecksOrError"]["checks"]
+    def query(asset: str) -> list[dict]:
+        variables = {"assetKey": {"path": [asset]}}
+        result = execute_dagster_graphql(graphql_context, CHECKS_QUERY, variables)
+        assert not result.errors, result.errors
+        return result.data["assetNodeOrError"]["assetChecksOrError"]["checks"]
 
-        yield query
+    yield query
 
 
 def metadata(evaluation: dict) -> dict[str, str]:

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-import yaml
 from dagster import (
     AssetKey,
     AssetMaterialization,
@@ -19,7 +18,8 @@ from dagster import (
     MetadataValue,
     build_sensor_context,
 )
-from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster_graphql.test.utils import execute_dagster_graphql
 
 from fin_assets.definitions import build_definitions
 from fin_assets.defs.freshness import (
@@ -39,7 +39,6 @@ from fin_assets.instance import open_instance
 from fin_assets.operations.config import DEFAULT_SLA_SECONDS, OperationsConfig
 from fin_assets.runner import QUIET_RUN_CONFIG
 from fin_assets.settings import Settings
-from fin_assets.testing.daemon import REPOSITORY_ROOT, daemon_environment
 
 CHECK_QUERY = """
 query Freshness($assetKey: AssetKeyInput!, $checkName: String!) {
@@ -106,29 +105,16 @@ def test_on_a_weekend_only_crypto_partitions_of_the_weekend_are_due() -> None:
 
 
 @pytest.fixture
-def graphql(fin_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator:
-    """A GraphQL context of the code location (a code server) on the test's instance."""
-    for name, value in daemon_environment(fin_settings, {}).items():
-        monkeypatch.setenv(name, value)
-    workspace = fin_settings.home / "workspace.yaml"
-    location = {
-        "module_name": "fin_assets.definitions",
-        "location_name": "fin_assets",
-        "working_directory": str(REPOSITORY_ROOT),
-    }
-    fin_settings.home.mkdir(parents=True, exist_ok=True)
-    workspace.write_text(yaml.safe_dump({"load_from": [{"python_module": location}]}))
-    with define_out_of_process_context(
-        str(workspace), None, open_instance(fin_settings)
-    ) as context:
+def graphql(graphql_context: WorkspaceProcessContext) -> Iterator:
+    """Queries of the code location's GraphQL API on the test's instance."""
 
-        def query(asset: str) -> dict[str, Any]:
-            variables = {"assetKey": {"path": [asset]}, "checkName": FRESHNESS_CHECK}
-            result = execute_dagster_graphql(context, CHECK_QUERY, variables)
-            assert not result.errors, result.errors
-            return result.data
+    def query(asset: str) -> dict[str, Any]:
+        variables = {"assetKey": {"path": [asset]}, "checkName": FRESHNESS_CHECK}
+        result = execute_dagster_graphql(graphql_context, CHECK_QUERY, variables)
+        assert not result.errors, result.errors
+        return result.data
 
-        yield query
+    yield query
 
 
 def freshness_status(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
