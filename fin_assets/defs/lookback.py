@@ -67,16 +67,7 @@ def dependent_runs(lake: ParquetLake, symbol: str, start: date, end: date) -> li
     ]
     if later:
         first, last = end + timedelta(days=1), max(later)
-        value = PARTITION_OF[symbol]
-        runs.append(
-            DependentRun(
-                "symbol_history_job",
-                LOOKBACK_DEPENDENTS,
-                first,
-                last,
-                rectangle_tags(first, last, value, value),
-            )
-        )
+        runs.append(history_run(PARTITION_OF[symbol], first, last))
     portfolio = [d for d in lake.existing_dates("portfolio_risk") if d >= start]
     if portfolio:
         last = max(portfolio)
@@ -94,13 +85,7 @@ def refresh_runs(ranges: Iterable[tuple[str | None, date, date]]) -> list[Depend
         known = spans.get(value, (first, last))
         spans[value] = (min(known[0], first), max(known[1], last))
     runs = [
-        DependentRun(
-            "symbol_history_job",
-            LOOKBACK_DEPENDENTS,
-            first,
-            last,
-            rectangle_tags(first, last, value, value),
-        )
+        history_run(value, first, last)
         for value, (first, last) in sorted(
             (item for item in spans.items() if item[0] is not None), key=lambda item: item[0]
         )
@@ -108,6 +93,18 @@ def refresh_runs(ranges: Iterable[tuple[str | None, date, date]]) -> list[Depend
     if None in spans:
         runs.append(portfolio_run(*spans[None]))
     return runs
+
+
+def history_run(value: str, first: date, last: date) -> DependentRun:
+    """The symbol history job's run of one partition value (a symbol or its block) over the
+    dates first..last."""
+    return DependentRun(
+        "symbol_history_job",
+        LOOKBACK_DEPENDENTS,
+        first,
+        last,
+        rectangle_tags(first, last, value, value),
+    )
 
 
 def portfolio_run(first: date, last: date) -> DependentRun:
