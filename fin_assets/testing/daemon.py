@@ -25,6 +25,7 @@ from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraph
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 
 from fin_assets.definitions import build_definitions
+from fin_assets.defs.automation import EVALUATION_INTERVAL_SECONDS
 from fin_assets.defs.landing import ACTIVE_RUN_STATUSES
 from fin_assets.instance import EVENT_ENVIRONMENT, prepare_instance_environment
 from fin_assets.settings import Settings
@@ -68,6 +69,16 @@ class Daemon:
                 raise DaemonTimeout(f"{what} not reached in {timeout} s:\n{self.log_tail()}")
             time.sleep(POLL_SECONDS)
         return time.perf_counter() - began
+
+    def settle(self, instance: DagsterInstance, timeout: float) -> None:
+        """Idle, and still idle after two more automation evaluations.
+
+        Automation follows every materialization with the downstream partitions' runs; a test
+        that stops the daemon before they end would see them interrupted (failed).
+        """
+        self.wait_for("no run or backfill in progress", lambda: idle(instance), timeout)
+        time.sleep(2 * EVALUATION_INTERVAL_SECONDS + 5)
+        self.wait_for("no run or backfill in progress", lambda: idle(instance), timeout)
 
 
 def daemon_environment(settings: Settings, extra_env: Mapping[str, str]) -> dict[str, str]:

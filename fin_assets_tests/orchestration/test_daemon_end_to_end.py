@@ -15,7 +15,6 @@ the warehouse a DuckDB file in a throwaway FIN_HOME. The test
 Marked `daemon` (and `slow`): it takes minutes, `make test` runs it on its own at the end.
 """
 
-import time
 from dataclasses import replace
 from datetime import date, timedelta
 from itertools import pairwise
@@ -27,16 +26,13 @@ from dagster._core.execution.backfill import BulkActionStatus
 
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.simulator import simulate_intraday
-from fin_assets.defs.automation import EVALUATION_INTERVAL_SECONDS
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
 from fin_assets.instance import open_instance
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings
 from fin_assets.testing.daemon import (
-    Daemon,
     backfill_finished,
     failures,
-    idle,
     running_daemon,
     submit_backfill,
 )
@@ -112,13 +108,6 @@ def latest_storage_ids(instance: DagsterInstance, asset: str, keys: list[str]) -
     )
 
 
-def settle(daemon: Daemon, instance: DagsterInstance) -> None:
-    """Idle, and still idle after two more automation evaluations."""
-    daemon.wait_for("no run or backfill in progress", lambda: idle(instance), TIMEOUT_SECONDS)
-    time.sleep(2 * EVALUATION_INTERVAL_SECONDS + 5)
-    daemon.wait_for("no run or backfill in progress", lambda: idle(instance), TIMEOUT_SECONDS)
-
-
 def updated_since(
     instance: DagsterInstance, before: dict[str, dict[str, int]], partitions: dict[str, list[str]]
 ) -> bool:
@@ -157,7 +146,7 @@ def test_backfill_and_landing_file_through_the_daemon(
             failures(instance),
             daemon.log_tail(),
         )
-        settle(daemon, instance)
+        daemon.settle(instance, TIMEOUT_SECONDS)
         before = {
             asset: latest_storage_ids(instance, asset, keys) for asset, keys in followers.items()
         }
@@ -174,7 +163,7 @@ def test_backfill_and_landing_file_through_the_daemon(
             lambda: updated_since(instance, before, followers),
             TIMEOUT_SECONDS,
         )
-        settle(daemon, instance)
+        daemon.settle(instance, TIMEOUT_SECONDS)
         backfill_runs = instance.get_runs(RunsFilter(tags={"dagster/backfill": backfill_id}))
         failed = failures(instance)
 

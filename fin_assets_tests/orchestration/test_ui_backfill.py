@@ -111,6 +111,7 @@ def test_a_ui_backfill_after_existing_history_and_a_one_partition_materialize_su
             TIMEOUT_SECONDS,
         )
         assert instance.get_run_by_id(run_id).status == DagsterRunStatus.SUCCESS, failures(instance)
+        daemon.settle(instance, TIMEOUT_SECONDS)
 
     assert failures(instance) == []
     assert instance.get_runs_count(RunsFilter(statuses=[DagsterRunStatus.FAILURE])) == 0
