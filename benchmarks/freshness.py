@@ -40,7 +40,6 @@ from moto.server import ThreadedMotoServer
 from benchmarks.pipeline_stages import load_average, machine_description
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.simulator import simulate_intraday
-from fin_assets.defs.automation import EVALUATION_INTERVAL_SECONDS
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
 from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance
@@ -50,7 +49,6 @@ from fin_assets.settings import RUN_LAUNCHERS, Settings
 from fin_assets.testing.daemon import (
     Daemon,
     backfill_finished,
-    idle,
     running_daemon,
     submit_backfill,
 )
@@ -110,15 +108,6 @@ def wave(
     return seen
 
 
-def settle(daemon: Daemon, instance: DagsterInstance) -> None:
-    """Wait until nothing runs and two automation evaluations later still nothing runs: the
-    previous wave's downstream work (look-back dates, portfolio) is done, as it is long before
-    a vendor's next daily file."""
-    daemon.wait_for("idle", lambda: idle(instance), TIMEOUT_SECONDS)
-    time.sleep(2 * EVALUATION_INTERVAL_SECONDS)
-    daemon.wait_for("idle", lambda: idle(instance), TIMEOUT_SECONDS)
-
-
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
@@ -160,7 +149,7 @@ def main() -> None:
                 raise RuntimeError(f"the history backfill ended {status}:\n{daemon.log_tail()}")
             results = []
             for day in wave_days:
-                settle(daemon, instance)
+                daemon.settle(instance, TIMEOUT_SECONDS)
                 print(f"wave {day}: {load_average()}")
                 written = time.time()
                 results.append(wave(daemon, instance, lake, day))
