@@ -85,8 +85,8 @@ def run(folder: Path, days: int, sample: int) -> None:
     from dagster import DagsterRunStatus, RunsFilter
     from dagster._core.execution.backfill import BulkActionStatus
 
-    from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
-    from fin_assets.defs.partitions import HISTORY_START, MEMBERS, SYMBOLS, partition_key
+    from fin_assets.defs.common.jobs import SYMBOL_HISTORY_ASSETS
+    from fin_assets.defs.common.partitions import HISTORY_START, MEMBERS, SYMBOLS, partition_key
     from fin_assets.instance import open_instance
     from fin_assets.instance_database import database_url, drop_postgres_database
     from fin_assets.settings import Settings

@@ -40,8 +40,8 @@ from moto.server import ThreadedMotoServer
 from benchmarks.pipeline_stages import load_average, machine_description
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.simulator import simulate_intraday
-from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
-from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
+from fin_assets.defs.common.jobs import SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance
 from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.lake import ParquetLake

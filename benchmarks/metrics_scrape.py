@@ -65,7 +65,7 @@ from dagster._serdes import serialize_value
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from fin_assets.defs.landing import LANDING_RUN_KEY_TAG
+from fin_assets.defs.ingest.landing import LANDING_RUN_KEY_TAG
 from fin_assets.instance_database import leave_embedded_server
 from fin_assets.operations.config import OperationsConfig
 from fin_assets.operations.exporter import build_registry

@@ -44,7 +44,7 @@ def measure() -> dict[str, float]:
     from dagster._core.execution.backfill import PartitionBackfill
 
     from fin_assets.definitions import defs
-    from fin_assets.defs.partitions import date_symbol_partitions
+    from fin_assets.defs.common.partitions import date_symbol_partitions
 
     graph = defs.resolve_asset_graph()
     timings = {"load": time.process_time() - began}

@@ -24,7 +24,7 @@ from dagster import DagsterEventType, DagsterInstance
 from rich.console import Console
 from rich.progress import Progress
 
-from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
+from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance
 from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.lake import ParquetLake

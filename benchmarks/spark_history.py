@@ -51,8 +51,8 @@ from fin_assets.analytics.market_calendar import previous_session, session_minut
 from fin_assets.analytics.risk import CONFIDENCE_LEVELS, compute_risk_metrics
 from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS, INTRADAY_BARS, RISK, SIGNALS
 from fin_assets.analytics.signals import compute_signals
-from fin_assets.defs.bars import bar_check_results
-from fin_assets.defs.partitions import HISTORY_START
+from fin_assets.defs.bars.assets import bar_check_results
+from fin_assets.defs.common.partitions import HISTORY_START
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.shared.check_rules import known_signals_result, var_backtest_result
 from fin_assets.shared.lake_io import (

@@ -51,9 +51,9 @@ from benchmarks.pipeline_stages import load_average, machine_description
 from fin_assets.analytics import simulator
 from fin_assets.analytics.market_calendar import session_minutes, sessions_in_range
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.automation import EVALUATION_INTERVAL_SECONDS
-from fin_assets.defs.landing import LANDING_SENSOR_INTERVAL_SECONDS
-from fin_assets.defs.partitions import HISTORY_START
+from fin_assets.defs.common.automation import EVALUATION_INTERVAL_SECONDS
+from fin_assets.defs.common.partitions import HISTORY_START
+from fin_assets.defs.ingest.landing import LANDING_SENSOR_INTERVAL_SECONDS
 from fin_assets.instance import open_instance
 from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.lake import ParquetLake

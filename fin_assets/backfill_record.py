@@ -26,7 +26,7 @@ from dagster._core.execution.asset_backfill import execute_asset_backfill_iterat
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.workspace.context import WorkspaceProcessContext
 
-from fin_assets.defs.partition_ranges import RANGE_END_TAG, RANGE_START_TAG
+from fin_assets.defs.common.partition_ranges import RANGE_END_TAG, RANGE_START_TAG
 
 # Evaluations of a finished backfill before giving up on a final status: the first records what
 # the runs materialized; a partition left without status is marked failed by the next one.

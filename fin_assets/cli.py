@@ -21,9 +21,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.landing import LandingOutcome, process_landing_files
-from fin_assets.defs.lookback import refresh_runs
-from fin_assets.defs.partitions import HISTORY_START, SYMBOLS
+from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS
+from fin_assets.defs.ingest.landing import LandingOutcome, process_landing_files
+from fin_assets.defs.ingest.lookback import refresh_runs
 from fin_assets.dev import LOG_LEVELS, DevOptions, run_dev
 from fin_assets.instance import open_instance, prepare_instance_environment
 from fin_assets.landing.contract import parse_landing_key

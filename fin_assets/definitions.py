@@ -5,21 +5,28 @@ from typing import Any
 
 from dagster import Definitions, load_assets_from_modules
 
-from fin_assets.defs import analytics, anomalies, bars, ingest, report, risk, streaming, warehouse
-from fin_assets.defs.alerts import run_failure_alert
-from fin_assets.defs.automation import automation_sensor, with_automation
+from fin_assets.defs.analytics import anomalies
+from fin_assets.defs.analytics import assets as analytics
+from fin_assets.defs.bars import assets as bars
 from fin_assets.defs.catalog import with_catalog
-from fin_assets.defs.compaction import (
+from fin_assets.defs.common.automation import automation_sensor, with_automation
+from fin_assets.defs.common.jobs import portfolio_job, reference_job, symbol_history_job
+from fin_assets.defs.ingest import raw_quotes as ingest
+from fin_assets.defs.ingest.landing import landing_job, landing_sensor
+from fin_assets.defs.operations.alerts import run_failure_alert
+from fin_assets.defs.operations.compaction import (
     compacted_assets,
     lake_compaction_job,
     lake_compaction_schedule,
 )
-from fin_assets.defs.freshness import freshness_checks, freshness_sensor
-from fin_assets.defs.jobs import portfolio_job, reference_job, symbol_history_job
-from fin_assets.defs.landing import landing_job, landing_sensor
-from fin_assets.defs.report import report_job
-from fin_assets.defs.schedules import vendor_pull_job, vendor_pull_schedules
-from fin_assets.defs.streaming import stream_status_job, stream_status_schedule
+from fin_assets.defs.operations.freshness import freshness_checks, freshness_sensor
+from fin_assets.defs.operations.schedules import vendor_pull_job, vendor_pull_schedules
+from fin_assets.defs.risk import assets as risk
+from fin_assets.defs.streaming import assets as streaming
+from fin_assets.defs.streaming.assets import stream_status_job, stream_status_schedule
+from fin_assets.defs.warehouse import assets as warehouse
+from fin_assets.defs.warehouse import report
+from fin_assets.defs.warehouse.report import report_job
 from fin_assets.executors import executor_for
 from fin_assets.resources.environments import resources_for
 from fin_assets.settings import Settings, get_settings

@@ -29,7 +29,7 @@ from typing import Any
 
 from dagster import ExecutorDefinition, in_process_executor
 
-from fin_assets.defs.publish import publishing_executor
+from fin_assets.defs.common.publish import publishing_executor
 from fin_assets.settings import Settings
 
 # Requests are what the scheduler reserves; limits stop a runaway step before it starves the node.

@@ -27,8 +27,8 @@ from dagster_graphql.test.utils import execute_dagster_graphql
 
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.cli import main
-from fin_assets.defs.freshness import DAILY_SLA_ASSETS, DATE_SLA_ASSETS, FRESHNESS_CHECK
-from fin_assets.defs.jobs import PORTFOLIO_ASSETS, SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.common.jobs import PORTFOLIO_ASSETS, SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.operations.freshness import DAILY_SLA_ASSETS, DATE_SLA_ASSETS, FRESHNESS_CHECK
 from fin_assets.instance import open_instance
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from fin_assets.analytics.schemas import DAILY_BARS
-from fin_assets.defs.partitions import SYMBOLS
+from fin_assets.defs.common.partitions import SYMBOLS
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.runner import RunRequest, member_ranges, plan_graph, plan_runs
 from fin_assets.settings import Settings

@@ -35,7 +35,7 @@ from dagster import (
 )
 
 from fin_assets.analytics import schemas
-from fin_assets.defs.compaction import COMPACTION_GROUP, compacted_key
+from fin_assets.defs.operations.compaction import COMPACTION_GROUP, compacted_key
 from fin_assets.settings import Settings
 from fin_assets.warehouse.model import TABLES
 from spark_resources.compactable import COMPACTABLE

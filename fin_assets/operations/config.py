@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from fin_assets.defs import freshness
+from fin_assets.defs.operations import freshness
 from fin_assets.operations.metrics import PriceTable
 
 CONFIG_ENV = "FIN_OPERATIONS_CONFIG"

@@ -47,8 +47,8 @@ from prometheus_client.core import Metric
 from pyrate_limiter import Rate, TokenBucket
 from sqlalchemy import create_engine, inspect, make_url, text
 
-from fin_assets.defs.landing import LANDING_RUN_KEY_TAG, landing_job
-from fin_assets.defs.warehouse import WAREHOUSE_POOL
+from fin_assets.defs.ingest.landing import LANDING_RUN_KEY_TAG, landing_job
+from fin_assets.defs.warehouse.assets import WAREHOUSE_POOL
 from fin_assets.landing.contract import LANDING_PREFIX, QUARANTINE_PREFIX
 from fin_assets.landing.cursor import LandedFile
 from fin_assets.operations.config import OperationsConfig

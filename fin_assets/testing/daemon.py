@@ -25,8 +25,8 @@ from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraph
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.automation import EVALUATION_INTERVAL_SECONDS
-from fin_assets.defs.landing import ACTIVE_RUN_STATUSES
+from fin_assets.defs.common.automation import EVALUATION_INTERVAL_SECONDS
+from fin_assets.defs.ingest.landing import ACTIVE_RUN_STATUSES
 from fin_assets.instance import EVENT_ENVIRONMENT, prepare_instance_environment
 from fin_assets.settings import Settings
 from fin_assets.testing.signals import default_sigint

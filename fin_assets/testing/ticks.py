@@ -26,8 +26,8 @@ from dagster import (
     evaluate_automation_conditions,
 )
 
-from fin_assets.defs.landing import landing_sensor
-from fin_assets.defs.partition_ranges import range_tags
+from fin_assets.defs.common.partition_ranges import range_tags
+from fin_assets.defs.ingest.landing import landing_sensor
 
 Requests = dict[str, set[str]]
 """Requested partition keys per asset name."""

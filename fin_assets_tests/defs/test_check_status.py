@@ -18,11 +18,11 @@ from dagster_graphql.test.utils import execute_dagster_graphql
 from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.definitions import build_definitions, defs
-from fin_assets.defs.checks import uncovered_parts
-from fin_assets.defs.freshness import FRESHNESS_CHECK
-from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
-from fin_assets.defs.landing import process_landing_files
-from fin_assets.defs.partitions import partition_key
+from fin_assets.defs.common.checks import uncovered_parts
+from fin_assets.defs.common.jobs import SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.common.partitions import partition_key
+from fin_assets.defs.ingest.landing import process_landing_files
+from fin_assets.defs.operations.freshness import FRESHNESS_CHECK
 from fin_assets.instance import open_instance
 from fin_assets.resources.environments import lake_resource
 from fin_assets.runner import RunRequest

@@ -7,7 +7,7 @@ import sys
 from dagster import AssetKey, MultiPartitionsDefinition
 
 from fin_assets.definitions import defs
-from fin_assets.defs.partitions import HISTORY_START, SYMBOLS, date_symbol_partitions
+from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS, date_symbol_partitions
 
 EXPECTED_ASSETS = {
     "raw_quotes",

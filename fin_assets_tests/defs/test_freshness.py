@@ -22,7 +22,8 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster_graphql.test.utils import execute_dagster_graphql
 
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.freshness import (
+from fin_assets.defs.common.partition_ranges import rectangle_tags
+from fin_assets.defs.operations.freshness import (
     CRYPTO_DAY,
     EQUITY_DAY,
     FRESHNESS_CHECK,
@@ -34,7 +35,6 @@ from fin_assets.defs.freshness import (
     freshness_sensor,
     sla_seconds,
 )
-from fin_assets.defs.partition_ranges import rectangle_tags
 from fin_assets.instance import open_instance
 from fin_assets.operations.config import DEFAULT_SLA_SECONDS, OperationsConfig
 from fin_assets.runner import QUIET_RUN_CONFIG

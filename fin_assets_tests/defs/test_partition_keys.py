@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from dagster import MultiPartitionKey
 
-from fin_assets.defs.partitions import MEMBERS, partition_key
+from fin_assets.defs.common.partitions import MEMBERS, partition_key
 from fin_assets.shared.partitions import partition_key_text
 
 

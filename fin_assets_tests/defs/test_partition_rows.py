@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 from dagster import AssetKey, DagsterInstance
 
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.partition_ranges import rectangle_tags
+from fin_assets.defs.common.partition_ranges import rectangle_tags
 from fin_assets.settings import Settings
 from fin_assets.shared.lake_io import calendar_dates
 

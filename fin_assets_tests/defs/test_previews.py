@@ -6,8 +6,8 @@ from pathlib import Path
 from dagster import AssetKey, DagsterInstance
 
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.partition_metadata import PREVIEW_ROWS
-from fin_assets.defs.partitions import SYMBOLS
+from fin_assets.defs.common.partition_metadata import PREVIEW_ROWS
+from fin_assets.defs.common.partitions import SYMBOLS
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.settings import Settings
 from fin_assets.shared.lake_io import calendar_dates

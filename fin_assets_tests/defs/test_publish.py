@@ -12,7 +12,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 
 from fin_assets.analytics.schemas import DAILY_BARS
-from fin_assets.defs.publish import collect_abandoned, discard_run, publish_run
+from fin_assets.defs.common.publish import collect_abandoned, discard_run, publish_run
 from fin_assets.resources.lake import STAGING_DIR, ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets_tests.warehouse.rows import daily_bars

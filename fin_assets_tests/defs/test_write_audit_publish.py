@@ -30,8 +30,8 @@ from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.simulator import encode_payload, simulate_intraday
 from fin_assets.cli import main
 from fin_assets.definitions import build_definitions
-from fin_assets.defs import warehouse as warehouse_defs
-from fin_assets.defs.risk import compute_risk_metrics
+from fin_assets.defs.risk.assets import compute_risk_metrics
+from fin_assets.defs.warehouse import assets as warehouse_defs
 from fin_assets.instance import open_instance
 from fin_assets.landing.ingest import latest_rejection
 from fin_assets.resources.lake import ParquetLake
@@ -188,13 +188,17 @@ def with_inverted_var(frame: pd.DataFrame) -> pd.DataFrame:
     ("function", "corrupt", "check"),
     [
         (
-            "fin_assets.defs.bars.aggregate_daily_bars",
+            "fin_assets.defs.bars.assets.aggregate_daily_bars",
             with_column("volume", -1.0),
             "non_negative_volume",
         ),
-        ("fin_assets.defs.analytics.compute_indicators", with_column("rsi_14", 150.0), "rsi_range"),
-        ("fin_assets.defs.analytics.compute_signals", with_unknown_signal, "known_signals"),
-        ("fin_assets.defs.risk.compute_risk_metrics", with_inverted_var, "var_ordering"),
+        (
+            "fin_assets.defs.analytics.assets.compute_indicators",
+            with_column("rsi_14", 150.0),
+            "rsi_range",
+        ),
+        ("fin_assets.defs.analytics.assets.compute_signals", with_unknown_signal, "known_signals"),
+        ("fin_assets.defs.risk.assets.compute_risk_metrics", with_inverted_var, "var_ordering"),
     ],
     ids=["daily_bars", "technical_indicators", "trading_signals", "risk_metrics"],
 )
@@ -273,13 +277,17 @@ def test_a_staged_run_publishes_what_it_wrote_when_it_succeeds(
 
 LATER_CHECKS = [
     (
-        "fin_assets.defs.bars.aggregate_daily_bars",
+        "fin_assets.defs.bars.assets.aggregate_daily_bars",
         with_column("volume", -1.0),
         "non_negative_volume",
     ),
-    ("fin_assets.defs.analytics.compute_indicators", with_column("rsi_14", 150.0), "rsi_range"),
-    ("fin_assets.defs.analytics.compute_signals", with_unknown_signal, "known_signals"),
-    ("fin_assets.defs.risk.compute_risk_metrics", with_inverted_var, "var_ordering"),
+    (
+        "fin_assets.defs.analytics.assets.compute_indicators",
+        with_column("rsi_14", 150.0),
+        "rsi_range",
+    ),
+    ("fin_assets.defs.analytics.assets.compute_signals", with_unknown_signal, "known_signals"),
+    ("fin_assets.defs.risk.assets.compute_risk_metrics", with_inverted_var, "var_ordering"),
 ]
 
 
@@ -315,7 +323,7 @@ def test_a_run_failing_after_earlier_steps_wrote_leaves_lake_and_warehouse_as_th
     the run is published."""
     lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
     if function is None:
-        monkeypatch.setattr("fin_assets.defs.warehouse._keys_result", fact_rows_differ)
+        monkeypatch.setattr("fin_assets.defs.warehouse.assets._keys_result", fact_rows_differ)
     else:
         module, name = function.rsplit(".", 1)
         original = getattr(__import__(module, fromlist=[name]), name)
@@ -347,7 +355,7 @@ def test_a_landing_run_failing_after_its_bars_were_written_leaves_lake_and_wareh
     ParquetLake(settings.lake_url).replace_object(key, "\n".join(lines).encode())
     original = compute_risk_metrics
     monkeypatch.setattr(
-        "fin_assets.defs.risk.compute_risk_metrics",
+        "fin_assets.defs.risk.assets.compute_risk_metrics",
         lambda *args, **kwargs: with_inverted_var(original(*args, **kwargs)),
     )
 

@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
-from fin_assets.defs.schedules import VENDOR_TAG
+from fin_assets.defs.operations.schedules import VENDOR_TAG
 from fin_assets.universe.universe import VENDORS
 from fin_assets_tests.deploy.dockerfile import REPOSITORY, stages
 from fin_assets_tests.deploy.pod_environment import SECRET_KEYS

@@ -14,7 +14,7 @@ from dagster import DagsterInstance, SensorResult, build_sensor_context
 
 from fin_assets.analytics.schemas import INTRADAY_BARS
 from fin_assets.cli import main
-from fin_assets.defs.landing import landing_sensor
+from fin_assets.defs.ingest.landing import landing_sensor
 from fin_assets.landing.contract import LandingContractError
 from fin_assets.landing.cursor import LandingCursor
 from fin_assets.landing.parsing import parse_landing_file

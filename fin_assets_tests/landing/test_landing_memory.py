@@ -44,7 +44,7 @@ TICK = textwrap.dedent(
     """
     import json, resource, sys
     from dagster import DagsterInstance, build_sensor_context
-    from fin_assets.defs.landing import landing_sensor
+    from fin_assets.defs.ingest.landing import landing_sensor
     from fin_assets.resources.storage import LakeResource
 
     def status(field):

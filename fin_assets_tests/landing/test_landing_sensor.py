@@ -21,7 +21,7 @@ from dagster import (
 )
 from dagster._core.utils import make_new_run_id
 
-from fin_assets.defs.landing import landing_sensor
+from fin_assets.defs.ingest.landing import landing_sensor
 from fin_assets.landing.cursor import OVERLAP_SECONDS, LandingCursor
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource

@@ -4,8 +4,8 @@ from datetime import date
 from pathlib import Path
 
 from fin_assets.analytics.schemas import INDICATORS, PORTFOLIO_RISK, RISK
-from fin_assets.defs.jobs import PORTFOLIO_ASSETS
-from fin_assets.defs.lookback import LOOKBACK_DEPENDENTS, dependent_runs, refresh_runs
+from fin_assets.defs.common.jobs import PORTFOLIO_ASSETS
+from fin_assets.defs.ingest.lookback import LOOKBACK_DEPENDENTS, dependent_runs, refresh_runs
 from fin_assets.resources.lake import ParquetLake
 
 

@@ -72,7 +72,7 @@ def test_rows_left_stale_by_a_correction_are_shown_until_recomputed(
     corrected = day.assign(**{c: day[c] * 1.03 for c in ("open", "high", "low", "close")})
     ParquetLake(fin_settings.lake_url).replace_object(KEY, csv_bytes(corrected))
     # No daemon, and ingest-landing's look-back propagation bypassed.
-    monkeypatch.setattr("fin_assets.defs.landing.dependent_runs", lambda *_: [])
+    monkeypatch.setattr("fin_assets.defs.ingest.landing.dependent_runs", lambda *_: [])
     capsys.readouterr()
 
     assert main(["ingest-landing"]) == 0

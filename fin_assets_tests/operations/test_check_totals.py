@@ -14,7 +14,7 @@ from dagster import (
 )
 
 from fin_assets.analytics.quality import RuleResult
-from fin_assets.defs.checks import check_result, check_specs
+from fin_assets.defs.common.checks import check_result, check_specs
 from fin_assets.operations.metrics import CheckTotal, check_total_metrics
 from fin_assets.operations.sources import CheckTotals
 from fin_assets_tests.operations.test_metrics import samples

@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
 
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.landing import process_landing_files
+from fin_assets.defs.ingest.landing import process_landing_files
 from fin_assets.instance import open_instance
 from fin_assets.resources.environments import lake_resource
 from fin_assets.runner import QUIET_RUN_CONFIG, RunRequest, check_outcomes

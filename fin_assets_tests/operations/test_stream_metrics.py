@@ -7,7 +7,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from fin_assets.analytics import simulator
-from fin_assets.defs.streaming import stream_landing_status
+from fin_assets.defs.streaming.assets import stream_landing_status
 from fin_assets.operations.metrics import stream_metrics
 from fin_assets.operations.sources import stream_observation
 from fin_assets.resources.lake import ParquetLake

@@ -17,7 +17,7 @@ from dagster import (
 )
 
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.alerts import ALERT_WEBHOOK_ENV, run_failure_alert
+from fin_assets.defs.operations.alerts import ALERT_WEBHOOK_ENV, run_failure_alert
 from fin_assets.instance import open_instance
 from fin_assets.settings import Settings
 

@@ -19,9 +19,9 @@ from dagster import (
 )
 
 from fin_assets.definitions import defs
-from fin_assets.defs.automation import LOOKBACKS, follow_lookback, follow_upstream
-from fin_assets.defs.jobs import PORTFOLIO_ASSETS, REFERENCE_ASSETS, SYMBOL_HISTORY_ASSETS
-from fin_assets.defs.partitions import SYMBOLS, date_partitions, date_symbol_partitions
+from fin_assets.defs.common.automation import LOOKBACKS, follow_lookback, follow_upstream
+from fin_assets.defs.common.jobs import PORTFOLIO_ASSETS, REFERENCE_ASSETS, SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.common.partitions import SYMBOLS, date_partitions, date_symbol_partitions
 
 NOW = datetime(2025, 1, 9, 6, 0, tzinfo=UTC)
 LAST_DATE = date(2025, 1, 8)

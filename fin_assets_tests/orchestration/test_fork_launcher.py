@@ -28,7 +28,7 @@ from dagster._core.launcher import WorkerStatus
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
 from fin_assets.code_location import launch_run, loaded_code_location
-from fin_assets.defs.partitions import partition_key
+from fin_assets.defs.common.partitions import partition_key
 from fin_assets.instance import open_instance
 from fin_assets.run_launcher import (
     WORKER_PID_TAG,

@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fin_assets.defs.warehouse import WAREHOUSE_POOL
+from fin_assets.defs.warehouse.assets import WAREHOUSE_POOL
 from fin_assets.instance import open_instance
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings

@@ -4,7 +4,7 @@ import pytest
 from dagster import Backoff, Failure, Jitter, RetryRequested
 
 from fin_assets.definitions import defs
-from fin_assets.defs.retries import (
+from fin_assets.defs.ingest.retries import (
     STEP_PATIENCE_SECONDS,
     VENDOR_RETRY_POLICY,
     retry_only_transient_vendor_errors,

@@ -8,8 +8,8 @@ import pytest
 from dagster import RunRequest, build_schedule_context
 
 from fin_assets.definitions import defs
-from fin_assets.defs.partitions import date_partitions
-from fin_assets.defs.schedules import VENDOR_TAG
+from fin_assets.defs.common.partitions import date_partitions
+from fin_assets.defs.operations.schedules import VENDOR_TAG
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
 

@@ -23,8 +23,8 @@ from dagster_graphql.test.utils import (
     materialize_assets,
 )
 
-from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
-from fin_assets.defs.partitions import partition_key
+from fin_assets.defs.common.jobs import SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.common.partitions import partition_key
 from fin_assets.instance import open_instance
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings

@@ -14,10 +14,10 @@ from dagster import DagsterInstance, materialize
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS
 from fin_assets.analytics.simulator import simulate_intraday
-from fin_assets.defs.analytics import technical_indicators
-from fin_assets.defs.bars import daily_bars, intraday_bars
-from fin_assets.defs.ingest import raw_quotes
-from fin_assets.defs.partition_ranges import range_tags
+from fin_assets.defs.analytics.assets import technical_indicators
+from fin_assets.defs.bars.assets import daily_bars, intraday_bars
+from fin_assets.defs.common.partition_ranges import range_tags
+from fin_assets.defs.ingest.raw_quotes import raw_quotes
 from fin_assets.resources.environments import resources_for
 from fin_assets.resources.lake import ImmutableObjectError, MissingPartitionsError, ParquetLake
 from fin_assets.resources.storage import LakeResource

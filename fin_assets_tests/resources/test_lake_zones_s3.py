@@ -22,9 +22,9 @@ from dagster import (
 )
 
 from fin_assets.analytics.schemas import INTRADAY_BARS
-from fin_assets.defs.bars import daily_bars, intraday_bars
-from fin_assets.defs.ingest import raw_quotes
-from fin_assets.defs.landing import landing_sensor
+from fin_assets.defs.bars.assets import daily_bars, intraday_bars
+from fin_assets.defs.ingest.landing import landing_sensor
+from fin_assets.defs.ingest.raw_quotes import raw_quotes
 from fin_assets.resources.environments import lake_resource, resources_for
 from fin_assets.resources.lake import ZONES, ParquetLake
 from fin_assets.settings import Settings, get_settings

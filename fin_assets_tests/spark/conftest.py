@@ -13,7 +13,7 @@ from pyspark.sql import SparkSession
 from fin_assets.analytics.bars import aggregate_daily_bars, normalize_intraday_bars
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 from fin_assets.analytics.simulator import simulate_intraday
-from fin_assets.defs.partition_ranges import rectangle_tags
+from fin_assets.defs.common.partition_ranges import rectangle_tags
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import LakeResource

@@ -14,7 +14,7 @@ import pytest
 from dagster import AssetKey, RunConfig, materialize
 
 from fin_assets.analytics.schemas import DAILY_BARS
-from fin_assets.defs.compaction import CompactionConfig, compacted_assets
+from fin_assets.defs.operations.compaction import CompactionConfig, compacted_assets
 from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.shared.lake_io import calendar_dates

@@ -10,8 +10,8 @@ import pytest
 from dagster import AssetKey, ExecuteInProcessResult, materialize
 
 from fin_assets.analytics.schemas import CORRELATION, PORTFOLIO_RISK
-from fin_assets.defs.partitions import SYMBOLS
-from fin_assets.defs.risk import portfolio_risk
+from fin_assets.defs.common.partitions import SYMBOLS
+from fin_assets.defs.risk.assets import portfolio_risk
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import LakeResource

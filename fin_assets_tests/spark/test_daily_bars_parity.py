@@ -14,7 +14,7 @@ import pytest
 from dagster import AssetKey
 
 from fin_assets.analytics.schemas import DAILY_BARS
-from fin_assets.defs.bars import BAR_CHECKS, daily_bars
+from fin_assets.defs.bars.assets import BAR_CHECKS, daily_bars
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.shared.lake_io import calendar_dates
 from fin_assets_tests.spark.conftest import (

@@ -42,8 +42,8 @@ import pytest
 from dagster import ExecuteInProcessResult, materialize
 
 from fin_assets.analytics.schemas import INDICATORS
-from fin_assets.defs.analytics import technical_indicators
-from fin_assets.defs.spark_history import history_job
+from fin_assets.defs.analytics.assets import technical_indicators
+from fin_assets.defs.common.spark_history import history_job
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.spark_emr import (
     EMRSparkRunner,

@@ -13,8 +13,8 @@ import pytest
 from dagster import AssetKey, ExecuteInProcessResult
 
 from fin_assets.analytics.schemas import INDICATORS, RISK, SIGNALS
-from fin_assets.defs.analytics import technical_indicators, trading_signals
-from fin_assets.defs.risk import risk_metrics
+from fin_assets.defs.analytics.assets import technical_indicators, trading_signals
+from fin_assets.defs.risk.assets import risk_metrics
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.shared.lake_io import calendar_dates
 from fin_assets_tests.spark.conftest import (

@@ -11,7 +11,7 @@ from dagster import materialize
 from pyspark.sql import SparkSession
 
 from fin_assets.analytics.schemas import INDICATORS, RISK, SIGNALS
-from fin_assets.defs.warehouse import fact_indicator
+from fin_assets.defs.warehouse.assets import fact_indicator
 from fin_assets.resources.lake import MissingPartitionsError, ParquetLake
 from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
 from fin_assets.resources.warehouse import DuckDBWarehouse

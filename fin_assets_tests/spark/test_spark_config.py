@@ -9,12 +9,12 @@ import pytest
 from dagster import build_schedule_context, validate_run_config
 
 from fin_assets.definitions import defs
-from fin_assets.defs.compaction import (
+from fin_assets.defs.common.partitions import SYMBOLS
+from fin_assets.defs.operations.compaction import (
     CompactionConfig,
     compaction_job,
     lake_compaction_schedule,
 )
-from fin_assets.defs.partitions import SYMBOLS
 from fin_assets.resources.spark_emr import (
     code_archive,
     emr_runner_from_env,

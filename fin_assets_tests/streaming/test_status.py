@@ -7,7 +7,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from fin_assets.analytics import simulator
-from fin_assets.defs.streaming import stream_landing_status
+from fin_assets.defs.streaming.assets import stream_landing_status
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_writer import LandingWriter, WriterConfig

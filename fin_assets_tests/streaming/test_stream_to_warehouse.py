@@ -36,7 +36,7 @@ from fin_assets.analytics.indicators import compute_indicators
 from fin_assets.analytics.signals import compute_signals
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.partitions import HISTORY_START
+from fin_assets.defs.common.partitions import HISTORY_START
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings

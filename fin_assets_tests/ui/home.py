@@ -14,7 +14,7 @@ from datetime import date
 from dagster import DagsterInstance
 
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.partition_ranges import rectangle_tags
+from fin_assets.defs.common.partition_ranges import rectangle_tags
 from fin_assets.instance import open_instance, prepare_instance_environment
 from fin_assets.settings import Settings
 

@@ -28,7 +28,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from fin_assets.analytics.schemas import DAILY_BARS
-from fin_assets.defs.partition_metadata import PREVIEW_ROWS
+from fin_assets.defs.common.partition_metadata import PREVIEW_ROWS
 from fin_assets.settings import Settings
 from fin_assets.shared.lake_io import calendar_dates
 from fin_assets.testing.ports import free_port

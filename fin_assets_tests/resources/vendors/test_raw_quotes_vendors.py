@@ -7,7 +7,7 @@ from pathlib import Path
 from dagster import AssetCheckSeverity, ExecuteInProcessResult, MultiPartitionKey, materialize
 from pytest_httpserver import HTTPServer
 
-from fin_assets.defs.ingest import raw_quotes
+from fin_assets.defs.ingest.raw_quotes import raw_quotes
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.resources.vendors.routing import VendorMarketSource

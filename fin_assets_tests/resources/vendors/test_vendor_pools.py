@@ -22,8 +22,8 @@ from dagster import (
 )
 from pytest_httpserver import HTTPServer
 
-from fin_assets.defs.ingest import raw_quotes
-from fin_assets.defs.partition_ranges import range_tags
+from fin_assets.defs.common.partition_ranges import range_tags
+from fin_assets.defs.ingest.raw_quotes import raw_quotes
 from fin_assets.instance import instance_config
 from fin_assets.resources.market_data import SyntheticMarketSource
 from fin_assets.resources.storage import LakeResource

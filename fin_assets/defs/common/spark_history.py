@@ -10,8 +10,8 @@ ran. The Spark job reports the materialization and the asset's checks through Da
 
 from dagster import AssetExecutionContext, MaterializeResult
 
-from fin_assets.defs.partition_metadata import record_reported_rows
-from fin_assets.defs.partitions import HISTORY_START
+from fin_assets.defs.common.partition_metadata import record_reported_rows
+from fin_assets.defs.common.partitions import HISTORY_START
 from fin_assets.resources.spark_runner import SparkJob, SparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.shared.partition_scope import PartitionScope

@@ -48,7 +48,7 @@ from dagster._core.execution.retries import RetryMode
 from dagster._core.executor.base import Executor
 from dagster._core.utils import make_new_run_id
 
-from fin_assets.defs.stale_checks import stale_evaluations
+from fin_assets.defs.common.stale_checks import stale_evaluations
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import STAGED_RUN, LakeResource, WarehouseResource
 from fin_assets.resources.warehouse import Warehouse

@@ -40,7 +40,7 @@ from dagster import (
 )
 from dagster._core.asset_graph_view.entity_subset import EntitySubset, _ValidatedEntitySubsetValue
 
-from fin_assets.defs.partitions import LOOKBACK_DAYS, PREVIOUS_SESSION_DAYS, lookback_mapping
+from fin_assets.defs.common.partitions import LOOKBACK_DAYS, PREVIOUS_SESSION_DAYS, lookback_mapping
 
 # The look-backs of the history assets: each (date, symbol) is computed from its source's
 # partitions of the same symbol over the previous `days` dates. Declared as dependencies they

@@ -16,7 +16,7 @@ import requests
 from dagster import DagsterRun, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 from dagster._utils.error import SerializableErrorInfo
 
-from fin_assets.defs.partition_ranges import RANGE_END_TAG, RANGE_START_TAG
+from fin_assets.defs.common.partition_ranges import RANGE_END_TAG, RANGE_START_TAG
 
 ALERT_WEBHOOK_ENV = "FIN_ALERT_WEBHOOK_URL"
 TIMEOUT_SECONDS = 10.0

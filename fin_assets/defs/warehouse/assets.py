@@ -46,17 +46,17 @@ from fin_assets.analytics.schemas import (
     RISK,
     SIGNALS,
 )
-from fin_assets.defs.checks import check_result, check_specs, with_run_checks
-from fin_assets.defs.partition_metadata import (
+from fin_assets.defs.common.checks import check_result, check_specs, with_run_checks
+from fin_assets.defs.common.partition_metadata import (
     PREVIEW,
     PREVIEW_ROWS,
     preview,
     record_latest_preview,
     record_partition_rows,
 )
-from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
-from fin_assets.defs.partitions import HISTORY_START, date_partitions, date_symbol_partitions
-from fin_assets.defs.stale_checks import STALE_CHECK, stale_evaluations, stale_rows_result
+from fin_assets.defs.common.partition_scope import date_scope, date_symbol_scope
+from fin_assets.defs.common.partitions import HISTORY_START, date_partitions, date_symbol_partitions
+from fin_assets.defs.common.stale_checks import STALE_CHECK, stale_evaluations, stale_rows_result
 from fin_assets.executors import signal_path_op_tags
 from fin_assets.resources.storage import LakeResource, WarehouseResource
 from fin_assets.resources.warehouse import staged_relation

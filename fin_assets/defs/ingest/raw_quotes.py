@@ -38,16 +38,16 @@ from dagster import (
 )
 
 from fin_assets.analytics.quality import RuleResult, rows_by_partition
-from fin_assets.defs.checks import check_result, check_specs, with_run_checks
-from fin_assets.defs.fetch_summary import (
+from fin_assets.defs.common.checks import check_result, check_specs, with_run_checks
+from fin_assets.defs.common.partition_scope import PartitionScope, date_symbol_scope
+from fin_assets.defs.common.partitions import date_symbol_partitions
+from fin_assets.defs.ingest.fetch_summary import (
     FETCH_SUMMARY_IO_MANAGER,
     FetchSummary,
     fetch_summary_io_manager,
 )
-from fin_assets.defs.landing import RawQuotesConfig, ingest_landing_run
-from fin_assets.defs.partition_scope import PartitionScope, date_symbol_scope
-from fin_assets.defs.partitions import date_symbol_partitions
-from fin_assets.defs.retries import VENDOR_RETRY_POLICY, retry_only_transient_vendor_errors
+from fin_assets.defs.ingest.landing import RawQuotesConfig, ingest_landing_run
+from fin_assets.defs.ingest.retries import VENDOR_RETRY_POLICY, retry_only_transient_vendor_errors
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import (
     NO_INTERVAL_VOLUME_VENDORS,

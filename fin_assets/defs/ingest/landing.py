@@ -62,20 +62,20 @@ from pydantic import Field
 from fin_assets.analytics.market_calendar import is_session
 from fin_assets.analytics.plausibility import PlausibilityRules
 from fin_assets.analytics.quality import RuleResult, rows_by_partition
-from fin_assets.defs.checks import check_result
-from fin_assets.defs.freshness import without_freshness_checks
-from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
-from fin_assets.defs.lookback import dependent_runs
-from fin_assets.defs.partition_ranges import member_ranges, rectangle_tags
-from fin_assets.defs.partition_scope import date_symbol_scope
-from fin_assets.defs.partitions import (
+from fin_assets.defs.common.checks import check_result
+from fin_assets.defs.common.jobs import SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.common.partition_ranges import member_ranges, rectangle_tags
+from fin_assets.defs.common.partition_scope import date_symbol_scope
+from fin_assets.defs.common.partitions import (
     HISTORY_START,
     MEMBERS,
     PARTITION_OF,
     SYMBOLS,
     date_partitions,
 )
-from fin_assets.defs.publish import execute_staged_in_process
+from fin_assets.defs.common.publish import execute_staged_in_process
+from fin_assets.defs.ingest.lookback import dependent_runs
+from fin_assets.defs.operations.freshness import without_freshness_checks
 from fin_assets.landing.contract import (
     LANDING_PREFIX,
     LANDING_VENDOR,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from fin_assets.defs.partitions import MEMBERS, PARTITION_OF, SYMBOLS, partition_key
+from fin_assets.defs.common.partitions import MEMBERS, PARTITION_OF, SYMBOLS, partition_key
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"

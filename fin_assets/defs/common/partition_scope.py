@@ -11,7 +11,7 @@ from datetime import date
 
 from dagster import AssetExecutionContext, MultiPartitionKey
 
-from fin_assets.defs.partitions import MEMBER_DIMENSION, SYMBOLS, members_of
+from fin_assets.defs.common.partitions import MEMBER_DIMENSION, SYMBOLS, members_of
 from fin_assets.shared.partition_scope import PartitionScope
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from fin_assets.defs.freshness import without_freshness_checks
+from fin_assets.defs.operations.freshness import without_freshness_checks
 
 SYMBOL_HISTORY_ASSETS = (
     "raw_quotes",

@@ -24,8 +24,8 @@ from dagster import (
 )
 
 from fin_assets.analytics.quality import RuleResult
-from fin_assets.defs.checks import check_result, check_specs
-from fin_assets.defs.warehouse import WAREHOUSE_POOL
+from fin_assets.defs.common.checks import check_result, check_specs
+from fin_assets.defs.warehouse.assets import WAREHOUSE_POOL
 from fin_assets.resources.report_site import ReportSiteResource
 from fin_assets.resources.storage import LakeResource, WarehouseResource
 

@@ -33,12 +33,12 @@ from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.ohlc_policy import OHLC_TOLERANCE, apply_ohlc_policy
 from fin_assets.analytics.plausibility import PlausibilityRules
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
-from fin_assets.defs.audit import publish_if_passed
-from fin_assets.defs.checks import check_result, check_specs, with_run_checks
-from fin_assets.defs.partition_metadata import record_partition_rows
-from fin_assets.defs.partition_scope import date_symbol_scope
-from fin_assets.defs.partitions import date_symbol_partitions
-from fin_assets.defs.spark_history import history_on_spark
+from fin_assets.defs.common.audit import publish_if_passed
+from fin_assets.defs.common.checks import check_result, check_specs, with_run_checks
+from fin_assets.defs.common.partition_metadata import record_partition_rows
+from fin_assets.defs.common.partition_scope import date_symbol_scope
+from fin_assets.defs.common.partitions import date_symbol_partitions
+from fin_assets.defs.common.spark_history import history_on_spark
 from fin_assets.executors import heavy_step_op_tags
 from fin_assets.landing.contract import LANDING_VENDOR
 from fin_assets.landing.ingest import read_landing_payloads

@@ -18,15 +18,15 @@ from fin_assets.analytics.indicators import compute_indicators
 from fin_assets.analytics.market_calendar import previous_session
 from fin_assets.analytics.schemas import INDICATORS, SIGNALS
 from fin_assets.analytics.signals import SIGNAL_NAMES, compute_signals
-from fin_assets.defs.audit import publish_if_passed
-from fin_assets.defs.checks import check_result, check_specs, with_run_checks
-from fin_assets.defs.partition_metadata import record_partition_rows
-from fin_assets.defs.partition_scope import date_symbol_scope
-from fin_assets.defs.partitions import (
+from fin_assets.defs.common.audit import publish_if_passed
+from fin_assets.defs.common.checks import check_result, check_specs, with_run_checks
+from fin_assets.defs.common.partition_metadata import record_partition_rows
+from fin_assets.defs.common.partition_scope import date_symbol_scope
+from fin_assets.defs.common.partitions import (
     HISTORY_START,
     date_symbol_partitions,
 )
-from fin_assets.defs.spark_history import history_on_spark
+from fin_assets.defs.common.spark_history import history_on_spark
 from fin_assets.executors import heavy_step_op_tags, signal_path_op_tags
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource

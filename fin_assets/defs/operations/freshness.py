@@ -53,9 +53,9 @@ from dagster import (
 )
 
 from fin_assets.analytics.market_calendar import is_session
-from fin_assets.defs.partitions import HISTORY_START, PARTITION_OF, partition_key
-from fin_assets.defs.risk import PORTFOLIO_CALENDAR
-from fin_assets.defs.schedules import CRYPTO_PULL, EQUITY_PULL, VendorPull
+from fin_assets.defs.common.partitions import HISTORY_START, PARTITION_OF, partition_key
+from fin_assets.defs.operations.schedules import CRYPTO_PULL, EQUITY_PULL, VendorPull
+from fin_assets.defs.risk.assets import PORTFOLIO_CALENDAR
 from fin_assets.universe import load_universe
 
 FRESHNESS_CHECK = "freshness"

@@ -12,8 +12,8 @@ from datetime import date
 
 from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult
 
-from fin_assets.defs.partition_metadata import record_reported_rows
-from fin_assets.defs.partitions import HISTORY_START
+from fin_assets.defs.common.partition_metadata import record_reported_rows
+from fin_assets.defs.common.partitions import HISTORY_START
 from fin_assets.resources.spark_runner import SparkJob, SparkRunner
 from fin_assets.resources.storage import LakeResource
 

@@ -36,8 +36,8 @@ from dagster import (
 )
 from pydantic import Field
 
-from fin_assets.defs.checks import check_specs
-from fin_assets.defs.partitions import SYMBOLS
+from fin_assets.defs.common.checks import check_specs
+from fin_assets.defs.common.partitions import SYMBOLS
 from fin_assets.resources.spark_runner import SparkJob, SparkRunner
 from fin_assets.resources.storage import LakeResource
 from spark_resources.compactable import COMPACTABLE

@@ -11,7 +11,11 @@ from dagster import (
 )
 
 from fin_assets.analytics.quality import RuleResult
-from fin_assets.defs.checks import check_result, latest_materialization, whole_asset_evaluation
+from fin_assets.defs.common.checks import (
+    check_result,
+    latest_materialization,
+    whole_asset_evaluation,
+)
 from fin_assets.resources.warehouse import Warehouse
 from fin_assets.warehouse.model import DERIVED_FROM_BARS
 from fin_assets.warehouse.staleness import REFRESH_COMMAND, STALE_PARTITIONS_SQL

@@ -49,7 +49,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from dagster_shared.record import replace
 
 from fin_assets.analytics.quality import RuleResult
-from fin_assets.defs.partitions import MEMBER_DIMENSION, members_of
+from fin_assets.defs.common.partitions import MEMBER_DIMENSION, members_of
 
 # Metadata key of a run-level AssetCheckResult placing its failures: [[symbol, date, rows], ...]
 # with null for "every symbol" / "every date" (see RuleResult.failed_partitions).

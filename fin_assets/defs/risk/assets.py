@@ -29,18 +29,18 @@ from fin_assets.analytics.risk import (
     compute_risk_metrics,
 )
 from fin_assets.analytics.schemas import CORRELATION, DAILY_BARS, PORTFOLIO_RISK, RISK
-from fin_assets.defs.audit import publish_if_passed
-from fin_assets.defs.checks import check_result, check_specs, with_run_checks
-from fin_assets.defs.partition_metadata import record_latest_preview, record_partition_rows
-from fin_assets.defs.partition_scope import date_scope, date_symbol_scope
-from fin_assets.defs.partitions import (
+from fin_assets.defs.common.audit import publish_if_passed
+from fin_assets.defs.common.checks import check_result, check_specs, with_run_checks
+from fin_assets.defs.common.partition_metadata import record_latest_preview, record_partition_rows
+from fin_assets.defs.common.partition_scope import date_scope, date_symbol_scope
+from fin_assets.defs.common.partitions import (
     HISTORY_START,
     SYMBOLS,
     date_partitions,
     date_symbol_partitions,
 )
-from fin_assets.defs.spark_history import history_on_spark
-from fin_assets.defs.spark_portfolio import portfolio_on_spark
+from fin_assets.defs.common.spark_history import history_on_spark
+from fin_assets.defs.common.spark_portfolio import portfolio_on_spark
 from fin_assets.executors import heavy_step_op_tags, signal_path_op_tags
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource

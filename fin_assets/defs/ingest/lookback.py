@@ -25,9 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from fin_assets.defs.jobs import PORTFOLIO_ASSETS
-from fin_assets.defs.partition_ranges import range_tags, rectangle_tags
-from fin_assets.defs.partitions import PARTITION_OF
+from fin_assets.defs.common.jobs import PORTFOLIO_ASSETS
+from fin_assets.defs.common.partition_ranges import range_tags, rectangle_tags
+from fin_assets.defs.common.partitions import PARTITION_OF
 from fin_assets.resources.lake import ParquetLake
 
 LOOKBACK_DEPENDENTS = (

@@ -15,10 +15,10 @@ from dagster import (
 from fin_assets.analytics.anomalies import ANOMALY_KINDS, detect_anomalies
 from fin_assets.analytics.quality import RuleResult, rows_by_partition
 from fin_assets.analytics.schemas import ANOMALIES
-from fin_assets.defs.checks import check_result, check_specs, with_run_checks
-from fin_assets.defs.partition_metadata import record_partition_rows
-from fin_assets.defs.partition_scope import date_symbol_scope
-from fin_assets.defs.partitions import (
+from fin_assets.defs.common.checks import check_result, check_specs, with_run_checks
+from fin_assets.defs.common.partition_metadata import record_partition_rows
+from fin_assets.defs.common.partition_scope import date_symbol_scope
+from fin_assets.defs.common.partitions import (
     date_symbol_partitions,
 )
 from fin_assets.resources.storage import LakeResource
