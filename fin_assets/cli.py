@@ -143,7 +143,7 @@ def print_summary(settings: Settings, outcome: BackfillOutcome) -> bool:
 
 def ingest_landing(settings: Settings) -> int:
     """Process every landing object without a successful run yet, then the look-back dependents
-    of each ingested file (fin_assets/defs/landing.py), printing each object's state and the
+    of each ingested file (fin_assets/defs/ingest/landing.py), printing each object's state and the
     incomplete sessions of the files' partitions; 1 when one was rejected, its run failed, its
     dependents were left stale or it waits for something other than its dates' partition."""
     outcomes = process_landing_files(
@@ -211,8 +211,8 @@ def print_stale_rows(warehouse: Warehouse) -> int:
 
 
 def refresh_stale(settings: Settings) -> int:
-    """Recompute the warehouse's stale rows (fin_assets.defs.lookback.refresh_runs), one run at
-    a time; 0 when every run succeeded and no stale row is left."""
+    """Recompute the warehouse's stale rows (fin_assets.defs.ingest.lookback.refresh_runs), one run
+    at a time; 0 when every run succeeded and no stale row is left."""
     with opened_warehouse(warehouse_resource(settings)) as warehouse:
         ranges = stale_ranges(warehouse)
     runs = refresh_runs(

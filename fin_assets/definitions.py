@@ -45,7 +45,7 @@ def build_definitions(
                         [ingest, bars, analytics, anomalies, risk, warehouse, streaming]
                     )
                 ),
-                # Refreshed by report_job, not by automation (see fin_assets.defs.report).
+                # Refreshed by report_job, not by automation (see fin_assets.defs.warehouse.report).
                 *load_assets_from_modules([report]),
                 # Spark copies of the lake, one file per symbol-year: weekly schedule, not
                 # automation.
@@ -53,7 +53,7 @@ def build_definitions(
             ],
             settings,
         ),
-        # Freshness SLAs by the market calendar (fin_assets.defs.freshness).
+        # Freshness SLAs by the market calendar (fin_assets.defs.operations.freshness).
         asset_checks=[freshness_checks],
         jobs=[
             symbol_history_job,

@@ -1,6 +1,6 @@
 """The per-symbol datasets the compaction job can compact, without importing pyspark: the
-compaction assets (fin_assets.defs.compaction) are defined from it in every process that loads
-the code location, the job itself (compaction_job) runs on Spark."""
+compaction assets (fin_assets.defs.operations.compaction) are defined from it in every process that
+loads the code location, the job itself (compaction_job) runs on Spark."""
 
 from fin_assets.analytics import schemas
 

@@ -45,7 +45,7 @@ def open_job_pipes() -> PipesContext:
 
 
 def check_metadata(totals: CheckTotals) -> dict[str, Any]:
-    """Metadata of a check result, as fin_assets.defs.checks.check_result names it."""
+    """Metadata of a check result, as fin_assets.defs.common.checks.check_result names it."""
     return {
         "checked_rows": {"raw_value": totals.checked_rows, "type": "int"},
         "failed_rows": {"raw_value": totals.failed_rows, "type": "int"},
@@ -65,7 +65,7 @@ def report_written(
     A partitioned dataset's rows are the run's total, `rows_in_run` (Dagster copies a range
     run's metadata onto every partition, where `dagster/row_count` would be wrong), and each
     partition's rows go as the JSON entry PARTITION_ROWS, which the orchestrator turns into
-    each partition's own `dagster/row_count` (fin_assets.defs.partition_metadata); an
+    each partition's own `dagster/row_count` (fin_assets.defs.common.partition_metadata); an
     unpartitioned one's are its `dagster/row_count`.
     """
     rows_key = "rows_in_run" if partitioned else "dagster/row_count"

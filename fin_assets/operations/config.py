@@ -10,8 +10,8 @@ them, e.g.:
 
 `sla_seconds` is the lag (seconds since the asset's last materialization) the asset may reach
 before the SLA alert fires. An asset the file does not name follows its freshness SLA
-(fin_assets.defs.freshness, the one definition the `freshness` checks follow too): at each
-scrape, the time since the pull of its newest due date (the stream: 5 minutes); any other asset
+(fin_assets.defs.operations.freshness, the one definition the `freshness` checks follow too): at
+each scrape, the time since the pull of its newest due date (the stream: 5 minutes); any other asset
 gets `default`: 36 hours, one daily pull plus a half-day margin.
 `budget_usd` is what the cost alert compares the estimated cost (since the stores began) to.
 """

@@ -352,7 +352,7 @@ STREAM_STATUS_ASSET = AssetKey("stream_landing_status")
 
 
 def stream_observation(instance: DagsterInstance) -> StreamObservation | None:
-    """The newest materialization of stream_landing_status (fin_assets.defs.streaming), or
+    """The newest materialization of stream_landing_status (fin_assets.defs.streaming.assets), or
     None when the stream status was never read."""
     event = instance.get_latest_materialization_event(STREAM_STATUS_ASSET)
     if event is None or event.asset_materialization is None:

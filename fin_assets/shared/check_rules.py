@@ -1,6 +1,6 @@
 """Check rules of the analytics datasets that the assets and the Spark jobs both evaluate, as
-fin_assets.analytics.quality RuleResults (fin_assets.defs.checks turns them into Dagster check
-results; the Spark jobs report them through Pipes)."""
+fin_assets.analytics.quality RuleResults (fin_assets.defs.common.checks turns them into Dagster
+check results; the Spark jobs report them through Pipes)."""
 
 from __future__ import annotations
 

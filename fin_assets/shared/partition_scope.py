@@ -2,7 +2,7 @@
 
 One run may cover a single partition or a range (BackfillPolicy.single_run, or the range tags
 the CLI sets); a range of a date × symbol MultiPartitionsDefinition is always a rectangle.
-fin_assets.defs.partition_scope reads it from a Dagster run's partition keys; the Spark jobs
+fin_assets.defs.common.partition_scope reads it from a Dagster run's partition keys; the Spark jobs
 from their arguments.
 """
 

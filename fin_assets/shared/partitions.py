@@ -1,9 +1,9 @@
-"""The partition values of the universe, without Dagster (fin_assets.defs.partitions builds the
-Dagster partitions definitions from them).
+"""The partition values of the universe, without Dagster (fin_assets.defs.common.partitions builds
+the Dagster partitions definitions from them).
 
 The second dimension is `symbol` (one partition per symbol) or, when the universe file assigns
 every symbol a `block`, `block` (one partition per block of symbols sharing a calendar;
-docs/scaling.md). Code outside this module and fin_assets.defs.partitions never names the
+docs/scaling.md). Code outside this module and fin_assets.defs.common.partitions never names the
 dimension: it asks for `MEMBER_DIMENSION`, `members_of` and `partition_key_text`.
 
 HISTORY_START is the first date of every daily dimension: indicators and risk read a symbol's

@@ -19,8 +19,8 @@ CHECKED_IN_UNIVERSE = Path(__file__).with_name("universe.yaml")
 def universe_file() -> Path:
     """FIN_UNIVERSE_FILE (benchmarks run larger universes with it), else the checked-in file.
 
-    Read when the universe is first loaded, which fin_assets.defs.partitions does at import: it
-    defines the partitions, so set it before the code location is imported.
+    Read when the universe is first loaded, which fin_assets.defs.common.partitions does at import:
+    it defines the partitions, so set it before the code location is imported.
     """
     return Path(os.environ.get("FIN_UNIVERSE_FILE", CHECKED_IN_UNIVERSE)).resolve()
 

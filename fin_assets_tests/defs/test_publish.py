@@ -1,5 +1,5 @@
-"""A run's staging (fin_assets.defs.publish): seen by the run only, published or discarded whole,
-and collected after a crash by the next staged run."""
+"""A run's staging (fin_assets.defs.common.publish): seen by the run only, published or discarded
+whole, and collected after a crash by the next staged run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which runs carry a changed day to its look-back dependents (defs/lookback.py)."""
+"""Which runs carry a changed day to its look-back dependents (defs/ingest/lookback.py)."""
 
 from datetime import date
 from pathlib import Path

@@ -44,7 +44,7 @@ def anomaly_result(frame: pd.DataFrame, kind: str, partitions: int) -> RuleResul
     group_name="analytics",
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.automation.LOOKBACKS
+    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.common.automation.LOOKBACKS
     check_specs=check_specs("anomalies", warning=list(ANOMALY_KINDS)),
     kinds={"parquet", "pandas"},
 )

@@ -1,6 +1,6 @@
 """Analytics layer: technical indicators and trading signals per (date, symbol).
 
-Both evaluate their blocking checks before writing (defs/audit.py)."""
+Both evaluate their blocking checks before writing (defs/common/audit.py)."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -44,7 +44,7 @@ from fin_assets.universe import load_universe
     group_name="analytics",
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.automation.LOOKBACKS
+    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.common.automation.LOOKBACKS
     check_specs=check_specs(
         "technical_indicators",
         blocking=["schema", "unique_key", "rsi_range"],
@@ -60,7 +60,7 @@ def technical_indicators(
     Each symbol's indicators are computed over its whole daily history from HISTORY_START up to
     the run's last date, then the run's dates are written: a partition holds exactly what TA-Lib
     gives over the whole history, however the partitions were run. Large ranges run on Spark
-    (fin_assets.defs.spark_history).
+    (fin_assets.defs.common.spark_history).
     """
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
@@ -104,7 +104,7 @@ def trading_signals(
 ) -> Iterator[Any]:
     """Crossover signals fired on each date (golden/death cross, RSI 70/30, MACD, Bollinger,
     momentum), one row per fired signal; a date where nothing fired is a zero-row partition.
-    Large ranges run on Spark (fin_assets.defs.spark_history)."""
+    Large ranges run on Spark (fin_assets.defs.common.spark_history)."""
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
         yield from with_run_checks(

@@ -1,6 +1,6 @@
 """Bars layer: normalized one-minute bars and daily bars per (date, symbol).
 
-Both assets evaluate their blocking checks before writing (defs/audit.py): a failing check
+Both assets evaluate their blocking checks before writing (defs/common/audit.py): a failing check
 leaves the lake partitions as they were.
 """
 
@@ -292,7 +292,7 @@ def daily_bars(
     """Daily OHLCV per session aggregated from the one-minute bars (VWAP on typical price).
 
     A run covering at least `spark.min_partitions` partitions (a backfill) aggregates on Spark
-    with the same `aggregate_daily_bars` (fin_assets.defs.spark_history)."""
+    with the same `aggregate_daily_bars` (fin_assets.defs.common.spark_history)."""
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
         yield from with_run_checks(

@@ -27,9 +27,9 @@ def publish_if_passed(
     checks: Sequence[AssetCheckResult], write: Callable[[], T]
 ) -> Generator[AssetCheckResult, None, T]:
     """Return `write()`'s result when no ERROR-severity check failed: the caller reports the
-    checks with its materialization (defs/checks.py, with_run_checks). Otherwise yield the check
-    results and raise BlockingCheckFailed naming the failed checks and their detail; `write` is
-    never called. Use as `written = yield from publish_if_passed(checks, write)`."""
+    checks with its materialization (defs/common/checks.py, with_run_checks). Otherwise yield the
+    check results and raise BlockingCheckFailed naming the failed checks and their detail; `write`
+    is never called. Use as `written = yield from publish_if_passed(checks, write)`."""
     failed = [c for c in checks if not c.passed and c.severity == AssetCheckSeverity.ERROR]
     if not failed:
         return write()

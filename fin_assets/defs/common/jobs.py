@@ -4,7 +4,7 @@
 - portfolio_job: date-partitioned portfolio risk and correlations, to the warehouse.
 - reference_job: the unpartitioned dimensions.
 
-None runs the freshness checks (fin_assets.defs.freshness evaluates them).
+None runs the freshness checks (fin_assets.defs.operations.freshness evaluates them).
 """
 
 from __future__ import annotations

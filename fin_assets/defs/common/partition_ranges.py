@@ -1,6 +1,6 @@
 """Rectangles of date × member partitions that one run can cover.
 
-A range of the date × member MultiPartitionsDefinition (defs/partitions.py: the member
+A range of the date × member MultiPartitionsDefinition (defs/common/partitions.py: the member
 dimension is `symbol`, or `block` in a blocked universe) runs as one run when it is tagged with
 Dagster's range tags; its members must be contiguous in the dimension's order (the universe
 order), so any set of symbols is covered by one range per contiguous stretch.

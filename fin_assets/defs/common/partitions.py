@@ -33,7 +33,7 @@ from fin_assets.shared.partitions import (
 # Calendar days of daily bars that dominate a partition's indicators and risk figures: 200
 # sessions of SMA 200 plus the 250-return VaR window fit in 400 calendar days. The assets read
 # the full history from HISTORY_START; this look-back is what automation follows
-# (fin_assets.defs.automation.LOOKBACKS).
+# (fin_assets.defs.common.automation.LOOKBACKS).
 LOOKBACK_DAYS = 400
 # Calendar days of indicators the signals' look-back covers: always spans the previous
 # session, the one row a crossover compares with (the asset reads exactly that session).

@@ -1,6 +1,6 @@
 """Write-audit-publish for a whole run: what a run writes becomes visible only when it succeeded.
 
-A step's own blocking checks run before its write (defs/audit.py), but a run of several steps
+A step's own blocking checks run before its write (defs/common/audit.py), but a run of several steps
 could still fail after an earlier step wrote: intraday bars written, then a daily_bars check
 failing; intraday facts loaded, then a risk check failing. So every write of a staged run is
 staged (fin_assets.resources.storage): the lake's partitions in the run's staging folder, which

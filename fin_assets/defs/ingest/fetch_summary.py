@@ -1,7 +1,7 @@
 """What one raw_quotes fetch step did, and the IO manager handing it to the collecting step.
 
-raw_quotes is a graph (fin_assets.defs.ingest): one fetch step per vendor pool, then one step
-that sums their FetchSummary values into the asset's materialization and its check. Steps may
+raw_quotes is a graph (fin_assets.defs.ingest.raw_quotes): one fetch step per vendor pool, then one
+step that sums their FetchSummary values into the asset's materialization and its check. Steps may
 run in different processes or pods (FIN_EXECUTOR=k8s), so the summaries travel through the lake
 every step already shares: `run_outputs/{run_id}/{step key}/{output}.json`, one small JSON
 object per fetch step and run (a re-execution reads the parent run's objects). They are run

@@ -24,9 +24,9 @@
   file breaking the contract is quarantined then, never half-ingested), so one bad file
   cannot hold back the others of its batch.
 - `process_landing_files`: the same, one file per run, synchronously (staged runs:
-  fin_assets.defs.publish), for
+  fin_assets.defs.common.publish), for
   `fin-assets ingest-landing`, followed by the runs of the file's look-back dependents
-  (defs/lookback.py) that automation makes when the daemon runs.
+  (defs/ingest/lookback.py) that automation makes when the daemon runs.
 
 Landing runs carry the tags `fin/landing_run_key`, `fin/landing_files` (how many) and
 `fin/landing_partitions` (the partition values covered, comma-separated).
@@ -405,7 +405,7 @@ def process_landing_files(
     on_file: Callable[[LandingOutcome], None] = lambda outcome: None,
 ) -> list[LandingOutcome]:
     """Ingest every landing object, one landing_job run each (a batch of one), in this process,
-    then carry each ingested file through its look-back dependents (defs/lookback.py), as
+    then carry each ingested file through its look-back dependents (defs/ingest/lookback.py), as
     automation does with the daemon.
 
     A file (key and etag) that already has a successful run, by the sensor or by an earlier

@@ -5,7 +5,7 @@ Indicators, anomalies and risk of a date are computed over the symbol's whole da
 session, the portfolio and correlations over every symbol's closes. A changed daily bar on day
 D therefore changes, besides D's own partitions, the symbol's look-back assets of every later
 date and the portfolio of D and every later date. With the daemon, declarative automation
-requests them (defs/automation.py). `fin-assets ingest-landing` runs without it, so after a
+requests them (defs/common/automation.py). `fin-assets ingest-landing` runs without it, so after a
 landing run of dates start..end of a symbol, it runs `dependent_runs` itself:
 
 - symbol_history_job, assets LOOKBACK_DEPENDENTS, over end+1 .. the newest date holding one of

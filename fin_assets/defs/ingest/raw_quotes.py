@@ -7,7 +7,7 @@ never call one vendor at the same time and its quota holds across runs, while ru
 different vendors proceed side by side. A last step (`collect_raw_quotes`, no pool) sums the
 fetch steps' FetchSummary values into the materialization's metadata and the blocking
 `payload_present` check, or, with `landing_keys` in the run config, ingests those landing
-files instead (defs/landing.py; the fetch steps then do nothing). Metadata
+files instead (defs/ingest/landing.py; the fetch steps then do nothing). Metadata
 `volume_unavailable` lists the run's symbols whose vendor publishes no per-bar volume: their
 bars' volume 0 means "unknown" (fin_assets.resources.market_data.NO_INTERVAL_VOLUME_VENDORS).
 
@@ -279,7 +279,8 @@ def raw_quotes() -> dict[str, Any]:
 
     A date without a session (weekends and exchange holidays for equities) makes no vendor call
     and stores nothing: it materializes as an explicit "no session" result. With
-    `landing_keys` in the run config, the run ingests those landing files instead (defs/landing.py).
+    `landing_keys` in the run config, the run ingests those landing files instead
+    (defs/ingest/landing.py).
     """
     result, presence, has_bars = collect_raw_quotes(
         **{name: op_def() for name, op_def in FETCH_OPS.items()}

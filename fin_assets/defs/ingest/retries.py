@@ -1,13 +1,13 @@
 """Retries of vendor calls: transient errors retry the step with backoff, others stop it.
 
 VENDOR_RETRY_POLICY is the RetryPolicy of each vendor pool's fetch step (the fetch_<vendor> ops
-of raw_quotes, fin_assets.defs.ingest): up to 4 retries, after 15, 45, 105 and 225 s (Dagster's
-exponential backoff: (2**n - 1) × 15 s), each shifted by up to ±15 s (Jitter.PLUS_MINUS) so the
-runs that failed together do not hit the vendor together again. A retry re-runs the step over
+of raw_quotes, fin_assets.defs.ingest.raw_quotes): up to 4 retries, after 15, 45, 105 and 225 s
+(Dagster's exponential backoff: (2**n - 1) × 15 s), each shifted by up to ±15 s (Jitter.PLUS_MINUS)
+so the runs that failed together do not hit the vendor together again. A retry re-runs the step over
 the run's whole partition range for its symbols; that is safe because raw payloads are stored
-once per content hash (fin_assets.defs.ingest.store_payload), and cheap because partitions that
-already have a payload with bars are not fetched again. Every call of a request, by the client
-or after a step retry, counts against one budget per request and run
+once per content hash (fin_assets.defs.ingest.raw_quotes.store_payload), and cheap because
+partitions that already have a payload with bars are not fetched again. Every call of a request, by
+the client or after a step retry, counts against one budget per request and run
 (resources/vendors/attempt_budget.py): a request whose budget is spent fails for good.
 
 Only errors that retrying can fix are retried (`VendorError.retryable`: timeouts, connection

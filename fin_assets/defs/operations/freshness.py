@@ -5,8 +5,8 @@ operations exporter (`sla_seconds`) and docs/operations.md follow it.
 
 - Equity day (EQUITY_DAY): the partition of a session D of an equity or ETF symbol (its exchange
   calendar: weekends and exchange holidays are never due) is due FRESHNESS_GRACE after the
-  equity vendor pull's tick for D (20:30 America/New_York, fin_assets.defs.schedules.EQUITY_PULL):
-  21:30 New York time.
+  equity vendor pull's tick for D (20:30 America/New_York,
+  fin_assets.defs.operations.schedules.EQUITY_PULL): 21:30 New York time.
 - Crypto day (CRYPTO_DAY): the partition of every UTC day D of a crypto symbol is due
   FRESHNESS_GRACE after the crypto pull's tick for D (00:15 UTC on D + 1): 01:15 UTC on D + 1.
 - Streaming (STREAM_SLA): the newest event the streaming path landed (the newest
@@ -283,8 +283,8 @@ def changed_evaluations(
     name="freshness_sensor",
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Evaluates the freshness SLAs (fin_assets.defs.freshness) each minute and "
-    "records the `freshness` check of each asset whose state changed.",
+    description="Evaluates the freshness SLAs (fin_assets.defs.operations.freshness) each minute "
+    "and records the `freshness` check of each asset whose state changed.",
 )
 def freshness_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
     evaluations, cursor = changed_evaluations(context.instance, context.cursor, datetime.now(UTC))

@@ -7,8 +7,8 @@
 
 Both tick every day: a date without a session (weekends, exchange holidays) makes no vendor
 call and materializes an explicit "no session" partition, which keeps every symbol's history
-gap-free for the assets that look back over it (see fin_assets.defs.automation). A tick is one
-run of `vendor_pull_job` (raw_quotes only) per contiguous block of its symbols in the universe
+gap-free for the assets that look back over it (see fin_assets.defs.common.automation). A tick is
+one run of `vendor_pull_job` (raw_quotes only) per contiguous block of its symbols in the universe
 order, covering (that date × the block) as one partition range; declarative automation then
 brings bars, analytics, risk and the warehouse up to date. Runs are tagged with the vendor
 (`fin/vendor`), which the production instance's run queue limits per vendor.

@@ -1,6 +1,6 @@
 """Risk layer: per-symbol returns, volatility, VaR/CVaR; portfolio VaR and correlations.
 
-Every asset evaluates its blocking checks before writing (defs/audit.py)."""
+Every asset evaluates its blocking checks before writing (defs/common/audit.py)."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -60,7 +60,7 @@ from fin_assets.universe import load_universe
     group_name="risk",
     partitions_def=date_symbol_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.automation.LOOKBACKS
+    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.common.automation.LOOKBACKS
     check_specs=check_specs(
         "risk_metrics",
         blocking=["schema", "unique_key", "var_ordering"],
@@ -74,7 +74,7 @@ def risk_metrics(
 ) -> Iterator[Any]:
     """Daily returns, annualized 20/60-day volatility, 1-day historical and parametric VaR and
     CVaR at 95% and 99% over the last 250 returns, per symbol and session. Large ranges run on
-    Spark (fin_assets.defs.spark_history)."""
+    Spark (fin_assets.defs.common.spark_history)."""
     scope = date_symbol_scope(context)
     if spark.use_spark(scope.partition_count):
         yield from with_run_checks(
@@ -160,7 +160,7 @@ def portfolio_risk(
     context: AssetExecutionContext, config: PortfolioConfig, lake: LakeResource, spark: SparkRunner
 ) -> Iterator[Any]:
     """Portfolio risk per session of PORTFOLIO_CALENDAR; other dates are zero-row partitions.
-    Long ranges run on Spark (fin_assets.defs.spark_portfolio)."""
+    Long ranges run on Spark (fin_assets.defs.common.spark_portfolio)."""
     dates = date_scope(context)
     if spark.use_spark(len(dates) * len(SYMBOLS)):
         yield from with_run_checks(

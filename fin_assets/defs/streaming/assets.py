@@ -11,8 +11,8 @@ Its check `lag_within_limit` (WARN) fails when the group's lag exceeds the confi
 The broker comes from FIN_KAFKA_BOOTSTRAP / FIN_KAFKA_TOPIC / FIN_KAFKA_SECURITY.
 
 `stream_status_schedule` reads the status every STATUS_CRON (stopped by default: turn it on
-where the streaming path runs); the stream's freshness SLA (fin_assets.defs.freshness) is judged
-from the newest status read.
+where the streaming path runs); the stream's freshness SLA (fin_assets.defs.operations.freshness)
+is judged from the newest status read.
 """
 
 from datetime import UTC, datetime

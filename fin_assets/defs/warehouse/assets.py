@@ -2,8 +2,8 @@
 
 Every fact load replaces exactly the run's partition range (symbols × dates) in one
 transaction, so re-running any partition or range leaves exactly one row per key, and a failed
-load leaves the previous content intact. In a staged run (fin_assets.defs.publish) the load is
-staged, its checks are evaluated on the staged rows, and the run's publication applies it.
+load leaves the previous content intact. In a staged run (fin_assets.defs.common.publish) the load
+is staged, its checks are evaluated on the staged rows, and the run's publication applies it.
 `dim_symbol` is a type 2 dimension fed by the universe file; `dim_date` is rebuilt whole. The
 engine (DuckDB or Snowflake) is the `warehouse` resource chosen by FIN_WAREHOUSE.
 
@@ -11,8 +11,8 @@ Stale rows are shown (fin_assets.warehouse.staleness): the facts derived from da
 on fact_daily_bar (loaded first, so their rows record the current bars' watermark) and carry the
 WARN check `bars_current`, stating the whole table's stale rows. When bars change, that check
 is re-stated on every derived fact, so the UI shows stale rows as soon as they exist: by a
-staged run's publication (fin_assets.defs.publish), or by an unstaged fact_daily_bar load, which
-also lists the stale rows per table in its metadata.
+staged run's publication (fin_assets.defs.common.publish), or by an unstaged fact_daily_bar load,
+which also lists the stale rows per table in its metadata.
 """
 
 from collections.abc import Callable, Iterator
