@@ -85,7 +85,8 @@ def run(folder: Path, days: int, sample: int) -> None:
     from dagster import DagsterRunStatus, RunsFilter
     from dagster._core.execution.backfill import BulkActionStatus
 
-    from fin_assets.defs.common.jobs import SYMBOL_HISTORY_ASSETS
+    from fin_assets.definitions import defs
+    from fin_assets.defs.common.jobs import job_assets
     from fin_assets.defs.common.partitions import HISTORY_START, MEMBERS, SYMBOLS, partition_key
     from fin_assets.instance import open_instance
     from fin_assets.instance_database import database_url, drop_postgres_database
@@ -103,6 +104,7 @@ def run(folder: Path, days: int, sample: int) -> None:
         database_url(postgres_server(), f"fin_assets_bench_{uuid.uuid4().hex[:12]}"),
     )
     dates = [HISTORY_START + timedelta(n) for n in range(days)]
+    history_assets = job_assets(defs, "symbol_history_job")
     values = list(MEMBERS)  # symbols, or blocks in a blocked universe
     rectangle = [str(partition_key(d, value)) for d in dates for value in values]
     instance = open_instance(settings)
@@ -110,9 +112,7 @@ def run(folder: Path, days: int, sample: int) -> None:
     try:
         with running_daemon(settings, env) as daemon:
             began = time.perf_counter()
-            backfill_id = submit_backfill(
-                instance, settings, SYMBOL_HISTORY_ASSETS, rectangle, "range"
-            )
+            backfill_id = submit_backfill(instance, settings, history_assets, rectangle, "range")
             daemon.wait_for(
                 "the range backfill",
                 lambda: backfill_finished(instance, backfill_id),
@@ -134,8 +134,7 @@ def run(folder: Path, days: int, sample: int) -> None:
             ]
             began = time.perf_counter()
             sample_ids = [
-                submit_backfill(instance, settings, SYMBOL_HISTORY_ASSETS, [key], "one")
-                for key in picks
+                submit_backfill(instance, settings, history_assets, [key], "one") for key in picks
             ]
             daemon.wait_for(
                 "the per-partition backfills",

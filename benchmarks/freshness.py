@@ -40,7 +40,8 @@ from moto.server import ThreadedMotoServer
 from benchmarks.pipeline_stages import load_average, machine_description
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.simulator import simulate_intraday
-from fin_assets.defs.common.jobs import SYMBOL_HISTORY_ASSETS
+from fin_assets.definitions import defs
+from fin_assets.defs.common.jobs import job_assets
 from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance
 from fin_assets.instance_database import database_url, drop_postgres_database
@@ -56,6 +57,7 @@ from fin_assets.testing.landing_files import csv_bytes
 from fin_assets.testing.postgres import postgres_server
 from fin_assets.universe import load_universe
 
+SYMBOL_HISTORY_ASSETS = job_assets(defs, "symbol_history_job")
 TIMEOUT_SECONDS = 1800
 POLL_SECONDS = 0.5
 FRESH_ASSETS = ("daily_bars", "fact_risk", "fact_signal")

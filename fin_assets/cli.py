@@ -228,7 +228,7 @@ def refresh_stale(settings: Settings) -> int:
             instance=instance,
             run_config=QUIET_RUN_CONFIG,
             tags={**run.tags, "fin/launched_by": REFRESH_COMMAND},
-            asset_selection=[AssetKey(asset) for asset in run.assets],
+            asset_selection=run.asset_keys,
             raise_on_error=False,
         )
         state = "[green]succeeded" if result.success else "[red]failed"

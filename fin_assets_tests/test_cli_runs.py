@@ -27,7 +27,8 @@ from dagster_graphql.test.utils import execute_dagster_graphql
 
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.cli import main
-from fin_assets.defs.common.jobs import PORTFOLIO_ASSETS, SYMBOL_HISTORY_ASSETS
+from fin_assets.definitions import defs
+from fin_assets.defs.common.jobs import job_assets
 from fin_assets.defs.operations.freshness import DAILY_SLA_ASSETS, DATE_SLA_ASSETS, FRESHNESS_CHECK
 from fin_assets.instance import open_instance
 from fin_assets.resources.lake import ParquetLake
@@ -36,6 +37,8 @@ from fin_assets.settings import Settings
 from fin_assets_tests.defs.test_freshness import CHECK_QUERY, freshness_status
 
 # The repository tag of a run of the code location `fin-assets dev` loads.
+SYMBOL_HISTORY_ASSETS = job_assets(defs, "symbol_history_job")
+PORTFOLIO_ASSETS = job_assets(defs, "portfolio_job")
 REPOSITORY_LABEL = "__repository__@fin_assets.definitions"
 README_EXAMPLE = "fin-assets backfill --start 2025-06-01 --end 2025-06-30 --symbols AAPL,BTC"
 

@@ -19,7 +19,7 @@ from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.definitions import build_definitions, defs
 from fin_assets.defs.common.checks import uncovered_parts
-from fin_assets.defs.common.jobs import SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.common.jobs import job_assets
 from fin_assets.defs.common.partitions import partition_key
 from fin_assets.defs.ingest.landing import process_landing_files
 from fin_assets.defs.operations.freshness import FRESHNESS_CHECK
@@ -32,6 +32,7 @@ from fin_assets.universe import load_universe
 from fin_assets_tests.in_process_runs import execute_in_process
 
 START, END = date(2025, 1, 1), date(2025, 1, 10)
+SYMBOL_HISTORY_ASSETS = job_assets(defs, "symbol_history_job")
 DAY = date(2025, 1, 8)
 DROPPED = 30  # minutes left out of MSFT's landed session
 

@@ -8,34 +8,10 @@ from dagster import AssetKey, MultiPartitionsDefinition
 
 from fin_assets.definitions import defs
 from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS, date_symbol_partitions
+from fin_assets_tests.defs.test_jobs import JOB_ASSETS
 
-EXPECTED_ASSETS = {
-    "raw_quotes",
-    "intraday_bars",
-    "daily_bars",
-    "technical_indicators",
-    "trading_signals",
-    "anomalies",
-    "risk_metrics",
-    "portfolio_risk",
-    "correlation_matrix",
-    "dim_symbol",
-    "dim_date",
-    "fact_daily_bar",
-    "fact_intraday_bar",
-    "fact_indicator",
-    "fact_signal",
-    "fact_risk",
-    "fact_portfolio_risk",
-    "fact_correlation",
-    "market_report",
-    "stream_landing_status",
-    "intraday_bars_compacted",
-    "daily_bars_compacted",
-    "technical_indicators_compacted",
-    "trading_signals_compacted",
-    "risk_metrics_compacted",
-}
+# Every asset belongs to a job (test_jobs.JOB_ASSETS, the one list of the graph's assets).
+EXPECTED_ASSETS = set().union(*JOB_ASSETS.values())
 
 
 def test_definitions_load_with_every_layer() -> None:

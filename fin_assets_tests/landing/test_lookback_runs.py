@@ -4,7 +4,6 @@ from datetime import date
 from pathlib import Path
 
 from fin_assets.analytics.schemas import INDICATORS, PORTFOLIO_RISK, RISK
-from fin_assets.defs.common.jobs import PORTFOLIO_ASSETS
 from fin_assets.defs.ingest.lookback import LOOKBACK_DEPENDENTS, dependent_runs, refresh_runs
 from fin_assets.resources.lake import ParquetLake
 
@@ -37,7 +36,7 @@ def test_the_symbols_later_dates_and_the_portfolio_from_the_changed_day(tmp_path
         "dagster/asset_partition_range_start": "2025-01-08|AAPL",
         "dagster/asset_partition_range_end": "2025-01-22|AAPL",
     }
-    assert (portfolio.job_name, portfolio.assets) == ("portfolio_job", PORTFOLIO_ASSETS)
+    assert (portfolio.job_name, portfolio.assets) == ("portfolio_job", None)
     assert portfolio.tags == {
         "dagster/asset_partition_range_start": "2025-01-06",
         "dagster/asset_partition_range_end": "2025-01-17",
@@ -69,6 +68,6 @@ def test_stale_ranges_make_one_run_per_symbol_and_one_portfolio_run() -> None:
         "dagster/asset_partition_range_end": "2025-01-10|AAPL",
     }
     assert (msft.start, msft.end) == (date(2025, 1, 8), date(2025, 1, 9))
-    assert (portfolio.job_name, portfolio.assets) == ("portfolio_job", PORTFOLIO_ASSETS)
+    assert (portfolio.job_name, portfolio.assets) == ("portfolio_job", None)
     assert (portfolio.start, portfolio.end) == (date(2025, 1, 6), date(2025, 1, 20))
     assert refresh_runs([]) == []

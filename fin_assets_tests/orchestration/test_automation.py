@@ -20,9 +20,12 @@ from dagster import (
 
 from fin_assets.definitions import defs
 from fin_assets.defs.common.automation import LOOKBACKS, follow_lookback, follow_upstream
-from fin_assets.defs.common.jobs import PORTFOLIO_ASSETS, REFERENCE_ASSETS, SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.common.jobs import job_assets
 from fin_assets.defs.common.partitions import SYMBOLS, date_partitions, date_symbol_partitions
 
+SYMBOL_HISTORY_ASSETS = job_assets(defs, "symbol_history_job")
+PORTFOLIO_ASSETS = job_assets(defs, "portfolio_job")
+REFERENCE_ASSETS = job_assets(defs, "reference_job")
 NOW = datetime(2025, 1, 9, 6, 0, tzinfo=UTC)
 LAST_DATE = date(2025, 1, 8)
 CHANGED = date(2025, 1, 6)

@@ -26,7 +26,8 @@ from dagster._core.execution.backfill import BulkActionStatus
 
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.simulator import simulate_intraday
-from fin_assets.defs.common.jobs import SYMBOL_HISTORY_ASSETS
+from fin_assets.definitions import defs
+from fin_assets.defs.common.jobs import job_assets
 from fin_assets.instance import open_instance
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.settings import Settings
@@ -44,6 +45,7 @@ from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 pytestmark = [pytest.mark.slow, pytest.mark.daemon]
 
 START, END = date(2025, 1, 1), date(2025, 1, 10)
+SYMBOL_HISTORY_ASSETS = job_assets(defs, "symbol_history_job")
 SYMBOLS = ("AAPL", "MSFT")
 LANDED_DAY, SCALE = date(2025, 1, 8), 1.5
 LANDING_KEY = f"landing/AAPL/{LANDED_DAY}/correction.csv"

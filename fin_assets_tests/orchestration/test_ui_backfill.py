@@ -23,7 +23,8 @@ from dagster_graphql.test.utils import (
     materialize_assets,
 )
 
-from fin_assets.defs.common.jobs import SYMBOL_HISTORY_ASSETS
+from fin_assets.definitions import defs
+from fin_assets.defs.common.jobs import job_assets
 from fin_assets.defs.common.partitions import partition_key
 from fin_assets.instance import open_instance
 from fin_assets.runner import RunRequest
@@ -40,6 +41,7 @@ from fin_assets_tests.in_process_runs import execute_in_process
 pytestmark = [pytest.mark.slow, pytest.mark.daemon]
 
 HISTORY_START, HISTORY_END = date(2025, 1, 1), date(2025, 1, 7)
+SYMBOL_HISTORY_ASSETS = job_assets(defs, "symbol_history_job")
 BACKFILL = [date(2025, 1, 8), date(2025, 1, 9), date(2025, 1, 10)]
 TIMEOUT_SECONDS = 600
 

@@ -1,52 +1,48 @@
-"""Jobs: each covers one partitions definition, so one run can process a whole range.
+"""The jobs across the domains' groups, one per partitions definition, so one run can process
+a whole range (fin_assets.defs.common.selections):
 
-- symbol_history_job: date × symbol assets, raw quotes to warehouse facts.
-- portfolio_job: date-partitioned portfolio risk and correlations, to the warehouse.
-- reference_job: the unpartitioned dimensions.
+- symbol_history_job: the date × symbol assets of the signal path's groups, raw quotes to
+  warehouse facts.
+- portfolio_job: the date-partitioned assets of the risk and warehouse groups: portfolio risk
+  and correlations, and their warehouse facts.
+- reference_job: the unpartitioned assets of the warehouse group: the dimensions.
 
 None runs the freshness checks (fin_assets.defs.operations.freshness evaluates them).
 """
 
 from __future__ import annotations
 
-from dagster import AssetSelection, define_asset_job
+from dagster import Definitions, define_asset_job
 
-from fin_assets.defs.operations.freshness import without_freshness_checks
+from fin_assets.defs.common.partitions import date_partitions, date_symbol_partitions
+from fin_assets.defs.common.selections import partitioned_as, without_freshness_checks
 
-SYMBOL_HISTORY_ASSETS = (
-    "raw_quotes",
-    "intraday_bars",
-    "daily_bars",
-    "technical_indicators",
-    "trading_signals",
-    "anomalies",
-    "risk_metrics",
-    "fact_daily_bar",
-    "fact_intraday_bar",
-    "fact_indicator",
-    "fact_signal",
-    "fact_risk",
+# The groups a day's quotes go through, in order.
+SIGNAL_PATH_GROUPS = ("ingest", "bars", "analytics", "risk", "warehouse")
+
+SYMBOL_HISTORY = without_freshness_checks(
+    partitioned_as(SIGNAL_PATH_GROUPS, date_symbol_partitions)
 )
-PORTFOLIO_ASSETS = (
-    "portfolio_risk",
-    "correlation_matrix",
-    "fact_portfolio_risk",
-    "fact_correlation",
-)
-REFERENCE_ASSETS = ("dim_symbol", "dim_date")
-
 symbol_history_job = define_asset_job(
     "symbol_history_job",
-    selection=without_freshness_checks(AssetSelection.assets(*SYMBOL_HISTORY_ASSETS)),
+    selection=SYMBOL_HISTORY,
     description="Raw quotes → bars → indicators → signals → risk → facts, date × symbol range.",
 )
 portfolio_job = define_asset_job(
     "portfolio_job",
-    selection=without_freshness_checks(AssetSelection.assets(*PORTFOLIO_ASSETS)),
+    selection=without_freshness_checks(partitioned_as(("risk", "warehouse"), date_partitions)),
     description="Portfolio VaR and correlations per session, and their warehouse facts.",
 )
 reference_job = define_asset_job(
     "reference_job",
-    selection=AssetSelection.assets(*REFERENCE_ASSETS),
+    selection=partitioned_as(("warehouse",), None),
     description="Warehouse dimensions: dim_symbol (from the universe file) and dim_date.",
 )
+
+
+def job_assets(definitions: Definitions, job_name: str) -> tuple[str, ...]:
+    """The names of the assets `job_name` materializes, upstream first."""
+    graph = definitions.resolve_asset_graph()
+    job = definitions.resolve_job_def(job_name)
+    selected = job.asset_layer.selected_asset_keys
+    return tuple(key.to_user_string() for key in graph.toposorted_asset_keys if key in selected)

@@ -41,8 +41,6 @@ from typing import Any
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
-    AssetSelection,
     Config,
     DagsterInstance,
     DagsterRunStatus,
@@ -63,7 +61,7 @@ from fin_assets.analytics.market_calendar import is_session
 from fin_assets.analytics.plausibility import PlausibilityRules
 from fin_assets.analytics.quality import RuleResult, rows_by_partition
 from fin_assets.defs.common.checks import check_result
-from fin_assets.defs.common.jobs import SYMBOL_HISTORY_ASSETS
+from fin_assets.defs.common.jobs import SYMBOL_HISTORY
 from fin_assets.defs.common.partition_ranges import member_ranges, rectangle_tags
 from fin_assets.defs.common.partition_scope import date_symbol_scope
 from fin_assets.defs.common.partitions import (
@@ -75,7 +73,6 @@ from fin_assets.defs.common.partitions import (
 )
 from fin_assets.defs.common.publish import execute_staged_in_process
 from fin_assets.defs.ingest.lookback import dependent_runs
-from fin_assets.defs.operations.freshness import without_freshness_checks
 from fin_assets.landing.contract import (
     LANDING_PREFIX,
     LANDING_VENDOR,
@@ -108,7 +105,7 @@ LANDING_FOLLOW_UP_TAG = "fin/landing_follow_up"
 
 landing_job = define_asset_job(
     "landing_job",
-    selection=without_freshness_checks(AssetSelection.assets(*SYMBOL_HISTORY_ASSETS)),
+    selection=SYMBOL_HISTORY,
     description="A batch of landing files through their partitions of the graph: raw payloads "
     "→ bars → indicators, signals, risk → warehouse facts.",
 )
@@ -473,7 +470,7 @@ def _process_landing_file(
             instance,
             run_config=dict(run_config),
             tags={**dependents.tags, LANDING_FOLLOW_UP_TAG: landed.run_key},
-            asset_selection=[AssetKey(asset) for asset in dependents.assets],
+            asset_selection=dependents.asset_keys,
             raise_on_error=False,
         )
         run_ids.append(follow_up.run_id)

@@ -10,8 +10,8 @@ landing run of dates start..end of a symbol, it runs `dependent_runs` itself:
 
 - symbol_history_job, assets LOOKBACK_DEPENDENTS, over end+1 .. the newest date holding one of
   them in the lake, for the symbol's partition value (its block in a blocked universe);
-- portfolio_job over start .. the newest portfolio_risk partition, when there is one on or
-  after start.
+- portfolio_job (all its assets) over start .. the newest portfolio_risk partition, when there is
+  one on or after start.
 
 Dates never materialized are left alone: nothing there is stale, it is missing.
 
@@ -25,7 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from fin_assets.defs.common.jobs import PORTFOLIO_ASSETS
+from dagster import AssetKey
+
 from fin_assets.defs.common.partition_ranges import range_tags, rectangle_tags
 from fin_assets.defs.common.partitions import PARTITION_OF
 from fin_assets.resources.lake import ParquetLake
@@ -45,17 +46,24 @@ _SYMBOL_DATASETS = ("technical_indicators", "trading_signals", "anomalies", "ris
 
 @dataclass(frozen=True)
 class DependentRun:
-    """One run recomputing look-back dependents: job, assets and partition range tags."""
+    """One run recomputing look-back dependents: job, assets (None: all the job's) and
+    partition range tags."""
 
     job_name: str
-    assets: tuple[str, ...]
+    assets: tuple[str, ...] | None
     start: date
     end: date
     tags: dict[str, str]
 
     @property
+    def asset_keys(self) -> list[AssetKey] | None:
+        """The run's asset selection (None: the whole job)."""
+        return None if self.assets is None else [AssetKey(asset) for asset in self.assets]
+
+    @property
     def label(self) -> str:
-        return f"{self.job_name} {', '.join(self.assets)} {self.start}..{self.end}"
+        assets = "all assets" if self.assets is None else ", ".join(self.assets)
+        return f"{self.job_name} {assets} {self.start}..{self.end}"
 
 
 def dependent_runs(lake: ParquetLake, symbol: str, start: date, end: date) -> list[DependentRun]:
@@ -111,7 +119,7 @@ def portfolio_run(first: date, last: date) -> DependentRun:
     """The portfolio job's run over the dates first..last."""
     return DependentRun(
         "portfolio_job",
-        PORTFOLIO_ASSETS,
+        None,
         first,
         last,
         range_tags(first.isoformat(), last.isoformat()),

@@ -23,7 +23,8 @@ state changes; running the check from the UI evaluates it too, and a CLI backfil
 daily SLAs' checks when its runs are over (`record_daily_freshness`). The UI shows it on the asset's
 Checks tab and in its health; GraphQL queries it as any asset check
 (`assetCheckExecutions(assetKey, checkName: "freshness")`). Jobs leave the checks out
-(`without_freshness_checks`): a range run of old dates says nothing about today's due data.
+(fin_assets.defs.common.selections.without_freshness_checks): a range run of old dates says
+nothing about today's due data.
 """
 
 import json
@@ -35,12 +36,10 @@ from zoneinfo import ZoneInfo
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckExecutionContext,
-    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
-    AssetSelection,
     DagsterEventType,
     DagsterInstance,
     DefaultSensorStatus,
@@ -54,11 +53,11 @@ from dagster import (
 
 from fin_assets.analytics.market_calendar import is_session
 from fin_assets.defs.common.partitions import HISTORY_START, PARTITION_OF, partition_key
+from fin_assets.defs.common.selections import FRESHNESS_CHECK
 from fin_assets.defs.operations.schedules import CRYPTO_PULL, EQUITY_PULL, VendorPull
-from fin_assets.defs.risk.assets import PORTFOLIO_CALENDAR
+from fin_assets.shared.portfolio import PORTFOLIO_CALENDAR
 from fin_assets.universe import load_universe
 
-FRESHNESS_CHECK = "freshness"
 # Time after a pull's tick for automation to bring the pulled day through the graph.
 FRESHNESS_GRACE = timedelta(hours=1)
 STREAM_SLA = timedelta(minutes=5)
@@ -238,9 +237,6 @@ def sla_seconds(asset: str, now: datetime) -> float | None:
     return (now - min(ticks)).total_seconds() if ticks else None
 
 
-FRESHNESS_CHECK_KEYS = [AssetCheckKey(AssetKey(a), FRESHNESS_CHECK) for a in SLA_ASSETS]
-
-
 def _description(asset: str) -> str:
     if asset == STREAM_ASSET:
         return f"The newest landed stream event is at most {STREAM_SLA} old."
@@ -299,8 +295,3 @@ def record_daily_freshness(instance: DagsterInstance) -> None:
     now = datetime.now(UTC)
     for asset in (*DAILY_SLA_ASSETS, *DATE_SLA_ASSETS):
         instance.report_runless_asset_event(evaluate(instance, asset, now).evaluation())
-
-
-def without_freshness_checks(selection: AssetSelection) -> AssetSelection:
-    """A job's selection without the freshness checks (see the module docstring)."""
-    return selection - AssetSelection.checks(*FRESHNESS_CHECK_KEYS)

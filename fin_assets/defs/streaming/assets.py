@@ -32,7 +32,7 @@ from dagster import (
     define_asset_job,
 )
 
-from fin_assets.defs.operations.freshness import without_freshness_checks
+from fin_assets.defs.common.selections import without_freshness_checks
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_writer import DEFAULT_GROUP
 from fin_assets.streaming.status import group_status
