@@ -1,32 +1,20 @@
-"""The fin_assets code location: `dagster dev` loads `defs` from here (see workspace.yaml)."""
+"""The fin_assets code location: `dagster dev` loads `defs` from here (see workspace.yaml).
+
+Each domain folder of fin_assets/defs exports its assets, checks, jobs, schedules and sensors as
+a `defs` Definitions; they are merged here with the jobs across domains and the automation
+sensor (fin_assets.defs.common), the catalog attributes of every asset, and the resources and
+executor of the settings.
+"""
 
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import Definitions, load_assets_from_modules
+from dagster import Definitions
 
-from fin_assets.defs.analytics import anomalies
-from fin_assets.defs.analytics import assets as analytics
-from fin_assets.defs.bars import assets as bars
+from fin_assets.defs import analytics, bars, ingest, operations, risk, streaming, warehouse
 from fin_assets.defs.catalog import with_catalog
-from fin_assets.defs.common.automation import automation_sensor, with_automation
+from fin_assets.defs.common.automation import automation_sensor
 from fin_assets.defs.common.jobs import portfolio_job, reference_job, symbol_history_job
-from fin_assets.defs.ingest import raw_quotes as ingest
-from fin_assets.defs.ingest.landing import landing_job, landing_sensor
-from fin_assets.defs.operations.alerts import run_failure_alert
-from fin_assets.defs.operations.compaction import (
-    compacted_assets,
-    lake_compaction_job,
-    lake_compaction_schedule,
-)
-from fin_assets.defs.operations.freshness import freshness_checks, freshness_sensor
-from fin_assets.defs.operations.schedules import vendor_pull_job, vendor_pull_schedules
-from fin_assets.defs.risk import assets as risk
-from fin_assets.defs.streaming import assets as streaming
-from fin_assets.defs.streaming.assets import stream_status_job, stream_status_schedule
-from fin_assets.defs.warehouse import assets as warehouse
-from fin_assets.defs.warehouse import report
-from fin_assets.defs.warehouse.report import report_job
 from fin_assets.executors import executor_for
 from fin_assets.resources.environments import resources_for
 from fin_assets.settings import Settings, get_settings
@@ -36,37 +24,25 @@ def build_definitions(
     settings: Settings, resource_overrides: Mapping[str, Any] | None = None
 ) -> Definitions:
     """Every asset, check and job, with the resources of `settings.env` (or the overrides)."""
+    domains = Definitions.merge(
+        ingest.defs,
+        bars.defs,
+        analytics.defs,
+        risk.defs,
+        warehouse.defs,
+        streaming.defs,
+        operations.defs,
+        Definitions(
+            jobs=[symbol_history_job, portfolio_job, reference_job], sensors=[automation_sensor]
+        ),
+    )
     return Definitions(
         # Column schema, location, owners, code version and kinds (fin_assets.defs.catalog).
-        assets=with_catalog(
-            [
-                *with_automation(
-                    load_assets_from_modules(
-                        [ingest, bars, analytics, anomalies, risk, warehouse, streaming]
-                    )
-                ),
-                # Refreshed by report_job, not by automation (see fin_assets.defs.warehouse.report).
-                *load_assets_from_modules([report]),
-                # Spark copies of the lake, one file per symbol-year: weekly schedule, not
-                # automation.
-                *compacted_assets,
-            ],
-            settings,
-        ),
-        # Freshness SLAs by the market calendar (fin_assets.defs.operations.freshness).
-        asset_checks=[freshness_checks],
-        jobs=[
-            symbol_history_job,
-            portfolio_job,
-            reference_job,
-            vendor_pull_job,
-            landing_job,
-            report_job,
-            lake_compaction_job,
-            stream_status_job,
-        ],
-        schedules=[*vendor_pull_schedules, lake_compaction_schedule, stream_status_schedule],
-        sensors=[automation_sensor, run_failure_alert, landing_sensor, freshness_sensor],
+        assets=with_catalog(list(domains.assets or []), settings),
+        asset_checks=domains.asset_checks,
+        jobs=domains.jobs,
+        schedules=domains.schedules,
+        sensors=domains.sensors,
         resources={**resources_for(settings), **(resource_overrides or {})},
         # FIN_EXECUTOR: in-process (one step at a time) or a Kubernetes pod per step.
         executor=executor_for(settings),
