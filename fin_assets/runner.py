@@ -53,13 +53,14 @@ from rich.progress import Progress
 
 from fin_assets.backfill_record import add_backfill, finish_backfill
 from fin_assets.code_location import launch_run, loaded_code_location, worker_running
-from fin_assets.defs.common.partition_ranges import member_ranges, range_tags
+from fin_assets.defs.common.partition_ranges import range_tags
 from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS, partition_key
 from fin_assets.defs.operations.freshness import record_daily_freshness
 from fin_assets.instance import open_instance
 from fin_assets.resources.environments import lake_resource
 from fin_assets.settings import Settings
 from fin_assets.shared.lake_io import calendar_dates
+from fin_assets.shared.partitions import member_ranges
 
 # Only warnings and errors from Dagster's console logger; progress is shown by the CLI itself.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

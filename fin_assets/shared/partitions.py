@@ -14,6 +14,7 @@ the value TA-Lib gives over the whole history up to its date. Override with FIN_
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import date
 
 from fin_assets.universe import load_universe
@@ -42,3 +43,31 @@ def partition_key_text(day: date | str, value: str, dimension: str = MEMBER_DIME
     by `|` (fin_assets_tests/defs/test_partition_keys.py compares it with Dagster's)."""
     keys = {"date": str(day), dimension: value}
     return "|".join(keys[name] for name in sorted(keys))
+
+
+def member_ranges(symbols: Sequence[str], parallel_runs: int = 1) -> list[tuple[str, str]]:
+    """Ranges (first, last) of member-dimension values covering every partition of `symbols`.
+
+    One range per contiguous stretch of the dimension's order (in a blocked universe, of the
+    blocks holding `symbols`: a run covers whole blocks); the largest ranges are then halved
+    until there are `parallel_runs` of them (or every range is one value).
+    """
+    unknown = sorted(set(symbols) - set(SYMBOLS))
+    if unknown:
+        raise ValueError(f"unknown symbols {unknown}; the universe has {', '.join(SYMBOLS)}")
+    wanted = {PARTITION_OF[symbol] for symbol in symbols}
+    values = list(MEMBERS)
+    ranges: list[list[str]] = []
+    for index, value in enumerate(values):
+        if value not in wanted:
+            continue
+        if index > 0 and values[index - 1] in wanted:
+            ranges[-1].append(value)
+        else:
+            ranges.append([value])
+    while len(ranges) < parallel_runs and max(len(r) for r in ranges) > 1:
+        largest = max(range(len(ranges)), key=lambda i: len(ranges[i]))
+        stretch = ranges[largest]
+        half = (len(stretch) + 1) // 2
+        ranges[largest : largest + 1] = [stretch[:half], stretch[half:]]
+    return [(stretch[0], stretch[-1]) for stretch in ranges]

@@ -291,7 +291,7 @@ LATER_CHECKS = [
 ]
 
 
-ORIGINAL_KEYS_RESULT = warehouse_defs._keys_result
+ORIGINAL_KEYS_RESULT = warehouse_defs.range_key_results
 
 
 def fact_rows_differ(name: str, *args: object, **kwargs: object) -> list:
@@ -323,7 +323,7 @@ def test_a_run_failing_after_earlier_steps_wrote_leaves_lake_and_warehouse_as_th
     the run is published."""
     lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
     if function is None:
-        monkeypatch.setattr("fin_assets.defs.warehouse.assets._keys_result", fact_rows_differ)
+        monkeypatch.setattr("fin_assets.defs.warehouse.assets.range_key_results", fact_rows_differ)
     else:
         module, name = function.rsplit(".", 1)
         original = getattr(__import__(module, fromlist=[name]), name)

@@ -22,7 +22,8 @@ from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.cli import main
 from fin_assets.definitions import build_definitions
 from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS
-from fin_assets.defs.ingest.landing import landing_batches, landing_run_config, landing_run_tags
+from fin_assets.defs.ingest.landing import landing_run_config, landing_run_tags
+from fin_assets.landing.batches import landing_batches
 from fin_assets.landing.contract import parse_landing_key
 from fin_assets.landing.cursor import LandedFile
 from fin_assets.resources.lake import ParquetLake

@@ -9,10 +9,10 @@ import pytest
 from dagster import MultiPartitionKey
 
 from fin_assets.analytics.market_calendar import sessions_in_range
-from fin_assets.defs.common.partition_ranges import member_ranges
 from fin_assets.resources.warehouse import DuckDBWarehouse
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
+from fin_assets.shared.partitions import member_ranges
 from fin_assets.testing.postgres import throwaway_settings
 from fin_assets.warehouse.model import TABLES
 from fin_assets_tests.in_process_runs import execute_in_process

@@ -40,12 +40,9 @@ from fin_assets.defs.common.partition_scope import date_symbol_scope
 from fin_assets.defs.common.partitions import date_symbol_partitions
 from fin_assets.defs.common.spark_history import history_on_spark
 from fin_assets.executors import heavy_step_op_tags
-from fin_assets.landing.contract import LANDING_VENDOR
-from fin_assets.landing.ingest import read_landing_payloads
-from fin_assets.resources.lake import ParquetLake
+from fin_assets.landing.sources import partition_sources
 from fin_assets.resources.lake_plausibility import check_bars_plausibility
-from fin_assets.resources.market_data import MarketDataResource, decode_payload
-from fin_assets.resources.raw_store import raw_partition_prefix
+from fin_assets.resources.market_data import MarketDataResource
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.shared.lake_io import read_scope, write_symbol_partitions
@@ -71,27 +68,6 @@ def bar_check_results(
         check_result("positive_prices", quality.check_positive_prices(frame)),
         check_result("non_negative_volume", quality.check_non_negative_volume(frame)),
     ]
-
-
-def partition_sources(
-    store: ParquetLake, vendor: str, symbol: str, trade_date: date
-) -> list[tuple[str, pd.DataFrame]]:
-    """The raw bar sources of one session partition in ascending precedence, each with its source
-    (the vendor or `landing`): every payload of `vendor` in fetch order, then every landing
-    payload in landing order (docs/landing.md, "Merging a session's sources"). ValueError when
-    the partition has neither."""
-    day = trade_date.isoformat()
-    fetched = store.list_objects(raw_partition_prefix(vendor, symbol, day))
-    landed = store.list_objects(raw_partition_prefix(LANDING_VENDOR, symbol, day))
-    if not fetched and not landed:
-        raise ValueError(
-            f"no raw payload for {symbol} on {trade_date} under "
-            f"{raw_partition_prefix(vendor, symbol, day)} or "
-            f"{raw_partition_prefix(LANDING_VENDOR, symbol, day)}: "
-            "materialize raw_quotes for this partition first"
-        )
-    vendor_bars = [(vendor, decode_payload(vendor, store.get_object(key))) for key in fetched]
-    return vendor_bars + [(LANDING_VENDOR, bars) for bars in read_landing_payloads(store, landed)]
 
 
 class OhlcRepairs:

@@ -1,7 +1,6 @@
 """The warehouse's `bars_current` check: the rows of a fact derived from daily bars that were
 computed from bars changed since (fin_assets.warehouse.staleness), over the whole table."""
 
-import pandas as pd
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckKey,
@@ -17,10 +16,12 @@ from fin_assets.defs.common.checks import (
     whole_asset_evaluation,
 )
 from fin_assets.resources.warehouse import Warehouse
+from fin_assets.warehouse.check_rules import BARS_CURRENT, bars_current_result
 from fin_assets.warehouse.model import DERIVED_FROM_BARS
-from fin_assets.warehouse.staleness import REFRESH_COMMAND, STALE_PARTITIONS_SQL
+from fin_assets.warehouse.queries import row_count_sql
+from fin_assets.warehouse.staleness import STALE_PARTITIONS_SQL
 
-STALE_CHECK = "bars_current"
+STALE_CHECK = BARS_CURRENT
 
 
 def stale_evaluations(
@@ -43,27 +44,6 @@ def stale_evaluations(
 
 def stale_rows_result(warehouse: Warehouse, table: str) -> RuleResult:
     """`bars_current` over the whole of `table`: its stale rows, placed per symbol and date."""
-    found = warehouse.query(STALE_PARTITIONS_SQL, [table])
-    failed = {
-        (None if pd.isna(symbol) else symbol, pd.Timestamp(day).date()): int(count)
-        for symbol, day, count in found.itertuples(index=False)
-    }
-    stale = sum(failed.values())
-    checked = int(warehouse.query(f"SELECT count(*) AS n FROM {table}")["n"].iloc[0])
-    if stale:
-        days = sorted(day for _, day in failed)
-        detail = (
-            f"{table}: {stale} rows ({days[0]}..{days[-1]}) computed from daily bars that "
-            f"changed since; recompute them: {REFRESH_COMMAND}"
-        )
-    else:
-        detail = f"{table}: every row computed from the current daily bars"
-    return RuleResult(
-        rule=STALE_CHECK,
-        passed=not stale,
-        failed_rows=stale,
-        checked_rows=checked,
-        sample=found.head(20),
-        detail=detail,
-        failed_partitions=failed,
-    )
+    stale = warehouse.query(STALE_PARTITIONS_SQL, [table])
+    checked = int(warehouse.query(row_count_sql(table))["n"].iloc[0])
+    return bars_current_result(table, stale, checked)

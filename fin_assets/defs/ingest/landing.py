@@ -8,9 +8,9 @@
   and to the portfolio.
 - `landing_sensor`: lists `landing/` (one prefix-scoped listing per tick) and takes the files
   it has not seen (fin_assets/landing/cursor.py). It groups them into batches — one per date
-  range and contiguous stretch of partition values (`landing_batches`), so a vendor drop or a
-  streaming flush of every symbol is one run, not one process per file — and requests a run
-  of landing_job per batch with `run_key` = the files' sorted `key@etag`s and run config
+  range and contiguous stretch of partition values (fin_assets.landing.batches), so a vendor
+  drop or a streaming flush of every symbol is one run, not one process per file — and requests
+  a run of landing_job per batch with `run_key` = the files' sorted `key@etag`s and run config
   `raw_quotes.config.landing_keys`. Every object ends in one visible state: requested (then
   ingested by its run), quarantined with its report (a key breaking the layout, a symbolic
   link, a file over the size limits or breaking the contract: the sensor checks each before
@@ -24,9 +24,9 @@
   file breaking the contract is quarantined then, never half-ingested), so one bad file
   cannot hold back the others of its batch.
 - `process_landing_files`: the same, one file per run, synchronously (staged runs:
-  fin_assets.defs.common.publish), for
-  `fin-assets ingest-landing`, followed by the runs of the file's look-back dependents
-  (defs/ingest/lookback.py) that automation makes when the daemon runs.
+  fin_assets.defs.common.publish), for `fin-assets ingest-landing`, followed by the runs of
+  the file's look-back dependents (defs/ingest/lookback.py) that automation makes when the
+  daemon runs.
 
 Landing runs carry the tags `fin/landing_run_key`, `fin/landing_files` (how many) and
 `fin/landing_partitions` (the partition values covered, comma-separated).
@@ -62,17 +62,17 @@ from fin_assets.analytics.plausibility import PlausibilityRules
 from fin_assets.analytics.quality import RuleResult, rows_by_partition
 from fin_assets.defs.common.checks import check_result
 from fin_assets.defs.common.jobs import SYMBOL_HISTORY
-from fin_assets.defs.common.partition_ranges import member_ranges, rectangle_tags
+from fin_assets.defs.common.partition_ranges import rectangle_tags
 from fin_assets.defs.common.partition_scope import date_symbol_scope
 from fin_assets.defs.common.partitions import (
     HISTORY_START,
-    MEMBERS,
     PARTITION_OF,
     SYMBOLS,
     date_partitions,
 )
 from fin_assets.defs.common.publish import execute_staged_in_process
 from fin_assets.defs.ingest.lookback import dependent_runs
+from fin_assets.landing.batches import LandingBatch, landing_batches
 from fin_assets.landing.contract import (
     LANDING_PREFIX,
     LANDING_VENDOR,
@@ -116,55 +116,6 @@ class RawQuotesConfig(Config):
     make the run ingest those landing files instead, over exactly the partitions they cover."""
 
     landing_keys: list[str] = Field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class LandingBatch:
-    """Landing files one run ingests: same date range, contiguous partition values."""
-
-    files: tuple[LandedFile, ...]
-    start: date
-    end: date
-    first: str
-    last: str
-
-    @property
-    def keys(self) -> list[str]:
-        return [landed.key for landed in self.files]
-
-    @property
-    def run_key(self) -> str:
-        """Dagster run key: the files' `key@etag`s, so each version of a file runs once."""
-        return ",".join(sorted(landed.run_key for landed in self.files))
-
-    @property
-    def values(self) -> tuple[str, ...]:
-        """The member-dimension values the run covers."""
-        return values_between(self.first, self.last)
-
-
-def values_between(first: str, last: str) -> tuple[str, ...]:
-    """The member-dimension values from `first` to `last`, both included, in dimension order."""
-    order = list(MEMBERS)
-    return tuple(order[order.index(first) : order.index(last) + 1])
-
-
-def landing_batches(files: Sequence[tuple[LandedFile, LandingKey]]) -> list[LandingBatch]:
-    """Files grouped into runs: one per date range and contiguous stretch of partition values.
-
-    Files of one date range (a vendor drop, a streaming flush) make one run per contiguous
-    stretch of their symbols' partition values, in landing order within it.
-    """
-    by_range: dict[tuple[date, date], list[tuple[LandedFile, LandingKey]]] = {}
-    for landed, key in files:
-        by_range.setdefault((key.start, key.end), []).append((landed, key))
-    batches = []
-    for (start, end), group in sorted(by_range.items()):
-        for first, last in member_ranges([key.symbol for _, key in group]):
-            values = values_between(first, last)
-            members = [landed for landed, key in group if PARTITION_OF[key.symbol] in values]
-            batches.append(LandingBatch(tuple(members), start, end, first, last))
-    return batches
 
 
 def landing_run_config(keys: Sequence[str]) -> dict:

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 from dagster import (
     AssetCheckSeverity,
@@ -36,7 +35,6 @@ from dagster import (
 )
 from pydantic import Field
 
-from fin_assets.analytics.quality import RuleResult
 from fin_assets.analytics.schemas import (
     CORRELATION,
     DAILY_BARS,
@@ -62,6 +60,11 @@ from fin_assets.resources.storage import LakeResource, WarehouseResource
 from fin_assets.resources.warehouse import staged_relation
 from fin_assets.shared.lake_io import count_date_partitions, count_symbol_partitions
 from fin_assets.universe import load_universe
+from fin_assets.warehouse.check_rules import (
+    one_current_version_result,
+    range_key_results,
+    unique_dates_result,
+)
 from fin_assets.warehouse.model import (
     DERIVED_FROM_BARS,
     TABLES,
@@ -69,36 +72,17 @@ from fin_assets.warehouse.model import (
     symbol_rows,
     with_session_completeness,
 )
+from fin_assets.warehouse.queries import (
+    CURRENT_SYMBOLS_SQL,
+    DATE_KEYS_SQL,
+    SYMBOL_VERSIONS_SQL,
+    range_counts_query,
+)
 
 FACT_CHECKS = ["rows_match_lake", "unique_key"]
 # Steps writing the DuckDB file share this pool (limit 1): one writer process at a time.
 WAREHOUSE_POOL = "duckdb_warehouse"
 WAREHOUSE_KINDS = {"duckdb", "snowflake"}  # fin_assets.defs.catalog keeps the active engine's
-# The current version of every symbol, shown on dim_symbol's materialization (one row each).
-PREVIEW_COLUMNS = "symbol_key, symbol, name, asset_class, exchange, sector, valid_from"
-_EMPTY = pd.DataFrame()
-
-
-def _keys_result(name: str, stored: int, distinct: int, lake_rows: int) -> list[RuleResult]:
-    """Compare the warehouse's rows for the loaded range with the lake's."""
-    return [
-        RuleResult(
-            rule="rows_match_lake",
-            passed=stored == lake_rows,
-            failed_rows=abs(stored - lake_rows),
-            checked_rows=lake_rows,
-            sample=_EMPTY,
-            detail=f"{name}: {stored} rows in the warehouse for the range, {lake_rows} in the lake",
-        ),
-        RuleResult(
-            rule="unique_key",
-            passed=stored == distinct,
-            failed_rows=stored - distinct,
-            checked_rows=stored,
-            sample=_EMPTY,
-            detail=f"{name}: {stored} rows, {distinct} distinct keys in the loaded range",
-        ),
-    ]
 
 
 def _bars_dep(table: str) -> list[AssetDep]:
@@ -171,19 +155,8 @@ def fact_asset(
         )
         # A staged load is audited in its staging table, which holds exactly the range's rows.
         relation = table if staged_run is None else staged_relation(staged_run, table)
-        where = "trade_date BETWEEN ? AND ?"
-        params: list[object] = [start, end]
-        if symbols is not None:
-            where += f" AND symbol IN ({', '.join('?' for _ in symbols)})"
-            params += symbols
-        key_list = ", ".join(keys)
-        counts = db.query(
-            f"SELECT (SELECT count(*) FROM {relation} WHERE {where}) AS stored, "
-            f"(SELECT count(*) FROM (SELECT DISTINCT {key_list} FROM {relation} WHERE {where}) "
-            "k) AS distinct_keys",
-            params + params,
-        )
-        results = _keys_result(
+        counts = db.query(*range_counts_query(relation, keys, start, end, symbols))
+        results = range_key_results(
             table, int(counts["stored"].iloc[0]), int(counts["distinct_keys"].iloc[0]), inserted
         )
         record_partition_rows(context, written)
@@ -233,28 +206,6 @@ class DimSymbolConfig(Config):
     )
 
 
-def _versions_result(versions: pd.DataFrame, universe: list[str]) -> RuleResult:
-    """Each universe symbol has one current version; versions of a symbol do not overlap."""
-    current = versions[versions["is_current"]]
-    counts = current["symbol"].value_counts()
-    wrong = sorted(set(universe) - set(counts[counts == 1].index)) + sorted(
-        set(current["symbol"]) - set(universe)
-    )
-    ordered = versions.sort_values(["symbol", "valid_from", "symbol_key"])
-    previous_end = ordered.groupby("symbol")["valid_to"].shift(1)
-    overlapping = ordered[previous_end > ordered["valid_from"]]
-    failed = sorted(set(wrong) | set(overlapping["symbol"]))
-    return RuleResult(
-        rule="one_current_version",
-        passed=not failed,
-        failed_rows=len(failed),
-        checked_rows=len(versions),
-        sample=versions[versions["symbol"].isin(failed)],
-        detail=f"symbols without exactly one current version or with overlapping versions: "
-        f"{failed}",
-    )
-
-
 @asset(
     group_name="warehouse",
     check_specs=check_specs("dim_symbol", blocking=["one_current_version"]),
@@ -273,11 +224,9 @@ def dim_symbol(config: DimSymbolConfig, warehouse: WarehouseResource) -> Materia
     universe = load_universe()
     db = warehouse.get_warehouse()
     outcome = db.load_symbols(symbol_rows(universe), effective=effective)
-    versions = db.query(
-        "SELECT symbol_key, symbol, valid_from, valid_to, is_current FROM dim_symbol"
-    )
-    result = _versions_result(versions, [s.symbol for s in universe])
-    current = db.query(f"SELECT {PREVIEW_COLUMNS} FROM dim_symbol_current ORDER BY symbol")
+    versions = db.query(SYMBOL_VERSIONS_SQL)
+    result = one_current_version_result(versions, [s.symbol for s in universe])
+    current = db.query(CURRENT_SYMBOLS_SQL)
     return MaterializeResult(
         metadata={
             "dagster/row_count": len(versions),
@@ -288,18 +237,6 @@ def dim_symbol(config: DimSymbolConfig, warehouse: WarehouseResource) -> Materia
             "symbols_unchanged": outcome.unchanged,
         },
         check_results=[check_result("one_current_version", result)],
-    )
-
-
-def _unique_dates_result(frame: pd.DataFrame) -> RuleResult:
-    duplicated = frame[frame["date_key"].duplicated(keep=False)]
-    return RuleResult(
-        rule="unique_key",
-        passed=duplicated.empty,
-        failed_rows=len(duplicated),
-        checked_rows=len(frame),
-        sample=duplicated.head(20),
-        detail=f"{len(duplicated)} rows share a date_key",
     )
 
 
@@ -316,7 +253,7 @@ def dim_date(warehouse: WarehouseResource) -> MaterializeResult:
     rows = date_rows(HISTORY_START, end, load_universe())
     db = warehouse.get_warehouse()
     loaded = db.replace_all("dim_date", rows)
-    stored = db.query("SELECT date_key FROM dim_date")
+    stored = db.query(DATE_KEYS_SQL)
     dates = rows.to_pandas()
     recent = dates[dates["date"] <= date.today()].tail(PREVIEW_ROWS)
     return MaterializeResult(
@@ -325,5 +262,5 @@ def dim_date(warehouse: WarehouseResource) -> MaterializeResult:
             "range": f"{HISTORY_START}..{end}",
             PREVIEW: preview(recent),
         },
-        check_results=[check_result("unique_key", _unique_dates_result(stored))],
+        check_results=[check_result("unique_key", unique_dates_result(stored))],
     )

@@ -23,31 +23,16 @@ from dagster import (
     define_asset_job,
 )
 
-from fin_assets.analytics.quality import RuleResult
 from fin_assets.defs.common.checks import check_result, check_specs
 from fin_assets.defs.warehouse.assets import WAREHOUSE_POOL
 from fin_assets.resources.report_site import ReportSiteResource
 from fin_assets.resources.storage import LakeResource, WarehouseResource
+from fin_assets.warehouse.check_rules import covers_every_symbol_result
 
 if TYPE_CHECKING:
-    from fin_assets.warehouse.dashboard import DashboardData
+    pass
 
 REPORT_PREFIX = "reports/market_report"
-
-
-def _complete_result(data: DashboardData) -> RuleResult:
-    """Every symbol with daily bars has a chart, and the heat map covers them all."""
-    charted = set(data.symbols)
-    in_heat_map = set(data.correlation["symbol_a"])
-    missing = sorted(charted - in_heat_map)
-    return RuleResult(
-        rule="covers_every_symbol",
-        passed=bool(charted) and not missing,
-        failed_rows=len(missing),
-        checked_rows=len(charted),
-        sample=pd.DataFrame({"symbol": missing}),
-        detail=f"{len(charted)} symbols charted; missing from the correlation heat map: {missing}",
-    )
 
 
 @asset(
@@ -82,7 +67,9 @@ def market_report(
         },
         check_results=[
             check_result(
-                "covers_every_symbol", _complete_result(data), severity=AssetCheckSeverity.WARN
+                "covers_every_symbol",
+                covers_every_symbol_result(data),
+                severity=AssetCheckSeverity.WARN,
             )
         ],
     )
