@@ -1,8 +1,12 @@
-"""Check rules of the analytics datasets that the assets and the Spark jobs both evaluate, as
-fin_assets.analytics.quality RuleResults (fin_assets.defs.common.checks turns them into Dagster
-check results; the Spark jobs report them through Pipes)."""
+"""Check rules of the raw quotes, bars and analytics datasets, as fin_assets.analytics.quality
+RuleResults: the assets evaluate them (fin_assets.defs.common.checks turns them into Dagster
+check results), the Spark jobs too where they compute the same dataset (reported through
+Pipes). The warehouse's rules are in fin_assets.warehouse.check_rules."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
 
 import pandas as pd
 
@@ -50,4 +54,74 @@ def var_backtest_result(metrics: pd.DataFrame, label: str, confidence: float) ->
         sample=table.round(4),
         detail=detail,
         failed_partitions={} if rejected.empty else {(s, None): 1 for s in rejected["symbol"]},
+    )
+
+
+def payload_present_result(
+    missing: Sequence[Sequence[str]], checked_rows: int, payload: str = "payload"
+) -> quality.RuleResult:
+    """Rule "payload_present": none of the `checked_rows` session partitions lacks a raw
+    payload; `missing` lists those that do, as (symbol, ISO trade date)."""
+    absent = pd.DataFrame(missing, columns=["symbol", "trade_date"])
+    return quality.RuleResult(
+        rule="payload_present",
+        passed=not missing,
+        failed_rows=len(missing),
+        checked_rows=checked_rows,
+        sample=absent,
+        detail=f"{len(missing)} session partitions without a {payload}",
+        failed_partitions=quality.rows_by_partition(absent),
+    )
+
+
+def session_has_bars_result(no_data: Sequence[str], checked_rows: int) -> quality.RuleResult:
+    """Rule "session_has_bars": no session partition ("SYMBOL|date", in `no_data`) was answered
+    with a payload holding no bar (a later pull asks again)."""
+    rows = [entry.split("|") for entry in no_data]
+    return quality.RuleResult(
+        rule="session_has_bars",
+        passed=not rows,
+        failed_rows=len(rows),
+        checked_rows=checked_rows,
+        sample=pd.DataFrame(rows, columns=["symbol", "trade_date"]),
+        detail=f"{len(rows)} sessions answered without a bar (fetched again by the next pull)"
+        + (f": {', '.join(no_data[:20])}" if rows else ""),
+    )
+
+
+def ohlc_repaired_result(
+    repaired: Sequence[tuple[str, date, str, pd.Timestamp]], checked_rows: int
+) -> quality.RuleResult:
+    """Rule "ohlc_repaired": no bar of `checked_rows` was repaired by its source's OHLC policy;
+    `repaired` lists those that were, as (symbol, trade date, source, ts)."""
+    sample = pd.DataFrame(repaired, columns=["symbol", "trade_date", "source", "ts"])
+    sources = sorted({source for _, _, source, _ in repaired})
+    detail = (
+        f"{len(repaired)} of {checked_rows} bars repaired (high/low widened to cover "
+        f"open and close; sources {', '.join(sources)}; raw payloads kept as received)"
+        if repaired
+        else f"no bar of {checked_rows} needed an OHLC repair"
+    )
+    return quality.RuleResult(
+        rule="ohlc_repaired",
+        passed=not repaired,
+        failed_rows=len(repaired),
+        checked_rows=checked_rows,
+        sample=sample.head(quality.SAMPLE_SIZE),
+        detail=detail,
+    )
+
+
+def anomaly_result(frame: pd.DataFrame, kind: str, partitions: int) -> quality.RuleResult:
+    """Rule `kind` (an anomaly kind): the run's `partitions` hold no anomaly of that kind;
+    `frame` is the run's anomalies (column `anomaly`: the kind)."""
+    flagged = frame[frame["anomaly"] == kind]
+    return quality.RuleResult(
+        rule=kind,
+        passed=flagged.empty,
+        failed_rows=len(flagged),
+        checked_rows=partitions,
+        sample=flagged.head(quality.SAMPLE_SIZE),
+        detail=f"{len(flagged)} {kind.replace('_', ' ')} anomalies in the run's partitions",
+        failed_partitions=quality.rows_by_partition(flagged),
     )

@@ -3,7 +3,6 @@
 from collections.abc import Iterator
 from typing import Any
 
-import pandas as pd
 from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
@@ -13,7 +12,6 @@ from dagster import (
 )
 
 from fin_assets.analytics.anomalies import ANOMALY_KINDS, detect_anomalies
-from fin_assets.analytics.quality import RuleResult, rows_by_partition
 from fin_assets.analytics.schemas import ANOMALIES
 from fin_assets.defs.common.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.common.partition_metadata import record_partition_rows
@@ -22,22 +20,9 @@ from fin_assets.defs.common.partitions import (
     date_symbol_partitions,
 )
 from fin_assets.resources.storage import LakeResource
+from fin_assets.shared.check_rules import anomaly_result
 from fin_assets.shared.lake_io import from_date, over_daily_history, write_symbol_partitions
 from fin_assets.universe import load_universe
-
-
-def anomaly_result(frame: pd.DataFrame, kind: str, partitions: int) -> RuleResult:
-    """A warning check result listing the run's anomalies of one kind (over its partitions)."""
-    flagged = frame[frame["anomaly"] == kind]
-    return RuleResult(
-        rule=kind,
-        passed=flagged.empty,
-        failed_rows=len(flagged),
-        checked_rows=partitions,
-        sample=flagged.head(20),
-        detail=f"{len(flagged)} {kind.replace('_', ' ')} anomalies in the run's partitions",
-        failed_partitions=rows_by_partition(flagged),
-    )
 
 
 @asset(

@@ -45,6 +45,7 @@ from fin_assets.resources.lake_plausibility import check_bars_plausibility
 from fin_assets.resources.market_data import MarketDataResource
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
+from fin_assets.shared.check_rules import ohlc_repaired_result
 from fin_assets.shared.lake_io import read_scope, write_symbol_partitions
 from fin_assets.universe import load_universe
 
@@ -129,22 +130,7 @@ class OhlcRepairs:
 
     def check(self, checked_rows: int) -> AssetCheckResult:
         """The WARN check `ohlc_repaired`: fails (as a warning) when any bar was repaired."""
-        sample = pd.DataFrame(self.repaired, columns=["symbol", "trade_date", "source", "ts"])
-        sources = sorted({source for _, _, source, _ in self.repaired})
-        detail = (
-            f"{len(self.repaired)} of {checked_rows} bars repaired (high/low widened to cover "
-            f"open and close; sources {', '.join(sources)}; raw payloads kept as received)"
-            if self.repaired
-            else f"no bar of {checked_rows} needed an OHLC repair"
-        )
-        result = quality.RuleResult(
-            rule="ohlc_repaired",
-            passed=not self.repaired,
-            failed_rows=len(self.repaired),
-            checked_rows=checked_rows,
-            sample=sample.head(quality.SAMPLE_SIZE),
-            detail=detail,
-        )
+        result = ohlc_repaired_result(self.repaired, checked_rows)
         return check_result("ohlc_repaired", result, AssetCheckSeverity.WARN)
 
 

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import pandas as pd
 from dagster import (
     AssetExecutionContext,
     Config,
@@ -59,7 +58,6 @@ from pydantic import Field
 
 from fin_assets.analytics.market_calendar import is_session
 from fin_assets.analytics.plausibility import PlausibilityRules
-from fin_assets.analytics.quality import RuleResult, rows_by_partition
 from fin_assets.defs.common.checks import check_result
 from fin_assets.defs.common.jobs import SYMBOL_HISTORY
 from fin_assets.defs.common.partition_ranges import rectangle_tags
@@ -93,6 +91,7 @@ from fin_assets.landing.limits import LandingLimits
 from fin_assets.resources.lake import ObjectInfo, ParquetLake
 from fin_assets.resources.raw_store import raw_partition_prefix
 from fin_assets.resources.storage import LakeResource
+from fin_assets.shared.check_rules import payload_present_result
 from fin_assets.universe import load_universe
 
 # Seconds between landing listings: a file waits at most this long for its run request.
@@ -301,16 +300,7 @@ def ingest_landing_run(
         for symbol, d in sessions
         if not lake.list_objects(raw_partition_prefix(LANDING_VENDOR, symbol, str(d)))
     ]
-    absent = pd.DataFrame(missing, columns=["symbol", "trade_date"])
-    presence = RuleResult(
-        rule="payload_present",
-        passed=not missing,
-        failed_rows=len(missing),
-        checked_rows=len(sessions),
-        sample=absent,
-        detail=f"{len(missing)} session partitions without a landing payload",
-        failed_partitions=rows_by_partition(absent),
-    )
+    presence = payload_present_result(missing, len(sessions), "landing payload")
     rows = sum(f.rows for f in accepted)
     stored = sum(f.payloads_stored for f in accepted)
     context.log.info(f"{len(keys)} landing files: {rows} rows, {stored} payloads stored")

@@ -20,7 +20,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -37,7 +36,6 @@ from dagster import (
     op,
 )
 
-from fin_assets.analytics.quality import RuleResult, rows_by_partition
 from fin_assets.defs.common.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.common.partition_scope import PartitionScope, date_symbol_scope
 from fin_assets.defs.common.partitions import date_symbol_partitions
@@ -57,6 +55,7 @@ from fin_assets.resources.market_data import (
 from fin_assets.resources.raw_store import raw_partition_prefix, store_payload, stored_bar_count
 from fin_assets.resources.storage import LakeResource
 from fin_assets.resources.vendors.routing import VENDOR_POOLS
+from fin_assets.shared.check_rules import payload_present_result, session_has_bars_result
 from fin_assets.universe import Symbol, load_universe
 
 # Fetch step name suffix → the concurrency pool the step takes (limit 1 each by default, see
@@ -204,16 +203,7 @@ def collect_raw_quotes(
         yield from with_run_checks(context, *landing.check_results, _session_has_bars([], scope))
         return
     total = _in_scope_order(scope, list(summaries.values()))
-    missing = pd.DataFrame(total.missing, columns=["symbol", "trade_date"])
-    presence = RuleResult(
-        rule="payload_present",
-        passed=not total.missing,
-        failed_rows=len(total.missing),
-        checked_rows=scope.partition_count - total.no_session,
-        sample=missing,
-        detail=f"{len(total.missing)} session partitions without a payload",
-        failed_partitions=rows_by_partition(missing),
-    )
+    presence = payload_present_result(total.missing, scope.partition_count - total.no_session)
     details = {
         "lineage": MetadataValue.json(total.lineage),
         "no_data": MetadataValue.json(total.no_data),
@@ -244,16 +234,7 @@ def collect_raw_quotes(
 
 def _session_has_bars(no_data: Sequence[str], scope: PartitionScope) -> AssetCheckResult:
     """WARN check: the session partitions ("SYMBOL|date") whose payload holds no bar."""
-    rows = [entry.split("|") for entry in no_data]
-    result = RuleResult(
-        rule="session_has_bars",
-        passed=not rows,
-        failed_rows=len(rows),
-        checked_rows=scope.partition_count,
-        sample=pd.DataFrame(rows, columns=["symbol", "trade_date"]),
-        detail=f"{len(rows)} sessions answered without a bar (fetched again by the next pull)"
-        + (f": {', '.join(no_data[:20])}" if rows else ""),
-    )
+    result = session_has_bars_result(no_data, scope.partition_count)
     return check_result("session_has_bars", result, AssetCheckSeverity.WARN)
 
 
