@@ -1,18 +1,13 @@
-"""Check rules of the warehouse tables and the market report, as fin_assets.analytics.quality
-RuleResults computed from what the warehouse answered (fin_assets.defs turns them into Dagster
-check results)."""
+"""Check rules of the warehouse tables, as fin_assets.analytics.quality RuleResults computed
+from what the warehouse answered (fin_assets.defs turns them into Dagster check results). The
+market report's rule is in fin_assets.warehouse.report_rules."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from fin_assets.analytics.quality import SAMPLE_SIZE, RuleResult
 from fin_assets.warehouse.staleness import REFRESH_COMMAND
-
-if TYPE_CHECKING:
-    from fin_assets.warehouse.dashboard import DashboardData
 
 BARS_CURRENT = "bars_current"
 _EMPTY = pd.DataFrame()
@@ -102,20 +97,4 @@ def bars_current_result(table: str, stale: pd.DataFrame, checked_rows: int) -> R
         sample=stale.head(SAMPLE_SIZE),
         detail=detail,
         failed_partitions=failed,
-    )
-
-
-def covers_every_symbol_result(data: DashboardData) -> RuleResult:
-    """`covers_every_symbol` of the market report: every symbol with daily bars has a chart,
-    and the correlation heat map covers them all."""
-    charted = set(data.symbols)
-    in_heat_map = set(data.correlation["symbol_a"])
-    missing = sorted(charted - in_heat_map)
-    return RuleResult(
-        rule="covers_every_symbol",
-        passed=bool(charted) and not missing,
-        failed_rows=len(missing),
-        checked_rows=len(charted),
-        sample=pd.DataFrame({"symbol": missing}),
-        detail=f"{len(charted)} symbols charted; missing from the correlation heat map: {missing}",
     )

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Set
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dagster import AssetCheckKey, AssetKey, AssetSelection, PartitionsDefinition
-from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
 FRESHNESS_CHECK = "freshness"
 

@@ -27,7 +27,7 @@ from fin_assets.defs.common.checks import check_result, check_specs
 from fin_assets.defs.warehouse.assets import WAREHOUSE_POOL
 from fin_assets.resources.report_site import ReportSiteResource
 from fin_assets.resources.storage import LakeResource, WarehouseResource
-from fin_assets.warehouse.check_rules import covers_every_symbol_result
+from fin_assets.warehouse.report_rules import covers_every_symbol_result
 
 if TYPE_CHECKING:
     pass
