@@ -12,13 +12,14 @@ Broker: librdkafka's mock cluster in this process (real Kafka protocol over TCP 
    `--symbols` is materialized first (reference_job, symbol_history_job), then that day's
    session is replayed `--speed` times faster than real time for `--latency-seconds` while the
    writer runs as `fin-assets stream land` (a separate process, default 30-s micro-batches)
-   and `dagster-daemon run` carries the files to the warehouse: the landing sensor ticks every
-   LANDING_SENSOR_INTERVAL_SECONDS, declarative automation every EVALUATION_INTERVAL_SECONDS,
+   and `dagster-daemon run` carries the files to the warehouse: the landing sensor ticks on every
+   loop of the sensor daemon (5 s), declarative automation every EVALUATION_INTERVAL_SECONDS,
    each run is launched as its own process from the queue (instance on a throw-away Postgres
    database, lake a local folder, warehouse DuckDB). A minute bar's latency runs from the
-   publish of its closing heartbeat to the fact_signal materialization of its symbol and day
-   (the asset materializes after its warehouse transaction commits) in the first landing_job
-   run that took the bar's landing file (the file is in the run's config). Runs start from
+   publish of its closing heartbeat to the end of the first landing_job run that took the
+   bar's landing file (the file is in the run's config) and loaded its symbol's signal row:
+   a run's writes are published, visible to readers, when its last step succeeded, just before
+   the run ends (write-audit-publish, fin_assets.defs.publish). Runs start from
    the instance's run launcher, `--run-launcher` (fin_assets.run_launcher; default `fork`).
 
 The output names the CPU and the load average before and after each part (the machine may be
@@ -122,26 +123,27 @@ def throughput(bootstrap: str, days: int) -> None:
 
 
 def landing_signal_times(instance: DagsterInstance) -> dict[str, tuple[float, float]]:
-    """For each landing file taken by a finished landing_job run: (that run's start, its
-    fact_signal materialization of the file's symbol), epoch seconds; the first such run."""
+    """For each landing file taken by a succeeded landing_job run that loaded the fact_signal
+    partition of the file's symbol: (that run's start, its end), epoch seconds; the first such
+    run. The run's end is when its writes are visible: a run's writes are staged and published
+    when its last step succeeded (fin_assets.defs.publish), just before the run succeeds."""
     times: dict[str, tuple[float, float]] = {}
     runs = instance.get_runs(
         RunsFilter(job_name="landing_job", statuses=[DagsterRunStatus.SUCCESS])
     )
-    started_at = {run.run_id: instance.get_run_stats(run.run_id).start_time or 0.0 for run in runs}
-    for run in sorted(runs, key=lambda run: started_at[run.run_id]):
-        loaded = {}
+    stats = {run.run_id: instance.get_run_stats(run.run_id) for run in runs}
+    for run in sorted(runs, key=lambda run: stats[run.run_id].start_time or 0.0):
+        loaded = set()
         for record in instance.get_records_for_run(
             run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
         ).records:
             event = record.event_log_entry.dagster_event
             if event.asset_key == AssetKey("fact_signal"):
-                symbol = str(event.partition).split("|")[1]
-                loaded.setdefault(symbol, record.event_log_entry.timestamp)
+                loaded.add(str(event.partition).split("|")[1])
+        run_stats = stats[run.run_id]
         for key in run.run_config["ops"]["raw_quotes"]["config"]["landing_keys"]:
-            symbol = key.split("/")[1]
-            if symbol in loaded:
-                times.setdefault(key, (started_at[run.run_id], loaded[symbol]))
+            if key.split("/")[1] in loaded:
+                times.setdefault(key, (run_stats.start_time or 0.0, run_stats.end_time or 0.0))
     return times
 
 
@@ -302,7 +304,8 @@ def signal_latency(
     print(
         f"{len(delays)} minute bars ({len(symbols)} symbols, {minutes} market minutes of "
         f"{LATENCY_DAY} at {speed}x; writer flushes every {WriterConfig().flush_seconds:.0f} s; "
-        f"dagster-daemon: landing sensor every {LANDING_SENSOR_INTERVAL_SECONDS} s, automation "
+        f"dagster-daemon: landing sensor every daemon loop (min. interval "
+        f"{LANDING_SENSOR_INTERVAL_SECONDS} s), automation "
         f"every {EVALUATION_INTERVAL_SECONDS} s; runs {dict(jobs)}; {missing} not reaching a "
         "signal row)"
     )
