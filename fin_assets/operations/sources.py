@@ -1,8 +1,8 @@
 """The metrics' observations, read from the platform's stores at scrape time.
 
-- the Dagster instance: run records (job, status, start and end; read incrementally:
-  RunHistory), step stats of each job's
-  newest finished run, the latest completed evaluation of every asset check of the code
+- the Dagster instance: the runs per job and status with their wall times, aggregated in SQL
+  (operations/run_summary.py: never one record per run), step stats of each job's newest
+  finished run, the latest completed evaluation of every asset check of the code
   location, every check's evaluations summed over the runs (read incrementally: CheckTotals),
   the latest materialization of every asset, the stream status (the newest
   stream_landing_status materialization's metadata) and the successful landing runs' file
@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -35,7 +35,6 @@ from dagster import (
     AssetCheckKey,
     AssetKey,
     DagsterInstance,
-    DagsterRunStatus,
     EventLogEntry,
     RunsFilter,
 )
@@ -47,19 +46,17 @@ from prometheus_client.core import Metric
 from pyrate_limiter import Rate, TokenBucket
 from sqlalchemy import create_engine, inspect, make_url, text
 
-from fin_assets.defs.landing import LANDING_RUN_KEY_TAG, landing_job
 from fin_assets.defs.warehouse import WAREHOUSE_POOL
 from fin_assets.landing.contract import LANDING_PREFIX, QUARANTINE_PREFIX
 from fin_assets.landing.cursor import LandedFile
 from fin_assets.operations.config import OperationsConfig
 from fin_assets.operations.metrics import (
-    FINISHED_STATUSES,
     AssetObservation,
     CheckObservation,
     CheckTotal,
     DatasetStats,
     QuotaState,
-    RunObservation,
+    RunSummary,
     StepObservation,
     StreamObservation,
     Usage,
@@ -75,6 +72,7 @@ from fin_assets.operations.metrics import (
     vendor_metrics,
     warehouse_metrics,
 )
+from fin_assets.operations.run_summary import ingested_landing_versions, run_summary
 from fin_assets.resources.environments import lake_resource, limiter_store_url, warehouse_resource
 from fin_assets.resources.lake import ObjectInfo, ParquetLake
 from fin_assets.resources.storage import opened_warehouse
@@ -88,85 +86,11 @@ ERROR_REPORT_SUFFIX = ".error.json"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class RunEntry:
-    """What the exporter keeps of one run: its observation, id, creation time (Unix seconds)
-    and landing file versions (tag `fin/landing_run_key`, landing runs only)."""
-
-    observation: RunObservation
-    run_id: str
-    created: float
-    landing_versions: tuple[str, ...]
-
-
-class RunHistory:
-    """Every run of the instance, kept between scrapes.
-
-    The first call reads every run record; each later call only the runs updated since the
-    newest update already read (RunsFilter(updated_after), less `overlap_seconds` for runs
-    written by hosts whose clocks differ), and every `full_interval_seconds` all of them again:
-    a deleted run leaves the metrics then. A scrape's cost depends on the runs that changed,
-    not on the history.
-    """
-
-    def __init__(
-        self,
-        instance: DagsterInstance,
-        full_interval_seconds: float = 3600.0,
-        overlap_seconds: float = 60.0,
-    ) -> None:
-        self.instance = instance
-        self.full_interval_seconds = full_interval_seconds
-        self.overlap_seconds = overlap_seconds
-        self._runs: dict[str, RunEntry] = {}
-        self._newest_update: datetime | None = None
-        self._full_read_at = float("-inf")
-        self._lock = threading.Lock()
-
-    def __call__(self) -> list[RunEntry]:
-        with self._lock:
-            if time.monotonic() - self._full_read_at >= self.full_interval_seconds:
-                records = self.instance.get_run_records()
-                self._runs, self._full_read_at = {}, time.monotonic()
-            else:
-                since = self._newest_update
-                records = self.instance.get_run_records(
-                    RunsFilter(updated_after=since - timedelta(seconds=self.overlap_seconds))
-                    if since is not None
-                    else None
-                )
-            for record in records:
-                run = record.dagster_run
-                versions = (
-                    run.tags.get(LANDING_RUN_KEY_TAG, "")
-                    if run.job_name == landing_job.name
-                    else ""
-                )
-                self._runs[run.run_id] = RunEntry(
-                    RunObservation(
-                        run.job_name, run.status.value, record.start_time, record.end_time
-                    ),
-                    run.run_id,
-                    record.create_timestamp.timestamp(),
-                    tuple(version for version in versions.split(",") if version),
-                )
-                if self._newest_update is None or record.update_timestamp > self._newest_update:
-                    self._newest_update = record.update_timestamp
-            return list(self._runs.values())
-
-
-def step_observations(instance: DagsterInstance, runs: Iterable[RunEntry]) -> list[StepObservation]:
-    """Steps of each job's newest (last created) finished run."""
-    newest: dict[str, RunEntry] = {}
-    for run in runs:
-        job = run.observation.job
-        if run.observation.status in FINISHED_STATUSES and (
-            job not in newest or newest[job].created < run.created
-        ):
-            newest[job] = run
+def step_observations(instance: DagsterInstance, summary: RunSummary) -> list[StepObservation]:
+    """Steps of each job's newest finished run (by end time)."""
     steps = []
-    for job, run in newest.items():
-        for stats in instance.get_run_step_stats(run.run_id):
+    for job, (run_id, _) in summary.last_finished.items():
+        for stats in instance.get_run_step_stats(run_id):
             seconds = (
                 stats.end_time - stats.start_time
                 if stats.start_time is not None and stats.end_time is not None
@@ -175,19 +99,6 @@ def step_observations(instance: DagsterInstance, runs: Iterable[RunEntry]) -> li
             status = stats.status.value if stats.status is not None else "UNKNOWN"
             steps.append(StepObservation(job, stats.step_key, status, seconds))
     return steps
-
-
-def ingested_landing_versions(runs: Iterable[RunEntry]) -> dict[str, float]:
-    """`key@etag` of every landing file a successful landing run took → when the first such
-    run ended (the file's rows were then in the warehouse: landing_job ends with the facts)."""
-    ended: dict[str, float] = {}
-    for run in runs:
-        end = run.observation.end
-        if run.observation.status != DagsterRunStatus.SUCCESS.value or end is None:
-            continue
-        for version in run.landing_versions:
-            ended[version] = min(end, ended.get(version, end))
-    return ended
 
 
 def check_observations(
@@ -564,7 +475,6 @@ class PlatformSources:
         self.lake = lake_resource(self.settings).get_lake()
         self._etags: dict[tuple[str, datetime, int], str] = {}
         self.check_totals = CheckTotals(self.instance, self.check_keys)
-        self.runs = RunHistory(self.instance)
         self.listing = Cached(lambda: lake_listing(self.lake), self.interval_seconds)
         self.row_counts = Cached(
             lambda: warehouse_row_counts(self.settings, self.instance), self.interval_seconds
@@ -582,10 +492,10 @@ class PlatformSources:
 
     def instance_metrics(self) -> list[Metric]:
         now = time.time()
-        runs = self.runs()
+        summary = run_summary(self.instance)
         return [
-            *run_metrics([run.observation for run in runs], now),
-            *step_metrics(step_observations(self.instance, runs)),
+            *run_metrics(summary, now),
+            *step_metrics(step_observations(self.instance, summary)),
             *check_metrics(check_observations(self.instance, self.check_keys)),
             *check_total_metrics(self.check_totals()),
             *asset_metrics(asset_observations(self.instance, self.asset_keys, self.config), now),
@@ -601,7 +511,7 @@ class PlatformSources:
 
     def lake_metrics(self) -> list[Metric]:
         infos = self.listing()
-        landing = landing_reading(self.etag, infos, ingested_landing_versions(self.runs()))
+        landing = landing_reading(self.etag, infos, ingested_landing_versions(self.instance))
         return [
             *lake_metrics(dataset_stats(infos), raw_payloads(infos)),
             *landing_metrics(landing.states, landing.latencies),
@@ -614,11 +524,10 @@ class PlatformSources:
     def cost_metrics(self) -> list[Metric]:
         infos = self.listing()
         spark = run = 0.0
-        for observation in (run.observation for run in self.runs()):
-            seconds = observation.seconds or 0.0
-            if observation.job in self.config.spark_jobs:
-                spark += seconds
+        for group in run_summary(self.instance).groups:
+            if group.job in self.config.spark_jobs:
+                spark += group.durations.total
             else:
-                run += seconds
+                run += group.durations.total
         usage = Usage(len(infos), sum(info.size for info in infos), spark, run)
         return cost_metrics(usage, self.config.prices, self.config.budget_usd)

@@ -17,7 +17,7 @@ from fin_assets.analytics.quality import RuleResult
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.operations.metrics import CheckTotal, check_total_metrics
 from fin_assets.operations.sources import CheckTotals
-from fin_assets_tests.operations.test_metrics import samples
+from fin_assets_tests.operations.samples import samples
 
 
 class BarsConfig(Config):
