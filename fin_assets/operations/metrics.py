@@ -31,6 +31,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from fin_assets.analytics.ohlc_policy import OHLC_TOLERANCE
+
 logger = logging.getLogger(__name__)
 
 PREFIX = "fin_assets"
@@ -459,6 +461,20 @@ def landing_metrics(states: Mapping[str, int], latencies: Sequence[float]) -> li
         {(): DurationTotals.of(latencies)} if latencies else {},
     )
     return [files, latency]
+
+
+def ohlc_refused_metrics(refused: Mapping[str, int]) -> list[Metric]:
+    """Bars refused by the OHLC policy's tolerance, per source (`landing`: in the quarantined
+    landing files the lake holds, from their error reports)."""
+    family = GaugeMetricFamily(
+        _name("ohlc_refused_bars"),
+        f"Bars refused by the OHLC tolerance (high/low missing open/close by more than "
+        f"{OHLC_TOLERANCE:.1%}), per source; landing: in the quarantined files the lake holds.",
+        labels=["source"],
+    )
+    for source, count in sorted(refused.items()):
+        family.add_metric([source], count)
+    return [family]
 
 
 def vendor_metrics(

@@ -12,6 +12,8 @@
   grouped by top-level folder; raw payloads per vendor (`raw/{vendor}/...`); landing files by
   state: `ingested` (a successful landing run took this version, key and etag), `quarantined`
   (under `quarantine/`, error reports not counted) and `waiting` (every other landing file);
+  bars refused by the OHLC tolerance in the quarantined files (their error reports'
+  `ohlc_refused_bars`, each report read once);
 - the vendor limiter store (fin_assets.resources.vendors.limiter_store): the token-bucket
   state of each (vendor, key, quotas) row, turned into the calls each quota admits now, and
   the vendors' call, throttle and retry counts.
@@ -66,6 +68,7 @@ from fin_assets.operations.metrics import (
     cost_metrics,
     lake_metrics,
     landing_metrics,
+    ohlc_refused_metrics,
     run_metrics,
     step_metrics,
     stream_metrics,
@@ -345,6 +348,18 @@ def landing_reading(
     return LandingReading(states, latencies)
 
 
+def quarantined_refused_bars(
+    refused_in: Callable[[ObjectInfo], int], infos: Iterable[ObjectInfo]
+) -> int:
+    """Bars refused by the OHLC tolerance in the quarantined landing files of the listing: the
+    sum of their error reports' `ohlc_refused_bars` (`refused_in` reads one report's)."""
+    return sum(
+        refused_in(info)
+        for info in infos
+        if info.key.split("/", 1)[0] == QUARANTINE_PREFIX and info.key.endswith(ERROR_REPORT_SUFFIX)
+    )
+
+
 def warehouse_row_counts(settings: Settings, instance: DagsterInstance) -> dict[str, int] | None:
     """Rows per warehouse table; None when the local DuckDB file is being written.
 
@@ -474,6 +489,7 @@ class PlatformSources:
     def __post_init__(self) -> None:
         self.lake = lake_resource(self.settings).get_lake()
         self._etags: dict[tuple[str, datetime, int], str] = {}
+        self._refused: dict[tuple[str, datetime, int], int] = {}
         self.check_totals = CheckTotals(self.instance, self.check_keys)
         self.listing = Cached(lambda: lake_listing(self.lake), self.interval_seconds)
         self.row_counts = Cached(
@@ -509,12 +525,22 @@ class PlatformSources:
             self._etags[version] = self.lake.object_etag(info.key)
         return self._etags[version]
 
+    def refused_in(self, info: ObjectInfo) -> int:
+        """`ohlc_refused_bars` of the error report at `info` (0 in reports without it), read
+        once per (key, last-modified time, size): reports are never overwritten."""
+        version = (info.key, info.last_modified, info.size)
+        if version not in self._refused:
+            report = json.loads(self.lake.get_object(info.key))
+            self._refused[version] = int(report.get("ohlc_refused_bars", 0))
+        return self._refused[version]
+
     def lake_metrics(self) -> list[Metric]:
         infos = self.listing()
         landing = landing_reading(self.etag, infos, ingested_landing_versions(self.instance))
         return [
             *lake_metrics(dataset_stats(infos), raw_payloads(infos)),
             *landing_metrics(landing.states, landing.latencies),
+            *ohlc_refused_metrics({"landing": quarantined_refused_bars(self.refused_in, infos)}),
         ]
 
     def vendor_metrics(self) -> list[Metric]:
