@@ -3,7 +3,8 @@
 - the Dagster instance: the runs per job and status with their wall times, aggregated in SQL
   (operations/run_summary.py: never one record per run), step stats of each job's newest
   finished run, the latest completed evaluation of every asset check of the code
-  location, every check's evaluations summed over the runs (read incrementally: CheckTotals),
+  location, every check's evaluations summed over the runs (summed in SQL at the first
+  scrape, then read incrementally: CheckTotals),
   the latest materialization of every asset, the stream status (the newest
   stream_landing_status materialization's metadata) and the successful landing runs' file
   keys (tag `fin/landing_run_key`: `key@etag`, comma-separated);
@@ -41,12 +42,24 @@ from dagster import (
     RunsFilter,
 )
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.sqlalchemy_compat import db_select
 from dagster._serdes import deserialize_value
 from prometheus_client.core import Metric
 from pyrate_limiter import Rate, TokenBucket
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    cast,
+    create_engine,
+    func,
+    inspect,
+    make_url,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 from fin_assets.defs.warehouse import WAREHOUSE_POOL
 from fin_assets.landing.contract import LANDING_PREFIX, QUARANTINE_PREFIX
@@ -139,16 +152,31 @@ class _Tally:
     failed_rows: int = 0
 
 
+def _event_field(connection: Connection, *path: str) -> Any:
+    """The text at `path` under the serialized evaluation event's AssetCheckEvaluation
+    (`dagster_event.event_specific_data`), extracted by the database: PostgreSQL's
+    jsonb_extract_path_text, SQLite's and MySQL's json_extract."""
+    column = AssetCheckExecutionsTable.c.evaluation_event
+    full = ("dagster_event", "event_specific_data", *path)
+    if connection.dialect.name == "postgresql":
+        return func.jsonb_extract_path_text(cast(column, JSONB), *full)
+    return func.json_extract(column, "$." + ".".join(full))
+
+
 class CheckTotals:
     """Each check's evaluations summed over every run, read incrementally across scrapes.
 
     The instance keeps one execution row per check and run (one per partition for partitioned
     checks), created PLANNED when the run starts and completed in place by its evaluation.
-    Each call reads, in one query per `page_size` rows, only the rows with an id above the
-    cursor (every check at once), then the rows left PLANNED at earlier calls: a completed row
-    is counted, a PLANNED row is kept for the next call while its run has not finished. A check
-    is counted once per run (`counted`: the metadata of a ranged run's evaluation is the
-    run's). A scrape's cost depends on the new evaluations, not on the history.
+    The first call sums the history in SQL (`_sum_history`: the evaluations' `checked_rows` and
+    `failed_rows` metadata extracted from their serialized events by the database's JSON
+    functions, once per check and run, grouped per check): its answer is one row per check,
+    whatever the history's length. Each later call reads, in one query per `page_size` rows,
+    only the rows with an id above the cursor (every check at once), then the rows left
+    PLANNED at earlier calls: a completed row is counted, a PLANNED row is kept for the next
+    call while its run has not finished. A check is counted once per run (`counted`: the
+    metadata of a ranged run's evaluation is the run's). A scrape's cost depends on the new
+    evaluations, not on the history.
     """
 
     def __init__(
@@ -165,16 +193,10 @@ class CheckTotals:
 
     def __call__(self) -> list[CheckTotal]:
         with self._lock:
-            rows = self._read(AssetCheckExecutionsTable.c.id.in_(sorted(self._pending)))
-            self._pending.clear()
-            while True:
-                page = self._read(AssetCheckExecutionsTable.c.id > self.cursor)
-                rows += page
-                if page:
-                    self.cursor = page[-1]["id"]
-                if len(page) < self.page_size:
-                    break
-            self._count(rows)
+            if self.cursor == 0:
+                self._sum_history()
+            else:
+                self._read_new()
             return [
                 CheckTotal(
                     asset=key.asset_key.to_user_string(),
@@ -187,6 +209,89 @@ class CheckTotals:
                 for key, tally in self._tallies.items()
                 if tally.evaluations
             ]
+
+    def _read_new(self) -> None:
+        """Count the rows PLANNED at the previous call and those above the cursor."""
+        rows = self._read(AssetCheckExecutionsTable.c.id.in_(sorted(self._pending)))
+        self._pending.clear()
+        while True:
+            page = self._read(AssetCheckExecutionsTable.c.id > self.cursor)
+            rows += page
+            if page:
+                self.cursor = page[-1]["id"]
+            if len(page) < self.page_size:
+                break
+        self._count(rows)
+
+    def _sum_history(self) -> None:
+        """Tally every completed evaluation up to the newest row now, in SQL; keep the rows of
+        runs still in progress as the incremental reads expect (PLANNED rows pending, the
+        checks they already evaluated counted)."""
+        table = AssetCheckExecutionsTable.c
+        planned = AssetCheckExecutionRecordStatus.PLANNED.value
+        unfinished = self.instance.get_run_ids(RunsFilter(statuses=list(NOT_FINISHED_STATUSES)))
+        with self.instance.event_log_storage.index_connection() as connection:
+            cursor = connection.execute(select(func.max(table.id))).scalar() or 0
+            upto = table.id <= cursor
+            completed = (
+                upto & (table.execution_status != planned) & table.evaluation_event.isnot(None)
+            )
+            per_run = (
+                select(
+                    table.asset_key,
+                    table.check_name,
+                    func.max(_event_field(connection, "severity", "__enum__")).label("severity"),
+                    func.max(_event_field(connection, "metadata", "checked_rows", "value")).label(
+                        "checked"
+                    ),
+                    func.max(_event_field(connection, "metadata", "failed_rows", "value")).label(
+                        "failed"
+                    ),
+                )
+                .where(completed)
+                .group_by(table.asset_key, table.check_name, table.run_id)
+                .subquery()
+            )
+            sums = connection.execute(
+                select(
+                    per_run.c.asset_key,
+                    per_run.c.check_name,
+                    func.max(per_run.c.severity),
+                    func.count(),
+                    func.sum(cast(per_run.c.checked, BigInteger)),
+                    func.sum(cast(per_run.c.failed, BigInteger)),
+                ).group_by(per_run.c.asset_key, per_run.c.check_name)
+            ).all()
+            in_progress = (
+                connection.execute(
+                    select(
+                        table.id,
+                        table.run_id,
+                        table.asset_key,
+                        table.check_name,
+                        table.execution_status,
+                    ).where(upto & table.run_id.in_(unfinished))
+                ).all()
+                if unfinished
+                else []
+            )
+        for asset_key, check_name, severity, evaluations, checked, failed in sums:
+            key = self._keys.get((asset_key, check_name))
+            if key is None:
+                continue
+            self._tallies[key] = _Tally(
+                severity=str(severity).removeprefix("AssetCheckSeverity."),
+                evaluations=int(evaluations),
+                checked_rows=int(checked or 0),
+                failed_rows=int(failed or 0),
+            )
+        for row_id, run_id, asset_key, check_name, status in in_progress:
+            key = self._keys.get((asset_key, check_name))
+            if status == planned:
+                self._pending[row_id] = run_id
+            elif key is not None:
+                self._counted.add((key, run_id))
+        self.cursor = cursor
 
     def _read(self, condition: Any) -> list[Mapping[str, Any]]:
         table = AssetCheckExecutionsTable
