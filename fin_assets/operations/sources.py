@@ -155,12 +155,18 @@ class _Tally:
 def _event_field(connection: Connection, *path: str) -> Any:
     """The text at `path` under the serialized evaluation event's AssetCheckEvaluation
     (`dagster_event.event_specific_data`), extracted by the database: PostgreSQL's
-    jsonb_extract_path_text, SQLite's and MySQL's json_extract."""
+    jsonb_extract_path_text, otherwise SQLite's json_extract (the instance storages the
+    project creates)."""
     column = AssetCheckExecutionsTable.c.evaluation_event
     full = ("dagster_event", "event_specific_data", *path)
     if connection.dialect.name == "postgresql":
         return func.jsonb_extract_path_text(cast(column, JSONB), *full)
     return func.json_extract(column, "$." + ".".join(full))
+
+
+def _metadata_value(connection: Connection, name: str) -> Any:
+    """The `value` of the evaluation's metadata entry `name`, as text (_event_field)."""
+    return _event_field(connection, "metadata", name, "value")
 
 
 class CheckTotals:
@@ -241,11 +247,9 @@ class CheckTotals:
                     table.asset_key,
                     table.check_name,
                     func.max(_event_field(connection, "severity", "__enum__")).label("severity"),
-                    func.max(_event_field(connection, "metadata", "checked_rows", "value")).label(
-                        "checked"
-                    ),
-                    func.max(_event_field(connection, "metadata", "failed_rows", "value")).label(
-                        "failed"
+                    *(
+                        func.max(cast(_metadata_value(connection, name), BigInteger)).label(name)
+                        for name in ("checked_rows", "failed_rows")
                     ),
                 )
                 .where(completed)
@@ -258,8 +262,8 @@ class CheckTotals:
                     per_run.c.check_name,
                     func.max(per_run.c.severity),
                     func.count(),
-                    func.sum(cast(per_run.c.checked, BigInteger)),
-                    func.sum(cast(per_run.c.failed, BigInteger)),
+                    func.sum(per_run.c.checked_rows),
+                    func.sum(per_run.c.failed_rows),
                 ).group_by(per_run.c.asset_key, per_run.c.check_name)
             ).all()
             in_progress = (
