@@ -452,6 +452,10 @@ class ParquetLake:
             self._staged_files(dataset, symbol)
         )
 
+    def staged_dates(self, dataset: str, symbol: str | None = None) -> set[date]:
+        """Trade dates whose partition the lake's run staged (empty when it stages no run)."""
+        return set(self._staged_files(dataset, symbol))
+
     def _requested_partition_files(
         self, dataset: str, symbol: str | None, dates: list[date]
     ) -> dict[date, pafs.FileInfo]:
