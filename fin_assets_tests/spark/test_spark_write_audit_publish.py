@@ -24,6 +24,7 @@ from dagster import (
     Definitions,
     ExecuteInProcessResult,
     Failure,
+    RunConfig,
     asset,
     define_asset_job,
 )
@@ -33,6 +34,7 @@ from fin_assets.analytics.indicators import compute_indicators
 from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS, INTRADAY_BARS
 from fin_assets.defs.analytics import technical_indicators
 from fin_assets.defs.bars import daily_bars
+from fin_assets.defs.compaction import CompactionConfig, compacted_assets, compacted_key
 from fin_assets.defs.partition_ranges import rectangle_tags
 from fin_assets.defs.partitions import SYMBOLS as UNIVERSE
 from fin_assets.defs.partitions import date_partitions
@@ -195,4 +197,65 @@ def test_a_succeeding_run_publishes_what_its_spark_steps_computed_from_its_stage
         )
         assert len(actual) == len(expected) > 0
         assert_same_columns(actual, expected[schema.names].reset_index(drop=True))
+    assert not any(key.startswith("_tmp_staging/") for key in hashes(lake_root))
+
+
+def compaction_config(*datasets: str) -> RunConfig:
+    config = CompactionConfig(start=START.isoformat(), end=END.isoformat(), symbols=list(SYMBOLS))
+    return RunConfig(ops={compacted_key(dataset): config for dataset in datasets})
+
+
+def test_a_compaction_run_failing_after_a_copy_was_written_leaves_the_lake_as_it_was(
+    lake_root: Path, tmp_path: Path
+) -> None:
+    """daily_bars is compacted (its copy passes `matches_source`); the run's compaction of
+    trading_signals fails (the lake holds none): no compacted copy is published."""
+    before = hashes(lake_root)
+    assets = [
+        a
+        for a in compacted_assets
+        if a.key.path[0] in ("daily_bars_compacted", "trading_signals_compacted")
+    ]
+
+    result = run_staged(
+        assets,
+        lake_root,
+        tmp_path,
+        {},
+        run_config=compaction_config("daily_bars", "trading_signals"),
+    )
+
+    assert not result.success
+    written = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert written == {AssetKey("daily_bars_compacted")}
+    assert hashes(lake_root) == before
+
+
+def test_a_succeeding_compaction_run_publishes_one_file_per_symbol_year(
+    lake_root: Path, tmp_path: Path
+) -> None:
+    """The published copy replaces the folder's files (here a stale file of an older copy) by
+    the run's one file per symbol-year, holding the source rows."""
+    stale = (
+        lake_root / "compacted/daily_bars/symbol=BTC/year=2025/part-00000-old.c000.snappy.parquet"
+    )
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(
+        (lake_root / "daily_bars/symbol=BTC/trade_date=2025-01-02/part-0.parquet").read_bytes()
+    )
+    [asset] = [a for a in compacted_assets if a.key == AssetKey("daily_bars_compacted")]
+
+    result = run_staged(
+        [asset], lake_root, tmp_path, {}, run_config=compaction_config("daily_bars")
+    )
+
+    assert result.success
+    copy = lake_root / "compacted" / "daily_bars"
+    files = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file())
+    assert files == [f"symbol={s}/year=2025/part-0.parquet" for s in sorted(SYMBOLS)]
+    lake = ParquetLake(str(lake_root))
+    for symbol in SYMBOLS:
+        source = lake.read_partitions("daily_bars", DAILY_BARS, DATES, symbol).to_pandas()
+        compacted = pd.read_parquet(copy / f"symbol={symbol}/year=2025/part-0.parquet")
+        assert_same_columns(compacted.reset_index(drop=True), source.drop(columns="symbol"))
     assert not any(key.startswith("_tmp_staging/") for key in hashes(lake_root))
