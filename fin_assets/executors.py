@@ -2,7 +2,8 @@
 
 - `in_process`: every step of a run in the run's own process, one at a time (local default:
   the DuckDB warehouse takes one writer process at a time). Its runs are staged and published
-  when they succeed (write-audit-publish for the run: fin_assets.defs.publish).
+  when they succeed, their Spark jobs' writes included (write-audit-publish for the run:
+  fin_assets.defs.publish).
 - `k8s`: dagster-k8s's `k8s_job_executor`, one Kubernetes Job (one pod) per step, in the
   cluster deployed with helm/ (docs/deploy.md). Its runs are not staged yet: each step publishes
   its own writes after its checks (docs/reliability.md). Step pods inherit what the instance's

@@ -5,7 +5,8 @@ could still fail after an earlier step wrote: intraday bars written, then a dail
 failing; intraday facts loaded, then a risk check failing. So every write of a staged run is
 staged (fin_assets.resources.storage): the lake's partitions in the run's staging folder, which
 the run's own steps read through (ParquetLake), the fact loads in run-scoped staging tables
-(SqlWarehouse). When the run is over:
+(SqlWarehouse). The Spark jobs of its steps write and read the same staging folder (they are
+given the run's id: fin_assets.resources.spark_runner.staging_arguments). When the run is over:
 
 - every step succeeded: the run is published — the warehouse's staged loads applied in ONE
   transaction (which marks them published), then the lake's staging committed (a marker) and
