@@ -9,6 +9,7 @@ fail, and compares every lake file's SHA-256 and every warehouse table with the 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,6 +24,7 @@ from dagster import (
     ExecuteInProcessResult,
     JobDefinition,
     execute_job,
+    multiprocess_executor,
     reconstructable,
 )
 
@@ -30,7 +32,9 @@ from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.simulator import encode_payload, simulate_intraday
 from fin_assets.cli import main
 from fin_assets.definitions import build_definitions
+from fin_assets.defs import risk as risk_defs
 from fin_assets.defs import warehouse as warehouse_defs
+from fin_assets.defs.publish import publishing_executor
 from fin_assets.defs.risk import compute_risk_metrics
 from fin_assets.instance import open_instance
 from fin_assets.landing.ingest import latest_rejection
@@ -223,16 +227,39 @@ def history_job() -> JobDefinition:
     return build_definitions(get_settings()).resolve_job_def(HISTORY.job_name)
 
 
-def launch_history(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[bool, list[str]]:
-    """symbol_history_job over HISTORY with the job's executor, as a launched run executes it
-    (the publishing in-process executor), on vendor data of another seed: every step's output
-    differs from the history's. Its success and its failed blocking checks."""
+# Set in the environment, which step subprocesses inherit: every process of a run of
+# multiprocess_history_job inverts risk_metrics' VaR, so that its blocking check fails.
+INVERT_VAR = "FIN_TEST_INVERT_VAR"
+
+
+def multiprocess_history_job() -> JobDefinition:
+    """history_job() with each step in its own process, as each step in its own pod
+    (FIN_EXECUTOR=k8s): the publishing wrapper over Dagster's multiprocess executor, one step
+    at a time (one DuckDB writer). With INVERT_VAR set, risk_metrics' VaR is inverted in the
+    process calling this: the run worker and every step subprocess."""
+    if os.environ.get(INVERT_VAR):
+        risk_defs.compute_risk_metrics = lambda *args, **kwargs: with_inverted_var(
+            compute_risk_metrics(*args, **kwargs)
+        )
+    executor = publishing_executor(multiprocess_executor.configured({"max_concurrent": 1}))
+    return history_job().with_executor_def(executor)
+
+
+def launch_history(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    job: Callable[[], JobDefinition] = history_job,
+) -> tuple[bool, list[str]]:
+    """symbol_history_job over HISTORY with the executor of `job` (by default the job's own,
+    as a launched run executes it: the publishing in-process executor), on vendor data of
+    another seed: every step's output differs from the history's. Its success and its failed
+    blocking checks."""
     monkeypatch.setenv("FIN_HOME", str(settings.home))
     monkeypatch.setenv("FIN_DAGSTER_PG_URL", settings.dagster_pg_url)
     monkeypatch.setenv("FIN_SEED", "7")
     instance = open_instance(settings)
     with execute_job(
-        reconstructable(history_job), instance, tags=HISTORY.tags, raise_on_error=False
+        reconstructable(job), instance, tags=HISTORY.tags, raise_on_error=False
     ) as result:
         records = instance.get_records_for_run(
             result.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
@@ -248,12 +275,19 @@ def launch_history(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple
         return result.success, failed
 
 
+@pytest.mark.parametrize(
+    "job",
+    [
+        pytest.param(history_job, id="in_process"),
+        pytest.param(multiprocess_history_job, id="step_processes", marks=pytest.mark.slow),
+    ],
+)
 def test_a_staged_run_publishes_what_it_wrote_when_it_succeeds(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, job: Callable[[], JobDefinition]
 ) -> None:
     lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
 
-    assert launch_history(settings, monkeypatch) == (True, [])
+    assert launch_history(settings, monkeypatch, job) == (True, [])
 
     published = lake_hashes(settings, skip=("raw",))
     assert published.keys() == lake.keys()  # nothing left in staging
@@ -325,6 +359,25 @@ def test_a_run_failing_after_earlier_steps_wrote_leaves_lake_and_warehouse_as_th
 
     assert not success
     assert check in failed
+    assert_unchanged(settings, lake, warehouse, skip=("raw",))
+
+
+@pytest.mark.slow
+def test_a_run_of_step_processes_failing_after_earlier_steps_wrote_leaves_lake_and_warehouse(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 item 5(b) with FIN_EXECUTOR=k8s, where each step runs in a process of its own:
+    the steps before risk_metrics write the other seed's bars and facts, then risk_metrics'
+    blocking check fails; nothing of the run is published."""
+    lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
+    monkeypatch.setenv(INVERT_VAR, "1")
+    # Restored after the test: multiprocess_history_job inverts it in this process too.
+    monkeypatch.setattr(risk_defs, "compute_risk_metrics", compute_risk_metrics)
+
+    success, failed = launch_history(settings, monkeypatch, multiprocess_history_job)
+
+    assert not success
+    assert "var_ordering" in failed
     assert_unchanged(settings, lake, warehouse, skip=("raw",))
 
 
