@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from dagster import (
     AssetCheckSeverity,
@@ -29,6 +30,7 @@ from dagster import (
 )
 
 from fin_assets.analytics.market_calendar import session_minutes
+from fin_assets.analytics.quality import RuleResult
 from fin_assets.analytics.simulator import encode_payload, simulate_intraday
 from fin_assets.cli import main
 from fin_assets.definitions import build_definitions
@@ -44,7 +46,7 @@ from fin_assets.resources.warehouse import STAGED_LOADS, DuckDBWarehouse
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings, get_settings
 from fin_assets.universe import Symbol, load_universe
-from fin_assets.warehouse.model import TABLES
+from fin_assets.warehouse.model import TABLES, date_rows
 
 pytestmark = pytest.mark.xdist_group("write_audit_publish")
 
@@ -245,22 +247,26 @@ def multiprocess_history_job() -> JobDefinition:
     return history_job().with_executor_def(executor)
 
 
-def launch_history(
+def reference_job() -> JobDefinition:
+    """reference_job (the dimensions) of the settings in the environment, with its executor."""
+    return build_definitions(get_settings()).resolve_job_def("reference_job")
+
+
+def launch(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
     job: Callable[[], JobDefinition] = history_job,
+    tags: Mapping[str, str] = HISTORY.tags,
 ) -> tuple[bool, list[str]]:
-    """symbol_history_job over HISTORY with the executor of `job` (by default the job's own,
-    as a launched run executes it: the publishing in-process executor), on vendor data of
-    another seed: every step's output differs from the history's. Its success and its failed
-    blocking checks."""
+    """A run of `job` (by default symbol_history_job over HISTORY) with its executor (by
+    default the job's own, as a launched run executes it: the publishing in-process executor),
+    on vendor data of another seed: every step's output differs from the history's. Its
+    success and its failed blocking checks."""
     monkeypatch.setenv("FIN_HOME", str(settings.home))
     monkeypatch.setenv("FIN_DAGSTER_PG_URL", settings.dagster_pg_url)
     monkeypatch.setenv("FIN_SEED", "7")
     instance = open_instance(settings)
-    with execute_job(
-        reconstructable(job), instance, tags=HISTORY.tags, raise_on_error=False
-    ) as result:
+    with execute_job(reconstructable(job), instance, tags=tags, raise_on_error=False) as result:
         records = instance.get_records_for_run(
             result.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
         ).records
@@ -287,7 +293,7 @@ def test_a_staged_run_publishes_what_it_wrote_when_it_succeeds(
 ) -> None:
     lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
 
-    assert launch_history(settings, monkeypatch, job) == (True, [])
+    assert launch(settings, monkeypatch, job) == (True, [])
 
     published = lake_hashes(settings, skip=("raw",))
     assert published.keys() == lake.keys()  # nothing left in staging
@@ -355,7 +361,7 @@ def test_a_run_failing_after_earlier_steps_wrote_leaves_lake_and_warehouse_as_th
         original = getattr(__import__(module, fromlist=[name]), name)
         monkeypatch.setattr(function, lambda *args, **kwargs: corrupt(original(*args, **kwargs)))
 
-    success, failed = launch_history(settings, monkeypatch)
+    success, failed = launch(settings, monkeypatch)
 
     assert not success
     assert check in failed
@@ -374,10 +380,62 @@ def test_a_run_of_step_processes_failing_after_earlier_steps_wrote_leaves_lake_a
     # Restored after the test: multiprocess_history_job inverts it in this process too.
     monkeypatch.setattr(risk_defs, "compute_risk_metrics", compute_risk_metrics)
 
-    success, failed = launch_history(settings, monkeypatch, multiprocess_history_job)
+    success, failed = launch(settings, monkeypatch, multiprocess_history_job)
 
     assert not success
     assert "var_ordering" in failed
+    assert_unchanged(settings, lake, warehouse, skip=("raw",))
+
+
+def with_failed_check(function: Callable[..., RuleResult]) -> Callable[..., RuleResult]:
+    return lambda *args, **kwargs: replace(function(*args, **kwargs), passed=False)
+
+
+def universe_with_renamed_aapl() -> list[Symbol]:
+    """The universe with another name for AAPL: its dim_symbol version is closed, one opened."""
+    return [replace(s, name="Renamed Inc.") if s.symbol == "AAPL" else s for s in load_universe()]
+
+
+def dates_but_the_last(*args: object) -> pa.Table:
+    rows = date_rows(*args)
+    return rows.slice(0, rows.num_rows - 1)
+
+
+@pytest.mark.parametrize(
+    ("patches", "check"),
+    [
+        pytest.param(
+            {
+                "load_universe": universe_with_renamed_aapl,
+                "_unique_dates_result": with_failed_check(warehouse_defs._unique_dates_result),
+            },
+            "unique_key",
+            id="dim_symbol_changed_dim_date_fails",
+        ),
+        pytest.param(
+            {
+                "date_rows": dates_but_the_last,
+                "_versions_result": with_failed_check(warehouse_defs._versions_result),
+            },
+            "one_current_version",
+            id="dim_date_changed_dim_symbol_fails",
+        ),
+    ],
+)
+def test_a_reference_run_failing_leaves_the_dimensions_as_they_were(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, patches: dict, check: str
+) -> None:
+    """Issue 16 item 5(b) for the dimensions: one dimension's load changes it, the other's
+    blocking check fails; neither is published."""
+    assert launch(settings, monkeypatch, reference_job, {}) == (True, [])
+    lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
+    for name, patch in patches.items():
+        monkeypatch.setattr(warehouse_defs, name, patch)
+
+    success, failed = launch(settings, monkeypatch, reference_job, {})
+
+    assert not success
+    assert failed == [check]
     assert_unchanged(settings, lake, warehouse, skip=("raw",))
 
 

@@ -1,7 +1,8 @@
 """A run's staged loads on both engines (DuckDB, Snowflake emulated by fakesnow): a failed run's
-are discarded and the facts keep their rows, a succeeding run's are published
+are discarded and the facts and dimensions keep their rows, a succeeding run's are published
 (fin_assets.defs.publish)."""
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 from fin_assets.defs.publish import discard_run, publish_run
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import STAGED_LOADS, SqlWarehouse
+from fin_assets.universe import Symbol, load_universe
+from fin_assets.warehouse.model import date_rows, symbol_rows
 from fin_assets_tests.warehouse.rows import daily_bars, risk_rows
 
 D1, D2 = date(2024, 1, 2), date(2024, 1, 3)
@@ -104,3 +107,65 @@ def test_a_succeeding_runs_staged_loads_are_published(loaded: SqlWarehouse, tmp_
         "fact_risk": [("AAPL", D1, 0.02), ("AAPL", D2, 0.03)],
     }
     assert staging_tables(loaded) == 0
+
+
+def dimensions(warehouse: SqlWarehouse) -> dict[str, pd.DataFrame]:
+    return {
+        "dim_symbol": warehouse.query(
+            "SELECT symbol_key, symbol, name, valid_from, valid_to, is_current FROM dim_symbol "
+            "ORDER BY symbol_key"
+        ),
+        "dim_date": warehouse.query("SELECT date_key FROM dim_date ORDER BY date_key"),
+    }
+
+
+def stage_dimensions(warehouse: SqlWarehouse) -> list[Symbol]:
+    """The universe loaded, then a run's staged loads of dim_symbol (AAPL renamed as of D2)
+    and dim_date (D1..D2); returns the renamed universe."""
+    universe = load_universe()
+    warehouse.load_symbols(symbol_rows(universe), effective=D1)
+    warehouse.replace_all("dim_date", date_rows(D1, D1, universe))
+    renamed = [replace(s, name="Renamed Inc.") if s.symbol == "AAPL" else s for s in universe]
+    outcome = warehouse.load_symbols(symbol_rows(renamed), effective=D2, staged_run=RUN)
+    assert (outcome.opened, outcome.closed) == (1, 1)
+    warehouse.replace_all("dim_date", date_rows(D1, D2, universe), staged_run=RUN)
+    return renamed
+
+
+def test_a_failed_runs_staged_dimensions_are_discarded(
+    warehouse: SqlWarehouse, tmp_path: Path
+) -> None:
+    lake = opened_lake(tmp_path)
+    universe = load_universe()
+    warehouse.load_symbols(symbol_rows(universe), effective=D1)
+    warehouse.replace_all("dim_date", date_rows(D1, D1, universe))
+    before = dimensions(warehouse)
+    stage_dimensions(warehouse)
+    for table, rows in dimensions(warehouse).items():  # staged: nobody sees them
+        pd.testing.assert_frame_equal(rows, before[table], obj=table)
+
+    discard_run(lake, warehouse, RUN)
+
+    for table, rows in dimensions(warehouse).items():
+        pd.testing.assert_frame_equal(rows, before[table], obj=table)
+    assert staging_tables(warehouse) == 0
+
+
+def test_a_succeeding_runs_staged_dimensions_are_published(
+    warehouse: SqlWarehouse, tmp_path: Path
+) -> None:
+    lake = opened_lake(tmp_path)
+    renamed = stage_dimensions(warehouse)
+
+    publish_run(lake, warehouse, RUN)
+
+    published = dimensions(warehouse)
+    aapl = published["dim_symbol"].query("symbol == 'AAPL'")
+    assert aapl["name"].tolist() == [
+        next(s.name for s in load_universe() if s.symbol == "AAPL"),
+        "Renamed Inc.",
+    ]
+    assert aapl["is_current"].tolist() == [False, True]
+    assert published["dim_symbol"]["is_current"].sum() == len(renamed)
+    assert len(published["dim_date"]) == 2
+    assert staging_tables(warehouse) == 0
