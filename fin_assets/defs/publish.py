@@ -4,13 +4,13 @@ A step's own blocking checks run before its write (defs/audit.py), but a run of 
 could still fail after an earlier step wrote: intraday bars written, then a daily_bars check
 failing; intraday facts loaded, then a risk check failing. So every write of a staged run is
 staged (fin_assets.resources.storage): the lake's partitions in the run's staging folder, which
-the run's own steps read through (ParquetLake), the fact loads in run-scoped staging tables
-(SqlWarehouse). When the run is over:
+the run's own steps read through (ParquetLake), the fact and dimension loads in run-scoped
+staging tables (SqlWarehouse). When the run is over:
 
 - every step succeeded: the run is published — the warehouse's staged loads applied in ONE
   transaction (which marks them published), then the lake's staging committed (a marker) and
   each staged file moved over its published path, then the staging tables dropped;
-- a step failed (a blocking check, an error, an interruption): the staging is discarded, and
+- a step failed (a blocking check, an error) or did not finish: the staging is discarded, and
   the lake and the warehouse are exactly as they were before the run. The materializations
   the run's successful steps recorded stay in its event log (Dagster has no retraction); the
   run is failed, and its engine event "the run's writes are discarded" names those assets.
