@@ -95,6 +95,12 @@ def lake_hashes(settings: Settings, skip: tuple[str, ...] = ()) -> dict[str, str
     }
 
 
+def raw_hashes(settings: Settings) -> dict[str, str]:
+    """SHA-256 of every object of the raw zone by its key."""
+    other_zones = {path.name for path in Path(settings.lake_url).iterdir()} - {"raw"}
+    return lake_hashes(settings, skip=tuple(other_zones))
+
+
 def warehouse_rows(settings: Settings) -> dict[str, pd.DataFrame]:
     warehouse = DuckDBWarehouse(str(settings.warehouse_path))
     return {
@@ -162,6 +168,7 @@ def test_an_absurd_vendor_day_fails_the_plausibility_check_before_any_write(
     settings: Settings,
 ) -> None:
     lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
+    raw = raw_hashes(settings)
 
     result = run_history(settings, {"market_data": AbsurdVendor()})
 
@@ -169,8 +176,12 @@ def test_an_absurd_vendor_day_fails_the_plausibility_check_before_any_write(
     assert failed_checks(result) == ["plausibility"]
     [evaluation] = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert "AAPL 2025-01-02T14:30:00+00:00 (price above 1e+09" in evaluation.metadata["detail"].text
-    # The payloads are kept as received (raw/ is the record of what the vendor sent); nothing
-    # derived from them was written or loaded.
+    # The payloads are kept as received (raw/ is the record of what the vendor sent), added
+    # beside the earlier ones, which stay as they were; nothing derived from them was written
+    # or loaded.
+    after = raw_hashes(settings)
+    assert {key: after[key] for key in raw} == raw
+    assert len(after) > len(raw)
     assert_unchanged(settings, lake, warehouse, skip=("raw",))
 
 
