@@ -4,8 +4,9 @@ Staged runs (write-audit-publish, docs/reliability.md): a run is staged when its
 STAGED_RUN_TAG names the run itself — set by fin_assets.defs.publish before any of the run's
 steps starts. The resources initialized for such a run, in whatever process its step runs (the
 run worker, a step subprocess, a step pod), stage what it writes: the lake writes its
-partitions in the run's staging folder, the fact loads go to run-scoped staging tables. Outside
-such a run (a plain `materialize`, the CLI, sensors) they write directly, as before.
+partitions in the run's staging folder, the fact and dimension loads go to run-scoped staging
+tables. Outside such a run (a plain `materialize`, the CLI, sensors) they write directly, as
+before.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ def staged_run_of(context: InitResourceContext) -> str | None:
     """The run id when the resource is initialized for a staged run, else None.
 
     The tag is looked up on the run the step was given, then on the instance's record of the
-    run: the publishing executor tags a run that its worker had already loaded, and passes to
-    in-process and subprocess steps (a step pod loads the run anew)."""
+    run: in-process and subprocess steps are given the run as the run worker loaded it, before
+    the publishing executor tagged it (a step pod loads the run anew, tag included)."""
     run = context.run
     if run is None:
         return None
