@@ -40,8 +40,10 @@ from fin_assets.defs.publish import publishing_executor
 from fin_assets.defs.risk import compute_risk_metrics
 from fin_assets.instance import open_instance
 from fin_assets.landing.ingest import latest_rejection
+from fin_assets.resources.environments import warehouse_resource
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import MarketDataResource, RawPayload
+from fin_assets.resources.storage import opened_warehouse
 from fin_assets.resources.warehouse import STAGED_LOADS, DuckDBWarehouse
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings, get_settings
@@ -102,11 +104,12 @@ def raw_hashes(settings: Settings) -> dict[str, str]:
 
 
 def warehouse_rows(settings: Settings) -> dict[str, pd.DataFrame]:
-    warehouse = DuckDBWarehouse(str(settings.warehouse_path))
-    return {
-        table: warehouse.query(f"SELECT * FROM {table} ORDER BY {', '.join(spec.key)}")
-        for table, spec in TABLES.items()
-    }
+    """Every table of the settings' warehouse (DuckDB or Snowflake), ordered by its key."""
+    with opened_warehouse(warehouse_resource(settings)) as warehouse:
+        return {
+            table: warehouse.query(f"SELECT * FROM {table} ORDER BY {', '.join(spec.key)}")
+            for table, spec in TABLES.items()
+        }
 
 
 def assert_unchanged(
