@@ -6,14 +6,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-# Every version of every symbol of the type 2 dimension.
-SYMBOL_VERSIONS_SQL = "SELECT symbol_key, symbol, valid_from, valid_to, is_current FROM dim_symbol"
-# The current version of every symbol, shown on dim_symbol's materialization (one row each).
-CURRENT_SYMBOLS_SQL = (
-    "SELECT symbol_key, symbol, name, asset_class, exchange, sector, valid_from "
-    "FROM dim_symbol_current ORDER BY symbol"
-)
-DATE_KEYS_SQL = "SELECT date_key FROM dim_date"
+
+def symbol_versions_sql(relation: str) -> str:
+    """Every version of every symbol of the type 2 dimension held by `relation` (dim_symbol
+    or its staging table)."""
+    return f"SELECT symbol_key, symbol, valid_from, valid_to, is_current FROM {relation}"
+
+
+def current_symbols_sql(relation: str) -> str:
+    """The current version of every symbol in `relation` (dim_symbol or its staging table),
+    shown on dim_symbol's materialization (one row each)."""
+    return (
+        "SELECT symbol_key, symbol, name, asset_class, exchange, sector, valid_from "
+        f"FROM {relation} WHERE is_current ORDER BY symbol"
+    )
+
+
+def date_keys_sql(relation: str) -> str:
+    """The date keys of `relation` (dim_date or its staging table)."""
+    return f"SELECT date_key FROM {relation}"
 
 
 def row_count_sql(table: str) -> str:
