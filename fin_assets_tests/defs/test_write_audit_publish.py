@@ -429,7 +429,7 @@ def dates_but_the_last(*args: object) -> pa.Table:
         pytest.param(
             {
                 "load_universe": universe_with_renamed_aapl,
-                "_unique_dates_result": with_failed_check(warehouse_defs._unique_dates_result),
+                "unique_dates_result": with_failed_check(warehouse_defs.unique_dates_result),
             },
             "unique_key",
             id="dim_symbol_changed_dim_date_fails",
@@ -437,7 +437,9 @@ def dates_but_the_last(*args: object) -> pa.Table:
         pytest.param(
             {
                 "date_rows": dates_but_the_last,
-                "_versions_result": with_failed_check(warehouse_defs._versions_result),
+                "one_current_version_result": with_failed_check(
+                    warehouse_defs.one_current_version_result
+                ),
             },
             "one_current_version",
             id="dim_date_changed_dim_symbol_fails",
