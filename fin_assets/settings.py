@@ -15,7 +15,7 @@ Environment variables:
   It holds the curated datasets, and every zone not given a root of its own below.
 - FIN_LANDING_URL: root of the landing zone (`landing/` and `quarantine/` keys), e.g. its own
   bucket; FIN_RAW_URL: root of the raw zone (`raw/` keys). Both default to FIN_LAKE_URL; a zone
-  root holds the same keys as the single lake (fin_assets.resources.lake).
+  root holds the same keys as the single lake (fin_assets.resources.object_store).
 - FIN_WAREHOUSE: `duckdb` (local default) or `snowflake` (prod default).
 - FIN_MARKET_SOURCE: `synthetic` (local default) or `vendors` (prod default).
 - FIN_SPARK: `local` (local default, `local[*]`), `emr` (prod default) or `emr-serverless`; the

@@ -42,10 +42,10 @@ from fin_assets.defs.spark_history import history_on_spark
 from fin_assets.executors import heavy_step_op_tags
 from fin_assets.landing.contract import LANDING_VENDOR
 from fin_assets.landing.ingest import read_landing_payloads
+from fin_assets.landing.lake_plausibility import check_bars_plausibility
+from fin_assets.landing.raw_store import raw_partition_prefix
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.lake_plausibility import check_bars_plausibility
 from fin_assets.resources.market_data import MarketDataResource, decode_payload
-from fin_assets.resources.raw_store import raw_partition_prefix
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.shared.lake_io import read_scope, write_symbol_partitions

@@ -93,8 +93,9 @@ from fin_assets.landing.ingest import (
     validate_landing_file,
 )
 from fin_assets.landing.limits import LandingLimits
-from fin_assets.resources.lake import ObjectInfo, ParquetLake
-from fin_assets.resources.raw_store import raw_partition_prefix
+from fin_assets.landing.raw_store import raw_partition_prefix
+from fin_assets.objects.store import ObjectInfo
+from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.universe import load_universe
 

@@ -6,12 +6,48 @@ sorting a partition's keys gives the order in which the payloads were received.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.market_data import RawPayload, decode_payload
+from fin_assets.objects.store import ObjectStore
 
 RAW_PREFIX = "raw"
+
+
+@dataclass(frozen=True)
+class RawPayload:
+    """One vendor response for one symbol and trade date, as received.
+
+    `params` are the request's parameters without secrets; `fetched_at` (UTC) is when the
+    vendor answered, None when the source does not say (the raw layer then uses its own clock).
+    `bar_count` is how many bars the payload decodes to when the source checked it (0: the
+    vendor had no data for that session, which is not a failure).
+    """
+
+    vendor: str
+    endpoint: str
+    params: Mapping[str, str]
+    content: bytes
+    media_type: str = "application/json"
+    extension: str = "json"
+    fetched_at: datetime | None = None
+    bar_count: int | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+    def lineage(self) -> dict[str, object]:
+        """Where the payload came from: vendor, endpoint, params, fetched_at (ISO), sha256."""
+        return {
+            "vendor": self.vendor,
+            "endpoint": self.endpoint,
+            "params": dict(self.params),
+            "fetched_at": self.fetched_at.isoformat() if self.fetched_at else None,
+            "sha256": self.sha256,
+        }
 
 
 def raw_partition_prefix(vendor: str, symbol: str, trade_date: str) -> str:
@@ -20,7 +56,7 @@ def raw_partition_prefix(vendor: str, symbol: str, trade_date: str) -> str:
 
 
 def store_payload(
-    lake: ParquetLake,
+    store: ObjectStore,
     payload: RawPayload,
     symbol: str,
     trade_date: str,
@@ -34,19 +70,7 @@ def store_payload(
     """
     prefix = raw_partition_prefix(payload.vendor, symbol, trade_date)
     digest = payload.sha256[:16]
-    if any(key.endswith(f"-{digest}.{payload.extension}") for key in lake.list_objects(prefix)):
+    if any(key.endswith(f"-{digest}.{payload.extension}") for key in store.list_objects(prefix)):
         return False
     stamp = (received_at or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    return lake.put_object(f"{prefix}{stamp}-{digest}.{payload.extension}", payload.content)
-
-
-def stored_bar_count(lake: ParquetLake, vendor: str, symbol: str, trade_date: str) -> int | None:
-    """Bars in the partition's newest payload of `vendor` (decoded), None when it has none.
-
-    0 is "no data": the vendor answered without a bar for a session, which a later pull asks
-    again (fin_assets.defs.ingest, fin_assets.defs.schedules).
-    """
-    keys = lake.list_objects(raw_partition_prefix(vendor, symbol, trade_date))
-    if not keys:
-        return None
-    return len(decode_payload(vendor, lake.get_object(keys[-1])))
+    return store.put_object(f"{prefix}{stamp}-{digest}.{payload.extension}", payload.content)

@@ -51,6 +51,7 @@ from fin_assets.defs.landing import LANDING_RUN_KEY_TAG, landing_job
 from fin_assets.defs.warehouse import WAREHOUSE_POOL
 from fin_assets.landing.contract import LANDING_PREFIX, QUARANTINE_PREFIX
 from fin_assets.landing.cursor import LandedFile
+from fin_assets.objects.store import ObjectInfo
 from fin_assets.operations.config import OperationsConfig
 from fin_assets.operations.metrics import (
     FINISHED_STATUSES,
@@ -76,7 +77,7 @@ from fin_assets.operations.metrics import (
     warehouse_metrics,
 )
 from fin_assets.resources.environments import lake_resource, limiter_store_url, warehouse_resource
-from fin_assets.resources.lake import ObjectInfo, ParquetLake
+from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import opened_warehouse
 from fin_assets.resources.vendors.limiter_store import EVENTS_TABLE
 from fin_assets.resources.vendors.limiter_store import TABLE as LIMITER_TABLE

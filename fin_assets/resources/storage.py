@@ -35,7 +35,7 @@ class LakeResource(ConfigurableResource):
     `root` holds the curated datasets (and is what Spark jobs read and write);
     `landing_root` the landing zone (`landing/` and `quarantine/` keys, so a rejected file is
     quarantined within its bucket) and `raw_root` the raw zone (`raw/` keys). An empty zone
-    root means `root` (fin_assets.resources.lake explains zones).
+    root means `root` (fin_assets.resources.object_store explains zones).
     """
 
     root: str

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from fin_assets.resources.lake import check_name
+from fin_assets.objects.keys import check_name
 
 ASSET_CLASSES = ("equity", "etf", "crypto")
 VENDORS = ("alphavantage", "coingecko", "yahoo")
