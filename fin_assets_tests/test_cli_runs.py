@@ -31,7 +31,7 @@ from fin_assets.defs.freshness import DAILY_SLA_ASSETS, DATE_SLA_ASSETS, FRESHNE
 from fin_assets.defs.jobs import PORTFOLIO_ASSETS, SYMBOL_HISTORY_ASSETS
 from fin_assets.instance import open_instance
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.settings import Settings
 from fin_assets_tests.defs.test_freshness import CHECK_QUERY, freshness_status
 

@@ -81,7 +81,7 @@ from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import opened_warehouse
 from fin_assets.resources.vendors.limiter_store import EVENTS_TABLE
 from fin_assets.resources.vendors.limiter_store import TABLE as LIMITER_TABLE
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.settings import Settings
 
 ZONES = ("raw", LANDING_PREFIX, QUARANTINE_PREFIX)

@@ -17,7 +17,8 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.warehouse import DuckDBWarehouse, Warehouse
+from fin_assets.resources.warehouse import Warehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 
 # The id of the run whose writes are being staged in this process (module docstring).
 STAGED_RUN: ContextVar[str | None] = ContextVar("fin_staged_run", default=None)

@@ -37,7 +37,8 @@ from fin_assets.landing.ingest import latest_rejection
 from fin_assets.landing.raw_store import RawPayload
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import MarketDataResource
-from fin_assets.resources.warehouse import STAGED_LOADS, DuckDBWarehouse
+from fin_assets.resources.warehouse import STAGED_LOADS
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings, get_settings
 from fin_assets.universe import Symbol, load_universe

@@ -28,7 +28,7 @@ from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.defs.jobs import SYMBOL_HISTORY_ASSETS
 from fin_assets.instance import open_instance
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.settings import Settings
 from fin_assets.testing.daemon import (
     backfill_finished,
