@@ -1,9 +1,14 @@
-"""The fin_assets code location: `dagster dev` loads `defs` from here (see workspace.yaml)."""
+"""The fin_assets code location: `dagster dev` loads `defs` from here (see workspace.yaml).
+
+`defs` is built when Dagster loads the code location (`@definitions`), not when this module is
+imported: the settings are read then, once per process.
+"""
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
-from dagster import Definitions, load_assets_from_modules
+from dagster import Definitions, definitions, load_assets_from_modules
 
 from fin_assets.defs import analytics, anomalies, bars, ingest, report, risk, streaming, warehouse
 from fin_assets.defs.alerts import run_failure_alert
@@ -76,4 +81,12 @@ def op_pools(definitions: Definitions) -> set[str]:
     }
 
 
-defs = build_definitions(get_settings())
+@definitions
+def defs() -> Definitions:
+    """The definitions of this process's settings (fin_assets.settings.get_settings)."""
+    return _process_definitions()
+
+
+@cache
+def _process_definitions() -> Definitions:
+    return build_definitions(get_settings())

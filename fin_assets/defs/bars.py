@@ -4,7 +4,6 @@ Both assets evaluate their blocking checks before writing (defs/audit.py): a fai
 leaves the lake partitions as they were.
 """
 
-import os
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -48,6 +47,7 @@ from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import MarketDataResource, decode_payload
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
+from fin_assets.settings import environ
 from fin_assets.shared.lake_io import read_scope, write_symbol_partitions
 from fin_assets.universe import load_universe
 
@@ -230,7 +230,7 @@ def intraday_bars(
     if refusal is not None:
         raise refusal
     bars = pd.concat(frames, ignore_index=True) if frames else _empty(INTRADAY_BARS)
-    rules = PlausibilityRules.from_environment(os.environ)
+    rules = PlausibilityRules.from_environment(environ())
     checks = [
         *bar_check_results(bars, INTRADAY_BARS, ["symbol", "ts"]),
         check_result("plausibility", check_bars_plausibility(store, bars, rules)),

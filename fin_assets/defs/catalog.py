@@ -18,7 +18,6 @@ modules keep only their computation. Each asset gets:
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Sequence
 from functools import cache
@@ -36,7 +35,7 @@ from dagster import (
 
 from fin_assets.analytics import schemas
 from fin_assets.defs.compaction import COMPACTION_GROUP, compacted_key
-from fin_assets.settings import Settings
+from fin_assets.settings import Settings, environ
 from fin_assets.warehouse.model import TABLES
 from spark_resources.compactable import COMPACTABLE
 
@@ -91,7 +90,8 @@ def table_name(settings: Settings, table: str) -> str:
     its resource requires (unquoted names are stored upper case)."""
     if settings.warehouse == "duckdb":
         return f"{settings.warehouse_path.stem}.main.{table}"
-    database, schema = os.environ["SNOWFLAKE_DATABASE"], os.environ["SNOWFLAKE_SCHEMA"]
+    variables = environ()
+    database, schema = variables["SNOWFLAKE_DATABASE"], variables["SNOWFLAKE_SCHEMA"]
     return f"{database}.{schema}.{table}".upper()
 
 

@@ -15,7 +15,6 @@ Same SQL and algorithms as DuckDB (`SqlWarehouse`); what differs is the session:
 
 from __future__ import annotations
 
-import os
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -148,7 +147,7 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
 
 
 def snowflake_warehouse_from_env(
-    environ: Mapping[str, str] = os.environ,
+    environ: Mapping[str, str],
 ) -> SnowflakeWarehouseResource:
     """The Snowflake warehouse configured by environment variables (secrets stay EnvVars).
 

@@ -56,18 +56,18 @@ def ticks() -> list[dict[str, set[str]]]:
     every_day = days(date(2025, 1, 1), LAST_DATE)
     assert date_partitions.get_partition_keys(current_time=NOW)[-1] == LAST_DATE.isoformat()
     everything = {}
-    for key, assets_def in defs.get_repository_def().assets_defs_by_key.items():
+    for key, assets_def in defs().get_repository_def().assets_defs_by_key.items():
         if assets_def.partitions_def == date_symbol_partitions:
             everything[key.to_user_string()] = set().union(*(keys(every_day, s) for s in SYMBOLS))
         elif assets_def.partitions_def == date_partitions:
             everything[key.to_user_string()] = keys(every_day)
     materialize(instance, everything)
-    result = evaluate_automation_conditions(defs, instance, evaluation_time=NOW)
+    result = evaluate_automation_conditions(defs(), instance, evaluation_time=NOW)
     history = [requested(result)]
     materialize(instance, {"raw_quotes": {f"{CHANGED}|AAPL"}})
     for _ in range(4):
         result = evaluate_automation_conditions(
-            defs, instance, evaluation_time=NOW, cursor=result.cursor
+            defs(), instance, evaluation_time=NOW, cursor=result.cursor
         )
         history.append(requested(result))
         materialize(instance, history[-1])
@@ -110,7 +110,7 @@ def test_look_back_dependents_of_the_changed_day_follow_for_that_symbol_only(tic
 def test_every_derived_asset_of_the_graph_follows_upstream_and_roots_do_not() -> None:
     specs = {
         key.to_user_string(): spec
-        for assets_def in defs.get_repository_def().assets_defs_by_key.values()
+        for assets_def in defs().get_repository_def().assets_defs_by_key.values()
         for key, spec in assets_def.specs_by_key.items()
     }
     for name in (*SYMBOL_HISTORY_ASSETS, *PORTFOLIO_ASSETS, *REFERENCE_ASSETS):
@@ -126,11 +126,11 @@ def test_a_date_whose_look_back_history_is_missing_waits_instead_of_failing() ->
     """A day's bars without the history before them (a daily pull on a home whose earlier dates
     never ran): the look-back assets are not requested, which would fail reading the history."""
     instance = DagsterInstance.ephemeral()
-    result = evaluate_automation_conditions(defs, instance, evaluation_time=NOW)
+    result = evaluate_automation_conditions(defs(), instance, evaluation_time=NOW)
     day = keys([LAST_DATE.isoformat()], "AAPL")
     materialize(instance, {"raw_quotes": day, "intraday_bars": day, "daily_bars": day})
     result = evaluate_automation_conditions(
-        defs, instance, evaluation_time=NOW, cursor=result.cursor
+        defs(), instance, evaluation_time=NOW, cursor=result.cursor
     )
     assert requested(result)["fact_daily_bar"] == day
     assert not {"technical_indicators", "anomalies", "risk_metrics"} & requested(result).keys()
