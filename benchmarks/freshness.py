@@ -6,12 +6,13 @@ automation running. History is backfilled first (`--history-days` dates × the u
 the next `--waves` days (XNYS sessions, so every symbol has a file) arrive as landing files,
 one file per symbol and day, a day's files written together (as a vendor drop or the
 streaming writer delivers them), each wave once the previous one's downstream work is done
-(settle). A file is fresh when both fact_risk and fact_signal have
-loaded its (date, symbol) partition — the fact assets materialize after their warehouse
-transaction commits. The landing sensor batches a day's files into one landing_job run that
-takes them through the whole graph. The baseline measured in the same run is daily_bars (file
-written → its daily bars materialized, early in that run): the part of the latency before
-analytics and the warehouse.
+(settle). A file is fresh when its (date, symbol) rows of fact_risk and fact_signal are
+visible in the warehouse: a run's writes are staged and published when its last step
+succeeded, just before the run ends (write-audit-publish, fin_assets.defs.publish), so that is
+the end of the run that loaded them. The landing sensor batches a day's files into one
+landing_job run that takes them through the whole graph. Also printed: when the steps of
+daily_bars (the baseline: the part before analytics and the warehouse), fact_risk and
+fact_signal materialized their partitions (staged, not yet visible).
 
 Each run of landing_job starts from the instance's run launcher: `--run-launcher fork` (the
 default, fin_assets.run_launcher: a worker forked from a pre-imported process) or `code_server`
@@ -33,7 +34,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import boto3
-from dagster import AssetKey, DagsterEventType, DagsterInstance, RunsFilter
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    RunsFilter,
+)
 from dagster._core.execution.backfill import BulkActionStatus
 from moto.server import ThreadedMotoServer
 
@@ -59,6 +67,8 @@ from fin_assets.universe import load_universe
 TIMEOUT_SECONDS = 1800
 POLL_SECONDS = 0.5
 FRESH_ASSETS = ("daily_bars", "fact_risk", "fact_signal")
+# The risk and signal rows of a file visible in the warehouse: the target's end point.
+PUBLISHED = "risk and signal rows published"
 
 
 def start_s3() -> tuple[ThreadedMotoServer, dict[str, str]]:
@@ -84,26 +94,50 @@ def materialized(instance: DagsterInstance, asset: str, keys: set[str]) -> set[s
     return set(ids)
 
 
+def published_at(instance: DagsterInstance, key: str) -> float | None:
+    """When the rows of partition `key` became visible in the warehouse (epoch seconds): the
+    end of the runs that loaded its fact_risk and fact_signal rows, once both succeeded — a
+    run's writes are staged and published when its last step succeeded, just before the run
+    ends (fin_assets.defs.publish). None until then."""
+    ends = []
+    for asset in ("fact_risk", "fact_signal"):
+        records = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[key]), limit=1
+        ).records
+        if not records:
+            return None
+        run = instance.get_run_record_by_id(records[0].run_id)
+        if run is None or run.dagster_run.status != DagsterRunStatus.SUCCESS:
+            return None
+        ends.append(run.end_time)
+    return max(ends)
+
+
 def wave(
     daemon: Daemon, instance: DagsterInstance, lake: ParquetLake, day: date
 ) -> dict[str, dict[str, float]]:
-    """Write one landing file per symbol for `day`; seconds until each asset has its partition."""
+    """Write one landing file per symbol for `day`; seconds until each asset has its partition
+    (the step's materialization) and until its risk and signal rows are published."""
     universe = {s.symbol: s for s in load_universe()}
     keys = {f"{day}|{symbol}" for symbol in SYMBOLS}
     written: dict[str, float] = {}
     for symbol in SYMBOLS:
         minutes = simulate_intraday(7, universe[symbol], day)
         lake.replace_object(f"landing/{symbol}/{day}/bench.csv", csv_bytes(minutes))
-        written[f"{day}|{symbol}"] = time.perf_counter()
-    seen: dict[str, dict[str, float]] = {asset: {} for asset in FRESH_ASSETS}
+        written[f"{day}|{symbol}"] = time.time()
+    seen: dict[str, dict[str, float]] = {name: {} for name in (*FRESH_ASSETS, PUBLISHED)}
     began = time.perf_counter()
-    while any(len(seen[a]) < len(keys) for a in FRESH_ASSETS):
+    while len(seen[PUBLISHED]) < len(keys):
         if time.perf_counter() - began > TIMEOUT_SECONDS:
             raise TimeoutError(f"wave {day} not fresh in {TIMEOUT_SECONDS} s:\n{daemon.log_tail()}")
         for asset in FRESH_ASSETS:
-            now = time.perf_counter()
+            now = time.time()
             for key in materialized(instance, asset, keys) - seen[asset].keys():
                 seen[asset][key] = now - written[key]
+        for key in keys - seen[PUBLISHED].keys():
+            moment = published_at(instance, key)
+            if moment is not None:
+                seen[PUBLISHED][key] = moment - written[key]
         time.sleep(POLL_SECONDS)
     return seen
 
@@ -199,21 +233,12 @@ def run_timeline(instance: DagsterInstance, since: float) -> str:
 
 def report(results: list[dict[str, dict[str, float]]]) -> None:
     print(f"{machine_description()}; at the end {load_average()}")
-    for asset in FRESH_ASSETS:
-        values = [v for result in results for v in result[asset].values()]
+    for name in (*FRESH_ASSETS, PUBLISHED):
+        values = [v for result in results for v in result[name].values()]
         print(
-            f"{asset}: {len(values)} files, p50 {percentile(values, 50):.1f} s, "
+            f"{name}: {len(values)} files, p50 {percentile(values, 50):.1f} s, "
             f"p95 {percentile(values, 95):.1f} s, max {max(values):.1f} s"
         )
-    fresh = [
-        max(result["fact_risk"][key], result["fact_signal"][key])
-        for result in results
-        for key in result["fact_risk"]
-    ]
-    print(
-        f"file → risk and signal rows: {len(fresh)} files, p50 {percentile(fresh, 50):.1f} s, "
-        f"p95 {percentile(fresh, 95):.1f} s"
-    )
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ history a platform of that size accumulates, written in bulk (not by running the
   one `landing_job` (tagged with its landing file's key@etag), one `reference_job` and, weekly,
   one `lake_compaction_job` (a run in 50 failed); plus the history backfill in monthly single
   runs (job `history_backfill` here, to keep them apart). Each run's serialized DagsterRun,
-  status and times are bulk-inserted into the runs table (run tags are in the run body only:
-  the exporter reads them from there);
+  status and times are bulk-inserted into the runs table, the landing runs' tag into run_tags
+  (as DagsterInstance.add_run stores them: the exporter aggregates over both tables);
 - materializations: one `intraday_bars` event per date × symbol partition (1.3 M at 500 × 10 y),
   each the serialized event of a real materialization with its partition and run, bulk-inserted
   into event_logs (the asset's latest-materialization pointer by storing the newest for real);
@@ -60,7 +60,7 @@ from dagster._core.storage.event_log.schema import (
     AssetCheckExecutionsTable,
     SqlEventLogStorageTable,
 )
-from dagster._core.storage.runs.schema import RunsTable
+from dagster._core.storage.runs.schema import RunsTable, RunTagsTable
 from dagster._serdes import serialize_value
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -102,7 +102,7 @@ def add_runs(instance, days: list[date]) -> list[tuple[str, str, date]]:
         runs.append((uuid.uuid4().hex, "reference_job", day))
         if day.weekday() == 4:
             runs.append((uuid.uuid4().hex, "lake_compaction_job", day))
-    rows = []
+    rows, tag_rows = [], []
     for number, (run_id, job, day) in enumerate(runs):
         tags = {LANDING_RUN_KEY_TAG: f"landing/BTC/{day}/drop.csv@{run_id[:8]}"}
         status = DagsterRunStatus.FAILURE if number % 50 == 49 else DagsterRunStatus.SUCCESS
@@ -112,6 +112,9 @@ def add_runs(instance, days: list[date]) -> list[tuple[str, str, date]]:
             status=status,
             tags=tags if job == "landing_job" else {},
         )
+        tag_rows += [
+            {"run_id": run_id, "key": key, "value": value} for key, value in run.tags.items()
+        ]
         start = datetime(day.year, day.month, day.day, 22, tzinfo=UTC)
         rows.append(
             {
@@ -128,6 +131,8 @@ def add_runs(instance, days: list[date]) -> list[tuple[str, str, date]]:
     with instance.run_storage.connect() as connection:
         for first in range(0, len(rows), BATCH):
             connection.execute(RunsTable.insert(), rows[first : first + BATCH])
+        for first in range(0, len(tag_rows), BATCH):
+            connection.execute(RunTagsTable.insert(), tag_rows[first : first + BATCH])
     return runs
 
 

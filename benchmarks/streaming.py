@@ -11,14 +11,16 @@ Broker: librdkafka's mock cluster in this process (real Kafka protocol over TCP 
 2. Latency, publish → the signal row in the warehouse. The history before 2025-01-27 of
    `--symbols` is materialized first (reference_job, symbol_history_job), then that day's
    session is replayed `--speed` times faster than real time for `--latency-seconds` while the
-   writer runs as `fin-assets stream land` (a separate process, default 30-s micro-batches)
-   and `dagster-daemon run` carries the files to the warehouse: the landing sensor ticks every
-   LANDING_SENSOR_INTERVAL_SECONDS, declarative automation every EVALUATION_INTERVAL_SECONDS,
+   writer runs as `fin-assets stream land` (a separate process, `--flush-seconds` micro-batches,
+   default the writer's 30 s)
+   and `dagster-daemon run` carries the files to the warehouse: the landing sensor ticks on every
+   loop of the sensor daemon (5 s), declarative automation every EVALUATION_INTERVAL_SECONDS,
    each run is launched as its own process from the queue (instance on a throw-away Postgres
    database, lake a local folder, warehouse DuckDB). A minute bar's latency runs from the
-   publish of its closing heartbeat to the fact_signal materialization of its symbol and day
-   (the asset materializes after its warehouse transaction commits) in the first landing_job
-   run that took the bar's landing file (the file is in the run's config). Runs start from
+   publish of its closing heartbeat to the end of the first landing_job run that took the
+   bar's landing file (the file is in the run's config) and loaded its symbol's signal row:
+   a run's writes are published, visible to readers, when its last step succeeded, just before
+   the run ends (write-audit-publish, fin_assets.defs.publish). Runs start from
    the instance's run launcher, `--run-launcher` (fin_assets.run_launcher; default `fork`).
 
 The output names the CPU and the load average before and after each part (the machine may be
@@ -26,6 +28,7 @@ shared: wall-clock figures under load are not comparable).
 
     python -m benchmarks.streaming --days 3 --speed 6 --latency-seconds 300
     python -m benchmarks.streaming ... --run-launcher code_server   # Dagster's default launcher
+    python -m benchmarks.streaming ... --flush-seconds 5            # smaller micro-batches
 """
 
 import argparse
@@ -122,26 +125,27 @@ def throughput(bootstrap: str, days: int) -> None:
 
 
 def landing_signal_times(instance: DagsterInstance) -> dict[str, tuple[float, float]]:
-    """For each landing file taken by a finished landing_job run: (that run's start, its
-    fact_signal materialization of the file's symbol), epoch seconds; the first such run."""
+    """For each landing file taken by a succeeded landing_job run that loaded the fact_signal
+    partition of the file's symbol: (that run's start, its end), epoch seconds; the first such
+    run. The run's end is when its writes are visible: a run's writes are staged and published
+    when its last step succeeded (fin_assets.defs.publish), just before the run succeeds."""
     times: dict[str, tuple[float, float]] = {}
     runs = instance.get_runs(
         RunsFilter(job_name="landing_job", statuses=[DagsterRunStatus.SUCCESS])
     )
-    started_at = {run.run_id: instance.get_run_stats(run.run_id).start_time or 0.0 for run in runs}
-    for run in sorted(runs, key=lambda run: started_at[run.run_id]):
-        loaded = {}
+    stats = {run.run_id: instance.get_run_stats(run.run_id) for run in runs}
+    for run in sorted(runs, key=lambda run: stats[run.run_id].start_time or 0.0):
+        loaded = set()
         for record in instance.get_records_for_run(
             run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
         ).records:
             event = record.event_log_entry.dagster_event
             if event.asset_key == AssetKey("fact_signal"):
-                symbol = str(event.partition).split("|")[1]
-                loaded.setdefault(symbol, record.event_log_entry.timestamp)
+                loaded.add(str(event.partition).split("|")[1])
+        run_stats = stats[run.run_id]
         for key in run.run_config["ops"]["raw_quotes"]["config"]["landing_keys"]:
-            symbol = key.split("/")[1]
-            if symbol in loaded:
-                times.setdefault(key, (started_at[run.run_id], loaded[symbol]))
+            if key.split("/")[1] in loaded:
+                times.setdefault(key, (run_stats.start_time or 0.0, run_stats.end_time or 0.0))
     return times
 
 
@@ -164,8 +168,10 @@ def publish_paced(
     publisher.close()
 
 
-def start_writer(bootstrap: str, topic: str, settings: Settings) -> subprocess.Popen:
-    """`fin-assets stream land` (default 30-s flushes) on the lake of `settings`, logging to
+def start_writer(
+    bootstrap: str, topic: str, settings: Settings, flush_seconds: float
+) -> subprocess.Popen:
+    """`fin-assets stream land --flush-seconds S` on the lake of `settings`, logging to
     FIN_HOME/writer.log."""
     env = os.environ | {
         "FIN_HOME": str(settings.home),
@@ -174,6 +180,7 @@ def start_writer(bootstrap: str, topic: str, settings: Settings) -> subprocess.P
         "FIN_KAFKA_TOPIC": topic,
     }
     command = [sys.executable, "-m", "fin_assets.cli", "stream", "land", "--group", "lat"]
+    command += ["--flush-seconds", str(flush_seconds)]
     with (settings.home / "writer.log").open("w") as sink:
         return subprocess.Popen(command, env=env, stderr=sink)
 
@@ -186,6 +193,7 @@ def stream_through_daemon(
     quotes: list[Quote],
     speed: float,
     seconds: float,
+    flush_seconds: float,
 ) -> tuple[
     dict[tuple[str, int], float],
     dict[str, tuple[float, float]],
@@ -197,7 +205,7 @@ def stream_through_daemon(
     (symbol, bar ts, file modification time)."""
     lake = ParquetLake(settings.lake_url)
     publisher = QuotePublisher(kafka)
-    writer = start_writer(kafka.bootstrap, kafka.topic, settings)
+    writer = start_writer(kafka.bootstrap, kafka.topic, settings, flush_seconds)
     # The clock starts once the writer has joined the group and consumed a first message.
     publisher.publish(quotes[0])
     publisher.flush()
@@ -215,7 +223,7 @@ def stream_through_daemon(
         assert daemon.process.poll() is None, daemon.log_tail()
         now = time.monotonic()
         if stop_writer_at is None and not feeder.is_alive():
-            stop_writer_at = now + WriterConfig().flush_seconds + 5
+            stop_writer_at = now + flush_seconds + 5
         if stop_writer_at is not None and now >= stop_writer_at and writer.poll() is None:
             writer.terminate()  # SIGTERM: flush and commit what is left
             writer.wait()
@@ -238,7 +246,12 @@ def stream_through_daemon(
 
 
 def signal_latency(
-    bootstrap: str, symbols: list[str], speed: float, seconds: float, run_launcher: str
+    bootstrap: str,
+    symbols: list[str],
+    speed: float,
+    seconds: float,
+    run_launcher: str,
+    flush_seconds: float,
 ) -> None:
     """Publish → signal row in the warehouse, per minute bar; see the module docstring."""
     universe = {s.symbol: s for s in load_universe()}
@@ -281,7 +294,7 @@ def signal_latency(
                 time.sleep(SETTLE_SECONDS)
                 daemon.wait_for("idle", lambda: idle(instance), DRAIN_SECONDS)
                 closed_at, times, written = stream_through_daemon(
-                    daemon, instance, settings, kafka, quotes, speed, seconds
+                    daemon, instance, settings, kafka, quotes, speed, seconds, flush_seconds
                 )
                 jobs = Counter(run.job_name for run in instance.get_runs())
                 failed = failures(instance)
@@ -301,8 +314,9 @@ def signal_latency(
     missing = len(closed_at) - len(delays)
     print(
         f"{len(delays)} minute bars ({len(symbols)} symbols, {minutes} market minutes of "
-        f"{LATENCY_DAY} at {speed}x; writer flushes every {WriterConfig().flush_seconds:.0f} s; "
-        f"dagster-daemon: landing sensor every {LANDING_SENSOR_INTERVAL_SECONDS} s, automation "
+        f"{LATENCY_DAY} at {speed}x; writer flushes every {flush_seconds:g} s; "
+        f"dagster-daemon: landing sensor every daemon loop (min. interval "
+        f"{LANDING_SENSOR_INTERVAL_SECONDS} s), automation "
         f"every {EVALUATION_INTERVAL_SECONDS} s; runs {dict(jobs)}; {missing} not reaching a "
         "signal row)"
     )
@@ -325,6 +339,12 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=300.0)
     parser.add_argument("--symbols", default=LATENCY_SYMBOLS)
     parser.add_argument("--run-launcher", choices=RUN_LAUNCHERS, default="fork")
+    parser.add_argument(
+        "--flush-seconds",
+        type=float,
+        default=WriterConfig().flush_seconds,
+        help="the writer's micro-batch",
+    )
     args = parser.parse_args()
     cluster = Producer({"test.mock.num.brokers": 1, "log_level": 2})
     brokers = cluster.list_topics(timeout=10).brokers.values()
@@ -333,7 +353,12 @@ def main() -> None:
     throughput(bootstrap, args.days)
     print(load_average())
     signal_latency(
-        bootstrap, args.symbols.split(","), args.speed, args.latency_seconds, args.run_launcher
+        bootstrap,
+        args.symbols.split(","),
+        args.speed,
+        args.latency_seconds,
+        args.run_launcher,
+        args.flush_seconds,
     )
     print(f"run launcher {args.run_launcher}; at the end {load_average()}")
     cluster.close()

@@ -1,14 +1,16 @@
 """The executor of every job, chosen by FIN_EXECUTOR (see fin_assets.settings).
 
 - `in_process`: every step of a run in the run's own process, one at a time (local default:
-  the DuckDB warehouse takes one writer process at a time). Its runs are staged and published
-  when they succeed (write-audit-publish for the run: fin_assets.defs.publish).
+  the DuckDB warehouse takes one writer process at a time).
 - `k8s`: dagster-k8s's `k8s_job_executor`, one Kubernetes Job (one pod) per step, in the
-  cluster deployed with helm/ (docs/deploy.md). Its runs are not staged yet: each step publishes
-  its own writes after its checks (docs/reliability.md). Step pods inherit what the instance's
+  cluster deployed with helm/ (docs/deploy.md). Step pods inherit what the instance's
   K8sRunLauncher sets (image of the code location, service account with the IRSA role,
   `envSecrets`, security context, the writable /tmp volume); the executor gives every step
   STEP_RESOURCES (its `step_k8s_config`).
+
+Either way the runs are staged, and published by the run worker when every step succeeded
+(write-audit-publish for the run, their Spark jobs' writes included: fin_assets.defs.publish):
+`publishing_executor` wraps both.
 
 Heavy steps, which read or reshape a symbol's whole history in memory (intraday_bars,
 technical_indicators, risk_metrics, portfolio_risk), carry HEAVY_STEP_RESOURCES in their own
@@ -87,5 +89,7 @@ def executor_for(settings: Settings) -> ExecutorDefinition:
         # Imported here: the Kubernetes client takes seconds to import in every local process.
         from dagster_k8s import k8s_job_executor
 
-        return k8s_job_executor.configured(k8s_executor_config(), name="k8s_job_executor")
+        return publishing_executor(
+            k8s_job_executor.configured(k8s_executor_config(), name="k8s_job_executor")
+        )
     raise ValueError(f"FIN_EXECUTOR={settings.executor!r}: expected in_process or k8s")

@@ -41,9 +41,12 @@ import sys
 import threading
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
 
 # Dagster's run-execution modules, imported before serving so that no child imports them.
 RUN_WORKER_MODULES = (
@@ -55,6 +58,13 @@ RUN_WORKER_MODULES = (
     "dagster_postgres",
 )
 REQUEST_LIMIT_BYTES = 1 << 20
+# A run worker holds one instance for its whole run, so its storages keep their Postgres
+# connections in a pool (what Dagster's webserver does: `optimize_for_webserver`) instead of
+# Dagster's default elsewhere, a new connection for every event written and every query: 770
+# connections, a fifth of the time of a 10-symbol landing run. No statement timeout (the queries
+# are Dagster's own); connections recycled hourly; up to 1 + overflow at once per worker.
+WORKER_POOL_RECYCLE_SECONDS = 3600
+WORKER_POOL_MAX_OVERFLOW = 4
 # How often the server looks whether the process that started it is gone (then it exits too;
 # its running workers go on).
 PARENT_CHECK_SECONDS = 1.0
@@ -104,9 +114,20 @@ def run_worker(request: dict[str, Any]) -> int:
 
     instance_ref = deserialize_value(request["instance_ref"], InstanceRef)
     with capture_interrupts(), get_instance_for_cli(instance_ref=instance_ref) as instance:
+        keep_connections(instance)
         return _execute_run_command_body(
             request["run_id"], instance, lambda _event: None, set_exit_code_on_failure=False
         )
+
+
+def keep_connections(instance: DagsterInstance) -> None:
+    """Pool the Postgres connections of `instance`'s storages for the run (see
+    WORKER_POOL_RECYCLE_SECONDS); storages without a connection pool (SQLite) are unchanged."""
+    instance.optimize_for_webserver(
+        statement_timeout=0,
+        pool_recycle=WORKER_POOL_RECYCLE_SECONDS,
+        max_overflow=WORKER_POOL_MAX_OVERFLOW,
+    )
 
 
 def fork_worker(server: socket.socket, connection: socket.socket, request: dict) -> dict:

@@ -41,10 +41,10 @@ Environment variables:
   (fin_assets.instance_database).
 - FIN_POOL_WAIT_LIMIT_SECONDS: how long a step may wait for a slot of its Dagster pool before
   its run fails saying who holds the slot (default 1800; fin_assets.instance_storage).
-- FIN_RUN_LAUNCHER: `code_server` (default; Dagster's own: the code server starts a fresh
-  `dagster api execute_run` interpreter per run) or `fork` (opt-in: each run forked from a
-  process that has imported the code location, fin_assets.run_launcher; docs/scaling.md says
-  what keeps it from being the default yet). Helm's prod instance uses Kubernetes'
+- FIN_RUN_LAUNCHER: `fork` (default: each run forked from a process that has imported the
+  code location, fin_assets.run_launcher, with run monitoring; no fresh interpreter per run) or
+  `code_server` (Dagster's own DefaultRunLauncher: the code server starts a fresh
+  `dagster api execute_run` interpreter per run). Helm's prod instance uses Kubernetes'
   launcher instead (docs/scaling.md).
 - FIN_REPORT_URL: where the market reports are served over HTTP, as the report's metadata
   links them (default http://127.0.0.1:3001, what `fin-assets dev` serves).
@@ -99,7 +99,7 @@ class Settings:
     raw_url: str = ""
     pool_wait_limit_seconds: int = DEFAULT_POOL_WAIT_LIMIT_SECONDS
     report_url: str = DEFAULT_REPORT_URL
-    run_launcher: str = "code_server"
+    run_launcher: str = "fork"
 
     @classmethod
     def local(cls, home: Path, dagster_pg_url: str, seed: int = 42) -> Settings:
@@ -191,7 +191,7 @@ def get_settings() -> Settings:
             os.environ.get("FIN_POOL_WAIT_LIMIT_SECONDS", DEFAULT_POOL_WAIT_LIMIT_SECONDS)
         ),
         report_url=os.environ.get("FIN_REPORT_URL", DEFAULT_REPORT_URL),
-        run_launcher=_choice("FIN_RUN_LAUNCHER", "code_server", RUN_LAUNCHERS),
+        run_launcher=_choice("FIN_RUN_LAUNCHER", "fork", RUN_LAUNCHERS),
     )
 
 

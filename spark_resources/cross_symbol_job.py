@@ -1,7 +1,8 @@
 """Spark cross-symbol job: portfolio VaR and the rolling correlation matrix per date.
 
     spark-submit spark_resources/cross_symbol_job.py --lake-root LAKE --start 2025-06-01 \
-        --end 2025-06-30 [--history-start 2025-01-01] [--weights AAPL=0.5,BTC=0.5]
+        --end 2025-06-30 [--history-start 2025-01-01] [--weights AAPL=0.5,BTC=0.5] \
+        [--staging-run RUN_ID]
 
 Spark reads every universe symbol's daily closes from `--history-start` to `--end` (one folder
 per symbol, date folders pruned), keeps the sessions of PORTFOLIO_CALENDAR (a broadcast join
@@ -9,6 +10,8 @@ with the session calendar) and pivots them to one column per symbol. The wide fr
 symbols: 2,520 × 100 floats for ten years of a 100-symbol universe) goes to the driver, where
 `compute_portfolio_risk` — the function of the pandas asset — computes both outputs, so the
 numbers are the asset's by construction. Weights default to equal weights over the universe.
+With `--staging-run` the job reads and writes through that run's staging
+(spark_resources.lake_frames), which the orchestrator publishes when the run succeeded.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from fin_assets.shared.portfolio import PORTFOLIO_CALENDAR, portfolio_weights
 from spark_resources.lake_frames import (
     CheckTotals,
     WrittenDataset,
+    add_staging_argument,
     read_symbol_dataset,
     require_partitions,
 )
@@ -40,13 +44,20 @@ from spark_resources.session import spark_session
 
 
 def wide_closes(
-    spark: SparkSession, lake_root: str, symbols: Sequence[str], start: date, end: date
+    spark: SparkSession,
+    lake_root: str,
+    symbols: Sequence[str],
+    start: date,
+    end: date,
+    staging_run: str | None = None,
 ) -> pd.DataFrame:
     """Closes on the PORTFOLIO_CALENDAR sessions from start to end: index trade_date (every
     session, ascending), one column per symbol in `symbols` order (NaN where no bar)."""
     sessions = sessions_in_range(PORTFOLIO_CALENDAR, start, end)
     calendar = spark.createDataFrame([(day,) for day in sessions], "trade_date date")
-    closes = read_symbol_dataset(spark, lake_root, "daily_bars", DAILY_BARS, symbols, start, end)
+    closes = read_symbol_dataset(
+        spark, lake_root, "daily_bars", DAILY_BARS, symbols, start, end, staging_run
+    )
     wide = (
         closes.join(F.broadcast(calendar), "trade_date")
         .groupBy("trade_date")
@@ -64,13 +75,15 @@ def run_cross_symbol(
     dates: Sequence[date],
     weights: Mapping[str, float],
     history_start: date = HISTORY_START,
+    staging_run: str | None = None,
 ) -> list[WrittenDataset]:
     """Write portfolio_risk and correlation_matrix for `dates` (ascending) and check them;
-    raise MissingPartitionsError before writing if a daily_bars partition is missing."""
+    raise MissingPartitionsError before writing if a daily_bars partition is missing. With
+    `staging_run` the run's staging is read and written (module docstring)."""
     symbols = list(weights)
-    lake = ParquetLake(lake_root)
+    lake = ParquetLake(lake_root, staging_run=staging_run)
     require_partitions(lake, "daily_bars", symbols, history_start, dates[-1])
-    closes = wide_closes(spark, lake_root, symbols, history_start, dates[-1])
+    closes = wide_closes(spark, lake_root, symbols, history_start, dates[-1], staging_run)
     portfolio, correlation = compute_portfolio_risk(closes, weights)
     portfolio = portfolio[portfolio["trade_date"].isin(dates)]
     correlation = correlation[correlation["trade_date"].isin(dates)]
@@ -110,6 +123,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--end", required=True, type=date.fromisoformat)
     parser.add_argument("--history-start", type=date.fromisoformat, default=HISTORY_START)
     parser.add_argument("--weights", default="", help="SYM=w,...; default equal weights")
+    add_staging_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -121,7 +135,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     with open_job_pipes() as pipes:
         spark = spark_session("fin_assets cross-symbol")
         dates = calendar_dates(args.start, args.end)
-        for written in run_cross_symbol(spark, args.lake_root, dates, weights, args.history_start):
+        runs = run_cross_symbol(
+            spark, args.lake_root, dates, weights, args.history_start, args.staging_run
+        )
+        for written in runs:
             extra = {"weights": {"raw_value": weights, "type": "json"}}
             report_written(pipes, written, extra if written.dataset == "portfolio_risk" else {})
 

@@ -4,15 +4,18 @@ Runnable by spark-submit (locally, on EMR, on EMR Serverless):
 
     spark-submit spark_resources/history_job.py --lake-root LAKE --start 2025-01-01 \
         --end 2025-12-31 --symbols AAPL,BTC [--history-start 2025-01-01] \
-        [--datasets daily_bars,technical_indicators,trading_signals,risk_metrics]
+        [--datasets daily_bars,technical_indicators,trading_signals,risk_metrics] \
+        [--staging-run RUN_ID]
 
 Same numbers as the pandas assets by construction: each symbol's whole daily history from
 `--history-start` (the assets' HISTORY_START) to `--end` goes through the same pure functions
 (`compute_indicators`, `compute_signals`, `compute_risk_metrics`) in one `applyInPandas` group,
 then the range's partitions are written with the assets' writer and checked with the assets'
 rules. With `daily_bars` among the datasets, the range's daily bars are first aggregated from
-`intraday_bars` (`aggregate_daily_bars`, per symbol). Results are reported through Dagster Pipes
-(no-op outside Dagster).
+`intraday_bars` (`aggregate_daily_bars`, per symbol). With `--staging-run` the partitions are
+written to, and read through, that run's staging (spark_resources.lake_frames), which the
+orchestrator publishes when the run succeeded. Results are reported through Dagster Pipes (no-op
+outside Dagster).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from spark_resources.lake_frames import (
     CheckTotals,
     Rule,
     WrittenDataset,
+    add_staging_argument,
     read_symbol_dataset,
     require_partitions,
     write_symbol_dataset,
@@ -90,20 +94,22 @@ def run_history(
     history_start: date,
     datasets: Sequence[str] = ANALYTICS,
     periods_per_year: Mapping[str, int] | None = None,
+    staging_run: str | None = None,
 ) -> list[WrittenDataset]:
     """Compute and write `datasets` for the scope; raise MissingPartitionsError before writing
     anything if an input partition is missing: intraday_bars of the scope for daily_bars (the
     daily_bars asset's `aggregate_daily_bars`, written first), daily_bars from history_start to
     the scope's end for the analytics.
 
-    `periods_per_year` (risk annualization per symbol) defaults to the universe's.
+    `periods_per_year` (risk annualization per symbol) defaults to the universe's; with
+    `staging_run` the run's staging is written and read (module docstring).
     """
     unknown = sorted(set(datasets) - set(DATASETS))
     if unknown or not datasets:
         raise ValueError(f"datasets must be among {', '.join(DATASETS)}, got {list(datasets)}")
     if not history_start <= scope.start:
         raise ValueError(f"history start {history_start} is after the range start {scope.start}")
-    lake = ParquetLake(lake_root)
+    lake = ParquetLake(lake_root, staging_run=staging_run)
     analytics = [d for d in datasets if d != "daily_bars"]
     if "daily_bars" in datasets:
         require_partitions(lake, "intraday_bars", scope.symbols, scope.start, scope.end)
@@ -119,16 +125,30 @@ def run_history(
     written = []
     if "daily_bars" in datasets:
         intraday = read_symbol_dataset(
-            spark, lake_root, "intraday_bars", INTRADAY_BARS, scope.symbols, scope.start, scope.end
+            spark,
+            lake_root,
+            "intraday_bars",
+            INTRADAY_BARS,
+            scope.symbols,
+            scope.start,
+            scope.end,
+            staging_run,
         )
         daily = intraday.groupBy("symbol").applyInPandas(
             aggregate_daily_bars, schema=from_arrow_schema(DAILY_BARS)
         )
-        written.append(_write(daily, lake_root, "daily_bars", scope))
+        written.append(_write(daily, lake_root, "daily_bars", scope, staging_run))
     if not analytics:
         return written
     bars = read_symbol_dataset(
-        spark, lake_root, "daily_bars", DAILY_BARS, scope.symbols, history_start, scope.end
+        spark,
+        lake_root,
+        "daily_bars",
+        DAILY_BARS,
+        scope.symbols,
+        history_start,
+        scope.end,
+        staging_run,
     ).persist(StorageLevel.MEMORY_AND_DISK)
     periods = dict(periods_per_year or {s.symbol: s.periods_per_year for s in load_universe()})
     if {"technical_indicators", "trading_signals"} & set(datasets):
@@ -137,12 +157,14 @@ def run_history(
         )
         indicators = indicators.persist(StorageLevel.MEMORY_AND_DISK)
         if "technical_indicators" in datasets:
-            written.append(_write(indicators, lake_root, "technical_indicators", scope))
+            written.append(
+                _write(indicators, lake_root, "technical_indicators", scope, staging_run)
+            )
         if "trading_signals" in datasets:
             signals = indicators.groupBy("symbol").applyInPandas(
                 compute_signals, schema=from_arrow_schema(SIGNALS)
             )
-            written.append(_write(signals, lake_root, "trading_signals", scope))
+            written.append(_write(signals, lake_root, "trading_signals", scope, staging_run))
     if "risk_metrics" in datasets:
         risk = (
             bars.groupBy("symbol")
@@ -151,7 +173,7 @@ def run_history(
             )
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
-        risk_written = _write(risk, lake_root, "risk_metrics", scope)
+        risk_written = _write(risk, lake_root, "risk_metrics", scope, staging_run)
         backtests = _backtests(risk)
         written.append(
             WrittenDataset(
@@ -166,8 +188,15 @@ def run_history(
     return sorted(written, key=lambda w: DATASETS.index(w.dataset))
 
 
-def _write(frame: DataFrame, lake_root: str, dataset: str, scope: PartitionScope) -> WrittenDataset:
-    """The scope's rows of a whole-history frame, written and checked."""
+def _write(
+    frame: DataFrame,
+    lake_root: str,
+    dataset: str,
+    scope: PartitionScope,
+    staging_run: str | None,
+) -> WrittenDataset:
+    """The scope's rows of a whole-history frame, written (staged for `staging_run`) and
+    checked."""
     in_range = frame.where(F.col("trade_date") >= scope.start)
     schema = {
         "daily_bars": DAILY_BARS,
@@ -175,7 +204,9 @@ def _write(frame: DataFrame, lake_root: str, dataset: str, scope: PartitionScope
         "trading_signals": SIGNALS,
         "risk_metrics": RISK,
     }[dataset]
-    return write_symbol_dataset(in_range, lake_root, dataset, schema, scope, RULES[dataset])
+    return write_symbol_dataset(
+        in_range, lake_root, dataset, schema, scope, RULES[dataset], staging_run
+    )
 
 
 def _backtests(risk: DataFrame) -> list[CheckTotals]:
@@ -205,10 +236,19 @@ def _backtests(risk: DataFrame) -> list[CheckTotals]:
     return results
 
 
-def signal_counts(spark: SparkSession, lake_root: str, scope: PartitionScope) -> dict[str, int]:
+def signal_counts(
+    spark: SparkSession, lake_root: str, scope: PartitionScope, staging_run: str | None = None
+) -> dict[str, int]:
     """Signals of each name in the scope, as the pandas asset's `signals_<name>` metadata."""
     signals = read_symbol_dataset(
-        spark, lake_root, "trading_signals", SIGNALS, scope.symbols, scope.start, scope.end
+        spark,
+        lake_root,
+        "trading_signals",
+        SIGNALS,
+        scope.symbols,
+        scope.start,
+        scope.end,
+        staging_run,
     )
     found = {row["signal"]: row["count"] for row in signals.groupBy("signal").count().collect()}
     return {name: int(found.get(name, 0)) for name in SIGNAL_NAMES}
@@ -226,6 +266,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=",".join(ANALYTICS),
         help=f"comma-separated among {', '.join(DATASETS)}",
     )
+    add_staging_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -248,13 +289,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     datasets = [d for d in args.datasets.split(",") if d]
     with open_job_pipes() as pipes:
         spark = spark_session("fin_assets history")
-        for written in run_history(spark, args.lake_root, scope, args.history_start, datasets):
+        runs = run_history(
+            spark,
+            args.lake_root,
+            scope,
+            args.history_start,
+            datasets,
+            staging_run=args.staging_run,
+        )
+        for written in runs:
             extra = {}
             if written.dataset == "trading_signals":
-                extra = {
-                    f"signals_{name}": count
-                    for name, count in signal_counts(spark, args.lake_root, scope).items()
-                }
+                counts = signal_counts(spark, args.lake_root, scope, args.staging_run)
+                extra = {f"signals_{name}": count for name, count in counts.items()}
             report_written(pipes, written, extra, BACKTEST_SEVERITIES)
             pipes.log.info(f"{written.dataset}: {written.rows} rows, {written.partitions} files")
 

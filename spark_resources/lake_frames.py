@@ -13,10 +13,18 @@ rows, each file replaced atomically. That is dynamic partition overwrite at the 
 re-running a range replaces exactly its partitions and touches no other. (Spark's own writer
 would name files `part-NNNNN-<uuid>.snappy.parquet`, drop the partition columns from the files and
 skip empty partitions, none of which ParquetLake and the Dagster partitions accept.)
+
+Staging (write-audit-publish, docs/reliability.md): a job given the run's id (`staging_run`,
+the `--staging-run` argument the orchestrator passes when the run is staged) writes through
+`ParquetLake(lake_root, staging_run=...)`, so its partitions land in the run's staging folder
+`{root}/_tmp_staging/{run id}/` and are published (or discarded) with the run's other writes by
+the orchestrator. It reads as the run's other steps do: a partition the run staged from the
+staging folder, every other from the published layout.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +38,12 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from fin_assets.analytics.quality import RuleResult
-from fin_assets.resources.lake import MAX_LISTED_MISSING, MissingPartitionsError, ParquetLake
+from fin_assets.resources.lake import (
+    MAX_LISTED_MISSING,
+    STAGING_DIR,
+    MissingPartitionsError,
+    ParquetLake,
+)
 from fin_assets.shared.lake_io import calendar_dates, write_symbol_partitions
 from fin_assets.shared.partition_scope import PartitionScope
 
@@ -68,6 +81,13 @@ def require_partitions(
         )
 
 
+def add_staging_argument(parser: argparse.ArgumentParser) -> None:
+    """The entry points' `--staging-run` argument (module docstring)."""
+    parser.add_argument(
+        "--staging-run", default=None, help="stage the writes in this run's staging folder"
+    )
+
+
 def read_symbol_dataset(
     spark: SparkSession,
     lake_root: str,
@@ -76,20 +96,60 @@ def read_symbol_dataset(
     symbols: Sequence[str],
     start: date,
     end: date,
+    staging_run: str | None = None,
 ) -> DataFrame:
-    """Rows of `dataset` for `symbols` from start to end (inclusive), columns of `schema`."""
-    base = f"{spark_path(lake_root)}/{dataset}"
+    """Rows of `dataset` for `symbols` from start to end (inclusive), columns of `schema`; with
+    `staging_run`, the partitions that run staged replace the published ones (module
+    docstring)."""
     if "://" not in lake_root:
         # One folder per date: Spark lists more than 32 folders with a distributed job, which
         # on a local disk costs far more than the listing; the driver lists them itself. On an
         # object store the parallel listing (one LIST per folder, spread over executors) stays.
         spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000")
-    frame = (
+    base = f"{spark_path(lake_root)}/{dataset}"
+    if staging_run is None:
+        frame = _read_symbol_folders(spark, base, schema, symbols)
+    else:
+        frame = _read_overlay(spark, lake_root, dataset, schema, symbols, staging_run)
+    return frame.where(F.col("trade_date").between(start, end)).select(*schema.names)
+
+
+def _read_symbol_folders(
+    spark: SparkSession, base: str, schema: pa.Schema, symbols: Sequence[str]
+) -> DataFrame:
+    """Every row of the symbols' folders under the dataset folder `base`."""
+    if not symbols:
+        return spark.createDataFrame([], from_arrow_schema(schema))
+    return (
         spark.read.schema(from_arrow_schema(schema))
         .option("basePath", base)
         .parquet(*(f"{base}/symbol={symbol}" for symbol in symbols))
     )
-    return frame.where(F.col("trade_date").between(start, end)).select(*schema.names)
+
+
+def _read_overlay(
+    spark: SparkSession,
+    lake_root: str,
+    dataset: str,
+    schema: pa.Schema,
+    symbols: Sequence[str],
+    staging_run: str,
+) -> DataFrame:
+    """The published partitions the run did not stage, and the ones it staged."""
+    lake = ParquetLake(lake_root, staging_run=staging_run)
+    staged = {symbol: lake.staged_dates(dataset, symbol) for symbol in symbols}
+    published = [s for s in symbols if lake.existing_dates(dataset, s) - staged[s]]
+    root = spark_path(lake_root)
+    frame = _read_symbol_folders(spark, f"{root}/{dataset}", schema, published)
+    keys = [(symbol, day) for symbol, days in staged.items() for day in sorted(days)]
+    if not keys:
+        return frame
+    replaced = spark.createDataFrame(keys, "symbol string, trade_date date")
+    staged_base = f"{root}/{STAGING_DIR}/{staging_run}/{dataset}"
+    staging_symbols = [symbol for symbol in symbols if staged[symbol]]
+    staged_rows = _read_symbol_folders(spark, staged_base, schema, staging_symbols)
+    kept = frame.join(F.broadcast(replaced), ["symbol", "trade_date"], "left_anti")
+    return kept.select(*schema.names).unionByName(staged_rows.select(*schema.names))
 
 
 @dataclass(frozen=True)
@@ -123,9 +183,11 @@ def write_symbol_dataset(
     schema: pa.Schema,
     scope: PartitionScope,
     rules: Sequence[Rule],
+    staging_run: str | None = None,
 ) -> WrittenDataset:
-    """Write every (symbol, date) partition of `scope` from `frame` (rows inside the scope),
-    evaluate `rules` on each symbol's rows, and return the totals.
+    """Write every (symbol, date) partition of `scope` from `frame` (rows inside the scope)
+    — into the staging of `staging_run` when given —, evaluate `rules` on each symbol's rows,
+    and return the totals.
 
     Each scope symbol's rows are written by one task (a cogroup with the scope's symbols, so a
     symbol without any row still gets its zero-row partitions).
@@ -138,7 +200,11 @@ def write_symbol_dataset(
         # A symbol without rows in the range comes with an empty frame (columns not guaranteed).
         rows = schema.empty_table().to_pandas() if rows.empty else rows[list(schema.names)]
         written = write_symbol_partitions(
-            ParquetLake(lake_root), dataset, schema, rows, PartitionScope(dates, (symbol,))
+            ParquetLake(lake_root, staging_run=staging_run),
+            dataset,
+            schema,
+            rows,
+            PartitionScope(dates, (symbol,)),
         )
         results = [(name, rule(rows)) for name, rule in rules]
         return pd.DataFrame(

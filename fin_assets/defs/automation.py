@@ -17,6 +17,13 @@ partition (`LookbackMissing`) is missing, while a dependency is in progress, and
 target itself is in progress. The sensor runs in the code server
 (`use_user_code_server`), which evaluates this code location's own condition class.
 
+A run's writes are staged and published only when the run succeeded (write-audit-publish,
+fin_assets.defs.publish), but Dagster records each step's materialization when the step ends:
+for Dagster the partition is then updated and no longer in progress, though readers still see
+its value from before the run. So every condition also waits while a dependency or a look-back
+partition was last materialized by a run that has not finished (`MaterializedUnpublished`);
+the update is remembered (`since_last_handled`) and followed once that run is over.
+
 The sensor emits its requests as backfills, so the assets' BackfillPolicy.single_run() turns
 each tick's request into one run per asset range instead of one run per partition.
 """
@@ -35,10 +42,14 @@ from dagster import (
     AutomationContext,
     AutomationResult,
     BetaWarning,
+    DagsterEventType,
     DefaultSensorStatus,
+    RunsFilter,
     map_asset_specs,
 )
 from dagster._core.asset_graph_view.entity_subset import EntitySubset, _ValidatedEntitySubsetValue
+from dagster._core.definitions.events import AssetKeyPartitionKey
+from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
 from fin_assets.defs.partitions import LOOKBACK_DAYS, PREVIOUS_SESSION_DAYS, lookback_mapping
 
@@ -58,17 +69,56 @@ LOOKBACKS: dict[str, tuple[str, int]] = {
 EVALUATION_INTERVAL_SECONDS = 10
 
 
+@dataclass(frozen=True)
+class MaterializedUnpublished(AutomationCondition[AssetKey]):
+    """True for the partitions that a run which has not finished materialized: its writes are
+    staged until the run succeeds, so readers still see the values from before it (module
+    docstring). Few runs are in progress at a time: their materialization events are read."""
+
+    @property
+    def name(self) -> str:
+        return "materialized_unpublished"
+
+    @property
+    def description(self) -> str:
+        return "materialized by a run that has not finished (its writes are not published yet)"
+
+    async def evaluate(self, context: AutomationContext) -> AutomationResult:  # ty: ignore[invalid-method-override]
+        view = context.asset_graph_view
+        instance = view.instance
+        partitions = set()
+        for run in instance.get_runs(RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES)):
+            records = instance.get_records_for_run(
+                run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+            ).records
+            for record in records:
+                event = record.event_log_entry.dagster_event
+                if event is not None and event.asset_key == context.key and event.partition:
+                    partitions.add(AssetKeyPartitionKey(context.key, event.partition))
+        unpublished = view.get_asset_subset_from_asset_partitions(
+            key=context.key, asset_partitions=partitions
+        )
+        true_subset = context.candidate_subset.compute_intersection(unpublished)
+        return AutomationResult(context=context, true_subset=true_subset)
+
+
+def _deps_unpublished() -> AutomationCondition:
+    return AutomationCondition.any_deps_match(MaterializedUnpublished())
+
+
 def follow_upstream() -> AutomationCondition:
     """Request a partition when any dependency partition updated since it was last handled.
 
     `eager()` without its latest-time-window restriction and without requesting partitions
     that are merely missing: past partitions are reached through their dependencies' updates.
+    Waits while a dependency's update is not published yet (module docstring).
     """
     return (
         AutomationCondition.any_deps_updated().since_last_handled()
         & ~AutomationCondition.any_deps_missing()
         & ~AutomationCondition.any_deps_in_progress()
         & ~AutomationCondition.in_progress()
+        & ~_deps_unpublished()
     ).with_label("follow_upstream")
 
 
@@ -148,9 +198,25 @@ class LookbackMissing(LookbackCondition):
         return AutomationCondition.missing()
 
 
+@dataclass(frozen=True)
+class LookbackUnpublished(LookbackCondition):
+    """A source partition in the look-back was materialized by a run that has not finished."""
+
+    @property
+    def name(self) -> str:
+        return f"lookback_unpublished({self.source}, {self.days} days)"
+
+    @property
+    def description(self) -> str:
+        return f"{self.source} within the {self.days} dates before is not published yet"
+
+    def of_source(self) -> AutomationCondition:
+        return MaterializedUnpublished()
+
+
 def follow_lookback(source: str, days: int) -> AutomationCondition:
     """`follow_upstream()`, also requested when the source updated within the look-back, and
-    waiting while a source partition of the look-back is missing."""
+    waiting while a source partition of the look-back is missing or not published yet."""
     return (
         (
             AutomationCondition.any_deps_updated() | LookbackUpdated(source, days)
@@ -159,6 +225,8 @@ def follow_lookback(source: str, days: int) -> AutomationCondition:
         & ~LookbackMissing(source, days)
         & ~AutomationCondition.any_deps_in_progress()
         & ~AutomationCondition.in_progress()
+        & ~_deps_unpublished()
+        & ~LookbackUnpublished(source, days)
     ).with_label("follow_upstream_and_lookback")
 
 

@@ -107,11 +107,19 @@ class OhlcRepairs:
         self.market_data = market_data
         self.repaired: list[tuple[str, date, str, pd.Timestamp]] = []
         self.refused: list[str] = []
+        self.refused_bars: dict[str, list[str]] = {}
 
     def apply(self, bars: pd.DataFrame, source: str, symbol: str, trade_date: date) -> pd.DataFrame:
         policy = self.market_data.ohlc_policy_for(source)
         outcome = apply_ohlc_policy(bars, policy)
         where = f"{symbol} {trade_date} (source {source}, OHLC policy {policy})"
+        refused = outcome.beyond_tolerance
+        if policy == "reject":
+            refused = refused.union(outcome.inconsistent)
+        if len(refused):
+            self.refused_bars.setdefault(f"{symbol}|{trade_date}", []).extend(
+                ts.isoformat() for ts in refused
+            )
         if len(outcome.beyond_tolerance):
             shown = ", ".join(ts.isoformat() for ts in outcome.beyond_tolerance[:5])
             self.refused.append(
@@ -128,12 +136,17 @@ class OhlcRepairs:
         return outcome.bars
 
     def refusal(self) -> Failure | None:
-        """The Failure naming every refused partition's bars, or None."""
+        """The Failure naming every refused partition's bars, or None; its metadata counts them
+        (`ohlc_refused`) and lists them per "SYMBOL|date" by timestamp (`ohlc_refused_bars`)."""
         if not self.refused:
             return None
         return Failure(
             description="bars refused by their source's OHLC policy (nothing written): "
             + "; ".join(self.refused),
+            metadata={
+                "ohlc_refused": MetadataValue.int(sum(map(len, self.refused_bars.values()))),
+                "ohlc_refused_bars": MetadataValue.json(self.refused_bars),
+            },
             allow_retries=False,
         )
 

@@ -8,7 +8,9 @@ runner resource (local spark-submit, EMR or EMR Serverless, like the analytics' 
 rewrites `compacted/{dataset}/symbol=S/year=Y/` for the whole calendar years its range touches
 and reports through Dagster Pipes the files and rows before (source partitions) and after
 (compacted copy), and the `matches_source` check (the copy's rows equal the source rows as
-multisets, so no query result changes). The source partitions are never modified.
+multisets, so no query result changes). The source partitions are never modified. In a staged
+run the copy is written and checked in the run's staging and published with the run
+(fin_assets.defs.publish).
 
 The assets are unpartitioned: the unit of a compacted copy is a symbol-year, which no partition
 of the date × symbol assets maps to; the range is run config (`CompactionConfig`).
@@ -38,7 +40,7 @@ from pydantic import Field
 
 from fin_assets.defs.checks import check_specs
 from fin_assets.defs.partitions import SYMBOLS
-from fin_assets.resources.spark_runner import SparkJob, SparkRunner
+from fin_assets.resources.spark_runner import SparkJob, SparkRunner, staging_arguments
 from fin_assets.resources.storage import LakeResource
 from spark_resources.compactable import COMPACTABLE
 
@@ -60,8 +62,11 @@ def compacted_key(dataset: str) -> str:
     return f"{dataset}_compacted"
 
 
-def compaction_job(lake_root: str, dataset: str, config: CompactionConfig) -> SparkJob:
-    """The Spark compaction job of `dataset` for the configured range and symbols."""
+def compaction_job(
+    lake_root: str, dataset: str, config: CompactionConfig, staging_run: str | None = None
+) -> SparkJob:
+    """The Spark compaction job of `dataset` for the configured range and symbols, writing
+    into the staging of `staging_run` when given."""
     start, end = date.fromisoformat(config.start), date.fromisoformat(config.end)
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
@@ -82,6 +87,7 @@ def compaction_job(lake_root: str, dataset: str, config: CompactionConfig) -> Sp
             end.isoformat(),
             "--symbols",
             ",".join(symbols),
+            *staging_arguments(staging_run),
         ),
     )
 
@@ -106,7 +112,7 @@ def compacted_asset(dataset: str) -> AssetsDefinition:
         lake: LakeResource,
         spark: SparkRunner,
     ) -> MaterializeResult:
-        job = compaction_job(lake.root, dataset, config)
+        job = compaction_job(lake.root, dataset, config, lake.get_lake().staging_run)
         runner = type(spark).__name__
         context.log.info(f"compacting {dataset} {config.start}..{config.end} on {runner}")
         return spark.run(context, job).get_materialize_result()

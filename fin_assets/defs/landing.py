@@ -99,8 +99,12 @@ from fin_assets.resources.storage import LakeResource
 from fin_assets.settings import environ
 from fin_assets.universe import load_universe
 
-# Seconds between landing listings: a file waits at most this long for its run request.
-LANDING_SENSOR_INTERVAL_SECONDS = 5
+# The landing sensor's minimum interval. Dagster's sensor daemon evaluates its sensors in a loop
+# every 5 s (its floor) and skips a sensor whose last tick started or ENDED less than the minimum
+# interval ago: an interval of 5 s skipped every other loop (10 s between listings, a tick's own
+# duration counting). Below a loop minus a tick, every loop lists the landing zone: a file waits
+# at most one loop (5 s) for its run request.
+LANDING_SENSOR_INTERVAL_SECONDS = 1
 LANDING_RUN_KEY_TAG = "fin/landing_run_key"
 LANDING_FILES_TAG = "fin/landing_files"
 LANDING_PARTITIONS_TAG = "fin/landing_partitions"

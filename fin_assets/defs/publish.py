@@ -4,13 +4,15 @@ A step's own blocking checks run before its write (defs/audit.py), but a run of 
 could still fail after an earlier step wrote: intraday bars written, then a daily_bars check
 failing; intraday facts loaded, then a risk check failing. So every write of a staged run is
 staged (fin_assets.resources.storage): the lake's partitions in the run's staging folder, which
-the run's own steps read through (ParquetLake), the fact loads in run-scoped staging tables
-(SqlWarehouse). When the run is over:
+the run's own steps read through (ParquetLake), the fact and dimension loads in run-scoped
+staging tables (SqlWarehouse). The Spark jobs of its steps write and read the same staging
+folder (they are given the run's id: fin_assets.resources.spark_runner.staging_arguments).
+When the run is over:
 
 - every step succeeded: the run is published — the warehouse's staged loads applied in ONE
   transaction (which marks them published), then the lake's staging committed (a marker) and
   each staged file moved over its published path, then the staging tables dropped;
-- a step failed (a blocking check, an error, an interruption): the staging is discarded, and
+- a step failed (a blocking check, an error) or did not finish: the staging is discarded, and
   the lake and the warehouse are exactly as they were before the run. The materializations
   the run's successful steps recorded stay in its event log (Dagster has no retraction); the
   run is failed, and its engine event "the run's writes are discarded" names those assets.
@@ -20,10 +22,13 @@ run collects it (`collect_abandoned`): a run whose lake staging was committed, o
 warehouse loads were published, is published to the end; any other finished run's staging is
 discarded. Runs still in progress are left alone.
 
-Who stages: the executor of every job (`publishing_executor`, wrapping the in-process executor:
-runs launched by `fin-assets backfill`/`demo`, the UI, the daemon's sensors, schedules and
-automation) and `execute_staged_in_process` (runs executed in the caller's process:
-`fin-assets ingest-landing`). A run executed any other way (`materialize`,
+Who stages: the executor of every job (`publishing_executor`, wrapping the in-process executor
+or dagster-k8s's step-per-pod executor: runs launched by `fin-assets backfill`/`demo`, the UI,
+the daemon's sensors, schedules and automation) and `execute_staged_in_process` (runs executed
+in the caller's process: `fin-assets ingest-landing`). Both open the run's lake staging and tag
+the run (STAGED_RUN_TAG) before its first step, so that every step, in whatever process or pod
+it runs, stages its writes; publication or discard happens where the run is orchestrated (the
+run worker), after the last step. A run executed any other way (`materialize`,
 `JobDefinition.execute_in_process`) writes directly, step by step, as before.
 """
 
@@ -45,27 +50,18 @@ from dagster._core.events import EngineEventData
 from dagster._core.execution.context.system import PlanOrchestrationContext
 from dagster._core.execution.plan.plan import ExecutionPlan
 from dagster._core.execution.retries import RetryMode
+from dagster._core.execution.step_dependency_config import StepDependencyConfig
 from dagster._core.executor.base import Executor
 from dagster._core.utils import make_new_run_id
 
 from fin_assets.defs.stale_checks import stale_evaluations
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.storage import STAGED_RUN, LakeResource, WarehouseResource
+from fin_assets.resources.storage import STAGED_RUN_TAG, LakeResource, WarehouseResource
 from fin_assets.resources.warehouse import Warehouse
 from fin_assets.warehouse.model import DERIVED_FROM_BARS
 
 # The facts whose publication can change which derived rows are stale.
 _LINEAGE_FACTS = frozenset({"fact_daily_bar", *DERIVED_FROM_BARS})
-
-
-@contextmanager
-def staging(run_id: str) -> Iterator[None]:
-    """Stage the writes of run `run_id` executed in this process while inside the block."""
-    token = STAGED_RUN.set(run_id)
-    try:
-        yield
-    finally:
-        STAGED_RUN.reset(token)
 
 
 def publish_run(lake: ParquetLake, warehouse: Warehouse, run_id: str) -> int:
@@ -123,9 +119,9 @@ def _storage(
 
 
 class PublishingExecutor(Executor):
-    """Runs the steps with `inner`, staging the run's writes; publishes the run when no step
-    failed, discards its staging otherwise (module docstring). Steps must run in this process
-    (the in-process executor): the staging is announced to them through STAGED_RUN."""
+    """Runs the steps with `inner` (in this process, in subprocesses or in pods), staging the
+    run's writes; publishes the run when every step succeeded, discards its staging otherwise
+    (module docstring)."""
 
     def __init__(self, inner: Executor) -> None:
         self._inner = inner
@@ -133,6 +129,10 @@ class PublishingExecutor(Executor):
     @property
     def retries(self) -> RetryMode:
         return self._inner.retries
+
+    @property
+    def step_dependency_config(self) -> StepDependencyConfig:
+        return self._inner.step_dependency_config
 
     def execute(
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
@@ -144,26 +144,27 @@ class PublishingExecutor(Executor):
             if collected:
                 yield _engine_event(plan_context, f"collected the staging of runs {collected}")
             lake.open_staging(run_id)
-        failed = False
+        plan_context.instance.add_run_tags(run_id, {STAGED_RUN_TAG: run_id})
+        finished: set[str] = set()
         materialized: set[str] = set()
-        with staging(run_id):
-            for event in self._inner.execute(plan_context, execution_plan):
-                failed = failed or event.is_step_failure
-                if event.is_step_materialization and event.asset_key is not None:
-                    materialized.add(event.asset_key.to_user_string())
-                yield event
+        for event in self._inner.execute(plan_context, execution_plan):
+            if (event.is_step_success or event.is_step_skipped) and event.step_key is not None:
+                finished.add(event.step_key)
+            if event.is_step_materialization and event.asset_key is not None:
+                materialized.add(event.asset_key.to_user_string())
+            yield event
         with _storage(resources) as (lake, warehouse):
-            if failed:
-                discard_run(lake, warehouse, run_id)
-                yield _engine_event(
-                    plan_context,
-                    "a step failed: the run's writes are discarded, including those of its "
-                    f"materialized assets {sorted(materialized)}",
-                )
-            else:
+            if finished.issuperset(execution_plan.step_keys_to_execute):
                 moved = publish_run(lake, warehouse, run_id)
                 restate_stale_checks(plan_context.instance, warehouse, run_id, materialized)
                 yield _engine_event(plan_context, f"published the run's writes ({moved} files)")
+            else:
+                discard_run(lake, warehouse, run_id)
+                yield _engine_event(
+                    plan_context,
+                    "a step failed or did not finish: the run's writes are discarded, including "
+                    f"those of its materialized assets {sorted(materialized)}",
+                )
 
 
 def _engine_event(plan_context: PlanOrchestrationContext, message: str) -> DagsterEvent:
@@ -171,7 +172,8 @@ def _engine_event(plan_context: PlanOrchestrationContext, message: str) -> Dagst
 
 
 def publishing_executor(inner: ExecutorDefinition) -> ExecutorDefinition:
-    """`inner` (an in-process executor) with its runs staged and published (PublishingExecutor)."""
+    """`inner` (its name, configuration and requirements) with its runs staged and published
+    (PublishingExecutor)."""
     create = inner.executor_creation_fn
     if create is None:
         raise ValueError(f"executor {inner.name} has no creation function")
@@ -185,16 +187,20 @@ def publishing_executor(inner: ExecutorDefinition) -> ExecutorDefinition:
 
 
 def execute_staged_in_process(
-    job: JobDefinition, instance: DagsterInstance, **kwargs: Any
+    job: JobDefinition,
+    instance: DagsterInstance,
+    tags: Mapping[str, str] | None = None,
+    **kwargs: Any,
 ) -> ExecuteInProcessResult:
-    """`job.execute_in_process(instance=instance, **kwargs)` as a staged run: published when
-    it succeeded, discarded otherwise."""
+    """`job.execute_in_process(instance=instance, tags=tags, **kwargs)` as a staged run:
+    published when it succeeded, discarded otherwise."""
     run_id = make_new_run_id()
     with _storage(job.resource_defs) as (lake, warehouse):
         collect_abandoned(lake, warehouse, instance, run_id)
         lake.open_staging(run_id)
-    with staging(run_id):
-        result = job.execute_in_process(instance=instance, run_id=run_id, **kwargs)
+    result = job.execute_in_process(
+        instance=instance, run_id=run_id, tags={**(tags or {}), STAGED_RUN_TAG: run_id}, **kwargs
+    )
     with _storage(job.resource_defs) as (lake, warehouse):
         if result.success:
             publish_run(lake, warehouse, run_id)

@@ -6,19 +6,24 @@ the universe); daily increments stay in pandas. Both paths compute with the same
 (daily bars from the range's minutes; the analytics over each symbol's whole history from
 HISTORY_START) and write the same partitions, so the lake holds the same numbers whichever path
 ran. The Spark job reports the materialization and the asset's checks through Dagster Pipes.
+In a staged run the job writes into the run's staging, like the pandas path (the run publishes
+it when every step succeeded: fin_assets.defs.publish), and reads the partitions the run staged.
 """
 
 from dagster import AssetExecutionContext, MaterializeResult
 
 from fin_assets.defs.partition_metadata import record_reported_rows
 from fin_assets.defs.partitions import HISTORY_START
-from fin_assets.resources.spark_runner import SparkJob, SparkRunner
+from fin_assets.resources.spark_runner import SparkJob, SparkRunner, staging_arguments
 from fin_assets.resources.storage import LakeResource
 from fin_assets.shared.partition_scope import PartitionScope
 
 
-def history_job(lake_root: str, scope: PartitionScope, dataset: str) -> SparkJob:
-    """The Spark history job writing `dataset` for the scope (whole history from HISTORY_START)."""
+def history_job(
+    lake_root: str, scope: PartitionScope, dataset: str, staging_run: str | None = None
+) -> SparkJob:
+    """The Spark history job writing `dataset` for the scope (whole history from HISTORY_START),
+    into the staging of `staging_run` when given."""
     return SparkJob(
         "history_job.py",
         (
@@ -34,6 +39,7 @@ def history_job(lake_root: str, scope: PartitionScope, dataset: str) -> SparkJob
             HISTORY_START.isoformat(),
             "--datasets",
             dataset,
+            *staging_arguments(staging_run),
         ),
     )
 
@@ -51,5 +57,6 @@ def history_on_spark(
         f"{dataset}: {scope.partition_count} partitions >= {spark.min_partitions}, "
         f"running on Spark ({type(spark).__name__})"
     )
-    result = spark.run(context, history_job(lake.root, scope, dataset)).get_materialize_result()
+    job = history_job(lake.root, scope, dataset, lake.get_lake().staging_run)
+    result = spark.run(context, job).get_materialize_result()
     return record_reported_rows(context, result)

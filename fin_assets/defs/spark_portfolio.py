@@ -4,7 +4,7 @@ portfolio_risk (with correlation_matrix) calls `portfolio_on_spark` when its dat
 universe's symbols reach `spark.min_partitions`. The job computes both outputs with
 `compute_portfolio_risk`, as the pandas asset does, and reports both materializations (with each
 date partition's rows, recorded as its `dagster/row_count`) and their checks through Dagster
-Pipes.
+Pipes. In a staged run the job reads and writes the run's staging (fin_assets.defs.publish).
 """
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -14,14 +14,18 @@ from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult
 
 from fin_assets.defs.partition_metadata import record_reported_rows
 from fin_assets.defs.partitions import HISTORY_START
-from fin_assets.resources.spark_runner import SparkJob, SparkRunner
+from fin_assets.resources.spark_runner import SparkJob, SparkRunner, staging_arguments
 from fin_assets.resources.storage import LakeResource
 
 
 def cross_symbol_job(
-    lake_root: str, dates: Sequence[date], weights: Mapping[str, float]
+    lake_root: str,
+    dates: Sequence[date],
+    weights: Mapping[str, float],
+    staging_run: str | None = None,
 ) -> SparkJob:
-    """The Spark cross-symbol job for `dates` (ascending) with the resolved weights."""
+    """The Spark cross-symbol job for `dates` (ascending) with the resolved weights, writing
+    into the staging of `staging_run` when given."""
     return SparkJob(
         "cross_symbol_job.py",
         (
@@ -35,6 +39,7 @@ def cross_symbol_job(
             HISTORY_START.isoformat(),
             "--weights",
             ",".join(f"{symbol}={weight!r}" for symbol, weight in weights.items()),
+            *staging_arguments(staging_run),
         ),
     )
 
@@ -48,7 +53,8 @@ def portfolio_on_spark(
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
     """Run the cross-symbol job and yield what it reported (both assets and their checks)."""
     context.log.info(f"portfolio_risk: {len(dates)} dates on Spark ({type(spark).__name__})")
-    invocation = spark.run(context, cross_symbol_job(lake.root, dates, weights))
+    job = cross_symbol_job(lake.root, dates, weights, lake.get_lake().staging_run)
+    invocation = spark.run(context, job)
     for result in invocation.get_results():
         if isinstance(result, MaterializeResult):
             yield record_reported_rows(context, result)

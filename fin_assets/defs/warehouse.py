@@ -4,7 +4,8 @@ Every fact load replaces exactly the run's partition range (symbols × dates) in
 transaction, so re-running any partition or range leaves exactly one row per key, and a failed
 load leaves the previous content intact. In a staged run (fin_assets.defs.publish) the load is
 staged, its checks are evaluated on the staged rows, and the run's publication applies it.
-`dim_symbol` is a type 2 dimension fed by the universe file; `dim_date` is rebuilt whole. The
+`dim_symbol` is a type 2 dimension fed by the universe file; `dim_date` is rebuilt whole; a
+staged run stages both whole (fin_assets.resources.warehouse) and audits the staged content. The
 engine (DuckDB or Snowflake) is the `warehouse` resource chosen by FIN_WAREHOUSE.
 
 Stale rows are shown (fin_assets.warehouse.staleness): the facts derived from daily bars depend
@@ -169,8 +170,7 @@ def fact_asset(
         inserted = db.replace_range(
             table, rows, start=start, end=end, symbols=symbols, staged_run=staged_run
         )
-        # A staged load is audited in its staging table, which holds exactly the range's rows.
-        relation = table if staged_run is None else staged_relation(staged_run, table)
+        relation = _audited_relation(table, staged_run)
         where = "trade_date BETWEEN ? AND ?"
         params: list[object] = [start, end]
         if symbols is not None:
@@ -225,6 +225,12 @@ fact_portfolio_risk = fact_asset("fact_portfolio_risk", "portfolio_risk", PORTFO
 fact_correlation = fact_asset("fact_correlation", "correlation_matrix", CORRELATION)
 
 
+def _audited_relation(table: str, staged_run: str | None) -> str:
+    """Where a load is audited: the table, or in a staged run the run's staging table (a
+    fact's holds exactly the range's rows, a dimension's its whole new content)."""
+    return table if staged_run is None else staged_relation(staged_run, table)
+
+
 class DimSymbolConfig(Config):
     """When the universe file's current content takes effect."""
 
@@ -272,12 +278,14 @@ def dim_symbol(config: DimSymbolConfig, warehouse: WarehouseResource) -> Materia
     )
     universe = load_universe()
     db = warehouse.get_warehouse()
-    outcome = db.load_symbols(symbol_rows(universe), effective=effective)
+    staged_run = warehouse.staged_run
+    outcome = db.load_symbols(symbol_rows(universe), effective=effective, staged_run=staged_run)
+    relation = _audited_relation("dim_symbol", staged_run)
     versions = db.query(
-        "SELECT symbol_key, symbol, valid_from, valid_to, is_current FROM dim_symbol"
+        f"SELECT symbol_key, symbol, valid_from, valid_to, is_current FROM {relation}"
     )
     result = _versions_result(versions, [s.symbol for s in universe])
-    current = db.query(f"SELECT {PREVIEW_COLUMNS} FROM dim_symbol_current ORDER BY symbol")
+    current = db.query(f"SELECT {PREVIEW_COLUMNS} FROM {relation} WHERE is_current ORDER BY symbol")
     return MaterializeResult(
         metadata={
             "dagster/row_count": len(versions),
@@ -315,8 +323,8 @@ def dim_date(warehouse: WarehouseResource) -> MaterializeResult:
     end = date(date.today().year + 1, 12, 31)
     rows = date_rows(HISTORY_START, end, load_universe())
     db = warehouse.get_warehouse()
-    loaded = db.replace_all("dim_date", rows)
-    stored = db.query("SELECT date_key FROM dim_date")
+    loaded = db.replace_all("dim_date", rows, staged_run=warehouse.staged_run)
+    stored = db.query(f"SELECT date_key FROM {_audited_relation('dim_date', warehouse.staged_run)}")
     dates = rows.to_pandas()
     recent = dates[dates["date"] <= date.today()].tail(PREVIEW_ROWS)
     return MaterializeResult(

@@ -7,8 +7,8 @@ Keys, relative to the lake root (docs/landing.md):
 
 SYMBOL must be in the universe, the first date on or after the partitions' first date and
 `name` made of `[A-Za-z0-9_.-]`. A rejected file moves to `quarantine/{key}/{version}{.ext}`,
-with its error report (JSON: key, rejected_at, problems, ...) at
-`quarantine/{key}/{version}.error.json`; `version` is the rejection time and the object's
+with its error report (JSON: key, rejected_at, problems, ohlc_refused_bars, ohlc_refused_ts,
+...) at `quarantine/{key}/{version}.error.json`; `version` is the rejection time and the object's
 version tag, so a second rejection at the same key never overwrites the first.
 """
 
@@ -39,21 +39,30 @@ _KEY = re.compile(
 
 
 class LandingContractError(ValueError):
-    """A landing file breaks the contract; `problems` lists every broken rule found."""
+    """A landing file breaks the contract; `problems` lists every broken rule found and
+    `refused_bars` the `ts` (ISO 8601) of its bars refused by the OHLC policy's tolerance."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[str], refused_bars: Sequence[str] = ()) -> None:
         self.problems = list(problems)
+        self.refused_bars = list(refused_bars)
         super().__init__("; ".join(self.problems))
 
 
 class LandingFileRejected(ValueError):
     """A landing file was rejected: it is in quarantine at `quarantined_as`, with its error
-    report beside it."""
+    report beside it; `refused_bars` as in LandingContractError."""
 
-    def __init__(self, key: str, problems: Sequence[str], quarantined_as: str) -> None:
+    def __init__(
+        self,
+        key: str,
+        problems: Sequence[str],
+        quarantined_as: str,
+        refused_bars: Sequence[str] = (),
+    ) -> None:
         self.key = key
         self.problems = list(problems)
         self.quarantined_as = quarantined_as
+        self.refused_bars = list(refused_bars)
         super().__init__(
             f"landing file {key} rejected (moved to {quarantined_as}): " + "; ".join(self.problems)
         )

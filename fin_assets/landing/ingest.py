@@ -89,11 +89,15 @@ def object_version(lake: ObjectStore, info: ObjectInfo) -> str:
     return lake.object_etag(info.key)
 
 
-def quarantine(lake: ObjectStore, key: str, problems: Sequence[str]) -> str:
+def quarantine(
+    lake: ObjectStore, key: str, problems: Sequence[str], refused_bars: Sequence[str] = ()
+) -> str:
     """Write the error report, then move the object to quarantine; returns its new key.
 
     Both keys are new (quarantine_keys: rejection time and version tag), and the report is
     written only where no object is, so an earlier quarantined version is never overwritten.
+    The report counts (`ohlc_refused_bars`) and lists (`ohlc_refused_ts`) the file's bars
+    refused by the OHLC tolerance (`refused_bars`, their ts in ISO 8601).
     """
     info = lake.object_info(key)
     rejected_at = datetime.now(UTC)
@@ -105,6 +109,8 @@ def quarantine(lake: ObjectStore, key: str, problems: Sequence[str]) -> str:
         "size": info.size,
         "kind": info.kind,
         "problems": list(problems),
+        "ohlc_refused_bars": len(refused_bars),
+        "ohlc_refused_ts": list(refused_bars),
     }
     if lake.has_object(target):
         raise FileExistsError(f"{target} already exists")
@@ -119,11 +125,16 @@ def latest_rejection(lake: ObjectStore, key: str) -> LandingFileRejected | None:
     if not reports:
         return None
     report = json.loads(lake.get_object(max(reports)))
-    return LandingFileRejected(key, report["problems"], report["quarantined_as"])
+    return LandingFileRejected(
+        key, report["problems"], report["quarantined_as"], report.get("ohlc_refused_ts", [])
+    )
 
 
-def _reject(lake: ObjectStore, key: str, problems: Sequence[str]) -> LandingFileRejected:
-    return LandingFileRejected(key, problems, quarantine(lake, key, problems))
+def _reject(
+    lake: ObjectStore, key: str, problems: Sequence[str], refused_bars: Sequence[str] = ()
+) -> LandingFileRejected:
+    target = quarantine(lake, key, problems, refused_bars)
+    return LandingFileRejected(key, problems, target, refused_bars)
 
 
 def check_landing_object(
@@ -202,7 +213,7 @@ def validate_landing_file(
         problem = f"the file grew past the limit of {limits.max_bytes:,} bytes while being read"
         raise _reject(lake, key, [problem]) from None
     except LandingContractError as error:
-        raise _reject(lake, key, error.problems) from error
+        raise _reject(lake, key, error.problems, error.refused_bars) from error
     return ValidLandingFile(landing_key, content, rows, dates, landed_at)
 
 

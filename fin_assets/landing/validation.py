@@ -6,10 +6,13 @@ when it has no rows; when a `ts` is not the open of a session minute of the key'
 is "trade date outside the key's range", and also catches seconds or extended hours); when a
 session date of the key's range has no rows; when two rows share a `ts`; or when a row fails
 the bar quality rules (OHLC consistency, finite positive prices, finite non-negative volume).
+The rejection carries the `ts` of the bars refused by the OHLC tolerance (`refused_bars`), which
+the error report counts and lists.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
@@ -47,7 +50,8 @@ def trade_dates(bars: pd.DataFrame, key: LandingKey, calendar: str) -> pd.Series
     if duplicated.any():
         first = bars.loc[duplicated, "ts"].iloc[0].isoformat()
         problems.append(f"{int(duplicated.sum())} rows share their ts with another row ({first})")
-    problems += ohlc_problems(bars)
+    refused = refused_bars(bars)
+    problems += ohlc_problems(refused)
     for rule in (
         quality.check_positive_prices,
         quality.check_non_negative_volume,
@@ -58,17 +62,21 @@ def trade_dates(bars: pd.DataFrame, key: LandingKey, calendar: str) -> pd.Series
             named = ", ".join(row_name(ts.isoformat()) for ts in rows)
             problems.append(f"{result.rule}: {result.detail} ({named})")
     if problems:
-        raise LandingContractError(problems)
+        raise LandingContractError(problems, refused)
     return pd.Series(labels[positions], index=bars.index, name="trade_date")
 
 
-def ohlc_problems(bars: pd.DataFrame) -> list[str]:
-    """The file's bars whose high/low miss open/close beyond OHLC_TOLERANCE, named by `ts`."""
-    beyond = beyond_tolerance(bars)
-    if not beyond.any():
+def refused_bars(bars: pd.DataFrame) -> list[str]:
+    """The `ts` (ISO 8601) of the file's bars whose high/low miss open/close beyond
+    OHLC_TOLERANCE: refused whatever the OHLC policy (analytics/ohlc_policy.py)."""
+    return [ts.isoformat() for ts in bars.loc[beyond_tolerance(bars), "ts"]]
+
+
+def ohlc_problems(refused: Sequence[str]) -> list[str]:
+    """The problem naming the refused bars (refused_bars), if any."""
+    if not refused:
         return []
-    shown = [ts.isoformat() for ts in bars.loc[beyond, "ts"]]
     return [
         f"high/low miss open/close by more than the OHLC repair tolerance ({OHLC_TOLERANCE:.1%})"
-        f" in {len(shown)} bars: {listed(shown)}"
+        f" in {len(refused)} bars: {listed(refused)}"
     ]

@@ -31,6 +31,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from fin_assets.analytics.ohlc_policy import OHLC_TOLERANCE
+
 logger = logging.getLogger(__name__)
 
 PREFIX = "fin_assets"
@@ -55,6 +57,52 @@ class RunObservation:
         if self.start is None or self.end is None:
             return None
         return self.end - self.start
+
+
+@dataclass(frozen=True)
+class DurationTotals:
+    """Wall times summed for a histogram: how many, their sum, and how many are at most each
+    bound of DURATION_BUCKETS (cumulative, in the bounds' order)."""
+
+    count: int
+    total: float
+    at_most: tuple[int, ...]
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> DurationTotals:
+        return cls(
+            len(seconds),
+            math.fsum(seconds),
+            tuple(sum(s <= bound for s in seconds) for bound in DURATION_BUCKETS),
+        )
+
+    def __add__(self, other: DurationTotals) -> DurationTotals:
+        return DurationTotals(
+            self.count + other.count,
+            self.total + other.total,
+            tuple(a + b for a, b in zip(self.at_most, other.at_most, strict=True)),
+        )
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """The runs of one job in one status: how many, the wall times of those with a start and an
+    end, and the earliest start (None: none started)."""
+
+    job: str
+    status: str
+    runs: int
+    durations: DurationTotals
+    earliest_start: float | None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The instance's runs, summed per (job, status), and each job's newest finished run (by
+    end time) with its run id."""
+
+    groups: Sequence[RunGroup]
+    last_finished: Mapping[str, tuple[str, RunObservation]]
 
 
 @dataclass(frozen=True)
@@ -180,41 +228,37 @@ def _name(suffix: str) -> str:
 
 
 def _histogram(
-    name: str, documentation: str, labels: Sequence[str], groups: Mapping[tuple, list[float]]
+    name: str, documentation: str, labels: Sequence[str], groups: Mapping[tuple, DurationTotals]
 ) -> HistogramMetricFamily:
     family = HistogramMetricFamily(_name(name), documentation, labels=list(labels))
-    for values, seconds in sorted(groups.items()):
+    for values, totals in sorted(groups.items()):
         buckets = [
-            (str(bound), float(sum(s <= bound for s in seconds))) for bound in DURATION_BUCKETS
+            (str(bound), float(count))
+            for bound, count in zip(DURATION_BUCKETS, totals.at_most, strict=True)
         ]
-        buckets.append(("+Inf", float(len(seconds))))
-        family.add_metric(list(values), buckets, sum_value=sum(seconds))
+        buckets.append(("+Inf", float(totals.count)))
+        family.add_metric(list(values), buckets, sum_value=totals.total)
     return family
 
 
-def run_metrics(runs: Iterable[RunObservation], now: float) -> list[Metric]:
-    """Runs per job and status, finished-run durations, and each job's newest finished run."""
-    counts: dict[tuple[str, str], int] = {}
-    durations: dict[tuple[str], list[float]] = {}
-    last: dict[str, RunObservation] = {}
+def run_metrics(summary: RunSummary, now: float) -> list[Metric]:
+    """Runs per job and status, finished-run durations, each job's newest finished run and
+    its oldest running one."""
+    durations: dict[tuple[str], DurationTotals] = {}
     running_since: dict[str, float] = {}
-    for run in runs:
-        counts[(run.job, run.status)] = counts.get((run.job, run.status), 0) + 1
-        if run.status in FINISHED_STATUSES and run.end is not None:
-            if run.seconds is not None:
-                durations.setdefault((run.job,), []).append(run.seconds)
-            newest = last.get(run.job)
-            if newest is None or (newest.end or 0.0) < run.end:
-                last[run.job] = run
-        elif run.status == "STARTED" and run.start is not None:
-            running_since[run.job] = min(run.start, running_since.get(run.job, run.start))
+    for group in summary.groups:
+        if group.status in FINISHED_STATUSES and group.durations.count:
+            key = (group.job,)
+            durations[key] = durations.get(key, DurationTotals.of(())) + group.durations
+        elif group.status == "STARTED" and group.earliest_start is not None:
+            running_since[group.job] = group.earliest_start
     by_status = GaugeMetricFamily(
         _name("runs"),
         "Runs the instance holds, by job and status.",
         labels=["dagster_job", "status"],
     )
-    for (job, status), count in sorted(counts.items()):
-        by_status.add_metric([job, status], count)
+    for group in sorted(summary.groups, key=lambda g: (g.job, g.status)):
+        by_status.add_metric([group.job, group.status], group.runs)
     failed = GaugeMetricFamily(
         _name("job_last_run_failed"),
         "1 when the job's newest finished run failed (or was canceled), else 0.",
@@ -230,7 +274,7 @@ def run_metrics(runs: Iterable[RunObservation], now: float) -> list[Metric]:
         "Wall time of the job's newest finished run.",
         labels=["dagster_job"],
     )
-    for job, run in sorted(last.items()):
+    for job, (_, run) in sorted(summary.last_finished.items()):
         failed.add_metric([job], 0 if run.status == "SUCCESS" else 1)
         finished_at.add_metric([job], run.end or 0.0)
         if run.seconds is not None:
@@ -414,9 +458,23 @@ def landing_metrics(states: Mapping[str, int], latencies: Sequence[float]) -> li
         "landing_to_warehouse_seconds",
         "Seconds from a landing file's arrival to the end of the run loading it.",
         [],
-        {(): list(latencies)} if latencies else {},
+        {(): DurationTotals.of(latencies)} if latencies else {},
     )
     return [files, latency]
+
+
+def ohlc_refused_metrics(refused: Mapping[str, int]) -> list[Metric]:
+    """Bars refused by the OHLC policy's tolerance, per source (`landing`: in the quarantined
+    landing files the lake holds, from their error reports)."""
+    family = GaugeMetricFamily(
+        _name("ohlc_refused_bars"),
+        f"Bars refused by the OHLC tolerance (high/low missing open/close by more than "
+        f"{OHLC_TOLERANCE:.1%}), per source; landing: in the quarantined files the lake holds.",
+        labels=["source"],
+    )
+    for source, count in sorted(refused.items()):
+        family.add_metric([source], count)
+    return [family]
 
 
 def vendor_metrics(

@@ -1,9 +1,10 @@
 """The metrics' observations, read from the platform's stores at scrape time.
 
-- the Dagster instance: run records (job, status, start and end; read incrementally:
-  RunHistory), step stats of each job's
-  newest finished run, the latest completed evaluation of every asset check of the code
-  location, every check's evaluations summed over the runs (read incrementally: CheckTotals),
+- the Dagster instance: the runs per job and status with their wall times, aggregated in SQL
+  (operations/run_summary.py: never one record per run), step stats of each job's newest
+  finished run, the latest completed evaluation of every asset check of the code
+  location, every check's evaluations summed over the runs (summed in SQL at the first
+  scrape, then read incrementally: CheckTotals),
   the latest materialization of every asset, the stream status (the newest
   stream_landing_status materialization's metadata) and the successful landing runs' file
   keys (tag `fin/landing_run_key`: `key@etag`, comma-separated);
@@ -12,6 +13,8 @@
   grouped by top-level folder; raw payloads per vendor (`raw/{vendor}/...`); landing files by
   state: `ingested` (a successful landing run took this version, key and etag), `quarantined`
   (under `quarantine/`, error reports not counted) and `waiting` (every other landing file);
+  bars refused by the OHLC tolerance in the quarantined files (their error reports'
+  `ohlc_refused_bars`, each report read once);
 - the vendor limiter store (fin_assets.resources.vendors.limiter_store): the token-bucket
   state of each (vendor, key, quotas) row, turned into the calls each quota admits now, and
   the vendors' call, throttle and retry counts.
@@ -27,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -35,32 +38,41 @@ from dagster import (
     AssetCheckKey,
     AssetKey,
     DagsterInstance,
-    DagsterRunStatus,
     EventLogEntry,
     RunsFilter,
 )
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.sqlalchemy_compat import db_select
 from dagster._serdes import deserialize_value
 from prometheus_client.core import Metric
 from pyrate_limiter import Rate, TokenBucket
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    cast,
+    create_engine,
+    func,
+    inspect,
+    make_url,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
-from fin_assets.defs.landing import LANDING_RUN_KEY_TAG, landing_job
 from fin_assets.defs.warehouse import WAREHOUSE_POOL
 from fin_assets.landing.contract import LANDING_PREFIX, QUARANTINE_PREFIX
 from fin_assets.landing.cursor import LandedFile
 from fin_assets.objects.store import ObjectInfo
 from fin_assets.operations.config import OperationsConfig
 from fin_assets.operations.metrics import (
-    FINISHED_STATUSES,
     AssetObservation,
     CheckObservation,
     CheckTotal,
     DatasetStats,
     QuotaState,
-    RunObservation,
+    RunSummary,
     StepObservation,
     StreamObservation,
     Usage,
@@ -70,12 +82,14 @@ from fin_assets.operations.metrics import (
     cost_metrics,
     lake_metrics,
     landing_metrics,
+    ohlc_refused_metrics,
     run_metrics,
     step_metrics,
     stream_metrics,
     vendor_metrics,
     warehouse_metrics,
 )
+from fin_assets.operations.run_summary import ingested_landing_versions, run_summary
 from fin_assets.resources.environments import lake_resource, limiter_store_url, warehouse_resource
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import opened_warehouse
@@ -89,85 +103,11 @@ ERROR_REPORT_SUFFIX = ".error.json"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class RunEntry:
-    """What the exporter keeps of one run: its observation, id, creation time (Unix seconds)
-    and landing file versions (tag `fin/landing_run_key`, landing runs only)."""
-
-    observation: RunObservation
-    run_id: str
-    created: float
-    landing_versions: tuple[str, ...]
-
-
-class RunHistory:
-    """Every run of the instance, kept between scrapes.
-
-    The first call reads every run record; each later call only the runs updated since the
-    newest update already read (RunsFilter(updated_after), less `overlap_seconds` for runs
-    written by hosts whose clocks differ), and every `full_interval_seconds` all of them again:
-    a deleted run leaves the metrics then. A scrape's cost depends on the runs that changed,
-    not on the history.
-    """
-
-    def __init__(
-        self,
-        instance: DagsterInstance,
-        full_interval_seconds: float = 3600.0,
-        overlap_seconds: float = 60.0,
-    ) -> None:
-        self.instance = instance
-        self.full_interval_seconds = full_interval_seconds
-        self.overlap_seconds = overlap_seconds
-        self._runs: dict[str, RunEntry] = {}
-        self._newest_update: datetime | None = None
-        self._full_read_at = float("-inf")
-        self._lock = threading.Lock()
-
-    def __call__(self) -> list[RunEntry]:
-        with self._lock:
-            if time.monotonic() - self._full_read_at >= self.full_interval_seconds:
-                records = self.instance.get_run_records()
-                self._runs, self._full_read_at = {}, time.monotonic()
-            else:
-                since = self._newest_update
-                records = self.instance.get_run_records(
-                    RunsFilter(updated_after=since - timedelta(seconds=self.overlap_seconds))
-                    if since is not None
-                    else None
-                )
-            for record in records:
-                run = record.dagster_run
-                versions = (
-                    run.tags.get(LANDING_RUN_KEY_TAG, "")
-                    if run.job_name == landing_job.name
-                    else ""
-                )
-                self._runs[run.run_id] = RunEntry(
-                    RunObservation(
-                        run.job_name, run.status.value, record.start_time, record.end_time
-                    ),
-                    run.run_id,
-                    record.create_timestamp.timestamp(),
-                    tuple(version for version in versions.split(",") if version),
-                )
-                if self._newest_update is None or record.update_timestamp > self._newest_update:
-                    self._newest_update = record.update_timestamp
-            return list(self._runs.values())
-
-
-def step_observations(instance: DagsterInstance, runs: Iterable[RunEntry]) -> list[StepObservation]:
-    """Steps of each job's newest (last created) finished run."""
-    newest: dict[str, RunEntry] = {}
-    for run in runs:
-        job = run.observation.job
-        if run.observation.status in FINISHED_STATUSES and (
-            job not in newest or newest[job].created < run.created
-        ):
-            newest[job] = run
+def step_observations(instance: DagsterInstance, summary: RunSummary) -> list[StepObservation]:
+    """Steps of each job's newest finished run (by end time)."""
     steps = []
-    for job, run in newest.items():
-        for stats in instance.get_run_step_stats(run.run_id):
+    for job, (run_id, _) in summary.last_finished.items():
+        for stats in instance.get_run_step_stats(run_id):
             seconds = (
                 stats.end_time - stats.start_time
                 if stats.start_time is not None and stats.end_time is not None
@@ -176,19 +116,6 @@ def step_observations(instance: DagsterInstance, runs: Iterable[RunEntry]) -> li
             status = stats.status.value if stats.status is not None else "UNKNOWN"
             steps.append(StepObservation(job, stats.step_key, status, seconds))
     return steps
-
-
-def ingested_landing_versions(runs: Iterable[RunEntry]) -> dict[str, float]:
-    """`key@etag` of every landing file a successful landing run took → when the first such
-    run ended (the file's rows were then in the warehouse: landing_job ends with the facts)."""
-    ended: dict[str, float] = {}
-    for run in runs:
-        end = run.observation.end
-        if run.observation.status != DagsterRunStatus.SUCCESS.value or end is None:
-            continue
-        for version in run.landing_versions:
-            ended[version] = min(end, ended.get(version, end))
-    return ended
 
 
 def check_observations(
@@ -226,16 +153,37 @@ class _Tally:
     failed_rows: int = 0
 
 
+def _event_field(connection: Connection, *path: str) -> Any:
+    """The text at `path` under the serialized evaluation event's AssetCheckEvaluation
+    (`dagster_event.event_specific_data`), extracted by the database: PostgreSQL's
+    jsonb_extract_path_text, otherwise SQLite's json_extract (the instance storages the
+    project creates)."""
+    column = AssetCheckExecutionsTable.c.evaluation_event
+    full = ("dagster_event", "event_specific_data", *path)
+    if connection.dialect.name == "postgresql":
+        return func.jsonb_extract_path_text(cast(column, JSONB), *full)
+    return func.json_extract(column, "$." + ".".join(full))
+
+
+def _metadata_value(connection: Connection, name: str) -> Any:
+    """The `value` of the evaluation's metadata entry `name`, as text (_event_field)."""
+    return _event_field(connection, "metadata", name, "value")
+
+
 class CheckTotals:
     """Each check's evaluations summed over every run, read incrementally across scrapes.
 
     The instance keeps one execution row per check and run (one per partition for partitioned
     checks), created PLANNED when the run starts and completed in place by its evaluation.
-    Each call reads, in one query per `page_size` rows, only the rows with an id above the
-    cursor (every check at once), then the rows left PLANNED at earlier calls: a completed row
-    is counted, a PLANNED row is kept for the next call while its run has not finished. A check
-    is counted once per run (`counted`: the metadata of a ranged run's evaluation is the
-    run's). A scrape's cost depends on the new evaluations, not on the history.
+    The first call sums the history in SQL (`_sum_history`: the evaluations' `checked_rows` and
+    `failed_rows` metadata extracted from their serialized events by the database's JSON
+    functions, once per check and run, grouped per check): its answer is one row per check,
+    whatever the history's length. Each later call reads, in one query per `page_size` rows,
+    only the rows with an id above the cursor (every check at once), then the rows left
+    PLANNED at earlier calls: a completed row is counted, a PLANNED row is kept for the next
+    call while its run has not finished. A check is counted once per run (`counted`: the
+    metadata of a ranged run's evaluation is the run's). A scrape's cost depends on the new
+    evaluations, not on the history.
     """
 
     def __init__(
@@ -252,16 +200,10 @@ class CheckTotals:
 
     def __call__(self) -> list[CheckTotal]:
         with self._lock:
-            rows = self._read(AssetCheckExecutionsTable.c.id.in_(sorted(self._pending)))
-            self._pending.clear()
-            while True:
-                page = self._read(AssetCheckExecutionsTable.c.id > self.cursor)
-                rows += page
-                if page:
-                    self.cursor = page[-1]["id"]
-                if len(page) < self.page_size:
-                    break
-            self._count(rows)
+            if self.cursor == 0:
+                self._sum_history()
+            else:
+                self._read_new()
             return [
                 CheckTotal(
                     asset=key.asset_key.to_user_string(),
@@ -274,6 +216,87 @@ class CheckTotals:
                 for key, tally in self._tallies.items()
                 if tally.evaluations
             ]
+
+    def _read_new(self) -> None:
+        """Count the rows PLANNED at the previous call and those above the cursor."""
+        rows = self._read(AssetCheckExecutionsTable.c.id.in_(sorted(self._pending)))
+        self._pending.clear()
+        while True:
+            page = self._read(AssetCheckExecutionsTable.c.id > self.cursor)
+            rows += page
+            if page:
+                self.cursor = page[-1]["id"]
+            if len(page) < self.page_size:
+                break
+        self._count(rows)
+
+    def _sum_history(self) -> None:
+        """Tally every completed evaluation up to the newest row now, in SQL; keep the rows of
+        runs still in progress as the incremental reads expect (PLANNED rows pending, the
+        checks they already evaluated counted)."""
+        table = AssetCheckExecutionsTable.c
+        planned = AssetCheckExecutionRecordStatus.PLANNED.value
+        unfinished = self.instance.get_run_ids(RunsFilter(statuses=list(NOT_FINISHED_STATUSES)))
+        with self.instance.event_log_storage.index_connection() as connection:
+            cursor = connection.execute(select(func.max(table.id))).scalar() or 0
+            upto = table.id <= cursor
+            completed = (
+                upto & (table.execution_status != planned) & table.evaluation_event.isnot(None)
+            )
+            per_run = (
+                select(
+                    table.asset_key,
+                    table.check_name,
+                    func.max(_event_field(connection, "severity", "__enum__")).label("severity"),
+                    *(
+                        func.max(cast(_metadata_value(connection, name), BigInteger)).label(name)
+                        for name in ("checked_rows", "failed_rows")
+                    ),
+                )
+                .where(completed)
+                .group_by(table.asset_key, table.check_name, table.run_id)
+                .subquery()
+            )
+            sums = connection.execute(
+                select(
+                    per_run.c.asset_key,
+                    per_run.c.check_name,
+                    func.max(per_run.c.severity),
+                    func.count(),
+                    func.sum(per_run.c.checked_rows),
+                    func.sum(per_run.c.failed_rows),
+                ).group_by(per_run.c.asset_key, per_run.c.check_name)
+            ).all()
+            in_progress = (
+                connection.execute(
+                    select(
+                        table.id,
+                        table.run_id,
+                        table.asset_key,
+                        table.check_name,
+                        table.execution_status,
+                    ).where(upto & table.run_id.in_(unfinished))
+                ).all()
+                if unfinished
+                else []
+            )
+        for asset_key, check_name, severity, evaluations, checked, failed in sums:
+            key = self._keys.get((asset_key, check_name))
+            if key is None:
+                continue
+            self._tallies[key] = _Tally(
+                severity=str(severity).removeprefix("AssetCheckSeverity."),
+                evaluations=int(evaluations),
+                checked_rows=int(checked or 0),
+                failed_rows=int(failed or 0),
+            )
+        for row_id, run_id, asset_key, check_name, status in in_progress:
+            key = self._keys.get((asset_key, check_name))
+            if status == planned:
+                self._pending[row_id] = run_id
+            elif key is not None:
+                self._counted.add((key, run_id))
+        self.cursor = cursor
 
     def _read(self, condition: Any) -> list[Mapping[str, Any]]:
         table = AssetCheckExecutionsTable
@@ -435,6 +458,18 @@ def landing_reading(
     return LandingReading(states, latencies)
 
 
+def quarantined_refused_bars(
+    refused_in: Callable[[ObjectInfo], int], infos: Iterable[ObjectInfo]
+) -> int:
+    """Bars refused by the OHLC tolerance in the quarantined landing files of the listing: the
+    sum of their error reports' `ohlc_refused_bars` (`refused_in` reads one report's)."""
+    return sum(
+        refused_in(info)
+        for info in infos
+        if info.key.split("/", 1)[0] == QUARANTINE_PREFIX and info.key.endswith(ERROR_REPORT_SUFFIX)
+    )
+
+
 def warehouse_row_counts(settings: Settings, instance: DagsterInstance) -> dict[str, int] | None:
     """Rows per warehouse table; None when the local DuckDB file is being written.
 
@@ -564,8 +599,8 @@ class PlatformSources:
     def __post_init__(self) -> None:
         self.lake = lake_resource(self.settings).get_lake()
         self._etags: dict[tuple[str, datetime, int], str] = {}
+        self._refused: dict[tuple[str, datetime, int], int] = {}
         self.check_totals = CheckTotals(self.instance, self.check_keys)
-        self.runs = RunHistory(self.instance)
         self.listing = Cached(lambda: lake_listing(self.lake), self.interval_seconds)
         self.row_counts = Cached(
             lambda: warehouse_row_counts(self.settings, self.instance), self.interval_seconds
@@ -583,10 +618,10 @@ class PlatformSources:
 
     def instance_metrics(self) -> list[Metric]:
         now = time.time()
-        runs = self.runs()
+        summary = run_summary(self.instance)
         return [
-            *run_metrics([run.observation for run in runs], now),
-            *step_metrics(step_observations(self.instance, runs)),
+            *run_metrics(summary, now),
+            *step_metrics(step_observations(self.instance, summary)),
             *check_metrics(check_observations(self.instance, self.check_keys)),
             *check_total_metrics(self.check_totals()),
             *asset_metrics(asset_observations(self.instance, self.asset_keys, self.config), now),
@@ -600,12 +635,22 @@ class PlatformSources:
             self._etags[version] = self.lake.object_etag(info.key)
         return self._etags[version]
 
+    def refused_in(self, info: ObjectInfo) -> int:
+        """`ohlc_refused_bars` of the error report at `info` (0 in reports without it), read
+        once per (key, last-modified time, size): reports are never overwritten."""
+        version = (info.key, info.last_modified, info.size)
+        if version not in self._refused:
+            report = json.loads(self.lake.get_object(info.key))
+            self._refused[version] = int(report.get("ohlc_refused_bars", 0))
+        return self._refused[version]
+
     def lake_metrics(self) -> list[Metric]:
         infos = self.listing()
-        landing = landing_reading(self.etag, infos, ingested_landing_versions(self.runs()))
+        landing = landing_reading(self.etag, infos, ingested_landing_versions(self.instance))
         return [
             *lake_metrics(dataset_stats(infos), raw_payloads(infos)),
             *landing_metrics(landing.states, landing.latencies),
+            *ohlc_refused_metrics({"landing": quarantined_refused_bars(self.refused_in, infos)}),
         ]
 
     def vendor_metrics(self) -> list[Metric]:
@@ -615,11 +660,10 @@ class PlatformSources:
     def cost_metrics(self) -> list[Metric]:
         infos = self.listing()
         spark = run = 0.0
-        for observation in (run.observation for run in self.runs()):
-            seconds = observation.seconds or 0.0
-            if observation.job in self.config.spark_jobs:
-                spark += seconds
+        for group in run_summary(self.instance).groups:
+            if group.job in self.config.spark_jobs:
+                spark += group.durations.total
             else:
-                run += seconds
+                run += group.durations.total
         usage = Usage(len(infos), sum(info.size for info in infos), spark, run)
         return cost_metrics(usage, self.config.prices, self.config.budget_usd)

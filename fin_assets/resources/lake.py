@@ -25,6 +25,8 @@ layout: the run's steps see what the run wrote, other readers see nothing of it.
 folder is temporary by name (listings skip it). `commit_staged` marks a run's staging as
 decided, `publish_staged` moves each staged file over its published path (one atomic rename
 per file locally, copy then delete on S3) and removes the folder; `discard_staged` removes it.
+A staged `year=YYYY/part-0.parquet` (a compacted copy's symbol-year) replaces every file of its
+published folder.
 `staged_runs` lists the runs with a staging folder and whether each was committed.
 """
 
@@ -56,6 +58,9 @@ MAX_CACHED_FILES = 50_000
 STAGING_DIR = "_tmp_staging"
 COMMITTED_MARKER = "_COMMITTED"
 _PARTITION_FILE = re.compile(rf"trade_date=(\d{{4}}-\d{{2}}-\d{{2}})/{re.escape(PART_FILE)}")
+# A compacted copy's symbol-year file (spark_resources.compaction_job): published, it replaces
+# every file of its folder.
+_YEAR_FILE = re.compile(rf"/year=\d{{4}}/{re.escape(PART_FILE)}$")
 
 
 class MissingPartitionsError(ValueError):
@@ -198,6 +203,10 @@ class ParquetLake(ArrowObjectStore):
             self._staged_files(dataset, symbol)
         )
 
+    def staged_dates(self, dataset: str, symbol: str | None = None) -> set[date]:
+        """Trade dates whose partition the lake's run staged (empty when it stages no run)."""
+        return set(self._staged_files(dataset, symbol))
+
     def _requested_partition_files(
         self, dataset: str, symbol: str | None, dates: list[date]
     ) -> dict[date, pafs.FileInfo]:
@@ -292,15 +301,27 @@ class ParquetLake(ArrowObjectStore):
         staged = [
             info.path
             for info in self.filesystem.get_file_info(selector)
-            if info.type == pafs.FileType.File and _PARTITION_FILE.search(info.path)
+            if info.type == pafs.FileType.File
+            and (_PARTITION_FILE.search(info.path) or _YEAR_FILE.search(info.path))
         ]
         for path in staged:
             target = f"{self.root}{path[len(base) :]}"
+            folder = target.rsplit("/", 1)[0]
+            if _YEAR_FILE.search(path):
+                self._delete_files(folder)
             if self._curated.is_local:
-                self.filesystem.create_dir(target.rsplit("/", 1)[0], recursive=True)
+                self.filesystem.create_dir(folder, recursive=True)
             self.filesystem.move(path, target)
         self.filesystem.delete_dir(base)
         return len(staged)
+
+    def _delete_files(self, folder: str) -> None:
+        """Delete the files directly in `folder` (temporary ones too: a publication replaces
+        the folder's content)."""
+        selector = pafs.FileSelector(folder, allow_not_found=True)
+        for info in self.filesystem.get_file_info(selector):
+            if info.type == pafs.FileType.File:
+                self.filesystem.delete_file(info.path)
 
     def discard_staged(self, run_id: str) -> None:
         """Remove the run's staging folder and everything in it (nothing is published)."""

@@ -50,6 +50,13 @@ class SparkJob:
         return path
 
 
+def staging_arguments(staging_run: str | None) -> tuple[str, ...]:
+    """The job arguments staging its writes in `staging_run`'s staging folder, which the run's
+    publication moves (fin_assets.defs.publish; spark_resources.lake_frames): none when the
+    step's run is not staged."""
+    return () if staging_run is None else ("--staging-run", staging_run)
+
+
 def spark_submit_path() -> Path:
     """The spark-submit script of the installed pyspark distribution (located without importing
     pyspark, which every process loading the code location would pay for)."""

@@ -1,17 +1,18 @@
 """Dagster resources over the lake and the warehouse adapters.
 
-Staged runs (write-audit-publish, docs/reliability.md): while `STAGED_RUN` holds a run's id —
-set by fin_assets.defs.publish around the execution of that run — the resources initialized
-for it stage what it writes: the lake writes its partitions in the run's staging folder, the
-fact loads go to run-scoped staging tables. Outside such a run (a plain `materialize`, the CLI,
-sensors) they write directly, as before.
+Staged runs (write-audit-publish, docs/reliability.md): a run is staged when its tag
+STAGED_RUN_TAG names the run itself — set by fin_assets.defs.publish before any of the run's
+steps starts. The resources initialized for such a run, in whatever process its step runs (the
+run worker, a step subprocess, a step pod), stage what it writes: the lake writes its
+partitions in the run's staging folder, the fact and dimension loads go to run-scoped staging
+tables. Outside such a run (a plain `materialize`, the CLI, sensors) they write directly, as
+before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
@@ -20,14 +21,25 @@ from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse import Warehouse
 from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 
-# The id of the run whose writes are being staged in this process (module docstring).
-STAGED_RUN: ContextVar[str | None] = ContextVar("fin_staged_run", default=None)
+# The run tag of a staged run (module docstring); its value is the run's own id, so that a
+# re-execution, which copies its parent's tags, is not taken for a staged run by them.
+STAGED_RUN_TAG = "fin/staged_run"
 
 
 def staged_run_of(context: InitResourceContext) -> str | None:
-    """The run id when the resource is initialized for the run being staged, else None."""
-    run_id = context.run.run_id if context.run is not None else None
-    return run_id if run_id is not None and STAGED_RUN.get() == run_id else None
+    """The run id when the resource is initialized for a staged run, else None.
+
+    The tag is looked up on the run the step was given, then on the instance's record of the
+    run: in-process and subprocess steps are given the run as the run worker loaded it, before
+    the publishing executor tagged it (a step pod loads the run anew, tag included)."""
+    run = context.run
+    if run is None:
+        return None
+    if run.tags.get(STAGED_RUN_TAG) == run.run_id:
+        return run.run_id
+    stored = context.instance.get_run_by_id(run.run_id) if context.instance else None
+    staged = stored is not None and stored.tags.get(STAGED_RUN_TAG) == run.run_id
+    return run.run_id if staged else None
 
 
 class LakeResource(ConfigurableResource):

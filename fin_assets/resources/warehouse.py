@@ -21,8 +21,12 @@ Staged loads (write-audit-publish for a run, docs/reliability.md): `replace_rang
 in `wap.staged_loads`; the target table is not touched. `publish_staged` applies every staged
 load of the run in ONE transaction (delete the range, insert the staged rows) and marks the
 loads published in that same transaction; `drop_staged` removes the run's staging tables and
-records (after publication, or to discard a failed run's loads). The `wap` schema is staging
-space created on first use, not part of the model (no migration).
+records (after publication, or to discard a failed run's loads). The dimensions are staged
+whole (WHOLE_TABLES): `replace_all` with `staged_run` stages dim_date's new content,
+`load_symbols` with `staged_run` applies the type 2 load to a staged copy of dim_symbol; their
+loads are recorded over [FIRST_VALID_FROM, OPEN_VALID_TO] and publication replaces the whole
+table. The `wap` schema is staging space created on first use, not part of the model (no
+migration).
 
 Rows are validated before the engine sees them (column types, range, symbols); NaN floats are
 stored as NULL, SQL's missing value, which BI tools understand.
@@ -56,6 +60,8 @@ from fin_assets.warehouse.model import (
 
 # Tables loaded whole by replace_all (dim_symbol keeps its history: load_symbols).
 FULL_REPLACE_TABLES = ("dim_date",)
+# Tables whose staged load replaces the whole table at publication (module docstring).
+WHOLE_TABLES = ("dim_symbol", *FULL_REPLACE_TABLES)
 MAX_LISTED_KEYS = 5
 # Run-scoped staging space (module docstring).
 STAGING_SCHEMA = "wap"
@@ -109,11 +115,15 @@ class Warehouse(Protocol):
     def drop_staged(self, run_id: str) -> None:
         """Forget the run's staged loads and drop their rows."""
 
-    def replace_all(self, table: str, rows: pa.Table) -> int:
-        """Atomically replace a whole table of FULL_REPLACE_TABLES by `rows`."""
+    def replace_all(self, table: str, rows: pa.Table, staged_run: str | None = None) -> int:
+        """Atomically replace a whole table of FULL_REPLACE_TABLES by `rows`, or stage that
+        replacement for run `staged_run`."""
 
-    def load_symbols(self, rows: pa.Table, *, effective: date) -> SymbolLoad:
-        """Apply the universe's symbols (SYMBOL_SOURCE rows) to the type 2 dim_symbol."""
+    def load_symbols(
+        self, rows: pa.Table, *, effective: date, staged_run: str | None = None
+    ) -> SymbolLoad:
+        """Apply the universe's symbols (SYMBOL_SOURCE rows) to the type 2 dim_symbol, or
+        to run `staged_run`'s staged copy of it."""
 
     def row_counts(self) -> dict[str, int]:
         """Row count of every table."""
@@ -216,6 +226,34 @@ def staged_relation(run_id: str, table: str) -> str:
     return f'{STAGING_SCHEMA}."{run_id}__{table}"'
 
 
+def _create_staged(session: Session, spec: TableSpec, run_id: str, source: str) -> None:
+    """(Re)create the run's staging table of `spec` with the rows of relation `source`."""
+    relation = staged_relation(run_id, spec.name)
+    session.execute(f"DROP TABLE IF EXISTS {relation}")
+    session.execute(
+        f"CREATE TABLE {relation} AS SELECT {', '.join(spec.schema.names)} FROM {source}"
+    )
+
+
+def _record_staged_load(
+    session: Session,
+    table: str,
+    run_id: str,
+    start: date,
+    end: date,
+    symbols: Sequence[str] | None,
+) -> None:
+    """Record (or re-record) the run's staged load of `table`, not published."""
+    listed = None if symbols is None else json.dumps(list(symbols))
+    session.execute(
+        f"DELETE FROM {STAGED_LOADS} WHERE run_id = ? AND table_name = ?", [run_id, table]
+    )
+    session.execute(
+        f"INSERT INTO {STAGED_LOADS} VALUES (?, ?, ?, ?, ?, FALSE)",
+        [run_id, table, start, end, listed],
+    )
+
+
 def _range_where(start: date, end: date, symbols: Sequence[str] | None) -> tuple[str, list[Any]]:
     """The WHERE clause (and its parameters) of a fact table's partition range."""
     where, params = "trade_date BETWEEN ? AND ?", [start, end]
@@ -262,9 +300,9 @@ def _in_transaction(session: Session, work: Callable[[], None]) -> None:
 # The staged symbols without a current version: new symbols and those whose version was closed.
 _NEW_VERSIONS = """
 FROM {staged} s
-CROSS JOIN (SELECT coalesce(max(symbol_key), 0) AS max_key FROM dim_symbol) k
-LEFT JOIN (SELECT DISTINCT symbol FROM dim_symbol) h ON h.symbol = s.symbol
-LEFT JOIN dim_symbol c ON c.symbol = s.symbol AND c.is_current
+CROSS JOIN (SELECT coalesce(max(symbol_key), 0) AS max_key FROM {target}) k
+LEFT JOIN (SELECT DISTINCT symbol FROM {target}) h ON h.symbol = s.symbol
+LEFT JOIN {target} c ON c.symbol = s.symbol AND c.is_current
 WHERE c.symbol IS NULL
 """
 
@@ -349,9 +387,6 @@ class SqlWarehouse(ABC):
         end: date,
         symbols: Sequence[str] | None,
     ) -> int:
-        relation = staged_relation(run_id, spec.name)
-        columns = ", ".join(spec.schema.names)
-        listed = None if symbols is None else json.dumps(list(symbols))
         with self.session() as session:
             for statement in _STAGING_DDL:
                 session.execute(statement)
@@ -359,16 +394,8 @@ class SqlWarehouse(ABC):
 
             def apply() -> None:
                 _reject_duplicates(session, spec, staged)
-                session.execute(f"DROP TABLE IF EXISTS {relation}")
-                session.execute(f"CREATE TABLE {relation} AS SELECT {columns} FROM {staged}")
-                session.execute(
-                    f"DELETE FROM {STAGED_LOADS} WHERE run_id = ? AND table_name = ?",
-                    [run_id, spec.name],
-                )
-                session.execute(
-                    f"INSERT INTO {STAGED_LOADS} VALUES (?, ?, ?, ?, ?, FALSE)",
-                    [run_id, spec.name, start, end, listed],
-                )
+                _create_staged(session, spec, run_id, staged)
+                _record_staged_load(session, spec.name, run_id, start, end, symbols)
 
             try:
                 _in_transaction(session, apply)
@@ -397,10 +424,14 @@ class SqlWarehouse(ABC):
                 for load in sorted(pending_loads.itertuples(), key=_bars_first):
                     spec = _spec(load.table_name)
                     symbols = None if load.symbols is None else json.loads(load.symbols)
-                    where, params = _range_where(
-                        pd.Timestamp(load.start_date).date(),
-                        pd.Timestamp(load.end_date).date(),
-                        symbols,
+                    where, params = (
+                        ("1 = 1", [])
+                        if spec.name in WHOLE_TABLES
+                        else _range_where(
+                            pd.Timestamp(load.start_date).date(),
+                            pd.Timestamp(load.end_date).date(),
+                            symbols,
+                        )
                     )
                     staged = staged_relation(run_id, spec.name)
                     for statement, values in _load_statements(spec, staged, where, params):
@@ -427,15 +458,22 @@ class SqlWarehouse(ABC):
                 session.execute(f"DROP TABLE IF EXISTS {staged_relation(run_id, table)}")
             session.execute(f"DELETE FROM {STAGED_LOADS} WHERE run_id = ?", [run_id])
 
-    def replace_all(self, table: str, rows: pa.Table) -> int:
-        """Replace a whole table of FULL_REPLACE_TABLES in one transaction; returns its rows."""
+    def replace_all(self, table: str, rows: pa.Table, staged_run: str | None = None) -> int:
+        """Replace a whole table of FULL_REPLACE_TABLES in one transaction, or stage that
+        replacement for run `staged_run` (module docstring); returns its rows."""
         spec = _spec(table)
         if table not in FULL_REPLACE_TABLES:
             raise ValueError(f"{table} is not replaced whole; only {FULL_REPLACE_TABLES} are")
-        return self._replace(spec, conform(spec.name, spec.schema, rows), "1 = 1", [])
+        conformed = conform(spec.name, spec.schema, rows)
+        if staged_run is not None:
+            return self._stage(spec, conformed, staged_run, FIRST_VALID_FROM, OPEN_VALID_TO, None)
+        return self._replace(spec, conformed, "1 = 1", [])
 
-    def load_symbols(self, rows: pa.Table, *, effective: date) -> SymbolLoad:
-        """Apply SYMBOL_SOURCE rows to dim_symbol as of `effective`, in one transaction.
+    def load_symbols(
+        self, rows: pa.Table, *, effective: date, staged_run: str | None = None
+    ) -> SymbolLoad:
+        """Apply SYMBOL_SOURCE rows to dim_symbol as of `effective`, in one transaction; with
+        `staged_run`, to the run's staged copy of dim_symbol (module docstring).
 
         A current version whose attributes_hash differs from the incoming row's, or whose
         symbol is absent from `rows`, is closed (valid_to = effective, is_current false); every
@@ -448,38 +486,49 @@ class SqlWarehouse(ABC):
         _check_symbol_source(conformed)
         columns = ", ".join(SYMBOL_SOURCE.names)
         source = ", ".join(f"s.{name}" for name in SYMBOL_SOURCE.names)
+        spec = _spec("dim_symbol")
         with self.session() as session:
+            target = spec.name
+            if staged_run is not None:
+                for statement in _STAGING_DDL:
+                    session.execute(statement)
+                _create_staged(session, spec, staged_run, spec.name)
+                target = staged_relation(staged_run, spec.name)
             staged = session.stage("dim_symbol_source", conformed)
             outcome: list[SymbolLoad] = []
 
             def apply() -> None:
                 later = session.fetch(
-                    "SELECT count(*) AS n FROM dim_symbol WHERE is_current AND valid_from > ?",
+                    f"SELECT count(*) AS n FROM {target} WHERE is_current AND valid_from > ?",
                     [effective],
                 )
                 if int(later["n"].iloc[0]):
                     raise LoadRejected(f"dim_symbol: versions start after {effective}")
                 closing = session.fetch(
-                    f"SELECT d.symbol_key FROM dim_symbol d LEFT JOIN {staged} s "
+                    f"SELECT d.symbol_key FROM {target} d LEFT JOIN {staged} s "
                     "ON s.symbol = d.symbol AND s.attributes_hash = d.attributes_hash "
                     "WHERE d.is_current AND s.symbol IS NULL"
                 )["symbol_key"].tolist()
                 if closing:
                     session.execute(
-                        "UPDATE dim_symbol SET valid_to = ?, is_current = FALSE "
+                        f"UPDATE {target} SET valid_to = ?, is_current = FALSE "
                         f"WHERE symbol_key IN ({_placeholders(closing)})",
                         [effective, *map(int, closing)],
                     )
-                new = _NEW_VERSIONS.format(staged=staged)
+                new = _NEW_VERSIONS.format(staged=staged, target=target)
                 opening = int(session.fetch(f"SELECT count(*) AS n {new}")["n"].iloc[0])
                 session.execute(
-                    f"INSERT INTO dim_symbol (symbol_key, {columns}, valid_from, valid_to, "
+                    f"INSERT INTO {target} (symbol_key, {columns}, valid_from, valid_to, "
                     "is_current) "
                     f"SELECT k.max_key + row_number() OVER (ORDER BY s.symbol), {source}, "
                     f"CASE WHEN h.symbol IS NULL THEN ? ELSE ? END, ?, TRUE {new}",
                     [FIRST_VALID_FROM, effective, OPEN_VALID_TO],
                 )
                 outcome.append(SymbolLoad(opening, len(closing), conformed.num_rows - opening))
+                if staged_run is not None:
+                    _record_staged_load(
+                        session, spec.name, staged_run, FIRST_VALID_FROM, OPEN_VALID_TO, None
+                    )
 
             try:
                 _in_transaction(session, apply)

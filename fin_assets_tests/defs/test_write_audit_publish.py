@@ -9,13 +9,15 @@ fail, and compares every lake file's SHA-256 and every warehouse table with the 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from dagster import (
     AssetCheckSeverity,
@@ -23,26 +25,32 @@ from dagster import (
     ExecuteInProcessResult,
     JobDefinition,
     execute_job,
+    multiprocess_executor,
     reconstructable,
 )
 
 from fin_assets.analytics.market_calendar import session_minutes
+from fin_assets.analytics.quality import RuleResult
 from fin_assets.analytics.simulator import encode_payload, simulate_intraday
 from fin_assets.cli import main
 from fin_assets.definitions import build_definitions
+from fin_assets.defs import risk as risk_defs
 from fin_assets.defs import warehouse as warehouse_defs
+from fin_assets.defs.publish import publishing_executor
 from fin_assets.defs.risk import compute_risk_metrics
 from fin_assets.instance import open_instance
 from fin_assets.landing.ingest import latest_rejection
 from fin_assets.landing.raw_store import RawPayload
+from fin_assets.resources.environments import warehouse_resource
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import MarketDataResource
+from fin_assets.resources.storage import opened_warehouse
 from fin_assets.resources.warehouse import STAGED_LOADS
 from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings, get_settings
 from fin_assets.universe import Symbol, load_universe
-from fin_assets.warehouse.model import TABLES
+from fin_assets.warehouse.model import TABLES, date_rows
 
 pytestmark = pytest.mark.xdist_group("write_audit_publish")
 
@@ -91,12 +99,19 @@ def lake_hashes(settings: Settings, skip: tuple[str, ...] = ()) -> dict[str, str
     }
 
 
+def raw_hashes(settings: Settings) -> dict[str, str]:
+    """SHA-256 of every object of the raw zone by its key."""
+    other_zones = {path.name for path in Path(settings.lake_url).iterdir()} - {"raw"}
+    return lake_hashes(settings, skip=tuple(other_zones))
+
+
 def warehouse_rows(settings: Settings) -> dict[str, pd.DataFrame]:
-    warehouse = DuckDBWarehouse(str(settings.warehouse_path))
-    return {
-        table: warehouse.query(f"SELECT * FROM {table} ORDER BY {', '.join(spec.key)}")
-        for table, spec in TABLES.items()
-    }
+    """Every table of the settings' warehouse (DuckDB or Snowflake), ordered by its key."""
+    with opened_warehouse(warehouse_resource(settings)) as warehouse:
+        return {
+            table: warehouse.query(f"SELECT * FROM {table} ORDER BY {', '.join(spec.key)}")
+            for table, spec in TABLES.items()
+        }
 
 
 def assert_unchanged(
@@ -158,6 +173,7 @@ def test_an_absurd_vendor_day_fails_the_plausibility_check_before_any_write(
     settings: Settings,
 ) -> None:
     lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
+    raw = raw_hashes(settings)
 
     result = run_history(settings, {"market_data": AbsurdVendor()})
 
@@ -165,8 +181,12 @@ def test_an_absurd_vendor_day_fails_the_plausibility_check_before_any_write(
     assert failed_checks(result) == ["plausibility"]
     [evaluation] = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert "AAPL 2025-01-02T14:30:00+00:00 (price above 1e+09" in evaluation.metadata["detail"].text
-    # The payloads are kept as received (raw/ is the record of what the vendor sent); nothing
-    # derived from them was written or loaded.
+    # The payloads are kept as received (raw/ is the record of what the vendor sent), added
+    # beside the earlier ones, which stay as they were; nothing derived from them was written
+    # or loaded.
+    after = raw_hashes(settings)
+    assert {key: after[key] for key in raw} == raw
+    assert len(after) > len(raw)
     assert_unchanged(settings, lake, warehouse, skip=("raw",))
 
 
@@ -225,17 +245,44 @@ def history_job() -> JobDefinition:
     return build_definitions(get_settings()).resolve_job_def(HISTORY.job_name)
 
 
-def launch_history(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[bool, list[str]]:
-    """symbol_history_job over HISTORY with the job's executor, as a launched run executes it
-    (the publishing in-process executor), on vendor data of another seed: every step's output
-    differs from the history's. Its success and its failed blocking checks."""
+# Set in the environment, which step subprocesses inherit: every process of a run of
+# multiprocess_history_job inverts risk_metrics' VaR, so that its blocking check fails.
+INVERT_VAR = "FIN_TEST_INVERT_VAR"
+
+
+def multiprocess_history_job() -> JobDefinition:
+    """history_job() with each step in its own process, as each step in its own pod
+    (FIN_EXECUTOR=k8s): the publishing wrapper over Dagster's multiprocess executor, one step
+    at a time (one DuckDB writer). With INVERT_VAR set, risk_metrics' VaR is inverted in the
+    process calling this: the run worker and every step subprocess."""
+    if os.environ.get(INVERT_VAR):
+        risk_defs.compute_risk_metrics = lambda *args, **kwargs: with_inverted_var(
+            compute_risk_metrics(*args, **kwargs)
+        )
+    executor = publishing_executor(multiprocess_executor.configured({"max_concurrent": 1}))
+    return history_job().with_executor_def(executor)
+
+
+def reference_job() -> JobDefinition:
+    """reference_job (the dimensions) of the settings in the environment, with its executor."""
+    return build_definitions(get_settings()).resolve_job_def("reference_job")
+
+
+def launch(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    job: Callable[[], JobDefinition] = history_job,
+    tags: Mapping[str, str] = HISTORY.tags,
+) -> tuple[bool, list[str]]:
+    """A run of `job` (by default symbol_history_job over HISTORY) with its executor (by
+    default the job's own, as a launched run executes it: the publishing in-process executor),
+    on vendor data of another seed: every step's output differs from the history's. Its
+    success and its failed blocking checks."""
     monkeypatch.setenv("FIN_HOME", str(settings.home))
     monkeypatch.setenv("FIN_DAGSTER_PG_URL", settings.dagster_pg_url)
     monkeypatch.setenv("FIN_SEED", "7")
     instance = open_instance(settings)
-    with execute_job(
-        reconstructable(history_job), instance, tags=HISTORY.tags, raise_on_error=False
-    ) as result:
+    with execute_job(reconstructable(job), instance, tags=tags, raise_on_error=False) as result:
         records = instance.get_records_for_run(
             result.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
         ).records
@@ -250,12 +297,19 @@ def launch_history(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple
         return result.success, failed
 
 
+@pytest.mark.parametrize(
+    "job",
+    [
+        pytest.param(history_job, id="in_process"),
+        pytest.param(multiprocess_history_job, id="step_processes", marks=pytest.mark.slow),
+    ],
+)
 def test_a_staged_run_publishes_what_it_wrote_when_it_succeeds(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, job: Callable[[], JobDefinition]
 ) -> None:
     lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
 
-    assert launch_history(settings, monkeypatch) == (True, [])
+    assert launch(settings, monkeypatch, job) == (True, [])
 
     published = lake_hashes(settings, skip=("raw",))
     assert published.keys() == lake.keys()  # nothing left in staging
@@ -323,10 +377,81 @@ def test_a_run_failing_after_earlier_steps_wrote_leaves_lake_and_warehouse_as_th
         original = getattr(__import__(module, fromlist=[name]), name)
         monkeypatch.setattr(function, lambda *args, **kwargs: corrupt(original(*args, **kwargs)))
 
-    success, failed = launch_history(settings, monkeypatch)
+    success, failed = launch(settings, monkeypatch)
 
     assert not success
     assert check in failed
+    assert_unchanged(settings, lake, warehouse, skip=("raw",))
+
+
+@pytest.mark.slow
+def test_a_run_of_step_processes_failing_after_earlier_steps_wrote_leaves_lake_and_warehouse(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 item 5(b) with FIN_EXECUTOR=k8s, where each step runs in a process of its own:
+    the steps before risk_metrics write the other seed's bars and facts, then risk_metrics'
+    blocking check fails; nothing of the run is published."""
+    lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
+    monkeypatch.setenv(INVERT_VAR, "1")
+    # Restored after the test: multiprocess_history_job inverts it in this process too.
+    monkeypatch.setattr(risk_defs, "compute_risk_metrics", compute_risk_metrics)
+
+    success, failed = launch(settings, monkeypatch, multiprocess_history_job)
+
+    assert not success
+    assert "var_ordering" in failed
+    assert_unchanged(settings, lake, warehouse, skip=("raw",))
+
+
+def with_failed_check(function: Callable[..., RuleResult]) -> Callable[..., RuleResult]:
+    return lambda *args, **kwargs: replace(function(*args, **kwargs), passed=False)
+
+
+def universe_with_renamed_aapl() -> list[Symbol]:
+    """The universe with another name for AAPL: its dim_symbol version is closed, one opened."""
+    return [replace(s, name="Renamed Inc.") if s.symbol == "AAPL" else s for s in load_universe()]
+
+
+def dates_but_the_last(*args: object) -> pa.Table:
+    rows = date_rows(*args)
+    return rows.slice(0, rows.num_rows - 1)
+
+
+@pytest.mark.parametrize(
+    ("patches", "check"),
+    [
+        pytest.param(
+            {
+                "load_universe": universe_with_renamed_aapl,
+                "_unique_dates_result": with_failed_check(warehouse_defs._unique_dates_result),
+            },
+            "unique_key",
+            id="dim_symbol_changed_dim_date_fails",
+        ),
+        pytest.param(
+            {
+                "date_rows": dates_but_the_last,
+                "_versions_result": with_failed_check(warehouse_defs._versions_result),
+            },
+            "one_current_version",
+            id="dim_date_changed_dim_symbol_fails",
+        ),
+    ],
+)
+def test_a_reference_run_failing_leaves_the_dimensions_as_they_were(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, patches: dict, check: str
+) -> None:
+    """Issue 16 item 5(b) for the dimensions: one dimension's load changes it, the other's
+    blocking check fails; neither is published."""
+    assert launch(settings, monkeypatch, reference_job, {}) == (True, [])
+    lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
+    for name, patch in patches.items():
+        monkeypatch.setattr(warehouse_defs, name, patch)
+
+    success, failed = launch(settings, monkeypatch, reference_job, {})
+
+    assert not success
+    assert failed == [check]
     assert_unchanged(settings, lake, warehouse, skip=("raw",))
 
 

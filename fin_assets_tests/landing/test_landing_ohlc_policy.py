@@ -120,6 +120,17 @@ def test_the_reject_policy_refuses_the_bars_and_writes_nothing(
     assert len(inconsistent) == 2
     assert all(ts.isoformat() in message for ts in inconsistent)
     assert "BTC" not in message
+    # The step failure's metadata counts and lists the refused bars, computed here per coin.
+    refused = {}
+    for symbol, coin in COINS.items():
+        bars = real_bars(coin)
+        top, bottom = bars[["open", "close"]].max(axis=1), bars[["open", "close"]].min(axis=1)
+        missed = bars[(bars["high"] < top) | (bars["low"] > bottom)]["ts"]
+        if len(missed):
+            refused[f"{symbol}|2025-10-12"] = [ts.isoformat() for ts in missed]
+    metadata = result.failure_data_for_node("intraday_bars").user_failure_data.metadata
+    assert metadata["ohlc_refused"].value == 3
+    assert metadata["ohlc_refused_bars"].value == refused
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
     assert lake.list_objects("intraday_bars") == []
     assert len(lake.list_objects("raw/landing")) == 3  # the payloads stay, as received

@@ -20,6 +20,7 @@ from dagster import (
     build_sensor_context,
 )
 from dagster._core.utils import make_new_run_id
+from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME
 
 from fin_assets.defs.landing import landing_sensor
 from fin_assets.landing.cursor import OVERLAP_SECONDS, LandingCursor
@@ -304,3 +305,12 @@ def s3_requests(caplog: pytest.LogCaptureFixture) -> list[str]:
         if r.name == "werkzeug"
     ]
     return [line.split('"')[1].rsplit(" ", 1)[0] for line in lines if '"' in line]
+
+
+def test_the_landing_sensor_is_evaluated_on_every_loop_of_the_sensor_daemon() -> None:
+    """The daemon evaluates sensors every MIN_INTERVAL_LOOP_TIME seconds and skips one whose last
+    tick ended less than its minimum interval ago: a tick taking up to half a loop must not make
+    the next loop skip the landing zone (at 5 s it did: files waited 10 s for their run)."""
+    longest_tick_seconds = MIN_INTERVAL_LOOP_TIME / 2
+    assert landing_sensor.minimum_interval_seconds is not None
+    assert landing_sensor.minimum_interval_seconds <= MIN_INTERVAL_LOOP_TIME - longest_tick_seconds

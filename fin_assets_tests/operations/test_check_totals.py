@@ -1,6 +1,8 @@
 """Quality rates: every check's evaluations summed over the runs, read incrementally from a real
 instance (CheckTotals), and the counters the exporter serves from them."""
 
+import re
+
 import pandas as pd
 from dagster import (
     AssetCheckKey,
@@ -17,7 +19,8 @@ from fin_assets.analytics.quality import RuleResult
 from fin_assets.defs.checks import check_result, check_specs
 from fin_assets.operations.metrics import CheckTotal, check_total_metrics
 from fin_assets.operations.sources import CheckTotals
-from fin_assets_tests.operations.test_metrics import samples
+from fin_assets_tests.operations.samples import samples
+from fin_assets_tests.operations.statements import statements_over
 
 
 class BarsConfig(Config):
@@ -72,3 +75,17 @@ def test_counters_give_the_quality_rate() -> None:
     assert found[("fin_assets_check_evaluations_total", labels)] == 4
     assert found[("fin_assets_check_rows_checked_total", labels)] == 2320
     assert found[("fin_assets_check_rows_failed_total", labels)] == 11
+
+
+def test_the_first_read_sums_the_history_in_the_database() -> None:
+    """A new exporter's first scrape: one row per check comes back, no evaluation event is
+    read (and deserialized) row by row."""
+    instance = DagsterInstance.ephemeral()
+    for bars_count, repaired in [(390, 0), (390, 3), (1440, 7)]:
+        run(instance, bars_count, repaired)
+    with statements_over("asset_check_executions") as executed:
+        totals = CheckTotals(instance, [KEY])()
+    assert totals == [CheckTotal("bars", "ohlc_repaired", "WARN", 3, 390 + 390 + 1440, 10)]
+    assert executed
+    raw_event = re.compile(r"(SELECT|,)\s*asset_check_executions\.evaluation_event\s*(,|FROM)")
+    assert [s for s in executed if raw_event.search(s)] == []

@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
 
 from fin_assets.operations.config import load_config
 from fin_assets.operations.metrics import (
+    DurationTotals,
     FinAssetsCollector,
     PriceTable,
+    RunGroup,
     RunObservation,
+    RunSummary,
     Usage,
     estimated_costs,
     landing_metrics,
@@ -31,43 +33,31 @@ from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.vendors import alphavantage
 from fin_assets.resources.vendors.limiter_store import SqlStateStore, limiter_engine, record_event
 from fin_assets.resources.vendors.rate_limit import Quota, RateLimiter, shared_limiter
+from fin_assets_tests.operations.samples import samples
 from fin_assets_tests.resources.vendors.conftest import FakeClock, fixture_bytes, make_client
 from fin_assets_tests.resources.vendors.test_http_client import AV_CSV, AV_PARAMS
 
 
-def samples(families) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(FinAssetsCollector({"test": lambda: families}))
-    text = generate_latest(registry).decode()
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
 def test_runs_by_job_and_status_and_each_jobs_newest_finished_run() -> None:
-    runs = [
-        RunObservation("history", "SUCCESS", 100.0, 130.0),
-        RunObservation("history", "FAILURE", 200.0, 205.0),
-        RunObservation("history", "SUCCESS", 300.0, 400.0),
-        RunObservation("report", "FAILURE", 50.0, 70.0),
-        RunObservation("report", "STARTED", 900.0, None),
-        RunObservation("report", "QUEUED", None, None),
-    ]
-    found = samples(run_metrics(runs, now=1000.0))
+    summary = RunSummary(
+        groups=[
+            RunGroup("history", "SUCCESS", 2, DurationTotals.of([30.0, 100.0]), 100.0),
+            RunGroup("history", "FAILURE", 1, DurationTotals.of([5.0]), 200.0),
+            RunGroup("report", "STARTED", 1, DurationTotals.of([]), 900.0),
+            RunGroup("report", "QUEUED", 1, DurationTotals.of([]), None),
+        ],
+        last_finished={"history": ("r3", RunObservation("history", "SUCCESS", 300.0, 400.0))},
+    )
+    found = samples(run_metrics(summary, now=1000.0))
     assert found[("fin_assets_runs", (("dagster_job", "history"), ("status", "SUCCESS")))] == 2
-    assert found[("fin_assets_runs", (("dagster_job", "history"), ("status", "FAILURE")))] == 1
     assert found[("fin_assets_runs", (("dagster_job", "report"), ("status", "QUEUED")))] == 1
-    # history's newest finished run (ended at 400) succeeded; report's only one failed.
     assert found[("fin_assets_job_last_run_failed", (("dagster_job", "history"),))] == 0
-    assert found[("fin_assets_job_last_run_failed", (("dagster_job", "report"),))] == 1
     assert found[("fin_assets_job_last_run_duration_seconds", (("dagster_job", "history"),))] == 100
     assert (
         found[("fin_assets_job_oldest_running_run_age_seconds", (("dagster_job", "report"),))]
         == 100
     )
-    # Durations 30, 5, 100 s: 1 run ≤ 5 s, 2 ≤ 30 s, 3 ≤ 120 s; sum 135 s.
+    # Finished durations 30, 100, 5 s: 1 run ≤ 5 s, 2 ≤ 30 s, 3 ≤ 120 s; sum 135 s.
     bucket = "fin_assets_run_duration_seconds_bucket"
     assert found[(bucket, (("dagster_job", "history"), ("le", "5.0")))] == 1
     assert found[(bucket, (("dagster_job", "history"), ("le", "30.0")))] == 2
@@ -81,7 +71,7 @@ def test_a_failing_source_reports_down_and_the_others_still_report() -> None:
         raise OSError("warehouse locked")
 
     registry = CollectorRegistry(auto_describe=False)
-    runs = [RunObservation("history", "SUCCESS", 0.0, 1.0)]
+    runs = RunSummary([RunGroup("history", "SUCCESS", 1, DurationTotals.of([1.0]), 0.0)], {})
     registry.register(
         FinAssetsCollector({"warehouse": broken, "instance": lambda: run_metrics(runs, 2.0)})
     )

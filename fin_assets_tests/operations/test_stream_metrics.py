@@ -16,7 +16,7 @@ from fin_assets.streaming.landing_writer import LandingWriter, WriterConfig
 from fin_assets.streaming.publisher import bar_quotes
 from fin_assets.testing.brokers import mock_cluster
 from fin_assets.universe import load_universe
-from fin_assets_tests.operations.test_metrics import samples
+from fin_assets_tests.operations.samples import samples
 from fin_assets_tests.streaming.streams import SEED, produce, quote_messages
 
 ETH = next(symbol for symbol in load_universe() if symbol.symbol == "ETH")

@@ -13,10 +13,16 @@ import pytest
 from dagster import (
     AssetKey,
     AssetMaterialization,
+    DagsterEvent,
+    DagsterEventType,
     DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
     EvaluateAutomationConditionsResult,
     evaluate_automation_conditions,
 )
+from dagster._core.events import StepMaterializationData
+from dagster._core.utils import make_new_run_id
 
 from fin_assets.definitions import defs
 from fin_assets.defs.automation import LOOKBACKS, follow_lookback, follow_upstream
@@ -49,10 +55,8 @@ def requested(result: EvaluateAutomationConditionsResult) -> dict[str, set[str]]
     }
 
 
-@pytest.fixture(scope="module")
-def ticks() -> list[dict[str, set[str]]]:
-    """The requests of five ticks: before and after the change of AAPL's 2025-01-06 quotes."""
-    instance = DagsterInstance.ephemeral()
+def every_partition() -> dict[str, set[str]]:
+    """Every partition of every partitioned asset up to LAST_DATE."""
     every_day = days(date(2025, 1, 1), LAST_DATE)
     assert date_partitions.get_partition_keys(current_time=NOW)[-1] == LAST_DATE.isoformat()
     everything = {}
@@ -61,7 +65,14 @@ def ticks() -> list[dict[str, set[str]]]:
             everything[key.to_user_string()] = set().union(*(keys(every_day, s) for s in SYMBOLS))
         elif assets_def.partitions_def == date_partitions:
             everything[key.to_user_string()] = keys(every_day)
-    materialize(instance, everything)
+    return everything
+
+
+@pytest.fixture(scope="module")
+def ticks() -> list[dict[str, set[str]]]:
+    """The requests of five ticks: before and after the change of AAPL's 2025-01-06 quotes."""
+    instance = DagsterInstance.ephemeral()
+    materialize(instance, every_partition())
     result = evaluate_automation_conditions(defs(), instance, evaluation_time=NOW)
     history = [requested(result)]
     materialize(instance, {"raw_quotes": {f"{CHANGED}|AAPL"}})
@@ -134,3 +145,41 @@ def test_a_date_whose_look_back_history_is_missing_waits_instead_of_failing() ->
     )
     assert requested(result)["fact_daily_bar"] == day
     assert not {"technical_indicators", "anomalies", "risk_metrics"} & requested(result).keys()
+
+
+def test_dependents_wait_until_the_run_that_changed_their_inputs_is_over() -> None:
+    """A run's writes are published when it succeeds (write-audit-publish), but Dagster records
+    each step's materialization when the step ends. While the landing run that changed AAPL's
+    day is still going (its steps done, its writes staged), nothing outside it is requested —
+    a look-back dependent or the portfolio would read the values from before the run, then
+    count as handled. Once the run is over, they follow."""
+    instance = DagsterInstance.ephemeral()
+    materialize(instance, every_partition())
+    result = evaluate_automation_conditions(defs(), instance, evaluation_time=NOW)
+    run = DagsterRun(
+        job_name="landing_job", run_id=make_new_run_id(), status=DagsterRunStatus.STARTED
+    )
+    instance.add_run(run)
+    for asset in SYMBOL_HISTORY_ASSETS:
+        materialization = AssetMaterialization(asset, partition=f"{CHANGED}|AAPL")
+        event = DagsterEvent(
+            DagsterEventType.ASSET_MATERIALIZATION.value,
+            job_name=run.job_name,
+            event_specific_data=StepMaterializationData(materialization),
+        )
+        instance.report_dagster_event(event, run_id=run.run_id)
+
+    result = evaluate_automation_conditions(
+        defs(), instance, evaluation_time=NOW, cursor=result.cursor
+    )
+    assert requested(result) == {}
+
+    instance.report_dagster_event(
+        DagsterEvent(DagsterEventType.RUN_SUCCESS.value, job_name=run.job_name), run_id=run.run_id
+    )
+    result = evaluate_automation_conditions(
+        defs(), instance, evaluation_time=NOW, cursor=result.cursor
+    )
+    later = keys(days(CHANGED + timedelta(1), LAST_DATE), "AAPL")
+    assert requested(result)["risk_metrics"] == later
+    assert requested(result)["portfolio_risk"] == {CHANGED.isoformat()}

@@ -1,5 +1,6 @@
 """FIN_WAREHOUSE=snowflake: the real graph, run as the CLI runs it (separate processes), loads
-the star schema over HTTP into fakesnow through SnowflakeResource; then the market report."""
+the star schema over HTTP into fakesnow through SnowflakeResource; then the market report. A
+failing run publishes nothing of what it staged in Snowflake."""
 
 import dataclasses
 from datetime import date
@@ -11,6 +12,8 @@ from dagster import AssetKey
 from rich.progress import Progress
 
 from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
+from fin_assets.defs import risk as risk_defs
+from fin_assets.defs.risk import compute_risk_metrics
 from fin_assets.instance import open_instance
 from fin_assets.resources.environments import warehouse_resource
 from fin_assets.resources.lake import ParquetLake
@@ -19,6 +22,14 @@ from fin_assets.resources.warehouse_snowflake import SnowflakeWarehouse
 from fin_assets.runner import RunRequest, plan_runs, run_stages
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
+from fin_assets_tests.defs.test_write_audit_publish import (
+    assert_unchanged,
+    lake_hashes,
+    launch,
+    run_history,
+    warehouse_rows,
+    with_inverted_var,
+)
 
 START, END = date(2025, 1, 1), date(2025, 1, 10)
 pytestmark = pytest.mark.slow
@@ -78,3 +89,27 @@ def test_the_graph_loads_snowflake_and_reports(fin_settings: Settings, snowflake
     assert path.startswith(f"{settings.lake_root}/reports/market_report/2025-01-10-")
     with open(path) as page:
         assert "BTC: close, Bollinger" in page.read()
+
+
+def test_a_run_failing_after_its_facts_were_staged_leaves_snowflake_as_it_was(
+    fin_settings: Settings, snowflake_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 item 5(b) on Snowflake: a history loaded, then a run of other bars whose
+    risk_metrics check fails after its bar facts were staged: every table as before."""
+    monkeypatch.setenv("SNOWFLAKE_DATABASE", "FIN_WAP")
+    monkeypatch.setenv("FIN_WAREHOUSE", "snowflake")
+    settings = dataclasses.replace(fin_settings, warehouse="snowflake")
+    assert run_history(settings).success
+    lake, warehouse = lake_hashes(settings, skip=("raw",)), warehouse_rows(settings)
+    assert len(warehouse["fact_daily_bar"]) == 2  # AAPL's sessions of 2025-01-01..03
+    monkeypatch.setattr(
+        risk_defs,
+        "compute_risk_metrics",
+        lambda *args, **kwargs: with_inverted_var(compute_risk_metrics(*args, **kwargs)),
+    )
+
+    success, failed = launch(settings, monkeypatch)
+
+    assert not success
+    assert "var_ordering" in failed
+    assert_unchanged(settings, lake, warehouse, skip=("raw",))
