@@ -46,7 +46,7 @@ def measure() -> dict[str, float]:
     from fin_assets.definitions import defs
     from fin_assets.defs.common.partitions import date_symbol_partitions
 
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     timings = {"load": time.process_time() - began}
     began = time.process_time()
     keys = date_symbol_partitions.get_partition_keys()
@@ -54,10 +54,10 @@ def measure() -> dict[str, float]:
     timings["partitions"] = len(keys)
     instance = DagsterInstance.ephemeral()
     began = time.process_time()
-    result = evaluate_automation_conditions(defs, instance)
+    result = evaluate_automation_conditions(defs(), instance)
     timings["tick"] = time.process_time() - began
     began = time.process_time()
-    evaluate_automation_conditions(defs, instance, cursor=result.cursor)
+    evaluate_automation_conditions(defs(), instance, cursor=result.cursor)
     timings["steady_tick"] = time.process_time() - began
     began = time.process_time()
     PartitionBackfill.from_asset_partitions(

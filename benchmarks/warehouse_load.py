@@ -30,7 +30,7 @@ from rich.table import Table
 
 from fin_assets.analytics.market_calendar import session_minutes
 from fin_assets.analytics.schemas import INTRADAY_BARS
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.universe import load_universe
 
 START, END = date(2025, 1, 1), date(2025, 12, 31)

@@ -4,12 +4,16 @@ Each domain folder of fin_assets/defs exports its assets, checks, jobs, schedule
 a `defs` Definitions; they are merged here with the jobs across domains and the automation
 sensor (fin_assets.defs.common), the catalog attributes of every asset, and the resources and
 executor of the settings.
+
+`defs` is built when Dagster loads the code location (`@definitions`), not when this module is
+imported: the settings are read then, once per process.
 """
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
-from dagster import Definitions
+from dagster import Definitions, definitions
 
 from fin_assets.defs import analytics, bars, ingest, operations, risk, streaming, warehouse
 from fin_assets.defs.catalog import with_catalog
@@ -59,4 +63,12 @@ def op_pools(definitions: Definitions) -> set[str]:
     }
 
 
-defs = build_definitions(get_settings())
+@definitions
+def defs() -> Definitions:
+    """The definitions of this process's settings (fin_assets.settings.get_settings)."""
+    return _process_definitions()
+
+
+@cache
+def _process_definitions() -> Definitions:
+    return build_definitions(get_settings())

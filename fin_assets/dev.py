@@ -31,7 +31,7 @@ from types import FrameType
 from fin_assets.instance import prepare_instance_environment
 from fin_assets.resources.environments import lake_resource
 from fin_assets.resources.report_site import serve_reports
-from fin_assets.settings import Settings
+from fin_assets.settings import Settings, environ
 
 # Seconds `dagster dev` gets to stop after SIGTERM before its processes are killed: the command
 # is gone well within 30 s (a loaded machine's daemon can take longer to finish its ticks).
@@ -87,7 +87,8 @@ def run_dev(settings: Settings, options: DevOptions) -> int:
         print(f"cannot serve the reports on {options.host}:{options.report_port}: {error.strerror}")
         return 2
     prepare_instance_environment(settings)
-    env = {**os.environ, "FIN_REPORT_URL": os.environ.get("FIN_REPORT_URL", report_url(options))}
+    env = environ()
+    env.setdefault("FIN_REPORT_URL", report_url(options))
     print(
         f"Dagster UI: http://{options.host}:{options.port}  "
         f"reports: {report_url(options)}  (log level {options.log_level})",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 import yaml
@@ -10,7 +9,7 @@ from dagster import DagsterInstance
 
 from fin_assets.code_location import CODE_LOCATION_MODULE
 from fin_assets.instance_database import ensure_postgres_database, resolve_instance_database
-from fin_assets.settings import Settings
+from fin_assets.settings import Settings, export
 
 # Dagster's own knobs for runs that cover thousands of partitions: one "planned" event per asset
 # for a single-run range instead of one per partition, and materialization events written in
@@ -122,8 +121,7 @@ def prepare_instance_environment(settings: Settings) -> Settings:
         config_file.write_text(config)
     if settings.dagster_storage == "postgres":
         ensure_postgres_database(settings.dagster_pg_url)
-    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
-    os.environ.update(EVENT_ENVIRONMENT)
+    export({"DAGSTER_HOME": str(settings.dagster_home), **EVENT_ENVIRONMENT})
     return settings
 
 

@@ -27,7 +27,6 @@ runs take turns on the DuckDB file.
 from __future__ import annotations
 
 import getpass
-import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -58,7 +57,7 @@ from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS, partition_
 from fin_assets.defs.operations.freshness import record_daily_freshness
 from fin_assets.instance import open_instance
 from fin_assets.resources.environments import lake_resource
-from fin_assets.settings import Settings
+from fin_assets.settings import Settings, export
 from fin_assets.shared.lake_io import calendar_dates
 from fin_assets.shared.partitions import member_ranges
 
@@ -293,7 +292,7 @@ def run_stages(
 ) -> BackfillOutcome:
     """Launch each stage's runs side by side as one backfill; stop after a failed stage."""
     instance = open_instance(settings)
-    os.environ.update(settings.environment())  # the code server builds these settings' defs
+    export(settings.environment())  # the code server builds these settings' defs
     tags = launch_tags(command)
     outcomes: list[RunOutcome] = []
     with loaded_code_location(instance) as process_context:

@@ -1,4 +1,15 @@
-"""Where fin_assets keeps its local state, read once from the environment.
+"""The configuration of fin_assets from the environment: the one module that reads it.
+
+Nothing else in fin_assets touches `os.environ` (fin_assets_tests/test_settings_reader.py checks
+it with an AST walk): the process settings come from `get_settings()`, the few values needed
+before them from `universe_file()` and `history_start()`, and the configuration blocks that
+parse their own variables (plausibility rules, landing limits, Kafka, Snowflake, EMR, alerts,
+the operations file) from the snapshot `environ()` passed to them. `export()` sets variables
+for Dagster and the child processes. Reading happens when these functions are called, never
+when this module is imported. The Spark jobs (spark_resources/) run on clusters and read their
+own entry point's environment.
+
+Where fin_assets keeps its local state:
 
 Every piece of local state lives under one folder, FIN_HOME (default `~/.fin_assets`):
 `lake/` (Parquet lake), `warehouse/fin_assets.duckdb` (DuckDB warehouse) and `dagster_home/`
@@ -15,7 +26,7 @@ Environment variables:
   It holds the curated datasets, and every zone not given a root of its own below.
 - FIN_LANDING_URL: root of the landing zone (`landing/` and `quarantine/` keys), e.g. its own
   bucket; FIN_RAW_URL: root of the raw zone (`raw/` keys). Both default to FIN_LAKE_URL; a zone
-  root holds the same keys as the single lake (fin_assets.resources.lake).
+  root holds the same keys as the single lake (fin_assets.resources.object_store).
 - FIN_WAREHOUSE: `duckdb` (local default) or `snowflake` (prod default).
 - FIN_MARKET_SOURCE: `synthetic` (local default) or `vendors` (prod default).
 - FIN_SPARK: `local` (local default, `local[*]`), `emr` (prod default) or `emr-serverless`; the
@@ -37,12 +48,17 @@ Environment variables:
   launcher instead (docs/scaling.md).
 - FIN_REPORT_URL: where the market reports are served over HTTP, as the report's metadata
   links them (default http://127.0.0.1:3001, what `fin-assets dev` serves).
+- FIN_UNIVERSE_FILE: the universe file (default: the checked-in fin_assets/universe/universe.yaml;
+  benchmarks run larger universes with it). FIN_HISTORY_START: the first date of every daily
+  dimension (default 2025-01-01; fin_assets.shared.partitions).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 ENVIRONMENTS = ("local", "prod")
@@ -54,6 +70,7 @@ EXECUTORS = ("in_process", "k8s")
 RUN_LAUNCHERS = ("fork", "code_server")
 DEFAULT_POOL_WAIT_LIMIT_SECONDS = 1800
 DEFAULT_REPORT_URL = "http://127.0.0.1:3001"
+DEFAULT_HISTORY_START = "2025-01-01"
 
 # The switches' defaults per environment: (warehouse, market source, spark runner, executor).
 ENVIRONMENT_DEFAULTS = {
@@ -176,3 +193,25 @@ def get_settings() -> Settings:
         report_url=os.environ.get("FIN_REPORT_URL", DEFAULT_REPORT_URL),
         run_launcher=_choice("FIN_RUN_LAUNCHER", "fork", RUN_LAUNCHERS),
     )
+
+
+def environ() -> dict[str, str]:
+    """A snapshot of this process's environment, for the configuration blocks that parse their
+    own variables from a mapping (module docstring)."""
+    return dict(os.environ)
+
+
+def export(values: Mapping[str, str]) -> None:
+    """Set `values` in this process's environment, which Dagster and the child processes read."""
+    os.environ.update(values)
+
+
+def universe_file() -> Path | None:
+    """FIN_UNIVERSE_FILE (resolved), None when unset: the checked-in universe file."""
+    value = os.environ.get("FIN_UNIVERSE_FILE")
+    return Path(value).resolve() if value else None
+
+
+def history_start() -> date:
+    """FIN_HISTORY_START (ISO date), else 2025-01-01."""
+    return date.fromisoformat(os.environ.get("FIN_HISTORY_START", DEFAULT_HISTORY_START))

@@ -32,7 +32,7 @@ from fin_assets.defs.common.jobs import job_assets
 from fin_assets.defs.operations.freshness import DAILY_SLA_ASSETS, DATE_SLA_ASSETS, FRESHNESS_CHECK
 from fin_assets.instance import open_instance
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.settings import Settings
 from fin_assets_tests.defs.test_freshness import CHECK_QUERY, freshness_status
 

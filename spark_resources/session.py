@@ -26,7 +26,7 @@ SPARK_CONF: dict[str, str] = {
     "spark.sql.optimizer.dynamicPartitionPruning.enabled": "true",
     # Broadcast the small side of joins (universe, session calendar: KBs to a few MBs).
     "spark.sql.autoBroadcastJoinThreshold": "32m",
-    # The lake's codec (fin_assets.resources.lake.COMPRESSION): files Spark writes match it.
+    # The lake's codec (fin_assets.objects.store.COMPRESSION): files Spark writes match it.
     "spark.sql.parquet.compression.codec": "snappy",
     # Kryo for JVM-side serialization of shuffled and cached rows.
     "spark.serializer": "org.apache.spark.serializer.KryoSerializer",

@@ -18,7 +18,6 @@ modules keep only their computation. Each asset gets:
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Sequence
 from functools import cache
@@ -36,7 +35,7 @@ from dagster import (
 
 from fin_assets.analytics import schemas
 from fin_assets.defs.operations.compaction import COMPACTION_GROUP, compacted_key
-from fin_assets.settings import Settings
+from fin_assets.settings import Settings, environ
 from fin_assets.warehouse.model import TABLES
 from spark_resources.compactable import COMPACTABLE
 
@@ -70,14 +69,18 @@ FROM_IMPORT = re.compile(rf"^\s*from\s+({PACKAGE}[\w.]*)\s+import\s+(\([^)]*\)|[
 PLAIN_IMPORT = re.compile(rf"^\s*import\s+({PACKAGE}[\w.]*)", re.M)
 
 
-def column_schema(schema: pa.Schema, key: Sequence[str]) -> TableSchema:
-    """Dagster's column schema of an Arrow schema; the key columns are non-nullable."""
+def column_schema(
+    schema: pa.Schema, key: Sequence[str], not_null: Sequence[str] | None = None
+) -> TableSchema:
+    """Dagster's column schema of an Arrow schema; the `not_null` columns (default: the key)
+    are non-nullable."""
+    required = key if not_null is None else not_null
     return TableSchema(
         columns=[
             TableColumn(
                 name=field.name,
                 type=str(field.type),
-                constraints=TableColumnConstraints(nullable=field.name not in key),
+                constraints=TableColumnConstraints(nullable=field.name not in required),
             )
             for field in schema
         ],
@@ -91,7 +94,8 @@ def table_name(settings: Settings, table: str) -> str:
     its resource requires (unquoted names are stored upper case)."""
     if settings.warehouse == "duckdb":
         return f"{settings.warehouse_path.stem}.main.{table}"
-    database, schema = os.environ["SNOWFLAKE_DATABASE"], os.environ["SNOWFLAKE_SCHEMA"]
+    variables = environ()
+    database, schema = variables["SNOWFLAKE_DATABASE"], variables["SNOWFLAKE_SCHEMA"]
     return f"{database}.{schema}.{table}".upper()
 
 
@@ -167,7 +171,7 @@ def _location_metadata(settings: Settings, key: str) -> dict[str, object]:
     if key in TABLES:
         spec = TABLES[key]
         return {
-            "dagster/column_schema": column_schema(spec.stored_schema, spec.key),
+            "dagster/column_schema": column_schema(spec.stored_schema, spec.key, spec.not_null),
             "dagster/table_name": table_name(settings, key),
         }
     for dataset in COMPACTABLE:

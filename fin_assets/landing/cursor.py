@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from fin_assets.resources.lake import ObjectInfo
+from fin_assets.objects.store import ObjectInfo
 
 OVERLAP_SECONDS = 300.0
 

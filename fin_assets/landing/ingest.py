@@ -2,7 +2,7 @@
 
 Accepted: the file's rows are stored as `landing` vendor payloads, one per (symbol, trade date)
 at `raw/landing/symbol={SYMBOL}/trade_date={DATE}/{landed-at}-{sha256[:16]}.{ext}` (see
-resources/raw_store.py). A file whose rows all fall on one trade date is stored byte for byte;
+landing/raw_store.py). A file whose rows all fall on one trade date is stored byte for byte;
 a file spanning several dates is split, each payload holding that date's rows unchanged in the
 file's format (parsing.LandingRows.encode). `landed-at` is the landing object's last-modified
 time, so a partition's payloads sort in landing order. Payloads are immutable and
@@ -41,19 +41,13 @@ from fin_assets.landing.contract import (
     quarantine_keys,
     quarantine_prefix,
 )
+from fin_assets.landing.lake_plausibility import check_bars_plausibility
 from fin_assets.landing.limits import LandingLimits
 from fin_assets.landing.parsing import LandingRows, parse_landing_file
+from fin_assets.landing.raw_store import RawPayload, store_payload
 from fin_assets.landing.validation import trade_dates
-from fin_assets.resources.lake import (
-    ObjectInfo,
-    ObjectTooLargeError,
-    ParquetLake,
-    is_temporary_key,
-    is_unaddressable_key,
-)
-from fin_assets.resources.lake_plausibility import check_bars_plausibility
-from fin_assets.resources.market_data import RawPayload
-from fin_assets.resources.raw_store import store_payload
+from fin_assets.objects.keys import is_temporary_key, is_unaddressable_key
+from fin_assets.objects.store import Lake, ObjectInfo, ObjectStore, ObjectTooLargeError
 from fin_assets.universe import Symbol
 
 DEFAULT_RULES = PlausibilityRules()
@@ -87,8 +81,8 @@ def unreadable_reason(key: str) -> str | None:
     return None
 
 
-def object_version(lake: ParquetLake, info: ObjectInfo) -> str:
-    """The version tag of a landing object: its etag (ParquetLake.object_etag); a symbolic link
+def object_version(lake: ObjectStore, info: ObjectInfo) -> str:
+    """The version tag of a landing object: its etag (ObjectStore.object_etag); a symbolic link
     or special file, which is never read, is tagged by its kind, size and time."""
     if info.kind != "file":
         return f"{info.kind}-{info.size}-{info.last_modified.timestamp():.0f}"
@@ -96,7 +90,7 @@ def object_version(lake: ParquetLake, info: ObjectInfo) -> str:
 
 
 def quarantine(
-    lake: ParquetLake, key: str, problems: Sequence[str], refused_bars: Sequence[str] = ()
+    lake: ObjectStore, key: str, problems: Sequence[str], refused_bars: Sequence[str] = ()
 ) -> str:
     """Write the error report, then move the object to quarantine; returns its new key.
 
@@ -125,7 +119,7 @@ def quarantine(
     return target
 
 
-def latest_rejection(lake: ParquetLake, key: str) -> LandingFileRejected | None:
+def latest_rejection(lake: ObjectStore, key: str) -> LandingFileRejected | None:
     """The newest quarantined version of `key` (its report's problems), or None."""
     reports = [k for k in lake.list_objects(quarantine_prefix(key)) if k.endswith(".error.json")]
     if not reports:
@@ -137,14 +131,14 @@ def latest_rejection(lake: ParquetLake, key: str) -> LandingFileRejected | None:
 
 
 def _reject(
-    lake: ParquetLake, key: str, problems: Sequence[str], refused_bars: Sequence[str] = ()
+    lake: ObjectStore, key: str, problems: Sequence[str], refused_bars: Sequence[str] = ()
 ) -> LandingFileRejected:
     target = quarantine(lake, key, problems, refused_bars)
     return LandingFileRejected(key, problems, target, refused_bars)
 
 
 def check_landing_object(
-    lake: ParquetLake,
+    lake: ObjectStore,
     key: str,
     symbols: Collection[str],
     first_date: date,
@@ -186,7 +180,7 @@ class ValidLandingFile:
 
 
 def validate_landing_file(
-    lake: ParquetLake,
+    lake: Lake,
     key: str,
     universe: Mapping[str, Symbol],
     first_date: date,
@@ -223,7 +217,7 @@ def validate_landing_file(
     return ValidLandingFile(landing_key, content, rows, dates, landed_at)
 
 
-def _require_plausible(lake: ParquetLake, bars: pd.DataFrame, rules: PlausibilityRules) -> None:
+def _require_plausible(lake: Lake, bars: pd.DataFrame, rules: PlausibilityRules) -> None:
     """LandingContractError naming the implausible rows (by ts) of a file's bars, if any."""
     result = check_bars_plausibility(lake, bars, rules)
     if not result.passed:
@@ -234,7 +228,7 @@ def _require_plausible(lake: ParquetLake, bars: pd.DataFrame, rules: Plausibilit
 
 
 def ingest_landing_file(
-    lake: ParquetLake,
+    lake: Lake,
     key: str,
     universe: Mapping[str, Symbol],
     first_date: date,
@@ -272,7 +266,7 @@ def ingest_landing_file(
     )
 
 
-def read_landing_payloads(lake: ParquetLake, payload_keys: Sequence[str]) -> list[pd.DataFrame]:
+def read_landing_payloads(lake: ObjectStore, payload_keys: Sequence[str]) -> list[pd.DataFrame]:
     """A partition's landing payloads as bars (ts, open, high, low, close, volume), one frame
     per payload in landing order (their keys sorted), the order of precedence of
     analytics.bars.merge_sources: a later landed file wins for the minutes it carries."""

@@ -14,7 +14,7 @@ files (one per date or date range).
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
@@ -29,11 +29,11 @@ class LandingLimits:
     max_rows: int = DEFAULT_MAX_ROWS
 
     @classmethod
-    def from_environment(cls) -> LandingLimits:
-        """FIN_LANDING_MAX_BYTES and FIN_LANDING_MAX_ROWS, else the defaults."""
+    def from_environment(cls, environ: Mapping[str, str]) -> LandingLimits:
+        """FIN_LANDING_MAX_BYTES and FIN_LANDING_MAX_ROWS of `environ`, else the defaults."""
         limits = cls(
-            max_bytes=int(os.environ.get("FIN_LANDING_MAX_BYTES", DEFAULT_MAX_BYTES)),
-            max_rows=int(os.environ.get("FIN_LANDING_MAX_ROWS", DEFAULT_MAX_ROWS)),
+            max_bytes=int(environ.get("FIN_LANDING_MAX_BYTES", DEFAULT_MAX_BYTES)),
+            max_rows=int(environ.get("FIN_LANDING_MAX_ROWS", DEFAULT_MAX_ROWS)),
         )
         if limits.max_bytes < 1 or limits.max_rows < 1:
             raise ValueError(f"landing limits must be positive: {limits}")

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from fin_assets.analytics import quality
 from fin_assets.analytics.bars import RAW_COLUMNS, VALUE_COLUMNS
 from fin_assets.landing.contract import LandingContractError
-from fin_assets.resources.lake import COMPRESSION
+from fin_assets.objects.store import COMPRESSION
 
 MAX_LISTED = 5
 UTC_ZONES = ("UTC", "Etc/UTC", "+00:00", "Z")

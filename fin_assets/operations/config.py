@@ -18,7 +18,6 @@ gets `default`: 36 hours, one daily pull plus a half-day margin.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -28,6 +27,7 @@ import yaml
 
 from fin_assets.defs.operations import freshness
 from fin_assets.operations.metrics import PriceTable
+from fin_assets.settings import environ
 
 CONFIG_ENV = "FIN_OPERATIONS_CONFIG"
 DEFAULT_SLA_SECONDS = 36 * 3600.0
@@ -57,7 +57,7 @@ class OperationsConfig:
 def load_config(path: str | None = None) -> OperationsConfig:
     """The configuration of the YAML file at `path` (default: $FIN_OPERATIONS_CONFIG), over
     the defaults; the defaults alone when neither is given."""
-    path = path or os.environ.get(CONFIG_ENV)
+    path = path or environ().get(CONFIG_ENV)
     if not path:
         return OperationsConfig()
     raw = yaml.safe_load(Path(path).read_text()) or {}

@@ -64,6 +64,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from fin_assets.defs.warehouse.assets import WAREHOUSE_POOL
 from fin_assets.landing.contract import LANDING_PREFIX, QUARANTINE_PREFIX
 from fin_assets.landing.cursor import LandedFile
+from fin_assets.objects.store import ObjectInfo
 from fin_assets.operations.config import OperationsConfig
 from fin_assets.operations.metrics import (
     AssetObservation,
@@ -90,11 +91,11 @@ from fin_assets.operations.metrics import (
 )
 from fin_assets.operations.run_summary import ingested_landing_versions, run_summary
 from fin_assets.resources.environments import lake_resource, limiter_store_url, warehouse_resource
-from fin_assets.resources.lake import ObjectInfo, ParquetLake
+from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import opened_warehouse
 from fin_assets.resources.vendors.limiter_store import EVENTS_TABLE
 from fin_assets.resources.vendors.limiter_store import TABLE as LIMITER_TABLE
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.settings import Settings
 
 ZONES = ("raw", LANDING_PREFIX, QUARANTINE_PREFIX)

@@ -18,7 +18,7 @@ from fin_assets.resources.report_site import ReportSiteResource
 from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
 from fin_assets.resources.vendors.routing import VendorMarketSource
-from fin_assets.settings import Settings
+from fin_assets.settings import Settings, environ
 
 
 def market_data_resource(settings: Settings) -> Any:
@@ -61,7 +61,7 @@ def warehouse_resource(settings: Settings) -> Any:
         return DuckDBWarehouseResource(path=str(settings.warehouse_path))
     from fin_assets.resources.warehouse_snowflake import snowflake_warehouse_from_env
 
-    return snowflake_warehouse_from_env()
+    return snowflake_warehouse_from_env(environ())
 
 
 def spark_resource(settings: Settings) -> Any:
@@ -73,8 +73,8 @@ def spark_resource(settings: Settings) -> Any:
     from fin_assets.resources.spark_emr import emr_runner_from_env, emr_serverless_runner_from_env
 
     if settings.spark == "emr":
-        return emr_runner_from_env()
-    return emr_serverless_runner_from_env()
+        return emr_runner_from_env(environ())
+    return emr_serverless_runner_from_env(environ())
 
 
 def lake_resource(settings: Settings) -> LakeResource:

@@ -8,10 +8,8 @@ vendor in PAYLOAD_DECODERS.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date
 
 import pandas as pd
 from dagster import ConfigurableResource
@@ -20,43 +18,10 @@ from pydantic import Field
 from fin_assets.analytics import simulator
 from fin_assets.analytics.market_calendar import is_session
 from fin_assets.analytics.ohlc_policy import DEFAULT_OHLC_POLICY, check_policy
+from fin_assets.landing.raw_store import RawPayload, raw_partition_prefix
+from fin_assets.objects.store import ObjectStore
 from fin_assets.resources.vendors import alphavantage, coingecko, yahoo
 from fin_assets.universe import Symbol
-
-
-@dataclass(frozen=True)
-class RawPayload:
-    """One vendor response for one symbol and trade date, as received.
-
-    `params` are the request's parameters without secrets; `fetched_at` (UTC) is when the
-    vendor answered, None when the source does not say (the raw layer then uses its own clock).
-    `bar_count` is how many bars the payload decodes to when the source checked it (0: the
-    vendor had no data for that session, which is not a failure).
-    """
-
-    vendor: str
-    endpoint: str
-    params: Mapping[str, str]
-    content: bytes
-    media_type: str = "application/json"
-    extension: str = "json"
-    fetched_at: datetime | None = None
-    bar_count: int | None = None
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
-
-    def lineage(self) -> dict[str, object]:
-        """Where the payload came from: vendor, endpoint, params, fetched_at (ISO), sha256."""
-        return {
-            "vendor": self.vendor,
-            "endpoint": self.endpoint,
-            "params": dict(self.params),
-            "fetched_at": self.fetched_at.isoformat() if self.fetched_at else None,
-            "sha256": self.sha256,
-        }
-
 
 # The Dagster concurrency pool of the raw_quotes fetch steps that make no vendor call: the
 # synthetic market and replays of recorded answers (each vendor has its own pool, see
@@ -157,3 +122,15 @@ class SyntheticMarketSource(MarketDataResource):
             },
             content=simulator.encode_payload(self.seed, symbol, trade_date, bars),
         )
+
+
+def stored_bar_count(store: ObjectStore, vendor: str, symbol: str, trade_date: str) -> int | None:
+    """Bars in the partition's newest payload of `vendor` (decoded), None when it has none.
+
+    0 is "no data": the vendor answered without a bar for a session, which a later pull asks
+    again (fin_assets.defs.ingest, fin_assets.defs.schedules).
+    """
+    keys = store.list_objects(raw_partition_prefix(vendor, symbol, trade_date))
+    if not keys:
+        return None
+    return len(decode_payload(vendor, store.get_object(keys[-1])))

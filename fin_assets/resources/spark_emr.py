@@ -33,7 +33,6 @@ rebuilt when the code changes.
 """
 
 import io
-import os
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -365,7 +364,7 @@ def _env_config(required: Mapping[str, str], environ: Mapping[str, str]) -> dict
     return config
 
 
-def emr_runner_from_env(environ: Mapping[str, str] = os.environ, **fields: Any) -> EMRSparkRunner:
+def emr_runner_from_env(environ: Mapping[str, str], **fields: Any) -> EMRSparkRunner:
     """The EMR runner of a deployment: FIN_SPARK_STAGING_URI, FIN_EMR_SERVICE_ROLE (service role
     name), FIN_EMR_INSTANCE_PROFILE (instance profile name), FIN_EMR_SECURITY_CONFIGURATION;
     optional FIN_EMR_SUBNET_IDS (comma-separated), FIN_EMR_LOG_URI, AWS_REGION. `fields` sets
@@ -375,7 +374,7 @@ def emr_runner_from_env(environ: Mapping[str, str] = os.environ, **fields: Any) 
 
 
 def emr_serverless_runner_from_env(
-    environ: Mapping[str, str] = os.environ, **fields: Any
+    environ: Mapping[str, str], **fields: Any
 ) -> EMRServerlessSparkRunner:
     """The EMR Serverless runner of a deployment: FIN_SPARK_STAGING_URI,
     FIN_EMR_SERVERLESS_APPLICATION_ID, FIN_EMR_SERVERLESS_ROLE_ARN,

@@ -18,7 +18,8 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.warehouse import DuckDBWarehouse, Warehouse
+from fin_assets.resources.warehouse import Warehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 
 # The run tag of a staged run (module docstring); its value is the run's own id, so that a
 # re-execution, which copies its parent's tags, is not taken for a staged run by them.
@@ -47,7 +48,7 @@ class LakeResource(ConfigurableResource):
     `root` holds the curated datasets (and is what Spark jobs read and write);
     `landing_root` the landing zone (`landing/` and `quarantine/` keys, so a rejected file is
     quarantined within its bucket) and `raw_root` the raw zone (`raw/` keys). An empty zone
-    root means `root` (fin_assets.resources.lake explains zones).
+    root means `root` (fin_assets.resources.object_store explains zones).
     """
 
     root: str

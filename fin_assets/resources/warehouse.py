@@ -1,7 +1,8 @@
-"""The warehouse interface, the load algorithms every SQL engine shares, and the DuckDB engine.
+"""The warehouse interface and the load algorithms every SQL engine shares.
 
 `Warehouse` is what the assets use; `SqlWarehouse` implements it once over an engine `Session`
-(DuckDB here, Snowflake in `warehouse_snowflake`), so both engines run the same SQL:
+(DuckDB in `warehouse_duckdb`, Snowflake in `warehouse_snowflake`), so both engines run the
+same SQL:
 
 - the schema comes from the numbered migrations of `fin_assets.warehouse.migrations`;
 - a fact load stages the rows in bulk (an Arrow table registered in DuckDB; Parquet PUT to a
@@ -34,16 +35,13 @@ stored as NULL, SQL's missing value, which BI tools understand.
 from __future__ import annotations
 
 import json
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -74,9 +72,6 @@ _STAGING_DDL = (
     "table_name VARCHAR NOT NULL, start_date DATE NOT NULL, end_date DATE NOT NULL, "
     "symbols VARCHAR, published BOOLEAN NOT NULL, PRIMARY KEY (run_id, table_name))",
 )
-# How long a DuckDB session waits for another process's lock on the file (one writer at a time).
-LOCK_WAIT_SECONDS = 120.0
-LOCK_POLL_SECONDS = 0.2
 
 
 class LoadRejected(ValueError):
@@ -624,68 +619,3 @@ def _load_statements(
             [],
         ),
     ]
-
-
-class _DuckDBSession:
-    """A DuckDB connection; staged rows are Arrow tables registered as views (zero copy)."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        try:
-            self.con.execute(sql, params)
-        except duckdb.ConstraintException as error:
-            raise LoadRejected(f"load rejected, nothing changed: {error}") from error
-
-    def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> pd.DataFrame:
-        return self.con.execute(sql, params).df()
-
-    def stage(self, name: str, rows: pa.Table) -> str:
-        relation = f"staged_{name}"
-        self.con.register(relation, rows)
-        return relation
-
-    def unstage(self, relation: str) -> None:
-        self.con.unregister(relation)
-
-    def begin(self) -> None:
-        self.con.begin()
-
-    def commit(self) -> None:
-        self.con.commit()
-
-    def rollback(self) -> None:
-        self.con.rollback()
-
-
-class DuckDBWarehouse(SqlWarehouse):
-    """The local warehouse in one DuckDB file at `path`.
-
-    Each session opens its own connection and closes it, so several processes can take turns
-    on the file (DuckDB allows one writer process at a time). Call `ensure_schema()` first.
-    """
-
-    engine = "duckdb"
-    transactional_ddl = True
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    @contextmanager
-    def session(self, read_only: bool = False) -> Iterator[Session]:
-        """A connection to the file (created with its folder unless read_only), waiting up to
-        LOCK_WAIT_SECONDS while another process holds the file's lock."""
-        if not read_only:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while True:
-            try:
-                con = duckdb.connect(self.path, read_only=read_only)
-                break
-            except duckdb.IOException as error:
-                if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(LOCK_POLL_SECONDS)
-        with con:
-            yield _DuckDBSession(con)

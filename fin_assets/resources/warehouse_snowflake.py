@@ -2,10 +2,11 @@
 
 Same SQL and algorithms as DuckDB (`SqlWarehouse`); what differs is the session:
 - parameters are bound server side with `?` (the resource must set paramstyle="qmark");
-- bulk rows go through the internal stage `fin_load_stage` (migration 001): the Arrow rows are
-  written as one Parquet file, PUT to `@fin_load_stage/<load table>/`, then `COPY INTO` a
-  transient load table `load_<table>_<id>` created for this load and dropped afterwards
-  (`PURGE = TRUE` removes the staged file). No row-by-row INSERT;
+- bulk rows go through the internal stage `fin_load_stage` (migration 001,
+  fin_assets.warehouse.ddl): the Arrow rows are written as one Parquet file, PUT to
+  `@fin_load_stage/<load table>/`, then `COPY INTO` a transient load table
+  `load_<table>_<id>` created for this load and dropped afterwards (`PURGE = TRUE` removes the
+  staged file). No row-by-row INSERT;
 - transactions are explicit `BEGIN` / `COMMIT` / `ROLLBACK` (DDL commits implicitly on
   Snowflake, which is why every migration statement is idempotent);
 - Snowflake stores unquoted names upper case: result columns are returned lower case, and
@@ -15,7 +16,6 @@ Same SQL and algorithms as DuckDB (`SqlWarehouse`); what differs is the session:
 
 from __future__ import annotations
 
-import os
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -34,8 +34,8 @@ from snowflake.connector.errors import IntegrityError
 from fin_assets.analytics.schemas import TIMESTAMP_UTC
 from fin_assets.resources.storage import WarehouseResource
 from fin_assets.resources.warehouse import LoadRejected, Session, SqlWarehouse
+from fin_assets.warehouse.ddl import LOAD_STAGE
 
-LOAD_STAGE = "fin_load_stage"
 _SNOWFLAKE_TYPES: dict[pa.DataType, str] = {
     pa.string(): "VARCHAR",
     pa.date32(): "DATE",
@@ -148,7 +148,7 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
 
 
 def snowflake_warehouse_from_env(
-    environ: Mapping[str, str] = os.environ,
+    environ: Mapping[str, str],
 ) -> SnowflakeWarehouseResource:
     """The Snowflake warehouse configured by environment variables (secrets stay EnvVars).
 

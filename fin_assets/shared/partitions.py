@@ -13,13 +13,13 @@ the value TA-Lib gives over the whole history up to its date. Override with FIN_
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import date
 
+from fin_assets.settings import history_start
 from fin_assets.universe import load_universe
 
-HISTORY_START = date.fromisoformat(os.environ.get("FIN_HISTORY_START", "2025-01-01"))
+HISTORY_START = history_start()
 
 SYMBOLS: tuple[str, ...] = tuple(s.symbol for s in load_universe())
 # The symbols' partition values: each symbol, or its block.

@@ -7,7 +7,7 @@ import logging
 from datetime import date
 
 from fin_assets.resources.environments import lake_resource, market_data_resource
-from fin_assets.settings import Settings
+from fin_assets.settings import Settings, environ
 from fin_assets.streaming import landing_writer as writer
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.publisher import QuotePublisher, poll_source, replay_day
@@ -51,7 +51,7 @@ def add_stream_commands(commands: argparse._SubParsersAction) -> None:
 def run_stream(args: argparse.Namespace, settings: Settings) -> int:
     """Run a parsed `stream` command; logs progress on stderr."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    kafka = KafkaSettings.from_env(args.bootstrap, args.topic)
+    kafka = KafkaSettings.from_env(environ(), args.bootstrap, args.topic)
     if args.stream_command == "land":
         config = writer.WriterConfig(
             group=args.group,

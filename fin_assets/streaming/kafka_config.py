@@ -11,7 +11,6 @@ Environment variables (the `fin-assets stream` options override the first two):
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,14 +59,16 @@ class KafkaSettings:
             raise ValueError("FIN_KAFKA_SECURITY=msk-iam needs AWS_REGION")
 
     @classmethod
-    def from_env(cls, bootstrap: str | None = None, topic: str | None = None) -> KafkaSettings:
-        """Settings from the environment (module docstring); arguments override it."""
+    def from_env(
+        cls, environ: Mapping[str, str], bootstrap: str | None = None, topic: str | None = None
+    ) -> KafkaSettings:
+        """Settings from the variables of `environ` (module docstring); arguments override them."""
         return cls(
-            bootstrap=bootstrap or os.environ.get("FIN_KAFKA_BOOTSTRAP", ""),
-            topic=topic or os.environ.get("FIN_KAFKA_TOPIC", DEFAULT_TOPIC),
-            security=os.environ.get("FIN_KAFKA_SECURITY", "plaintext"),
-            ca_file=os.environ.get("FIN_KAFKA_CA_FILE"),
-            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+            bootstrap=bootstrap or environ.get("FIN_KAFKA_BOOTSTRAP", ""),
+            topic=topic or environ.get("FIN_KAFKA_TOPIC", DEFAULT_TOPIC),
+            security=environ.get("FIN_KAFKA_SECURITY", "plaintext"),
+            ca_file=environ.get("FIN_KAFKA_CA_FILE"),
+            region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
         )
 
     @property

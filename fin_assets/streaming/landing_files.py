@@ -20,7 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fin_assets.landing.contract import LANDING_PREFIX
-from fin_assets.resources.lake import COMPRESSION, ParquetLake
+from fin_assets.objects.store import COMPRESSION
+from fin_assets.resources.lake import ParquetLake
 from fin_assets.streaming.minute_bars import ClosedBar
 
 BAR_VALUES = ("open", "high", "low", "close", "volume")

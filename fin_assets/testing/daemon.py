@@ -28,7 +28,7 @@ from fin_assets.definitions import build_definitions
 from fin_assets.defs.common.automation import EVALUATION_INTERVAL_SECONDS
 from fin_assets.defs.ingest.landing import ACTIVE_RUN_STATUSES
 from fin_assets.instance import EVENT_ENVIRONMENT, prepare_instance_environment
-from fin_assets.settings import Settings
+from fin_assets.settings import Settings, environ
 from fin_assets.testing.signals import default_sigint
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +84,7 @@ class Daemon:
 def daemon_environment(settings: Settings, extra_env: Mapping[str, str]) -> dict[str, str]:
     """This process's environment with the FIN_* and DAGSTER_* variables of `settings`."""
     return {
-        **os.environ,
+        **environ(),
         **EVENT_ENVIRONMENT,
         "DAGSTER_HOME": str(settings.dagster_home),
         "FIN_HOME": str(settings.home),

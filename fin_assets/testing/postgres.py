@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import functools
-import os
 import shutil
 import tempfile
 import uuid
@@ -27,7 +26,7 @@ from fin_assets.instance_database import (
     join_embedded_server,
     leave_embedded_server,
 )
-from fin_assets.settings import Settings
+from fin_assets.settings import Settings, environ
 
 EXTERNAL_SERVER_VARIABLE = "FIN_TEST_PG_URL"
 # The FIN_HOMEs of this process's embedded test servers (one at most).
@@ -38,7 +37,7 @@ _embedded_homes: list[Path] = []
 def postgres_server() -> str:
     """URL of the server of the throw-away databases (its `postgres` database): FIN_TEST_PG_URL,
     or else this process's embedded server, started now, stopped and deleted at the end."""
-    external = os.environ.get(EXTERNAL_SERVER_VARIABLE)
+    external = environ().get(EXTERNAL_SERVER_VARIABLE)
     if external:
         return database_url(external, "postgres")
     home = Path(tempfile.mkdtemp(prefix="fin_assets_test_pg_"))

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import yaml
 
-from fin_assets.resources.lake import check_name
+from fin_assets.objects.keys import check_name
+from fin_assets.settings import universe_file
 
 ASSET_CLASSES = ("equity", "etf", "crypto")
 VENDORS = ("alphavantage", "coingecko", "yahoo")
 CHECKED_IN_UNIVERSE = Path(__file__).with_name("universe.yaml")
-
-
-def universe_file() -> Path:
-    """FIN_UNIVERSE_FILE (benchmarks run larger universes with it), else the checked-in file.
-
-    Read when the universe is first loaded, which fin_assets.defs.common.partitions does at import:
-    it defines the partitions, so set it before the code location is imported.
-    """
-    return Path(os.environ.get("FIN_UNIVERSE_FILE", CHECKED_IN_UNIVERSE)).resolve()
 
 
 @dataclass(frozen=True)
@@ -124,12 +115,15 @@ def _check_blocks(symbols: tuple[Symbol, ...], path: Path) -> None:
 
 
 def load_universe(path: Path | None = None) -> tuple[Symbol, ...]:
-    """The universe of `path` (default: universe_file()) in file order (the partition order).
+    """The universe of `path` in file order (the partition order). Default: FIN_UNIVERSE_FILE
+    (fin_assets.settings.universe_file; benchmarks run larger universes with it), else the
+    checked-in file. The variable is read when the universe is first loaded, which
+    fin_assets.shared.partitions does at import: set it before the code location is imported.
 
     ValueError, naming the file, the symbol and the rule, for an entry that breaks one: a
     symbol must form lake keys (letters, digits, '_', '.', '-', starting with a letter or
     digit), so a bad one is refused here rather than failing the run of its whole block."""
-    return _load_universe(path or universe_file())
+    return _load_universe(path or universe_file() or CHECKED_IN_UNIVERSE)
 
 
 @cache

@@ -1,5 +1,11 @@
 """Numbered, idempotent schema migrations per engine, recorded in `schema_migrations`.
 
+Migration 001 (`star_schema`) is generated from the model (fin_assets.warehouse.ddl): every
+table with the columns it has today. It keeps the checksum of the hand-written file it
+replaced (STAR_SCHEMA_CHECKSUMS), so a warehouse that file created still validates; it only
+creates what is absent, so a change to the model needs a new migration for the warehouses that
+exist (`ADD COLUMN IF NOT EXISTS`, as 003 and 004 do).
+
 Files: `sql/<engine>/NNN_name.sql` and `sql/common/NNN_name.sql` (the same SQL for every
 engine); a version number is unique across the two folders. A migration is a list of
 statements separated by `;` at the end of a line. Statements only ever create what is absent
@@ -18,11 +24,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from fin_assets.warehouse.ddl import star_schema
+
 SQL_ROOT = Path(__file__).with_name("sql")
 ENGINES = ("duckdb", "snowflake")
 _FILE = re.compile(r"(\d{3})_([a-z0-9_]+)\.sql")
 _TOKEN = re.compile(r"\{([a-z_]+)\}")
 _STATEMENT_END = re.compile(r";[ \t]*$", re.MULTILINE)
+
+# The sha256 of the hand-written sql/<engine>/001_star_schema.sql, which warehouses created
+# before the DDL was generated recorded (fin_assets_tests/warehouse/hand_written_001/).
+STAR_SCHEMA_CHECKSUMS = {
+    "duckdb": "339fd2365bfa1c531b68656b95860dd2e480531641c04d0585326c7d1bdfd84b",
+    "snowflake": "e97cc9df887d528057974736aacd74cedf32fb9783800c9912a57d459aecf006",
+}
 
 MIGRATIONS_TABLE_SQL = (
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -45,7 +60,8 @@ class Migration:
     checksum: str
 
 
-def _statements(text: str, variables: Mapping[str, str], path: Path) -> tuple[str, ...]:
+def statements(text: str, variables: Mapping[str, str], path: Path) -> tuple[str, ...]:
+    """The statements of a migration file's text, `{name}` tokens taken from `variables`."""
     code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
 
     def substitute(match: re.Match[str]) -> str:
@@ -61,12 +77,12 @@ def migrations(engine: str, variables: Mapping[str, str]) -> list[Migration]:
     """The migrations of `engine` in version order, `{name}` tokens taken from `variables`."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; known: {ENGINES}")
-    found: dict[int, Migration] = {}
+    found = {1: Migration(1, "star_schema", star_schema(engine), STAR_SCHEMA_CHECKSUMS[engine])}
     for folder in (SQL_ROOT / "common", SQL_ROOT / engine):
         for path in sorted(folder.glob("*.sql")):
             match = _FILE.fullmatch(path.name)
             if match is None:
-                raise MigrationError(f"{path}: expected a name like 001_star_schema.sql")
+                raise MigrationError(f"{path}: expected a name like 002_marts.sql")
             version = int(match.group(1))
             if version in found:
                 raise MigrationError(f"{path}: version {version} is defined twice")
@@ -74,7 +90,7 @@ def migrations(engine: str, variables: Mapping[str, str]) -> list[Migration]:
             found[version] = Migration(
                 version=version,
                 name=match.group(2),
-                statements=_statements(text, variables, path),
+                statements=statements(text, variables, path),
                 checksum=hashlib.sha256(text.encode()).hexdigest(),
             )
     return [found[version] for version in sorted(found)]

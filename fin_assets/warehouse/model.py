@@ -69,13 +69,21 @@ WATERMARK_VIEWS = {"symbol": "bar_watermark", "market": "market_bar_watermark"}
 @dataclass(frozen=True)
 class TableSpec:
     """One warehouse table: the columns a load provides (Arrow types, in order), its natural
-    key and its bar lineage: "bars" (fact_daily_bar: CHANGED_AT), "symbol" or "market" (a
-    derived fact: BARS_CHANGED_AT from that WATERMARK_VIEWS view), or None."""
+    key, its bar lineage: "bars" (fact_daily_bar: CHANGED_AT), "symbol" or "market" (a
+    derived fact: BARS_CHANGED_AT from that WATERMARK_VIEWS view), or None, and the columns
+    besides the key that may not be null (`required`). The engines' DDL (warehouse.ddl) and
+    the Dagster column schemas are generated from it."""
 
     name: str
     schema: pa.Schema
     key: tuple[str, ...]
     lineage: str | None = None
+    required: tuple[str, ...] = ()
+
+    @property
+    def not_null(self) -> tuple[str, ...]:
+        """The NOT NULL columns: the key, then `required`."""
+        return self.key + tuple(name for name in self.required if name not in self.key)
 
     @property
     def is_fact(self) -> bool:
@@ -153,8 +161,13 @@ SESSION_COMPLETENESS = pa.schema(
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
-        TableSpec("dim_symbol", DIM_SYMBOL, ("symbol_key",)),
-        TableSpec("dim_date", DIM_DATE, ("date_key",)),
+        TableSpec(
+            "dim_symbol",
+            DIM_SYMBOL,
+            ("symbol_key",),
+            required=("symbol", "attributes_hash", "valid_from", "valid_to", "is_current"),
+        ),
+        TableSpec("dim_date", DIM_DATE, ("date_key",), required=tuple(DIM_DATE.names)),
         TableSpec(
             "fact_daily_bar",
             pa.schema(

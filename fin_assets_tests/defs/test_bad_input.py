@@ -9,8 +9,9 @@ from dagster import DagsterEventType, ExecuteInProcessResult
 from fin_assets.analytics.simulator import encode_payload
 from fin_assets.definitions import build_definitions
 from fin_assets.instance import open_instance
+from fin_assets.landing.raw_store import RawPayload
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.market_data import MarketDataResource, RawPayload
+from fin_assets.resources.market_data import MarketDataResource
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
 from fin_assets.universe import Symbol

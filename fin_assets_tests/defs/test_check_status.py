@@ -150,7 +150,7 @@ def test_a_warning_on_one_symbol_stays_visible_after_another_symbols_pass(
 
 
 def test_every_check_has_a_description() -> None:
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     missing = [str(key) for key in graph.asset_check_keys if not graph.get(key).description]
     assert missing == []
 

@@ -15,20 +15,20 @@ EXPECTED_ASSETS = set().union(*JOB_ASSETS.values())
 
 
 def test_definitions_load_with_every_layer() -> None:
-    keys = {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
+    keys = {spec.key.to_user_string() for spec in defs().resolve_all_asset_specs()}
     assert keys == EXPECTED_ASSETS
     for job in ("symbol_history_job", "portfolio_job", "reference_job"):
-        assert defs.resolve_job_def(job).name == job
+        assert defs().resolve_job_def(job).name == job
 
 
 def test_every_asset_has_a_check() -> None:
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     checked = {key.asset_key for key in graph.asset_check_keys}
     assert {AssetKey(name) for name in EXPECTED_ASSETS} <= checked
 
 
 def test_bar_checks_that_poison_downstream_are_blocking() -> None:
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     blocking = {
         (key.asset_key.to_user_string(), key.name)
         for key in graph.asset_check_keys

@@ -14,7 +14,7 @@ from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.definitions import build_definitions
 from fin_assets.instance import open_instance
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.runner import check_outcomes, plan_runs, run_stages
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe

@@ -14,7 +14,7 @@ from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 from fin_assets.analytics.schemas import DAILY_BARS
 from fin_assets.defs.common.publish import collect_abandoned, discard_run, publish_run
 from fin_assets.resources.lake import STAGING_DIR, ParquetLake
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets_tests.warehouse.rows import daily_bars
 
 D1, D2 = date(2024, 1, 2), date(2024, 1, 3)

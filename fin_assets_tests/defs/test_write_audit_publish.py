@@ -40,11 +40,13 @@ from fin_assets.defs.risk.assets import compute_risk_metrics
 from fin_assets.defs.warehouse import assets as warehouse_defs
 from fin_assets.instance import open_instance
 from fin_assets.landing.ingest import latest_rejection
+from fin_assets.landing.raw_store import RawPayload
 from fin_assets.resources.environments import warehouse_resource
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.market_data import MarketDataResource, RawPayload
+from fin_assets.resources.market_data import MarketDataResource
 from fin_assets.resources.storage import opened_warehouse
-from fin_assets.resources.warehouse import STAGED_LOADS, DuckDBWarehouse
+from fin_assets.resources.warehouse import STAGED_LOADS
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings, get_settings
 from fin_assets.universe import Symbol, load_universe

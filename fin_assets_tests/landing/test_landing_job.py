@@ -27,7 +27,7 @@ from fin_assets.landing.batches import landing_batches
 from fin_assets.landing.contract import parse_landing_key
 from fin_assets.landing.cursor import LandedFile
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.settings import Settings
 from fin_assets.testing.landing_files import csv_bytes, json_bytes, minute_bars, put
 from fin_assets.universe import load_universe

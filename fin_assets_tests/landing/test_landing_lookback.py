@@ -22,7 +22,7 @@ from fin_assets.cli import main
 from fin_assets.definitions import build_definitions
 from fin_assets.instance import open_instance
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
 from fin_assets.testing.landing_files import csv_bytes

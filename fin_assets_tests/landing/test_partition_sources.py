@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from fin_assets.analytics.bars import RAW_COLUMNS
+from fin_assets.landing.raw_store import RawPayload, store_payload
 from fin_assets.landing.sources import partition_sources
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.market_data import RawPayload, SyntheticMarketSource
-from fin_assets.resources.raw_store import store_payload
+from fin_assets.resources.market_data import SyntheticMarketSource, decode_payload
 from fin_assets.testing.landing_files import csv_bytes, minute_bars
 from fin_assets.universe import load_universe
 
@@ -41,7 +41,7 @@ def test_vendor_payloads_come_first_then_landing_payloads_in_landing_order(
         lake, landing_payload(first), "AAPL", DAY.isoformat(), datetime(2025, 1, 2, 22, tzinfo=UTC)
     )
 
-    sources = partition_sources(lake, "synthetic", "AAPL", DAY)
+    sources = partition_sources(lake, decode_payload, "synthetic", "AAPL", DAY)
 
     assert [source for source, _ in sources] == ["synthetic", "landing", "landing"]
     vendor_bars = sources[0][1]
@@ -53,4 +53,4 @@ def test_vendor_payloads_come_first_then_landing_payloads_in_landing_order(
 def test_a_partition_without_payloads_names_both_prefixes(tmp_path: Path) -> None:
     lake = ParquetLake(str(tmp_path / "lake"))
     with pytest.raises(ValueError, match=r"raw/synthetic/.*raw/landing/"):
-        partition_sources(lake, "synthetic", "AAPL", DAY)
+        partition_sources(lake, decode_payload, "synthetic", "AAPL", DAY)

@@ -63,7 +63,7 @@ def every_partition() -> dict[str, set[str]]:
     every_day = days(date(2025, 1, 1), LAST_DATE)
     assert date_partitions.get_partition_keys(current_time=NOW)[-1] == LAST_DATE.isoformat()
     everything = {}
-    for key, assets_def in defs.get_repository_def().assets_defs_by_key.items():
+    for key, assets_def in defs().get_repository_def().assets_defs_by_key.items():
         if assets_def.partitions_def == date_symbol_partitions:
             everything[key.to_user_string()] = set().union(*(keys(every_day, s) for s in SYMBOLS))
         elif assets_def.partitions_def == date_partitions:
@@ -76,12 +76,12 @@ def ticks() -> list[dict[str, set[str]]]:
     """The requests of five ticks: before and after the change of AAPL's 2025-01-06 quotes."""
     instance = DagsterInstance.ephemeral()
     materialize(instance, every_partition())
-    result = evaluate_automation_conditions(defs, instance, evaluation_time=NOW)
+    result = evaluate_automation_conditions(defs(), instance, evaluation_time=NOW)
     history = [requested(result)]
     materialize(instance, {"raw_quotes": {f"{CHANGED}|AAPL"}})
     for _ in range(4):
         result = evaluate_automation_conditions(
-            defs, instance, evaluation_time=NOW, cursor=result.cursor
+            defs(), instance, evaluation_time=NOW, cursor=result.cursor
         )
         history.append(requested(result))
         materialize(instance, history[-1])
@@ -124,7 +124,7 @@ def test_look_back_dependents_of_the_changed_day_follow_for_that_symbol_only(tic
 def test_every_derived_asset_of_the_graph_follows_upstream_and_roots_do_not() -> None:
     specs = {
         key.to_user_string(): spec
-        for assets_def in defs.get_repository_def().assets_defs_by_key.values()
+        for assets_def in defs().get_repository_def().assets_defs_by_key.values()
         for key, spec in assets_def.specs_by_key.items()
     }
     for name in (*SYMBOL_HISTORY_ASSETS, *PORTFOLIO_ASSETS, *REFERENCE_ASSETS):
@@ -140,11 +140,11 @@ def test_a_date_whose_look_back_history_is_missing_waits_instead_of_failing() ->
     """A day's bars without the history before them (a daily pull on a home whose earlier dates
     never ran): the look-back assets are not requested, which would fail reading the history."""
     instance = DagsterInstance.ephemeral()
-    result = evaluate_automation_conditions(defs, instance, evaluation_time=NOW)
+    result = evaluate_automation_conditions(defs(), instance, evaluation_time=NOW)
     day = keys([LAST_DATE.isoformat()], "AAPL")
     materialize(instance, {"raw_quotes": day, "intraday_bars": day, "daily_bars": day})
     result = evaluate_automation_conditions(
-        defs, instance, evaluation_time=NOW, cursor=result.cursor
+        defs(), instance, evaluation_time=NOW, cursor=result.cursor
     )
     assert requested(result)["fact_daily_bar"] == day
     assert not {"technical_indicators", "anomalies", "risk_metrics"} & requested(result).keys()
@@ -158,7 +158,7 @@ def test_dependents_wait_until_the_run_that_changed_their_inputs_is_over() -> No
     count as handled. Once the run is over, they follow."""
     instance = DagsterInstance.ephemeral()
     materialize(instance, every_partition())
-    result = evaluate_automation_conditions(defs, instance, evaluation_time=NOW)
+    result = evaluate_automation_conditions(defs(), instance, evaluation_time=NOW)
     run = DagsterRun(
         job_name="landing_job", run_id=make_new_run_id(), status=DagsterRunStatus.STARTED
     )
@@ -173,7 +173,7 @@ def test_dependents_wait_until_the_run_that_changed_their_inputs_is_over() -> No
         instance.report_dagster_event(event, run_id=run.run_id)
 
     result = evaluate_automation_conditions(
-        defs, instance, evaluation_time=NOW, cursor=result.cursor
+        defs(), instance, evaluation_time=NOW, cursor=result.cursor
     )
     assert requested(result) == {}
 
@@ -181,7 +181,7 @@ def test_dependents_wait_until_the_run_that_changed_their_inputs_is_over() -> No
         DagsterEvent(DagsterEventType.RUN_SUCCESS.value, job_name=run.job_name), run_id=run.run_id
     )
     result = evaluate_automation_conditions(
-        defs, instance, evaluation_time=NOW, cursor=result.cursor
+        defs(), instance, evaluation_time=NOW, cursor=result.cursor
     )
     later = keys(days(CHANGED + timedelta(1), LAST_DATE), "AAPL")
     assert requested(result)["risk_metrics"] == later

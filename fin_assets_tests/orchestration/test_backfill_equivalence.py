@@ -9,7 +9,7 @@ import pytest
 from dagster import MultiPartitionKey
 
 from fin_assets.analytics.market_calendar import sessions_in_range
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
 from fin_assets.shared.partitions import member_ranges

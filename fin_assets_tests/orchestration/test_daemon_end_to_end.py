@@ -29,7 +29,7 @@ from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.definitions import defs
 from fin_assets.defs.common.jobs import job_assets
 from fin_assets.instance import open_instance
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.settings import Settings
 from fin_assets.testing.daemon import (
     backfill_finished,

@@ -21,7 +21,7 @@ import pytest
 
 from fin_assets.defs.warehouse.assets import WAREHOUSE_POOL
 from fin_assets.instance import open_instance
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.settings import Settings
 from fin_assets.warehouse.model import TABLES
 

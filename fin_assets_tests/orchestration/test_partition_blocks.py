@@ -19,7 +19,7 @@ from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.instance import open_instance
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
 from fin_assets.universe.universe import CHECKED_IN_UNIVERSE, assign_blocks

@@ -20,7 +20,7 @@ def test_raw_quotes_retries_with_exponential_backoff_and_jitter() -> None:
     # raw_quotes is a graph: each vendor pool's fetch step carries the policy.
     policies = {
         op_def.name: op_def.retry_policy
-        for op_def in defs.resolve_assets_def("raw_quotes").node_def.node_defs
+        for op_def in defs().resolve_assets_def("raw_quotes").node_def.node_defs
         if op_def.name.startswith("fetch_")
     }
     assert len(policies) == 4 and set(policies.values()) == {VENDOR_RETRY_POLICY}

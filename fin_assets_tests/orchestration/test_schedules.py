@@ -22,7 +22,7 @@ def lake_root(tmp_path: Path) -> str:
 
 
 def tick(name: str, scheduled: datetime, lake_root: str) -> list[RunRequest]:
-    schedule = defs.resolve_schedule_def(name)
+    schedule = defs().resolve_schedule_def(name)
     context = build_schedule_context(
         scheduled_execution_time=scheduled, resources={"lake": LakeResource(root=lake_root)}
     )
@@ -30,8 +30,8 @@ def tick(name: str, scheduled: datetime, lake_root: str) -> list[RunRequest]:
 
 
 def test_schedules_tick_after_the_close_in_their_time_zones() -> None:
-    equity = defs.resolve_schedule_def("equity_vendor_pull")
-    crypto = defs.resolve_schedule_def("crypto_vendor_pull")
+    equity = defs().resolve_schedule_def("equity_vendor_pull")
+    crypto = defs().resolve_schedule_def("crypto_vendor_pull")
     assert (equity.cron_schedule, equity.execution_timezone) == ("30 20 * * *", "America/New_York")
     assert (crypto.cron_schedule, crypto.execution_timezone) == ("15 0 * * *", "UTC")
     assert equity.job_name == crypto.job_name == "vendor_pull_job"

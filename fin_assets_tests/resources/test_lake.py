@@ -9,7 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fin_assets.resources.lake import ImmutableObjectError, MissingPartitionsError, ParquetLake
+from fin_assets.objects.store import ImmutableObjectError
+from fin_assets.resources.lake import MissingPartitionsError, ParquetLake
 
 SCHEMA = pa.schema([("symbol", pa.string()), ("trade_date", pa.date32()), ("close", pa.float64())])
 DAY = date(2024, 1, 2)

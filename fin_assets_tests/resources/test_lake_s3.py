@@ -18,8 +18,9 @@ from fin_assets.defs.analytics.assets import technical_indicators
 from fin_assets.defs.bars.assets import daily_bars, intraday_bars
 from fin_assets.defs.common.partition_ranges import range_tags
 from fin_assets.defs.ingest.raw_quotes import raw_quotes
+from fin_assets.objects.store import ImmutableObjectError
 from fin_assets.resources.environments import resources_for
-from fin_assets.resources.lake import ImmutableObjectError, MissingPartitionsError, ParquetLake
+from fin_assets.resources.lake import MissingPartitionsError, ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.settings import Settings
 from fin_assets.shared.lake_io import calendar_dates

@@ -26,7 +26,8 @@ from fin_assets.defs.bars.assets import daily_bars, intraday_bars
 from fin_assets.defs.ingest.landing import landing_sensor
 from fin_assets.defs.ingest.raw_quotes import raw_quotes
 from fin_assets.resources.environments import lake_resource, resources_for
-from fin_assets.resources.lake import ZONES, ParquetLake
+from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.object_store import ZONES
 from fin_assets.settings import Settings, get_settings
 from fin_assets.testing.landing_files import csv_bytes, minute_bars
 from fin_assets.testing.s3_server import MotoS3

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from fin_assets.resources.storage import DuckDBWarehouseResource
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets_tests.warehouse.rows import daily_bars
 
 D1 = date(2024, 1, 2)

@@ -54,6 +54,7 @@ from fin_assets.resources.spark_emr import (
 )
 from fin_assets.resources.spark_runner import spark_submit_path
 from fin_assets.resources.storage import LakeResource
+from fin_assets.settings import environ
 from fin_assets.shared.lake_io import calendar_dates
 from fin_assets.shared.partition_scope import PartitionScope
 from fin_assets.testing.s3_server import REGION, MotoS3
@@ -188,7 +189,7 @@ def test_emr_runner_sends_a_transient_spot_cluster_and_reads_the_jobs_pipes_mess
             "AWS_REGION": REGION,
         },
     )
-    runner = emr_runner_from_env(min_partitions=1, wait_for_s3_logs_seconds=0)
+    runner = emr_runner_from_env(environ(), min_partitions=1, wait_for_s3_logs_seconds=0)
     thread, outcome = run_asset_in_thread(lake_root, runner)
     played = play_emr(emr, s3, wait_for_cluster(emr), tmp_path)
     thread.join(timeout=CLUSTER_TIMEOUT)
@@ -331,7 +332,7 @@ def test_emr_serverless_request_is_accepted_by_the_api(
         },
     )
     # The runner as a run gets it: its EnvVars read from the environment.
-    runner = emr_serverless_runner_from_env().process_config_and_initialize()
+    runner = emr_serverless_runner_from_env(environ()).process_config_and_initialize()
     scope = PartitionScope(tuple(calendar_dates(START, END)), SYMBOLS)
     job = history_job("s3://lake-bucket/lake", scope, "risk_metrics")
     staged = stage_job(boto3.client("s3", region_name=REGION), runner.staging_uri, "run-1", job)

@@ -14,7 +14,7 @@ from fin_assets.analytics.schemas import INDICATORS, RISK, SIGNALS
 from fin_assets.defs.warehouse.assets import fact_indicator
 from fin_assets.resources.lake import MissingPartitionsError, ParquetLake
 from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.shared.lake_io import calendar_dates
 from fin_assets.shared.partition_scope import PartitionScope
 from fin_assets_tests.spark.conftest import START, SYMBOLS

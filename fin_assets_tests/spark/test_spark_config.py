@@ -22,6 +22,7 @@ from fin_assets.resources.spark_emr import (
     split_s3_uri,
 )
 from fin_assets.resources.spark_runner import LocalSparkRunner, SparkJob
+from fin_assets.settings import environ
 from spark_resources.cross_symbol_job import parse_weights
 from spark_resources.history_job import scope_of
 
@@ -95,7 +96,7 @@ def test_emr_runner_reads_the_deployment_settings_from_the_environment(
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    runner = emr_runner_from_env(min_partitions=7).process_config_and_initialize()
+    runner = emr_runner_from_env(environ(), min_partitions=7).process_config_and_initialize()
     assert (runner.service_role, runner.instance_profile, runner.security_configuration) == (
         "fin-assets-prod-emr-service",
         "fin-assets-prod-emr-instance",
@@ -110,7 +111,7 @@ def test_emr_runner_reads_the_deployment_settings_from_the_environment(
     # Optional settings left unset keep the runner's defaults.
     for name in ("FIN_EMR_SUBNET_IDS", "FIN_EMR_LOG_URI", "AWS_REGION"):
         monkeypatch.delenv(name)
-    runner = emr_runner_from_env().process_config_and_initialize()
+    runner = emr_runner_from_env(environ()).process_config_and_initialize()
     assert (runner.subnet_ids, runner.log_uri, runner.region) == ([], None, None)
 
 
@@ -163,5 +164,5 @@ def test_weekly_compaction_covers_the_past_week_of_every_dataset() -> None:
     }
     assert {op["config"]["start"] for op in ops.values()} == {"2025-12-28"}
     assert {op["config"]["end"] for op in ops.values()} == {"2026-01-03"}
-    job = defs.resolve_job_def("lake_compaction_job")
+    job = defs().resolve_job_def("lake_compaction_job")
     assert validate_run_config(job, request.run_config)["ops"].keys() == ops.keys()

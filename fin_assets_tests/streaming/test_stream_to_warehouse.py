@@ -38,7 +38,7 @@ from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.definitions import build_definitions
 from fin_assets.defs.common.partitions import HISTORY_START
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.settings import Settings
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_writer import LandingWriter, WriterConfig

@@ -14,7 +14,8 @@ import fakesnow
 import pytest
 from dagster_snowflake import SnowflakeResource
 
-from fin_assets.resources.warehouse import DuckDBWarehouse, SqlWarehouse
+from fin_assets.resources.warehouse import SqlWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.resources.warehouse_snowflake import SnowflakeWarehouse
 
 ENDPOINT_KEYS = ("host", "port", "protocol", "session_parameters", "network_timeout")

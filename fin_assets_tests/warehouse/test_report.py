@@ -10,7 +10,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
-from fin_assets.resources.warehouse import DuckDBWarehouse
+from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.testing.market import START, SYMBOLS, load_market
 from fin_assets.warehouse.dashboard import DashboardData, read_dashboard_data, render_dashboard
 

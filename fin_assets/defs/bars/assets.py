@@ -4,7 +4,6 @@ Both assets evaluate their blocking checks before writing (defs/common/audit.py)
 leaves the lake partitions as they were.
 """
 
-import os
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -40,11 +39,12 @@ from fin_assets.defs.common.partition_scope import date_symbol_scope
 from fin_assets.defs.common.partitions import date_symbol_partitions
 from fin_assets.defs.common.spark_history import history_on_spark
 from fin_assets.executors import heavy_step_op_tags
+from fin_assets.landing.lake_plausibility import check_bars_plausibility
 from fin_assets.landing.sources import partition_sources
-from fin_assets.resources.lake_plausibility import check_bars_plausibility
-from fin_assets.resources.market_data import MarketDataResource
+from fin_assets.resources.market_data import MarketDataResource, decode_payload
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
+from fin_assets.settings import environ
 from fin_assets.shared.check_rules import ohlc_repaired_result
 from fin_assets.shared.lake_io import read_scope, write_symbol_partitions
 from fin_assets.universe import load_universe
@@ -193,7 +193,7 @@ def intraday_bars(
                 continue
             vendor = market_data.vendor_for(universe[symbol])
             merged = []
-            for source, raw in partition_sources(store, vendor, symbol, trade_date):
+            for source, raw in partition_sources(store, decode_payload, vendor, symbol, trade_date):
                 one_source = normalize_intraday_bars(raw, symbol, trade_date)
                 duplicates += one_source.duplicates_dropped
                 merged.append(repairs.apply(one_source.bars, source, symbol, trade_date))
@@ -205,7 +205,7 @@ def intraday_bars(
     if refusal is not None:
         raise refusal
     bars = pd.concat(frames, ignore_index=True) if frames else _empty(INTRADAY_BARS)
-    rules = PlausibilityRules.from_environment(os.environ)
+    rules = PlausibilityRules.from_environment(environ())
     checks = [
         *bar_check_results(bars, INTRADAY_BARS, ["symbol", "ts"]),
         check_result("plausibility", check_bars_plausibility(store, bars, rules)),

@@ -32,7 +32,6 @@ Landing runs carry the tags `fin/landing_run_key`, `fin/landing_files` (how many
 `fin/landing_partitions` (the partition values covered, comma-separated).
 """
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -88,9 +87,11 @@ from fin_assets.landing.ingest import (
     validate_landing_file,
 )
 from fin_assets.landing.limits import LandingLimits
-from fin_assets.resources.lake import ObjectInfo, ParquetLake
-from fin_assets.resources.raw_store import raw_partition_prefix
+from fin_assets.landing.raw_store import raw_partition_prefix
+from fin_assets.objects.store import ObjectInfo
+from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
+from fin_assets.settings import environ
 from fin_assets.shared.check_rules import payload_present_result
 from fin_assets.universe import load_universe
 
@@ -183,7 +184,7 @@ def runnable_key(
             reason = f"its dates end {landing_key.end}, after the newest partition {last_date}"
             return Waiting(reason, deferred=True)
         universe = {s.symbol: s for s in load_universe()}
-        rules = PlausibilityRules.from_environment(os.environ)
+        rules = PlausibilityRules.from_environment(environ())
         validate_landing_file(lake, key, universe, HISTORY_START, limits, rules)
     except LandingFileRejected:
         raise
@@ -216,7 +217,7 @@ def busy_values(instance: DagsterInstance) -> set[str]:
 def landing_sensor(context: SensorEvaluationContext, lake: LakeResource) -> SensorResult:
     """One run request per batch of new landing files; see the module docstring."""
     store = lake.get_lake()
-    limits = LandingLimits.from_environment()
+    limits = LandingLimits.from_environment(environ())
     cursor = LandingCursor.from_json(context.cursor)
     listing = store.list_object_infos(LANDING_PREFIX, temporary=True)
     infos = {info.key: info for info in listing}
@@ -288,8 +289,8 @@ def ingest_landing_run(
             f"{scope.symbols} × {scope.start}..{scope.end}"
         )
     universe = {s.symbol: s for s in load_universe()}
-    limits = LandingLimits.from_environment()
-    rules = PlausibilityRules.from_environment(os.environ)
+    limits = LandingLimits.from_environment(environ())
+    rules = PlausibilityRules.from_environment(environ())
     accepted = [
         ingest_landing_file(lake, key, universe, HISTORY_START, limits, rules) for key in keys
     ]
@@ -357,7 +358,7 @@ def process_landing_files(
     """
     outcomes = []
     last_date = last_partition_date()
-    limits = LandingLimits.from_environment()
+    limits = LandingLimits.from_environment(environ())
     for info in lake.list_object_infos(LANDING_PREFIX, temporary=True):
         try:
             landed = LandedFile(

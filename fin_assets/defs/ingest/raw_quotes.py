@@ -46,13 +46,14 @@ from fin_assets.defs.ingest.fetch_summary import (
 )
 from fin_assets.defs.ingest.landing import RawQuotesConfig, ingest_landing_run
 from fin_assets.defs.ingest.retries import VENDOR_RETRY_POLICY, retry_only_transient_vendor_errors
+from fin_assets.landing.raw_store import raw_partition_prefix, store_payload
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import (
     NO_INTERVAL_VOLUME_VENDORS,
     OFFLINE_POOL,
     MarketDataResource,
+    stored_bar_count,
 )
-from fin_assets.resources.raw_store import raw_partition_prefix, store_payload, stored_bar_count
 from fin_assets.resources.storage import LakeResource
 from fin_assets.resources.vendors.routing import VENDOR_POOLS
 from fin_assets.shared.check_rules import payload_present_result, session_has_bars_result

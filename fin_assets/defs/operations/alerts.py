@@ -8,7 +8,6 @@ an error naming the variable. A webhook that does not answer 2xx fails the evalu
 Dagster shows on the sensor's tick.
 """
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ from dagster import DagsterRun, DefaultSensorStatus, RunFailureSensorContext, ru
 from dagster._utils.error import SerializableErrorInfo
 
 from fin_assets.defs.common.partition_ranges import RANGE_END_TAG, RANGE_START_TAG
+from fin_assets.settings import environ
 
 ALERT_WEBHOOK_ENV = "FIN_ALERT_WEBHOOK_URL"
 TIMEOUT_SECONDS = 10.0
@@ -53,7 +53,7 @@ def root_cause(error: SerializableErrorInfo) -> str:
 
 
 def webhook_url() -> str:
-    url = os.environ.get(ALERT_WEBHOOK_ENV)
+    url = environ().get(ALERT_WEBHOOK_ENV)
     if not url:
         raise RuntimeError(f"{ALERT_WEBHOOK_ENV} is not set: no webhook to send run alerts to")
     return url
@@ -64,7 +64,7 @@ def webhook_url() -> str:
     monitor_all_code_locations=True,
     default_status=(
         DefaultSensorStatus.RUNNING
-        if os.environ.get(ALERT_WEBHOOK_ENV)
+        if environ().get(ALERT_WEBHOOK_ENV)
         else DefaultSensorStatus.STOPPED
     ),
     description=f"POSTs a JSON alert for every failed run to ${ALERT_WEBHOOK_ENV}.",

@@ -38,7 +38,7 @@ from fin_assets.analytics.market_calendar import is_session
 from fin_assets.defs.common.partition_ranges import range_tags
 from fin_assets.defs.common.partitions import HISTORY_START, partition_key
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.resources.raw_store import stored_bar_count
+from fin_assets.resources.market_data import stored_bar_count
 from fin_assets.resources.storage import LakeResource
 from fin_assets.shared.partitions import member_ranges
 from fin_assets.universe import Symbol, load_universe

@@ -33,6 +33,7 @@ from dagster import (
 )
 
 from fin_assets.defs.common.selections import without_freshness_checks
+from fin_assets.settings import environ
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_writer import DEFAULT_GROUP
 from fin_assets.streaming.status import group_status
@@ -59,7 +60,7 @@ def stream_landing_status(
     context: AssetExecutionContext, config: StreamStatusConfig
 ) -> MaterializeResult:
     now = datetime.now(UTC)
-    status = group_status(KafkaSettings.from_env(), config.group)
+    status = group_status(KafkaSettings.from_env(environ()), config.group)
     landed = {s: datetime.fromtimestamp(ms / 1000, UTC) for s, ms in status.watermarks_ms.items()}
     metadata = {
         "topic": status.topic,

@@ -32,11 +32,11 @@ from pydantic import PrivateAttr
 
 from fin_assets.analytics.market_calendar import is_session, session_minutes
 from fin_assets.analytics.ohlc_policy import OHLC_TOLERANCE, beyond_tolerance
+from fin_assets.landing.raw_store import RawPayload
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import (
     OFFLINE_POOL,
     MarketDataResource,
-    RawPayload,
     decode_payload,
 )
 from fin_assets.resources.vendors import alphavantage, coingecko, yahoo

@@ -20,14 +20,14 @@ from fin_assets.analytics.plausibility import (
 )
 from fin_assets.analytics.quality import RuleResult
 from fin_assets.analytics.schemas import DAILY_BARS
-from fin_assets.resources.lake import ParquetLake
+from fin_assets.objects.store import PartitionReader
 
 # Calendar dates read per wanted session: weekends and holidays are zero-row partitions.
 _DATES_PER_SESSION = 2
 
 
 def daily_closes_before(
-    lake: ParquetLake, symbol: str, before: date, sessions: int
+    lake: PartitionReader, symbol: str, before: date, sessions: int
 ) -> pd.DataFrame:
     """The symbol's daily closes (symbol, trade_date, close) of at most its last `sessions`
     sessions before `before`, from the existing daily_bars partitions (none: an empty frame)."""
@@ -39,7 +39,7 @@ def daily_closes_before(
 
 
 def check_bars_plausibility(
-    lake: ParquetLake, bars: pd.DataFrame, rules: PlausibilityRules
+    lake: PartitionReader, bars: pd.DataFrame, rules: PlausibilityRules
 ) -> RuleResult:
     """Rule "plausibility" of one-minute bars (symbol, trade_date, ts, OHLCV) with each
     session's band reference taken from the lake's history (module docstring)."""

@@ -1,0 +1,73 @@
+"""fin_assets.settings is the one module of fin_assets that reads the environment, and importing
+the code location reads none of it (the settings are read when Dagster loads `defs`)."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "fin_assets"
+READER = PACKAGE / "settings.py"
+# Test support that sets and restores the AWS variables around the moto server it starts (what
+# pytest's monkeypatch does), for the code under test to read through the settings.
+ALLOWED = {PACKAGE / "testing" / "s3_server.py"}
+ENVIRONMENT_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
+
+
+def environment_uses(path: Path) -> list[str]:
+    """`os.environ`, `os.getenv`, ... and `from os import environ, ...` in the file, as
+    "path:line: name"."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in ENVIRONMENT_NAMES
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        ):
+            found.append(f"{path}:{node.lineno}: os.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            found += [
+                f"{path}:{node.lineno}: from os import {alias.name}"
+                for alias in node.names
+                if alias.name in ENVIRONMENT_NAMES
+            ]
+    return found
+
+
+def test_only_the_settings_module_reads_the_environment() -> None:
+    modules = sorted(PACKAGE.rglob("*.py"))
+    assert READER in modules
+    uses = [
+        use for path in modules if path not in {READER, *ALLOWED} for use in environment_uses(path)
+    ]
+    assert uses == []
+    assert environment_uses(READER)
+
+
+def test_importing_the_code_location_reads_no_settings() -> None:
+    """With an invalid FIN_ENV the import succeeds; loading the definitions names the variable."""
+    code = (
+        "import fin_assets.definitions as d\n"
+        "print('imported')\n"
+        "try:\n"
+        "    d.defs()\n"
+        "except ValueError as error:\n"
+        "    print(error)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "FIN_ENV": "nowhere"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines() == [
+        "imported",
+        "FIN_ENV='nowhere': expected one of local, prod",
+    ]
