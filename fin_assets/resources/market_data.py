@@ -128,7 +128,7 @@ def stored_bar_count(store: ObjectStore, vendor: str, symbol: str, trade_date: s
     """Bars in the partition's newest payload of `vendor` (decoded), None when it has none.
 
     0 is "no data": the vendor answered without a bar for a session, which a later pull asks
-    again (fin_assets.defs.ingest, fin_assets.defs.schedules).
+    again (fin_assets.defs.ingest.raw_quotes, fin_assets.defs.operations.schedules).
     """
     keys = store.list_objects(raw_partition_prefix(vendor, symbol, trade_date))
     if not keys:

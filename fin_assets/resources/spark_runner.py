@@ -52,7 +52,7 @@ class SparkJob:
 
 def staging_arguments(staging_run: str | None) -> tuple[str, ...]:
     """The job arguments staging its writes in `staging_run`'s staging folder, which the run's
-    publication moves (fin_assets.defs.publish; spark_resources.lake_frames): none when the
+    publication moves (fin_assets.defs.common.publish; spark_resources.lake_frames): none when the
     step's run is not staged."""
     return () if staging_run is None else ("--staging-run", staging_run)
 

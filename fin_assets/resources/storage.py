@@ -1,7 +1,7 @@
 """Dagster resources over the lake and the warehouse adapters.
 
 Staged runs (write-audit-publish, docs/reliability.md): a run is staged when its tag
-STAGED_RUN_TAG names the run itself — set by fin_assets.defs.publish before any of the run's
+STAGED_RUN_TAG names the run itself — set by fin_assets.defs.common.publish before any of the run's
 steps starts. The resources initialized for such a run, in whatever process its step runs (the
 run worker, a step subprocess, a step pod), stage what it writes: the lake writes its
 partitions in the run's staging folder, the fact and dimension loads go to run-scoped staging

@@ -10,7 +10,7 @@ request parameters with the API key removed.
 - VendorQuotaExceeded: a throttle answer (HTTP 429, Alpha Vantage's HTTP 200 `Note`) or the
   local limiter's daily budget. `scope` is "minute" (wait `retry_after_seconds` and retry) or
   "day" (stop: retrying today only burns more of the quota; also a `Retry-After` longer than
-  the step's retries wait, fin_assets.defs.retries).
+  the step's retries wait, fin_assets.defs.ingest.retries).
 - VendorRetryBudgetSpent (attempt_budget.py): a request used its attempts of the run. Never
   retried.
 - VendorBadRequest: bad symbol, parameters, key or plan (Alpha Vantage `Error Message`,

@@ -15,7 +15,7 @@ shared by every process using that URL (limiter_store.SqlStateStore: a SQLite fi
 FIN_HOME locally, the Dagster instance's Postgres in prod, chosen in resources/environments.py),
 so concurrent runs and later runs of the same day spend one budget per vendor and key. On top,
 raw_quotes calls each vendor from a step of that vendor's Dagster concurrency pool
-(fin_assets.defs.ingest), so concurrent runs take turns per vendor.
+(fin_assets.defs.ingest.raw_quotes), so concurrent runs take turns per vendor.
 """
 
 from __future__ import annotations
