@@ -65,7 +65,7 @@ from fin_assets.testing.landing_files import csv_bytes
 from fin_assets.testing.postgres import postgres_server
 from fin_assets.universe import load_universe
 
-SYMBOL_HISTORY_ASSETS = job_assets(defs, "symbol_history_job")
+SYMBOL_HISTORY_ASSETS = job_assets(defs(), "symbol_history_job")
 TIMEOUT_SECONDS = 1800
 POLL_SECONDS = 0.5
 FRESH_ASSETS = ("daily_bars", "fact_risk", "fact_signal")

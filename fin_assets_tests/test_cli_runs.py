@@ -37,8 +37,8 @@ from fin_assets.settings import Settings
 from fin_assets_tests.defs.test_freshness import CHECK_QUERY, freshness_status
 
 # The repository tag of a run of the code location `fin-assets dev` loads.
-SYMBOL_HISTORY_ASSETS = job_assets(defs, "symbol_history_job")
-PORTFOLIO_ASSETS = job_assets(defs, "portfolio_job")
+SYMBOL_HISTORY_ASSETS = job_assets(defs(), "symbol_history_job")
+PORTFOLIO_ASSETS = job_assets(defs(), "portfolio_job")
 REPOSITORY_LABEL = "__repository__@fin_assets.definitions"
 README_EXAMPLE = "fin-assets backfill --start 2025-06-01 --end 2025-06-30 --symbols AAPL,BTC"
 

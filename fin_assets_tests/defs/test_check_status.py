@@ -32,7 +32,7 @@ from fin_assets.universe import load_universe
 from fin_assets_tests.in_process_runs import execute_in_process
 
 START, END = date(2025, 1, 1), date(2025, 1, 10)
-SYMBOL_HISTORY_ASSETS = job_assets(defs, "symbol_history_job")
+SYMBOL_HISTORY_ASSETS = job_assets(defs(), "symbol_history_job")
 DAY = date(2025, 1, 8)
 DROPPED = 30  # minutes left out of MSFT's landed session
 

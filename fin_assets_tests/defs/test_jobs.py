@@ -46,11 +46,12 @@ JOB_ASSETS = {
 
 
 def test_each_job_selects_its_assets_and_their_checks_but_freshness() -> None:
-    graph = defs.resolve_asset_graph()
-    for job in defs.jobs or []:
+    definitions = defs()
+    graph = definitions.resolve_asset_graph()
+    for job in definitions.jobs or []:
         assets = {key.to_user_string() for key in job.selection.resolve(graph)}
         assert assets == JOB_ASSETS[job.name], job.name
         every_check = AssetSelection.checks_for_assets(*assets).resolve_checks(graph)
         expected = {key for key in every_check if key.name != "freshness"}
         assert job.selection.resolve_checks(graph) == expected, job.name
-    assert {job.name for job in defs.jobs or []} == set(JOB_ASSETS)
+    assert {job.name for job in definitions.jobs or []} == set(JOB_ASSETS)

@@ -29,9 +29,9 @@ from fin_assets.defs.common.automation import LOOKBACKS, follow_lookback, follow
 from fin_assets.defs.common.jobs import job_assets
 from fin_assets.defs.common.partitions import SYMBOLS, date_partitions, date_symbol_partitions
 
-SYMBOL_HISTORY_ASSETS = job_assets(defs, "symbol_history_job")
-PORTFOLIO_ASSETS = job_assets(defs, "portfolio_job")
-REFERENCE_ASSETS = job_assets(defs, "reference_job")
+SYMBOL_HISTORY_ASSETS = job_assets(defs(), "symbol_history_job")
+PORTFOLIO_ASSETS = job_assets(defs(), "portfolio_job")
+REFERENCE_ASSETS = job_assets(defs(), "reference_job")
 NOW = datetime(2025, 1, 9, 6, 0, tzinfo=UTC)
 LAST_DATE = date(2025, 1, 8)
 CHANGED = date(2025, 1, 6)

@@ -45,7 +45,7 @@ from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 pytestmark = [pytest.mark.slow, pytest.mark.daemon]
 
 START, END = date(2025, 1, 1), date(2025, 1, 10)
-SYMBOL_HISTORY_ASSETS = job_assets(defs, "symbol_history_job")
+SYMBOL_HISTORY_ASSETS = job_assets(defs(), "symbol_history_job")
 SYMBOLS = ("AAPL", "MSFT")
 LANDED_DAY, SCALE = date(2025, 1, 8), 1.5
 LANDING_KEY = f"landing/AAPL/{LANDED_DAY}/correction.csv"

@@ -41,7 +41,7 @@ from fin_assets_tests.in_process_runs import execute_in_process
 pytestmark = [pytest.mark.slow, pytest.mark.daemon]
 
 HISTORY_START, HISTORY_END = date(2025, 1, 1), date(2025, 1, 7)
-SYMBOL_HISTORY_ASSETS = job_assets(defs, "symbol_history_job")
+SYMBOL_HISTORY_ASSETS = job_assets(defs(), "symbol_history_job")
 BACKFILL = [date(2025, 1, 8), date(2025, 1, 9), date(2025, 1, 10)]
 TIMEOUT_SECONDS = 600
 
