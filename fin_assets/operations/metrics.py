@@ -465,11 +465,14 @@ def landing_metrics(states: Mapping[str, int], latencies: Sequence[float]) -> li
 
 def ohlc_refused_metrics(refused: Mapping[str, int]) -> list[Metric]:
     """Bars refused by the OHLC policy's tolerance, per source (`landing`: in the quarantined
-    landing files the lake holds, from their error reports)."""
+    landing files the lake holds, from their error reports; `runs`: refused in the instance's
+    failed runs — by a vendor client, or by intraday_bars (a stored payload beyond the
+    tolerance, any source under the `reject` policy) — from their step failures)."""
     family = GaugeMetricFamily(
         _name("ohlc_refused_bars"),
         f"Bars refused by the OHLC tolerance (high/low missing open/close by more than "
-        f"{OHLC_TOLERANCE:.1%}), per source; landing: in the quarantined files the lake holds.",
+        f"{OHLC_TOLERANCE:.1%}), per source; landing: in the quarantined files the lake holds; "
+        "runs: in the failed runs' payloads.",
         labels=["source"],
     )
     for source, count in sorted(refused.items()):

@@ -14,7 +14,8 @@
   state: `ingested` (a successful landing run took this version, key and etag), `quarantined`
   (under `quarantine/`, error reports not counted) and `waiting` (every other landing file);
   bars refused by the OHLC tolerance in the quarantined files (their error reports'
-  `ohlc_refused_bars`, each report read once);
+  `ohlc_refused_bars`, each report read once) and in runs (the failed runs' step failures:
+  operations/step_refusals.py);
 - the vendor limiter store (fin_assets.resources.vendors.limiter_store): the token-bucket
   state of each (vendor, key, quotas) row, turned into the calls each quota admits now, and
   the vendors' call, throttle and retry counts.
@@ -90,6 +91,7 @@ from fin_assets.operations.metrics import (
     warehouse_metrics,
 )
 from fin_assets.operations.run_summary import ingested_landing_versions, run_summary
+from fin_assets.operations.step_refusals import StepRefusals
 from fin_assets.resources.environments import lake_resource, limiter_store_url, warehouse_resource
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import opened_warehouse
@@ -601,6 +603,7 @@ class PlatformSources:
         self._etags: dict[tuple[str, datetime, int], str] = {}
         self._refused: dict[tuple[str, datetime, int], int] = {}
         self.check_totals = CheckTotals(self.instance, self.check_keys)
+        self.step_refusals = StepRefusals(self.instance)
         self.listing = Cached(lambda: lake_listing(self.lake), self.interval_seconds)
         self.row_counts = Cached(
             lambda: warehouse_row_counts(self.settings, self.instance), self.interval_seconds
@@ -650,7 +653,12 @@ class PlatformSources:
         return [
             *lake_metrics(dataset_stats(infos), raw_payloads(infos)),
             *landing_metrics(landing.states, landing.latencies),
-            *ohlc_refused_metrics({"landing": quarantined_refused_bars(self.refused_in, infos)}),
+            *ohlc_refused_metrics(
+                {
+                    "landing": quarantined_refused_bars(self.refused_in, infos),
+                    "runs": self.step_refusals(),
+                }
+            ),
         ]
 
     def vendor_metrics(self) -> list[Metric]:

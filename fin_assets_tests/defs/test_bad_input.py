@@ -10,6 +10,7 @@ from fin_assets.analytics.simulator import encode_payload
 from fin_assets.definitions import build_definitions
 from fin_assets.instance import open_instance
 from fin_assets.landing.raw_store import RawPayload
+from fin_assets.operations.step_refusals import StepRefusals
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import MarketDataResource
 from fin_assets.runner import RunRequest
@@ -108,6 +109,8 @@ def test_vendor_bars_beyond_the_ohlc_tolerance_stop_the_graph_before_any_write(
     lake = ParquetLake(fin_settings.lake_url)
     assert lake.existing_dates("intraday_bars", "ETH") == set()
     assert lake.existing_dates("daily_bars", "ETH") == set()
+    # The exporter counts the refused bar from the failed run.
+    assert StepRefusals(open_instance(fin_settings))() == 1
 
 
 def test_a_date_without_its_history_fails_naming_the_missing_partitions(

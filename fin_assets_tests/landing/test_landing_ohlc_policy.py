@@ -20,6 +20,7 @@ from fin_assets.definitions import build_definitions
 from fin_assets.landing.contract import LandingFileRejected
 from fin_assets.landing.ingest import ingest_landing_file
 from fin_assets.landing.limits import LandingLimits
+from fin_assets.operations.step_refusals import StepRefusals
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import SyntheticMarketSource
 from fin_assets.settings import Settings
@@ -108,7 +109,8 @@ def test_the_reject_policy_refuses_the_bars_and_writes_nothing(
         replace(settings, lake_url=f"s3://{s3_bucket}/lake"),
         {"market_data": SyntheticMarketSource(ohlc_policies={"landing": "reject"})},
     )
-    result = run_landing(defs, s3_bucket, list(KEYS.values()), DagsterInstance.ephemeral())
+    instance = DagsterInstance.ephemeral()
+    result = run_landing(defs, s3_bucket, list(KEYS.values()), instance)
 
     assert not result.success
     message = result.failure_data_for_node("intraday_bars").error.message
@@ -131,6 +133,8 @@ def test_the_reject_policy_refuses_the_bars_and_writes_nothing(
     metadata = result.failure_data_for_node("intraday_bars").user_failure_data.metadata
     assert metadata["ohlc_refused"].value == 3
     assert metadata["ohlc_refused_bars"].value == refused
+    # ... and the exporter's `intraday_bars` count of refused bars reads them from the failed run.
+    assert StepRefusals(instance)() == sum(map(len, refused.values()))
     lake = ParquetLake(f"s3://{s3_bucket}/lake")
     assert lake.list_objects("intraday_bars") == []
     assert len(lake.list_objects("raw/landing")) == 3  # the payloads stay, as received

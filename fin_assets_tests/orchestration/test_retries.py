@@ -11,6 +11,7 @@ from fin_assets.defs.ingest.retries import (
 )
 from fin_assets.resources.vendors.errors import (
     VendorBadRequest,
+    VendorPayloadInvalid,
     VendorQuotaExceeded,
     VendorUnavailable,
 )
@@ -56,6 +57,14 @@ def test_other_errors_fail_without_retries(error: Exception) -> None:
     assert raised.value.allow_retries is False
     assert raised.value.__cause__ is error
     assert raised.value.description == f"{type(error).__name__}: {error} (not retried)"
+
+
+def test_a_payload_refused_for_its_bars_fails_counting_them() -> None:
+    """The count the exporter sums over failed runs (operations/step_refusals.py)."""
+    refused = VendorPayloadInvalid("alphavantage", "2 bars beyond the tolerance", refused_bars=2)
+    with pytest.raises(Failure) as raised, retry_only_transient_vendor_errors():
+        raise refused
+    assert raised.value.metadata["ohlc_refused"].value == 2
 
 
 def test_the_steps_patience_is_the_policys_longest_wait() -> None:

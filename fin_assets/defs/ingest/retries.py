@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dagster import Backoff, Failure, Jitter, RetryPolicy, RetryRequested
+from dagster import Backoff, Failure, Jitter, MetadataValue, RetryPolicy, RetryRequested
 
 from fin_assets.resources.vendors.errors import VendorError, VendorQuotaExceeded
 
@@ -66,5 +66,9 @@ def retry_only_transient_vendor_errors() -> Iterator[None]:
 
 
 def _final(error: Exception) -> Failure:
+    """A Failure that is not retried; a payload refused for its bars counts them in the
+    metadata entry `ohlc_refused` (as intraday_bars' refusals do: operations/step_refusals.py)."""
     description = f"{type(error).__name__}: {error} (not retried)"
-    return Failure(description=description, allow_retries=False)
+    refused = getattr(error, "refused_bars", 0)
+    metadata = {"ohlc_refused": MetadataValue.int(refused)} if refused else None
+    return Failure(description=description, allow_retries=False, metadata=metadata)

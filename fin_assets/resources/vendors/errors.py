@@ -66,4 +66,9 @@ class VendorBadRequest(VendorError):
 
 
 class VendorPayloadInvalid(VendorError):
-    """The response body is not the documented shape (truncated, wrong types, bad numbers)."""
+    """The response body is not the documented shape (truncated, wrong types, bad numbers);
+    `refused_bars` counts its bars refused by the OHLC tolerance when that is the reason."""
+
+    def __init__(self, vendor: str, message: str, refused_bars: int = 0) -> None:
+        super().__init__(vendor, message)
+        self.refused_bars = refused_bars

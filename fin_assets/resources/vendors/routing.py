@@ -264,6 +264,7 @@ def _bars_within_session(payload: RawPayload, symbol: Symbol, trade_date: date) 
             f"{len(broken)} bars for {symbol.symbol} on {trade_date} have high/low missing "
             f"open/close by more than {OHLC_TOLERANCE:.1%}: "
             + ", ".join(ts.isoformat() for ts in broken[:5]),
+            refused_bars=len(broken),
         )
     return len(bars)
 

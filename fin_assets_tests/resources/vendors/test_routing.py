@@ -189,5 +189,6 @@ def test_a_payload_with_a_bar_beyond_the_ohlc_tolerance_is_not_stored(
         VendorPayloadInvalid,
         match=r"1 bars for IBM on 2026-05-15 have high/low missing open/close by more than 0.5%: "
         r"2026-05-15T19:55:00\+00:00",
-    ):
+    ) as raised:
         vendor_source(httpserver).fetch_intraday(IBM, date(2026, 5, 15))
+    assert raised.value.refused_bars == 1
