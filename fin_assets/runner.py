@@ -57,7 +57,7 @@ from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS, partition_
 from fin_assets.defs.operations.freshness import record_daily_freshness
 from fin_assets.instance import open_instance
 from fin_assets.resources.environments import lake_resource
-from fin_assets.settings import Settings, export
+from fin_assets.settings import Settings, exported
 from fin_assets.shared.lake_io import calendar_dates
 from fin_assets.shared.partitions import member_ranges
 
@@ -292,40 +292,44 @@ def run_stages(
 ) -> BackfillOutcome:
     """Launch each stage's runs side by side as one backfill; stop after a failed stage."""
     instance = open_instance(settings)
-    export(settings.environment())  # the code server builds these settings' defs
-    tags = launch_tags(command)
-    outcomes: list[RunOutcome] = []
-    with loaded_code_location(instance) as process_context:
-        backfill_id = add_backfill(
-            process_context,
-            [(request.job_name, request.tags) for stage in stages for request in stage],
-            tags,
-            title or command,
-        )
-        run_tags = {**tags, BACKFILL_ID_TAG: backfill_id}
-        for stage in stages:
-            workspace = process_context.create_request_context()
-            began = time.perf_counter()
-            # Launched together: the run launcher returns once a run's worker has started.
-            with ThreadPoolExecutor(max_workers=len(stage)) as launcher:
-                runs = list(launcher.map(partial(_launch, workspace, run_tags), stage))
-            tasks = {}
-            for request, run in zip(stage, runs, strict=True):
-                plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
-                steps = len(plan.step_keys_to_execute)
-                tasks[run.run_id] = progress.add_task(request.label, total=steps, status="running")
-            results = _follow(workspace, tasks, progress)
-            seconds = time.perf_counter() - began
-            outcomes += [
-                RunOutcome(request, run_id, results[run_id], seconds)
-                for request, run_id in zip(stage, tasks, strict=True)
-            ]
-            if not all(results.values()):
-                break
-        all_succeeded = all(outcome.success for outcome in outcomes)
-        status = finish_backfill(process_context, backfill_id, all_succeeded)
-    record_daily_freshness(instance)
-    instance.dispose()  # its run launcher's fork server with it: every run has finished
+    # The code server and the run workers build these settings' defs; the process's own
+    # environment is as before once they are gone.
+    with exported(settings.environment()):
+        tags = launch_tags(command)
+        outcomes: list[RunOutcome] = []
+        with loaded_code_location(instance) as process_context:
+            backfill_id = add_backfill(
+                process_context,
+                [(request.job_name, request.tags) for stage in stages for request in stage],
+                tags,
+                title or command,
+            )
+            run_tags = {**tags, BACKFILL_ID_TAG: backfill_id}
+            for stage in stages:
+                workspace = process_context.create_request_context()
+                began = time.perf_counter()
+                # Launched together: the run launcher returns once a run's worker has started.
+                with ThreadPoolExecutor(max_workers=len(stage)) as launcher:
+                    runs = list(launcher.map(partial(_launch, workspace, run_tags), stage))
+                tasks = {}
+                for request, run in zip(stage, runs, strict=True):
+                    plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+                    steps = len(plan.step_keys_to_execute)
+                    tasks[run.run_id] = progress.add_task(
+                        request.label, total=steps, status="running"
+                    )
+                results = _follow(workspace, tasks, progress)
+                seconds = time.perf_counter() - began
+                outcomes += [
+                    RunOutcome(request, run_id, results[run_id], seconds)
+                    for request, run_id in zip(stage, tasks, strict=True)
+                ]
+                if not all(results.values()):
+                    break
+            all_succeeded = all(outcome.success for outcome in outcomes)
+            status = finish_backfill(process_context, backfill_id, all_succeeded)
+        record_daily_freshness(instance)
+        instance.dispose()  # its run launcher's fork server with it: every run has finished
     return BackfillOutcome(backfill_id, status, outcomes)
 
 

@@ -5,9 +5,9 @@ it with an AST walk): the process settings come from `get_settings()`, the few v
 before them from `universe_file()` and `history_start()`, and the configuration blocks that
 parse their own variables (plausibility rules, landing limits, Kafka, Snowflake, EMR, alerts,
 the operations file) from the snapshot `environ()` passed to them. `export()` sets variables
-for Dagster and the child processes. Reading happens when these functions are called, never
-when this module is imported. The Spark jobs (spark_resources/) run on clusters and read their
-own entry point's environment.
+for Dagster and the child processes (`exported()` for a block only). Reading happens when these
+functions are called, never when this module is imported. The Spark jobs (spark_resources/) run
+on clusters and read their own entry point's environment.
 
 Where fin_assets keeps its local state:
 
@@ -56,7 +56,8 @@ Environment variables:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -204,6 +205,22 @@ def environ() -> dict[str, str]:
 def export(values: Mapping[str, str]) -> None:
     """Set `values` in this process's environment, which Dagster and the child processes read."""
     os.environ.update(values)
+
+
+@contextmanager
+def exported(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` set in this process's environment inside the block (export), the variables'
+    previous values (or their absence) restored after it."""
+    previous = {name: os.environ.get(name) for name in values}
+    export(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def universe_file() -> Path | None:

@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from fin_assets.settings import exported
+
 PACKAGE = Path(__file__).resolve().parents[1] / "fin_assets"
 READER = PACKAGE / "settings.py"
 # Test support that sets and restores the AWS variables around the moto server it starts (what
@@ -71,3 +75,14 @@ def test_importing_the_code_location_reads_no_settings() -> None:
         "imported",
         "FIN_ENV='nowhere': expected one of local, prod",
     ]
+
+
+def test_exported_variables_are_restored_after_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_stages exports a FIN_HOME's settings for its code server: after it the process's
+    environment is as before (a later test's or command's settings are not the earlier ones)."""
+    monkeypatch.setenv("FIN_HOME", "/before")
+    monkeypatch.delenv("FIN_LAKE_URL", raising=False)
+    with exported({"FIN_HOME": "/run", "FIN_LAKE_URL": "/run/lake"}):
+        assert (os.environ["FIN_HOME"], os.environ["FIN_LAKE_URL"]) == ("/run", "/run/lake")
+    assert os.environ["FIN_HOME"] == "/before"
+    assert "FIN_LAKE_URL" not in os.environ
