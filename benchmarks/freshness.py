@@ -53,7 +53,9 @@ from fin_assets.defs.common.jobs import job_assets
 from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance
 from fin_assets.instance_database import database_url, drop_postgres_database
+from fin_assets.resources.environments import warehouse_resource
 from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.storage import opened_warehouse
 from fin_assets.settings import RUN_LAUNCHERS, Settings
 from fin_assets.testing.daemon import (
     Daemon,
@@ -144,6 +146,30 @@ def wave(
     return seen
 
 
+def row_check(settings: Settings, wave_days: list[date]) -> str:
+    """After the waves: every wave (date, symbol) has exactly one fact_risk row, and no
+    (date, symbol, signal) of fact_signal is there twice (signals are events: a day may have
+    none). None lost, none duplicated."""
+    keys = {(symbol, day) for day in wave_days for symbol in SYMBOLS}
+    with opened_warehouse(warehouse_resource(settings)) as warehouse:
+        risk = warehouse.query(
+            "SELECT symbol, trade_date, count(*) AS n FROM fact_risk WHERE trade_date >= ? "
+            "GROUP BY symbol, trade_date",
+            [wave_days[0]],
+        )
+        signals = warehouse.query(
+            "SELECT count(*) AS n FROM fact_signal WHERE trade_date >= ? "
+            "GROUP BY symbol, trade_date, signal",
+            [wave_days[0]],
+        )
+    missing = keys - {(row.symbol, row.trade_date) for row in risk.itertuples()}
+    return (
+        f"fact_risk: {len(missing)} of {len(keys)} wave partitions missing, "
+        f"{int((risk['n'] > 1).sum())} duplicated; fact_signal: {int(signals['n'].sum())} rows, "
+        f"{int((signals['n'] > 1).sum())} keys duplicated"
+    )
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
@@ -190,6 +216,7 @@ def main() -> None:
                 written = time.time()
                 results.append(wave(daemon, instance, lake, day))
                 print(run_timeline(instance, written))
+        print(row_check(settings, wave_days))
     finally:
         drop_postgres_database(settings.dagster_pg_url)
         server.stop()

@@ -31,26 +31,14 @@ from dagster_snowflake import SnowflakeResource
 from snowflake.connector import SnowflakeConnection
 from snowflake.connector.errors import IntegrityError
 
-from fin_assets.analytics.schemas import TIMESTAMP_UTC
 from fin_assets.resources.storage import WarehouseResource
 from fin_assets.resources.warehouse import LoadRejected, Session, SqlWarehouse
-from fin_assets.warehouse.ddl import LOAD_STAGE
-
-_SNOWFLAKE_TYPES: dict[pa.DataType, str] = {
-    pa.string(): "VARCHAR",
-    pa.date32(): "DATE",
-    pa.float64(): "FLOAT",
-    pa.int64(): "BIGINT",
-    pa.int32(): "INTEGER",
-    pa.int8(): "SMALLINT",
-    pa.bool_(): "BOOLEAN",
-    TIMESTAMP_UTC: "TIMESTAMP_TZ",
-}
+from fin_assets.warehouse.ddl import ENGINE_TYPES, LOAD_STAGE
 
 
 def load_table_sql(relation: str, schema: pa.Schema) -> str:
     """DDL of a transient load table with `schema`'s columns."""
-    columns = ", ".join(f"{field.name} {_SNOWFLAKE_TYPES[field.type]}" for field in schema)
+    columns = ", ".join(f"{field.name} {ENGINE_TYPES['snowflake'][field.type]}" for field in schema)
     return f"CREATE TRANSIENT TABLE {relation} ({columns})"
 
 
