@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import boto3
+import pandas as pd
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
@@ -162,7 +163,8 @@ def row_check(settings: Settings, wave_days: list[date]) -> str:
             "GROUP BY symbol, trade_date, signal",
             [wave_days[0]],
         )
-    missing = keys - {(row.symbol, row.trade_date) for row in risk.itertuples()}
+    found = {(row.symbol, pd.Timestamp(row.trade_date).date()) for row in risk.itertuples()}
+    missing = keys - found
     return (
         f"fact_risk: {len(missing)} of {len(keys)} wave partitions missing, "
         f"{int((risk['n'] > 1).sum())} duplicated; fact_signal: {int(signals['n'].sum())} rows, "
