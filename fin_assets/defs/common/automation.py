@@ -84,6 +84,8 @@ class MaterializedUnpublished(AutomationCondition[AssetKey]):
         return "materialized by a run that has not finished (its writes are not published yet)"
 
     async def evaluate(self, context: AutomationContext) -> AutomationResult:  # ty: ignore[invalid-method-override]
+        if context.candidate_subset.is_empty:  # nothing to ask about: no query
+            return AutomationResult(context=context, true_subset=context.get_empty_subset())
         view = context.asset_graph_view
         instance = view.instance
         partitions = set()
