@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
@@ -65,13 +66,30 @@ class LakeResource(ConfigurableResource):
         """The run's lake inside a run (or sensor tick); a new one elsewhere (CLI, tests)."""
         return self._run_lake if self._run_lake is not None else self._open_lake()
 
+    def get_sensor_lake(self) -> ParquetLake:
+        """The lake every tick of a sensor shares in its process (the code server), never
+        staged: its read cache outlives a tick, so a tick reads only the partition files that
+        are new or changed since the ticks before (the cache is keyed by each file's path, size
+        and modification time: ParquetLake). A sensor's ticks run one at a time."""
+        return _shared_lake(self.root, self.landing_root, self.raw_root)
+
     def _open_lake(self, staging_run: str | None = None) -> ParquetLake:
-        landing = self.landing_root or self.root
-        return ParquetLake(
-            self.root,
-            {"landing": landing, "quarantine": landing, "raw": self.raw_root or self.root},
-            staging_run,
-        )
+        return _zoned_lake(self.root, self.landing_root, self.raw_root, staging_run)
+
+
+def _zoned_lake(
+    root: str, landing_root: str, raw_root: str, staging_run: str | None = None
+) -> ParquetLake:
+    """The lake of `root` with its landing and raw zones (an empty root means `root`)."""
+    landing = landing_root or root
+    return ParquetLake(
+        root, {"landing": landing, "quarantine": landing, "raw": raw_root or root}, staging_run
+    )
+
+
+@cache
+def _shared_lake(root: str, landing_root: str, raw_root: str) -> ParquetLake:
+    return _zoned_lake(root, landing_root, raw_root)
 
 
 class WarehouseResource(ConfigurableResource):

@@ -7,10 +7,12 @@ import json
 import logging
 import os
 import re
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from dagster import (
     DagsterInstance,
@@ -22,9 +24,10 @@ from dagster import (
 from dagster._core.utils import make_new_run_id
 from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME
 
+from fin_assets.analytics.schemas import DAILY_BARS
 from fin_assets.defs.ingest.landing import landing_sensor
 from fin_assets.landing.cursor import OVERLAP_SECONDS, LandingCursor
-from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.lake import RACY_SECONDS, ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.testing.landing_files import csv_bytes, json_bytes, minute_bars, put
 from fin_assets.testing.s3_server import MotoS3
@@ -314,3 +317,39 @@ def test_the_landing_sensor_is_evaluated_on_every_loop_of_the_sensor_daemon() ->
     longest_tick_seconds = MIN_INTERVAL_LOOP_TIME / 2
     assert landing_sensor.minimum_interval_seconds is not None
     assert landing_sensor.minimum_interval_seconds <= MIN_INTERVAL_LOOP_TIME - longest_tick_seconds
+
+
+def test_a_later_tick_reads_the_plausibility_history_from_the_sensors_cache(
+    s3_bucket: str,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The band of a new file reads the symbol's recent daily bars; the next tick's file of the
+    same symbol needs the same bars, which the sensor's lake kept (only the listing again)."""
+    lake = ParquetLake(f"s3://{s3_bucket}/lake")
+    history = [date(2025, 1, 2) + timedelta(days=i) for i in range(9)]
+    for day in history:
+        bar = {"symbol": "AAPL", "trade_date": day, "open": 100.0, "high": 101.0, "low": 99.0}
+        row = {**bar, "close": 100.0, "volume": 1e6, "vwap": 100.0, "bar_count": 390}
+        lake.write_partition(
+            "daily_bars", pa.Table.from_pylist([row], DAILY_BARS), trade_date=day, symbol="AAPL"
+        )
+    time.sleep(RACY_SECONDS + 0.5)  # the read cache keeps only files older than this
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    monday, tuesday = date(2025, 1, 13), date(2025, 1, 14)
+    put(
+        s3_bucket, f"landing/AAPL/{monday}/a.csv", csv_bytes(minute_bars("XNYS", monday, 0, 3, 100))
+    )
+    first = tick(s3_bucket, None)
+    put(
+        s3_bucket,
+        f"landing/AAPL/{tuesday}/b.csv",
+        csv_bytes(minute_bars("XNYS", tuesday, 0, 3, 100)),
+    )
+    caplog.clear()
+    second = tick(s3_bucket, first.cursor)
+
+    assert len(first.run_requests) == len(second.run_requests) == 1
+    bar_files = [
+        r for r in s3_requests(caplog) if r.startswith(f"GET /{s3_bucket}/lake/daily_bars/")
+    ]
+    assert bar_files == []

@@ -216,7 +216,7 @@ def busy_values(instance: DagsterInstance) -> set[str]:
 )
 def landing_sensor(context: SensorEvaluationContext, lake: LakeResource) -> SensorResult:
     """One run request per batch of new landing files; see the module docstring."""
-    store = lake.get_lake()
+    store = lake.get_sensor_lake()
     limits = LandingLimits.from_environment(environ())
     cursor = LandingCursor.from_json(context.cursor)
     listing = store.list_object_infos(LANDING_PREFIX, temporary=True)
