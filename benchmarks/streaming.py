@@ -12,7 +12,7 @@ Broker: librdkafka's mock cluster in this process (real Kafka protocol over TCP 
    `--symbols` is materialized first (reference_job, symbol_history_job), then that day's
    session is replayed `--speed` times faster than real time for `--latency-seconds` while the
    writer runs as `fin-assets stream land` (a separate process, `--flush-seconds` micro-batches,
-   default the writer's 30 s)
+   default the writer's 5 s)
    and `dagster-daemon run` carries the files to the warehouse: the landing sensor ticks on every
    loop of the sensor daemon (5 s), declarative automation every EVALUATION_INTERVAL_SECONDS,
    each run is launched as its own process from the queue (instance on a throw-away Postgres
@@ -28,7 +28,7 @@ shared: wall-clock figures under load are not comparable).
 
     python -m benchmarks.streaming --days 3 --speed 6 --latency-seconds 300
     python -m benchmarks.streaming ... --run-launcher code_server   # Dagster's default launcher
-    python -m benchmarks.streaming ... --flush-seconds 5            # smaller micro-batches
+    python -m benchmarks.streaming ... --flush-seconds 30           # larger micro-batches
 """
 
 import argparse
