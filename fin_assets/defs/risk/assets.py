@@ -135,7 +135,8 @@ class PortfolioConfig(Config):
                     partition_mapping=MultiToSingleDimensionPartitionMapping("date"),
                 )
             ],
-            description="Equal-weight portfolio of the universe: 1-day VaR/CVaR and volatility.",
+            description="Portfolio of the universe (equal weights unless the run config sets "
+            "others): 1-day VaR/CVaR and volatility.",
             kinds={"parquet", "pandas"},
         ),
         AssetSpec(
