@@ -19,9 +19,10 @@ Every run of every executor claims its steps' pool slots through the event-log s
 - slots still held by runs that have ended (failed, canceled, succeeded or deleted) are freed:
   marking a crashed run failed then frees its slots (Dagster only frees them from the run's own
   process, which a SIGKILL never lets run);
-- a run whose orchestrating process is gone from this host (killed while holding a slot) is
-  marked failed and its slots freed: a run's claims tag it with the claiming process
-  (HOLDER_TAG: host, pid and start time). Runs claiming from other hosts (Kubernetes pods) are
+- a run whose orchestrating process is gone from this host (killed while holding or queued
+  for a slot) is marked failed and its slots and queued steps freed: a run is tagged with the
+  claiming process (HOLDER_TAG: host, pid and start time) before its first claim, so a kill at
+  any point of a claim leaves the tag. Runs claiming from other hosts (Kubernetes pods) are
   left to Dagster's run monitoring;
 - the claim returns after at most POLL_SECONDS since the step's previous check, so a waiting
   run polls twice a second instead of spinning;
@@ -114,6 +115,8 @@ class PoolClaimsMixin:
         self, concurrency_key: str, run_id: str, step_key: str, priority: int | None = None
     ) -> ConcurrencyClaimStatus:
         waiter = (concurrency_key, run_id, step_key)
+        # Tagged before its first claim: a run killed at any point of a claim is tagged.
+        self._tag_holder(run_id)
         last_check = self._last_check.get(waiter)
         if last_check is not None:
             time.sleep(max(0.0, last_check + POLL_SECONDS - time.monotonic()))
@@ -128,7 +131,6 @@ class PoolClaimsMixin:
         if status.is_claimed:
             self._waiting_since.pop(waiter, None)
             self._last_check.pop(waiter, None)
-            self._tag_holder(run_id)
             return status
         self._last_check[waiter] = now
         waited = now - self._waiting_since.setdefault(waiter, now)
@@ -147,13 +149,17 @@ class PoolClaimsMixin:
         self._tagged_runs.add(run_id)
 
     def _free_slots_of_ended_runs(self, concurrency_key: str) -> None:
-        """Free the slots of `concurrency_key` held by runs that have ended, marking failed the
-        runs whose process is gone from this host."""
+        """Free the slots and queued steps of `concurrency_key` held by runs that have ended,
+        marking failed the runs whose process is gone from this host.
+
+        A dead run's queued steps matter as much as its slots: one assigned a slot it never
+        claimed keeps that slot from every other step."""
         if not self.has_instance:  # type: ignore[attr-defined]
             return
         instance = self._instance  # type: ignore[attr-defined]
         info = self.get_concurrency_info(concurrency_key)  # type: ignore[attr-defined]
-        for run_id in {slot.run_id for slot in info.claimed_slots}:
+        holders = {slot.run_id for slot in info.claimed_slots}
+        for run_id in holders | {step.run_id for step in info.pending_steps}:
             run = instance.get_run_by_id(run_id)
             if run is not None and run.status in ACTIVE_RUN_STATUSES:
                 if not holder_is_gone(run):

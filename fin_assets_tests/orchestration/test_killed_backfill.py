@@ -18,6 +18,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+from dagster._core.storage.event_log.base import EventLogStorage
+from dagster._utils.concurrency import ClaimedSlotInfo
 
 from fin_assets.defs.warehouse.assets import WAREHOUSE_POOL
 from fin_assets.instance import open_instance
@@ -36,23 +38,68 @@ def fin_assets_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
     return command, {**os.environ, **settings.environment()}
 
 
-def kill_tree(root: psutil.Process) -> None:
-    """SIGKILL `root` and every descendant, repeated until no new descendant appears."""
+def signal_tree(root: psutil.Process, signum: int) -> list[psutil.Process]:
+    """Send `signum` to `root` and every descendant, repeated until no new descendant appears;
+    the processes it reached."""
+    reached: dict[int, psutil.Process] = {}
     while True:
         try:
             tree = [*root.children(recursive=True), root]
         except psutil.NoSuchProcess:
-            return
-        alive = []
-        for process in tree:
+            return list(reached.values())
+        fresh = [process for process in tree if process.pid not in reached]
+        if not fresh:
+            return list(reached.values())
+        for process in fresh:
             try:
-                process.send_signal(signal.SIGKILL)
-                alive.append(process)
+                process.send_signal(signum)
+                reached[process.pid] = process
             except psutil.NoSuchProcess:
                 continue
-        psutil.wait_procs(alive, timeout=10)
-        if not root.is_running() or root.status() == psutil.STATUS_ZOMBIE:
-            return
+
+
+def kill_tree(root: psutil.Process) -> None:
+    """SIGKILL `root` and every descendant and wait until they are gone."""
+    psutil.wait_procs(signal_tree(root, signal.SIGKILL), timeout=10)
+
+
+def warehouse_fact_holders(storage: EventLogStorage) -> list[ClaimedSlotInfo]:
+    return [
+        slot
+        for slot in storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots
+        if slot.step_key.startswith("fact_")
+    ]
+
+
+def kill_while_a_fact_step_holds_the_slot(
+    backfill: subprocess.Popen[bytes], storage: EventLogStorage
+) -> ClaimedSlotInfo:
+    """SIGKILL the backfill's process tree while one of its fact steps holds the warehouse slot.
+
+    A step seen holding the slot may release it before a kill arrives, so the tree is frozen
+    (SIGSTOP) first and the hold read again: it is killed only if the frozen step still holds it,
+    otherwise it resumes and the wait goes on.
+    """
+    root = psutil.Process(backfill.pid)
+    deadline = time.monotonic() + START_LIMIT_SECONDS
+    try:
+        while True:
+            assert backfill.poll() is None, "the backfill ended before a warehouse step held it"
+            assert time.monotonic() < deadline, "no warehouse step claimed the pool in time"
+            if warehouse_fact_holders(storage):
+                frozen = signal_tree(root, signal.SIGSTOP)
+                holders = warehouse_fact_holders(storage)
+                if holders:
+                    return holders[0]
+                for process in frozen:
+                    try:
+                        process.send_signal(signal.SIGCONT)
+                    except psutil.NoSuchProcess:
+                        continue
+            time.sleep(0.2)
+    finally:
+        kill_tree(root)
+        backfill.wait()
 
 
 @pytest.mark.slow
@@ -65,25 +112,13 @@ def test_a_backfill_killed_in_a_warehouse_step_does_not_block_the_next(
     first = subprocess.Popen(
         command,
         env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + START_LIMIT_SECONDS
-    try:
-        while True:
-            assert first.poll() is None, "the backfill ended before a warehouse step held the slot"
-            assert time.monotonic() < deadline, "no warehouse step claimed the pool in time"
-            claimed = storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots
-            holders = [slot for slot in claimed if slot.step_key.startswith("fact_")]
-            if holders:
-                break
-            time.sleep(0.2)
-    finally:
-        kill_tree(psutil.Process(first.pid))
-        first.wait()
-    killed_run_id = holders[0].run_id
-    print(f"killed in {holders[0].step_key} of run {killed_run_id}")
+    holder = kill_while_a_fact_step_holds_the_slot(first, storage)
+    killed_run_id = holder.run_id
+    print(f"killed in {holder.step_key} of run {killed_run_id}")
     assert any(
         slot.run_id == killed_run_id
         for slot in storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots

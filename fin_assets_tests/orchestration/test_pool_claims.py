@@ -67,6 +67,30 @@ pooled_job_that_hangs.execute_in_process(instance=open_instance(settings))
 """
 
 
+# The holder SIGKILLs itself at one moment of its claim: right after its step was queued and
+# assigned the free slot, or right after it claimed that slot, before the claim returned.
+DIE_INSIDE_THE_CLAIM = """
+import os
+import signal
+import sys
+from pathlib import Path
+from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+from fin_assets.instance import open_instance
+from fin_assets.settings import Settings
+from fin_assets_tests.orchestration.test_pool_claims import pooled_job
+
+moment = getattr(SqlEventLogStorage, sys.argv[3])
+
+def die_after(*args, **kwargs):
+    moment(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+setattr(SqlEventLogStorage, sys.argv[3], die_after)
+settings = Settings.local(Path(sys.argv[1]), dagster_pg_url=sys.argv[2])
+pooled_job.execute_in_process(instance=open_instance(settings))
+"""
+
+
 def instance_with_pool(settings: Settings) -> DagsterInstance:
     instance = open_instance(settings)
     instance.event_log_storage.set_concurrency_slots(POOL, 1)
@@ -192,9 +216,6 @@ def test_a_run_killed_holding_a_slot_is_marked_failed_and_the_next_run_goes_on(
             assert holder.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
         killed_run_id = storage.get_concurrency_info(POOL).claimed_slots[0].run_id
-        while HOLDER_TAG not in instance.get_run_by_id(killed_run_id).tags:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
@@ -212,4 +233,35 @@ def test_a_run_killed_holding_a_slot_is_marked_failed_and_the_next_run_goes_on(
     ).records
     assert "is gone while it held a slot of pool 'test_pool'" in failure[0].event_log_entry.message
     info = storage.get_concurrency_info(POOL)
+    assert info.claimed_slots == [] and info.pending_steps == []
+
+
+@pytest.mark.parametrize("moment", ["add_pending_step", "_claim_concurrency_slot"])
+def test_a_run_killed_inside_its_claim_does_not_block_the_next_run(
+    fin_settings: Settings, moment: str
+) -> None:
+    """A kill between two statements of a claim (a CI run hung here, the killed run untagged)."""
+    instance = instance_with_pool(dataclasses.replace(fin_settings, pool_wait_limit_seconds=60))
+    holder = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            DIE_INSIDE_THE_CLAIM,
+            str(fin_settings.home),
+            fin_settings.dagster_pg_url,
+            moment,
+        ],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+        timeout=120,
+        check=False,
+    )
+    assert holder.returncode == -signal.SIGKILL
+    (killed,) = instance.get_runs()
+    assert killed.status == DagsterRunStatus.STARTED
+
+    result = pooled_job.execute_in_process(instance=instance, raise_on_error=False)
+
+    assert result.success
+    assert instance.get_run_by_id(killed.run_id).status == DagsterRunStatus.FAILURE
+    info = instance.event_log_storage.get_concurrency_info(POOL)
     assert info.claimed_slots == [] and info.pending_steps == []
