@@ -28,6 +28,7 @@ from typing import Protocol
 from sqlalchemy import Engine, text
 
 from fin_assets.resources.vendors.errors import VendorError
+from fin_assets.resources.vendors.limiter_store import create_tables
 from fin_assets.resources.vendors.rate_limit import Quota
 
 TABLE = "fin_vendor_request_attempts"
@@ -91,14 +92,12 @@ class SqlAttemptStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        with engine.begin() as connection:
-            connection.execute(
-                text(
-                    f"CREATE TABLE IF NOT EXISTS {TABLE} (scope TEXT, request TEXT, "
-                    "attempts INTEGER NOT NULL, last_error TEXT NOT NULL, updated_at TEXT NOT NULL,"
-                    " PRIMARY KEY (scope, request))"
-                )
-            )
+        create_tables(
+            engine,
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (scope TEXT, request TEXT, "
+            "attempts INTEGER NOT NULL, last_error TEXT NOT NULL, updated_at TEXT NOT NULL,"
+            " PRIMARY KEY (scope, request))",
+        )
 
     def spend(self, scope: str, request: str, limit: int) -> int | None:
         now = datetime.now(UTC)

@@ -30,7 +30,6 @@ from pathlib import Path
 from pyrate_limiter import Decision, Rate, StateAlgorithm, StateStore, WallClock
 from pyrate_limiter.abstracts.algorithm import State
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
-from sqlalchemy.exc import IntegrityError
 
 TABLE = "fin_vendor_limiter_state"
 EVENTS_TABLE = "fin_vendor_events"
@@ -60,23 +59,27 @@ def limiter_engine(url: str) -> Engine:
 
 
 def _create_table(engine: Engine) -> None:
-    """Create the state and event tables unless they exist. Postgres's CREATE TABLE IF NOT
-    EXISTS is not atomic: of two processes creating it at once, one fails on a catalog unique
-    index, after which the table exists and a second attempt is a no-op."""
-    creates = [
-        text(f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, state TEXT)"),
-        text(
-            f"CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (vendor TEXT, event TEXT, "
-            "count BIGINT NOT NULL, PRIMARY KEY (vendor, event))"
-        ),
-    ]
-    for create in creates:
-        try:
-            with engine.begin() as connection:
-                connection.execute(create)
-        except IntegrityError:
-            with engine.begin() as connection:
-                connection.execute(create)
+    """Create the state and event tables unless they exist."""
+    create_tables(
+        engine,
+        f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, state TEXT)",
+        f"CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (vendor TEXT, event TEXT, "
+        "count BIGINT NOT NULL, PRIMARY KEY (vendor, event))",
+    )
+
+
+def create_tables(engine: Engine, *creates: str) -> None:
+    """Run `CREATE TABLE IF NOT EXISTS` statements in one transaction. Postgres's is not atomic
+    (of two sessions creating a table at once, one can fail on the catalog: "type ... already
+    exists" or a unique violation), so on Postgres the transaction first takes an advisory
+    lock: creators of the store's tables take turns, and the later ones find them."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": TABLE}
+            )
+        for create in creates:
+            connection.execute(text(create))
 
 
 def record_event(engine: Engine, vendor: str, event: str) -> None:

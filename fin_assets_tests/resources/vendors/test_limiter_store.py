@@ -7,14 +7,26 @@ with the buckets in process memory each would get its own 25.
 """
 
 import multiprocessing
+import queue
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Barrier
 
 import pytest
+from sqlalchemy import Engine, create_engine, text
 
-from fin_assets.resources.vendors import alphavantage
+from fin_assets.resources.vendors import alphavantage, attempt_budget
+from fin_assets.resources.vendors.attempt_budget import SqlAttemptStore
 from fin_assets.resources.vendors.errors import VendorQuotaExceeded
-from fin_assets.resources.vendors.limiter_store import SqlStateStore, limiter_engine
+from fin_assets.resources.vendors.limiter_store import (
+    EVENTS_TABLE,
+    TABLE,
+    SqlStateStore,
+    _create_table,
+    limiter_engine,
+)
 from fin_assets.resources.vendors.rate_limit import RateLimiter, store_key
 from fin_assets.settings import Settings
 
@@ -83,11 +95,25 @@ def _run_two_processes(store_url: str) -> list[int]:
     ]
     for process in processes:
         process.start()
-    first, second = results.get(timeout=WAIT_SECONDS), results.get(timeout=WAIT_SECONDS)
+    first, second = _result(results, processes), _result(results, processes)
     for process in processes:
         process.join(timeout=WAIT_SECONDS)
         assert process.exitcode == 0
     return [a + b for a, b in zip(first, second, strict=True)]
+
+
+def _result(
+    results: "multiprocessing.Queue[list[int]]", processes: list[multiprocessing.Process]
+) -> list[int]:
+    """The next process's result; fails at once when a process died without one."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            return results.get(timeout=1)
+        except queue.Empty:
+            failed = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+            assert not failed, f"a limiter process failed (exit codes {failed})"
+    raise AssertionError(f"no result within {WAIT_SECONDS} s")
 
 
 @pytest.fixture
@@ -119,3 +145,40 @@ def test_a_later_limiter_finds_the_day_spent(sqlite_url: str) -> None:
     assert raised.value.scope == "day"
     # The daily bucket refills one token every 86400 / 25 = 3456 s after its burst of 25.
     assert raised.value.retry_after_seconds == 3_456 - 30 * 60
+
+
+@pytest.mark.parametrize(
+    ("create", "tables"),
+    [
+        (_create_table, f"{TABLE}, {EVENTS_TABLE}"),
+        (SqlAttemptStore, attempt_budget.TABLE),
+    ],
+    ids=["limiter_tables", "attempt_table"],
+)
+def test_processes_creating_the_tables_at_once_all_succeed(
+    fin_settings: Settings, create: Callable[[Engine], object], tables: str
+) -> None:
+    """Postgres's CREATE TABLE IF NOT EXISTS races between sessions ("type ... already exists"):
+    eight sessions creating the store's tables at the same instant, thirty times, all succeed."""
+    engines = [create_engine(fin_settings.dagster_pg_url) for _ in range(8)]
+    failures: list[Exception] = []
+
+    def create_at(engine: Engine, barrier: threading.Barrier) -> None:
+        barrier.wait(timeout=60)
+        try:
+            create(engine)
+        except Exception as error:
+            failures.append(error)
+
+    for _ in range(30):
+        with engines[0].begin() as connection:
+            connection.execute(text(f"DROP TABLE IF EXISTS {tables}"))
+        barrier = threading.Barrier(len(engines))
+        threads = [threading.Thread(target=create_at, args=(e, barrier)) for e in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    for engine in engines:
+        engine.dispose()
+    assert failures == []
