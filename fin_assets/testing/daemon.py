@@ -1,9 +1,13 @@
 """A real deployment for tests and benchmarks: `dagster-daemon run` over a throwaway FIN_HOME.
 
-`running_daemon` writes a workspace file loading fin_assets.definitions, starts the daemon
-(scheduler, sensors, automation, backfills, run queue) as a subprocess with the FIN_* variables
-of `settings` plus `extra_env`, and stops it (and the run processes it launched) on exit. The
-daemon's output goes to `daemon.log` in FIN_HOME; `DaemonTimeout` quotes its tail.
+`running_daemon` starts, with the FIN_* variables of `settings` plus `extra_env`, a long-lived
+code server of fin_assets.definitions (`dagster api grpc`, as Helm's code-location deployment
+runs and as `dagster dev` keeps one), writes a workspace file pointing at it, starts the daemon
+(scheduler, sensors, automation, backfills, run queue) on that workspace, and stops both (and
+the run processes the daemon launched) on exit. A daemon given the module itself would manage
+its own code server and replace it every minute (Dagster's `RELOAD_WORKSPACE_INTERVAL`),
+importing the code location again while runs go on. The output of both goes to `daemon.log` in
+FIN_HOME; `DaemonTimeout` quotes its tail.
 """
 
 from __future__ import annotations
@@ -18,21 +22,29 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import yaml
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+from dagster._grpc.client import DagsterGrpcClient
+from dagster._grpc.server import wait_for_grpc_server
 
 from fin_assets.definitions import build_definitions
 from fin_assets.defs.common.automation import EVALUATION_INTERVAL_SECONDS
 from fin_assets.defs.ingest.landing import ACTIVE_RUN_STATUSES
 from fin_assets.instance import EVENT_ENVIRONMENT, prepare_instance_environment
 from fin_assets.settings import Settings, environ
+from fin_assets.testing.ports import free_port
 from fin_assets.testing.signals import default_sigint
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 DAEMON = Path(sys.executable).with_name("dagster-daemon")
+DAGSTER = Path(sys.executable).with_name("dagster")
+LOCATION_NAME = "fin_assets"
+# Seconds the code server may take to import and load the code location on a loaded machine.
+CODE_SERVER_START_SECONDS = 300
 POLL_SECONDS = 1.0
 STOP_SECONDS = 60
 FINISHED_BACKFILL_STATUSES = {
@@ -100,30 +112,70 @@ def daemon_environment(settings: Settings, extra_env: Mapping[str, str]) -> dict
 
 @contextmanager
 def running_daemon(settings: Settings, extra_env: Mapping[str, str]) -> Iterator[Daemon]:
-    """`dagster-daemon run` on the instance of `settings`, stopped with its run processes."""
+    """`dagster-daemon run` on the instance of `settings` and a code server of its own, both
+    stopped on exit with the runs they launched."""
     prepare_instance_environment(settings)
-    workspace = settings.home / "workspace.yaml"
-    location = {
-        "module_name": "fin_assets.definitions",
-        "location_name": "fin_assets",
-        "working_directory": str(REPOSITORY_ROOT),
-    }
-    workspace.write_text(yaml.safe_dump({"load_from": [{"python_module": location}]}))
+    environment = daemon_environment(settings, extra_env)
     log = settings.home / "daemon.log"
+    port = free_port()
     with log.open("w") as output:
-        process = subprocess.Popen(
-            [str(DAEMON), "run", "-w", str(workspace)],
-            env=daemon_environment(settings, extra_env),
-            cwd=settings.home,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the runs it launches stop with it
-            preexec_fn=default_sigint,  # so that it obeys SIGTERM
-        )
+        code_server = start_group(code_server_command(port), environment, settings.home, output)
+        try:
+            wait_for_grpc_server(
+                code_server,
+                DagsterGrpcClient(host="127.0.0.1", port=port),
+                code_server.args,
+                timeout=CODE_SERVER_START_SECONDS,
+            )
+            workspace = settings.home / "workspace.yaml"
+            location = {"host": "127.0.0.1", "port": port, "location_name": LOCATION_NAME}
+            workspace.write_text(yaml.safe_dump({"load_from": [{"grpc_server": location}]}))
+            daemon = start_group(
+                [str(DAEMON), "run", "-w", str(workspace)], environment, settings.home, output
+            )
+        except BaseException:
+            stop_group(code_server)
+            raise
     try:
-        yield Daemon(process, log)
+        yield Daemon(daemon, log)
     finally:
-        stop_group(process)
+        stop_group(daemon)
+        stop_group(code_server)
+
+
+def code_server_command(port: int) -> list[str]:
+    """`dagster api grpc` serving fin_assets.definitions on 127.0.0.1:`port`."""
+    return [
+        str(DAGSTER),
+        "api",
+        "grpc",
+        "--module-name",
+        "fin_assets.definitions",
+        "--working-directory",
+        str(REPOSITORY_ROOT),
+        "--location-name",
+        LOCATION_NAME,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+
+
+def start_group(
+    command: Sequence[str], environment: Mapping[str, str], cwd: Path, output: IO[str]
+) -> subprocess.Popen:
+    """`command` as the leader of a process group of its own (the processes it launches stop
+    with it), SIGINT's default restored so that it obeys SIGTERM."""
+    return subprocess.Popen(
+        list(command),
+        env=dict(environment),
+        cwd=cwd,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=default_sigint,
+    )
 
 
 def stop_group(process: subprocess.Popen) -> None:
