@@ -12,7 +12,8 @@ on clusters and read their own entry point's environment.
 Where fin_assets keeps its local state:
 
 Every piece of local state lives under one folder, FIN_HOME (default `~/.fin_assets`):
-`lake/` (Parquet lake), `warehouse/fin_assets.duckdb` (DuckDB warehouse) and `dagster_home/`
+`lake/` (Parquet lake), `lake_cache/` (with an S3 lake: the host's copies of its files),
+`warehouse/fin_assets.duckdb` (DuckDB warehouse) and `dagster_home/`
 (the Dagster instance, so runs made from the CLI appear in `dagster dev`, with its embedded
 Postgres server unless FIN_DAGSTER_PG_URL names an external one).
 
@@ -24,6 +25,8 @@ Environment variables:
 - FIN_LAKE_URL: where the lake lives: a folder (default `$FIN_HOME/lake`) or `s3://bucket/prefix`
   (credentials from the standard AWS chain; `AWS_ENDPOINT_URL` points it at another endpoint).
   It holds the curated datasets, and every zone not given a root of its own below.
+- FIN_LAKE_CACHE_MAX_BYTES: the most `$FIN_HOME/lake_cache` holds (default 512 MiB;
+  fin_assets.resources.lake_file_cache; 0 turns the cache off).
 - FIN_LANDING_URL: root of the landing zone (`landing/` and `quarantine/` keys), e.g. its own
   bucket; FIN_RAW_URL: root of the raw zone (`raw/` keys). Both default to FIN_LAKE_URL; a zone
   root holds the same keys as the single lake (fin_assets.resources.object_store).
@@ -72,6 +75,7 @@ RUN_LAUNCHERS = ("fork", "code_server")
 DEFAULT_POOL_WAIT_LIMIT_SECONDS = 1800
 DEFAULT_REPORT_URL = "http://127.0.0.1:3001"
 DEFAULT_HISTORY_START = "2025-01-01"
+DEFAULT_LAKE_CACHE_MAX_BYTES = 512 << 20
 
 # The switches' defaults per environment: (warehouse, market source, spark runner, executor).
 ENVIRONMENT_DEFAULTS = {
@@ -101,6 +105,7 @@ class Settings:
     pool_wait_limit_seconds: int = DEFAULT_POOL_WAIT_LIMIT_SECONDS
     report_url: str = DEFAULT_REPORT_URL
     run_launcher: str = "fork"
+    lake_cache_max_bytes: int = DEFAULT_LAKE_CACHE_MAX_BYTES
 
     @classmethod
     def local(cls, home: Path, dagster_pg_url: str, seed: int = 42) -> Settings:
@@ -143,6 +148,11 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.home / "dagster_home"
 
+    @property
+    def lake_cache_dir(self) -> Path:
+        """The host's copies of an object-store lake's files (resources/lake_file_cache.py)."""
+        return self.home / "lake_cache"
+
     def environment(self) -> dict[str, str]:
         """The environment variables from which get_settings() reads these settings (for a
         process that must build the same definitions, such as a code server)."""
@@ -160,6 +170,7 @@ class Settings:
             "FIN_LANDING_URL": self.landing_url,
             "FIN_RAW_URL": self.raw_url,
             "FIN_RUN_LAUNCHER": self.run_launcher,
+            "FIN_LAKE_CACHE_MAX_BYTES": str(self.lake_cache_max_bytes),
         }
 
 
@@ -193,6 +204,9 @@ def get_settings() -> Settings:
         ),
         report_url=os.environ.get("FIN_REPORT_URL", DEFAULT_REPORT_URL),
         run_launcher=_choice("FIN_RUN_LAUNCHER", "fork", RUN_LAUNCHERS),
+        lake_cache_max_bytes=int(
+            os.environ.get("FIN_LAKE_CACHE_MAX_BYTES", DEFAULT_LAKE_CACHE_MAX_BYTES)
+        ),
     )
 
 

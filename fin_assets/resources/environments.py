@@ -79,9 +79,16 @@ def spark_resource(settings: Settings) -> Any:
 
 def lake_resource(settings: Settings) -> LakeResource:
     """The lake: curated datasets under FIN_LAKE_URL, the landing and raw zones under
-    FIN_LANDING_URL and FIN_RAW_URL when set (the CLI and the stream writer use it too)."""
+    FIN_LANDING_URL and FIN_RAW_URL when set (the CLI and the stream writer use it too); the
+    copies of an object-store lake's files under FIN_HOME/lake_cache (FIN_LAKE_CACHE_MAX_BYTES
+    at most; none at 0)."""
+    caching = settings.lake_cache_max_bytes > 0
     return LakeResource(
-        root=settings.lake_root, landing_root=settings.landing_root, raw_root=settings.raw_root
+        root=settings.lake_root,
+        landing_root=settings.landing_root,
+        raw_root=settings.raw_root,
+        file_cache_dir=str(settings.lake_cache_dir) if caching else "",
+        file_cache_max_bytes=settings.lake_cache_max_bytes,
     )
 
 

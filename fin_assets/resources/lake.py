@@ -17,6 +17,13 @@ modified in the last RACY_SECONDS is never cached ("racily clean", as git calls 
 modification times to the second, so a rewrite in the same second with the same size would
 look unchanged. Resources hold one lake per run (fin_assets.resources.storage), so the cache
 lives as long as the run; it keeps at most MAX_CACHED_FILES files, least recently used first out.
+Threads may read through one lake at once (the cache is locked). A lake on an object store
+may also have a file cache (fin_assets.resources.lake_file_cache): copies of the files on the
+local disk, shared by the processes of the host and keyed the same way, so a run reads from the
+store only the files that are new or changed since a run before it read them. Such a lake,
+staging a run, also keeps the bytes of the partition files it wrote (MAX_STAGED_WRITE_BYTES at
+most) and reads them back from memory while the file still has their size: only the run writes
+its staging, and a run's steps in other processes (step pods) have their own lakes.
 
 Staging (write-audit-publish for a run, docs/reliability.md): a lake opened with
 `staging_run` writes its partitions under `{root}/_tmp_staging/{run id}/` (the same relative
@@ -24,7 +31,8 @@ layout), and reads each partition from there when the run staged it, else from t
 layout: the run's steps see what the run wrote, other readers see nothing of it. The staging
 folder is temporary by name (listings skip it). `commit_staged` marks a run's staging as
 decided, `publish_staged` moves each staged file over its published path (one atomic rename
-per file locally, copy then delete on S3) and removes the folder; `discard_staged` removes it.
+per file locally; on S3 all copies at once, then the folder deleted in batches);
+`discard_staged` removes the folder.
 A staged `year=YYYY/part-0.parquet` (a compacted copy's symbol-year) replaces every file of its
 published folder.
 `staged_runs` lists the runs with a staging folder and whether each was committed.
@@ -33,9 +41,11 @@ published folder.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pyarrow as pa
@@ -46,6 +56,7 @@ import pyarrow.parquet as pq
 
 from fin_assets.objects.keys import check_name
 from fin_assets.objects.store import COMPRESSION
+from fin_assets.resources.lake_file_cache import LakeFileCache
 from fin_assets.resources.object_store import ArrowObjectStore
 
 PART_FILE = "part-0.parquet"
@@ -54,6 +65,12 @@ MAX_LISTED_MISSING = 10
 # (S3's one-second modification times, and a second for the clocks of the store and this host).
 RACY_SECONDS = 2
 MAX_CACHED_FILES = 50_000
+# The bytes of the files a staging lake on an object store wrote, kept to read them back
+# (module docstring).
+MAX_STAGED_WRITE_BYTES = 64 << 20
+# Files a lake with a file cache fetches, and a publication copies, at once on an object store
+# (each request waits on a round trip).
+FETCH_THREADS = 16
 # Run-scoped staging folder under the curated root (a temporary name: listings skip it).
 STAGING_DIR = "_tmp_staging"
 COMMITTED_MARKER = "_COMMITTED"
@@ -93,9 +110,14 @@ class ParquetLake(ArrowObjectStore):
         root: str,
         zone_roots: Mapping[str, str] | None = None,
         staging_run: str | None = None,
+        file_cache: LakeFileCache | None = None,
     ) -> None:
         super().__init__(root, zone_roots)
+        self._file_cache = file_cache
+        self._staged_writes: OrderedDict[str, pa.Buffer] = OrderedDict()
+        self._staged_write_bytes = 0
         self._read_cache: OrderedDict[tuple[str, int, int, pa.Schema], pa.Table] = OrderedDict()
+        self._cache_lock = threading.Lock()
         if staging_run is not None:
             check_name("run id", staging_run)
         self.staging_run = staging_run
@@ -120,10 +142,41 @@ class ParquetLake(ArrowObjectStore):
         """
         _check_partition_content(table, trade_date, symbol)
         path = self.partition_path(dataset, trade_date, symbol, self._write_base())
-        self._curated.atomic_write(
-            path, lambda sink: pq.write_table(table, sink, compression=COMPRESSION)
-        )
+        if self.staging_run is None or not self._reads_bytes:
+            self._curated.atomic_write(
+                path, lambda sink: pq.write_table(table, sink, compression=COMPRESSION)
+            )
+            return path
+        buffer = pa.BufferOutputStream()
+        pq.write_table(table, buffer, compression=COMPRESSION)
+        data = buffer.getvalue()
+        self._curated.atomic_write(path, lambda sink: sink.write(data))
+        self._remember_staged_write(path, data)
         return path
+
+    @property
+    def _reads_bytes(self) -> bool:
+        """Whether the lake reads whole files as bytes: on an object store, with a file cache
+        (else one dataset scan reads them: _read_files)."""
+        return self._file_cache is not None and not self._curated.is_local
+
+    def _remember_staged_write(self, path: str, data: pa.Buffer) -> None:
+        """Keep the bytes of a file the lake staged (module docstring), MAX_STAGED_WRITE_BYTES
+        at most, the oldest out first."""
+        with self._cache_lock:
+            previous = self._staged_writes.pop(path, None)
+            self._staged_write_bytes += data.size - (previous.size if previous else 0)
+            self._staged_writes[path] = data
+            while self._staged_write_bytes > MAX_STAGED_WRITE_BYTES:
+                _, dropped = self._staged_writes.popitem(last=False)
+                self._staged_write_bytes -= dropped.size
+
+    def _staged_write(self, info: pafs.FileInfo) -> pa.Buffer | None:
+        """The bytes this lake staged at `info.path`, if it did and the file still has their
+        size."""
+        with self._cache_lock:
+            data = self._staged_writes.get(info.path)
+        return data if data is not None and data.size == info.size else None
 
     def read_partitions(
         self,
@@ -152,39 +205,87 @@ class ParquetLake(ArrowObjectStore):
                 f"{listed}{' ...' if len(missing) > MAX_LISTED_MISSING else ''}"
             )
         keys = [(found[d].path, found[d].size, found[d].mtime_ns, schema) for d in dates]
-        uncached = [
-            found[d] for d, key in zip(dates, keys, strict=True) if key not in self._read_cache
-        ]
+        with self._cache_lock:
+            cached = {key: self._read_cache[key] for key in keys if key in self._read_cache}
+            for key in cached:
+                self._read_cache.move_to_end(key)
+        uncached = [found[d] for d, key in zip(dates, keys, strict=True) if key not in cached]
         fetched = self._read_files(dataset, schema, uncached)
         racy_before = time.time_ns() - RACY_SECONDS * 1_000_000_000
-        tables = []
-        for key in keys:
-            table = fetched.get(key[0])
-            if table is None:
-                table = self._read_cache[key]
-                self._read_cache.move_to_end(key)
-            elif key[2] < racy_before:
-                self._read_cache[key] = table
-            tables.append(table)
-        while len(self._read_cache) > MAX_CACHED_FILES:
-            self._read_cache.popitem(last=False)
+        tables = [cached[key] if key in cached else fetched[key[0]] for key in keys]
+        with self._cache_lock:
+            for key in keys:
+                if key not in cached and key[2] < racy_before:
+                    self._read_cache[key] = fetched[key[0]]
+            while len(self._read_cache) > MAX_CACHED_FILES:
+                self._read_cache.popitem(last=False)
         return pa.concat_tables(tables)
 
     def _read_files(
         self, dataset: str, schema: pa.Schema, infos: list[pafs.FileInfo]
     ) -> dict[str, pa.Table]:
-        """Each file's rows, columns of `schema` cast to it, by path: one dataset scan, so the
-        files are fetched concurrently."""
+        """Each file's rows, columns of `schema` cast to it, by path: from the file cache's
+        copies and the files it lacks, fetched FETCH_THREADS at once, when the lake has one on
+        an object store; else one dataset scan, so the files are fetched concurrently."""
         if not infos:
             return {}
+        if self._file_cache is None or not self._reads_bytes:
+            return self._scan_files(dataset, schema, infos)
+        contents = self._file_contents(self._file_cache, infos)
+        return {
+            path: self._decoded(dataset, schema, pq.ParquetFile(pa.BufferReader(data)))
+            for path, data in contents.items()
+        }
+
+    def _file_contents(
+        self, cache: LakeFileCache, infos: list[pafs.FileInfo]
+    ) -> dict[str, bytes | pa.Buffer]:
+        """The bytes of each file by path: those this lake staged, the cache's copy, else
+        fetched and copied there unless modified in the last RACY_SECONDS (or changed since it
+        was listed)."""
+        contents: dict[str, bytes | pa.Buffer] = {}
+        missing = []
+        for info in infos:
+            staged = self._staged_write(info)
+            data = staged if staged is not None else cache.get(info)
+            if data is None:
+                missing.append(info)
+            else:
+                contents[info.path] = data
+        racy_after = time.time_ns() - RACY_SECONDS * 1_000_000_000
+
+        def fetch(info: pafs.FileInfo) -> bytes:
+            with self.filesystem.open_input_stream(info.path) as stream:
+                data = stream.read()
+            if info.mtime_ns < racy_after and len(data) == info.size:
+                cache.put(info, data)
+            return data
+
+        with ThreadPoolExecutor(FETCH_THREADS) as pool:
+            for info, data in zip(missing, pool.map(fetch, missing), strict=True):
+                contents[info.path] = data
+        return contents
+
+    def _decoded(self, dataset: str, schema: pa.Schema, file: pq.ParquetFile) -> pa.Table:
+        """The columns of `schema` of one Parquet file, cast to it."""
+        self._check_columns(dataset, schema, file.schema_arrow)
+        return file.read(columns=schema.names).select(schema.names).cast(schema)
+
+    def _check_columns(self, dataset: str, schema: pa.Schema, file_schema: pa.Schema) -> None:
+        absent = [name for name in schema.names if name not in file_schema.names]
+        if absent:
+            raise ValueError(f"{self.uri(self._dataset_dir(dataset))} lacks columns {absent}")
+
+    def _scan_files(
+        self, dataset: str, schema: pa.Schema, infos: list[pafs.FileInfo]
+    ) -> dict[str, pa.Table]:
+        """Each file's rows, columns of `schema` cast to it, by path: one dataset scan."""
         parquet = ds.ParquetFileFormat()
         fragments = [
             parquet.make_fragment(info.path, self.filesystem, file_size=info.size) for info in infos
         ]
         file_schema = fragments[0].physical_schema
-        absent = [name for name in schema.names if name not in file_schema.names]
-        if absent:
-            raise ValueError(f"{self.uri(self._dataset_dir(dataset))} lacks columns {absent}")
+        self._check_columns(dataset, schema, file_schema)
         scanner = ds.FileSystemDataset(fragments, file_schema, parquet, self.filesystem).scanner(
             columns=schema.names
         )
@@ -211,12 +312,15 @@ class ParquetLake(ArrowObjectStore):
         self, dataset: str, symbol: str | None, dates: list[date]
     ) -> dict[date, pafs.FileInfo]:
         """The existing partition files of `dates` by trade date, a date staged by the lake's
-        run from its staging folder (one listing of the symbol's staged folder). On an object
-        store, one listing of the symbol's folder (ListObjectsV2 pages of 1,000 keys instead of
-        one HEAD per date); on a local disk, one stat per date (cheaper than listing every date
+        run from its staging folder (one listing of the symbol's staged folder). For the other
+        dates, on an object store one listing of the symbol's folder (ListObjectsV2 pages of
+        1,000 keys instead of one HEAD per date: none when the run staged every date); on a
+        local disk, one stat per date (cheaper than listing every date
         of a long history: 50 ms for 3,650 dates)."""
         staged = self._staged_files(dataset, symbol)
         if not self._curated.is_local:
+            if staged.keys() >= set(dates):
+                return staged
             return {**self._partition_files(dataset, symbol), **staged}
         wanted = [d for d in dates if d not in staged]
         paths = [self.partition_path(dataset, d, symbol) for d in wanted]
@@ -304,14 +408,19 @@ class ParquetLake(ArrowObjectStore):
             if info.type == pafs.FileType.File
             and (_PARTITION_FILE.search(info.path) or _YEAR_FILE.search(info.path))
         ]
-        for path in staged:
-            target = f"{self.root}{path[len(base) :]}"
-            folder = target.rsplit("/", 1)[0]
+        moves = [(path, f"{self.root}{path[len(base) :]}") for path in staged]
+        for path, target in moves:
             if _YEAR_FILE.search(path):
-                self._delete_files(folder)
-            if self._curated.is_local:
-                self.filesystem.create_dir(folder, recursive=True)
-            self.filesystem.move(path, target)
+                self._delete_files(target.rsplit("/", 1)[0])
+        if self._curated.is_local:
+            for path, target in moves:
+                self.filesystem.create_dir(target.rsplit("/", 1)[0], recursive=True)
+                self.filesystem.move(path, target)
+        else:
+            # A move on S3 is a copy, a delete and a folder marker: copy them all at once,
+            # then delete the staging folder in batches.
+            with ThreadPoolExecutor(FETCH_THREADS) as pool:
+                list(pool.map(lambda move: self.filesystem.copy_file(*move), moves))
         self.filesystem.delete_dir(base)
         return len(staged)
 

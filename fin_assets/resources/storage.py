@@ -14,13 +14,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
 from fin_assets.resources.lake import ParquetLake
+from fin_assets.resources.lake_file_cache import LakeFileCache
 from fin_assets.resources.warehouse import Warehouse
 from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
+from fin_assets.settings import DEFAULT_LAKE_CACHE_MAX_BYTES
 
 # The run tag of a staged run (module docstring); its value is the run's own id, so that a
 # re-execution, which copies its parent's tags, is not taken for a staged run by them.
@@ -49,12 +52,17 @@ class LakeResource(ConfigurableResource):
     `root` holds the curated datasets (and is what Spark jobs read and write);
     `landing_root` the landing zone (`landing/` and `quarantine/` keys, so a rejected file is
     quarantined within its bucket) and `raw_root` the raw zone (`raw/` keys). An empty zone
-    root means `root` (fin_assets.resources.object_store explains zones).
+    root means `root` (fin_assets.resources.object_store explains zones). `file_cache_dir`,
+    when set, is the local folder of copies (`file_cache_max_bytes` at most) the lakes of every
+    process of the host share for an object-store lake's partition files
+    (fin_assets.resources.lake_file_cache).
     """
 
     root: str
     landing_root: str = ""
     raw_root: str = ""
+    file_cache_dir: str = ""
+    file_cache_max_bytes: int = DEFAULT_LAKE_CACHE_MAX_BYTES
     _run_lake: ParquetLake | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
@@ -71,25 +79,53 @@ class LakeResource(ConfigurableResource):
         staged: its read cache outlives a tick, so a tick reads only the partition files that
         are new or changed since the ticks before (the cache is keyed by each file's path, size
         and modification time: ParquetLake). A sensor's ticks run one at a time."""
-        return _shared_lake(self.root, self.landing_root, self.raw_root)
+        return _shared_lake(
+            self.root,
+            self.landing_root,
+            self.raw_root,
+            self.file_cache_dir,
+            self.file_cache_max_bytes,
+        )
 
     def _open_lake(self, staging_run: str | None = None) -> ParquetLake:
-        return _zoned_lake(self.root, self.landing_root, self.raw_root, staging_run)
+        return _zoned_lake(
+            self.root,
+            self.landing_root,
+            self.raw_root,
+            _file_cache(self.file_cache_dir, self.file_cache_max_bytes),
+            staging_run,
+        )
+
+
+def _file_cache(directory: str, max_bytes: int) -> LakeFileCache | None:
+    return LakeFileCache(Path(directory), max_bytes) if directory else None
 
 
 def _zoned_lake(
-    root: str, landing_root: str, raw_root: str, staging_run: str | None = None
+    root: str,
+    landing_root: str,
+    raw_root: str,
+    file_cache: LakeFileCache | None,
+    staging_run: str | None = None,
 ) -> ParquetLake:
-    """The lake of `root` with its landing and raw zones (an empty root means `root`)."""
+    """The lake of `root` with its landing and raw zones (an empty root means `root`) and its
+    file cache."""
     landing = landing_root or root
     return ParquetLake(
-        root, {"landing": landing, "quarantine": landing, "raw": raw_root or root}, staging_run
+        root,
+        {"landing": landing, "quarantine": landing, "raw": raw_root or root},
+        staging_run,
+        file_cache,
     )
 
 
 @cache
-def _shared_lake(root: str, landing_root: str, raw_root: str) -> ParquetLake:
-    return _zoned_lake(root, landing_root, raw_root)
+def _shared_lake(
+    root: str, landing_root: str, raw_root: str, file_cache_dir: str, file_cache_max_bytes: int
+) -> ParquetLake:
+    return _zoned_lake(
+        root, landing_root, raw_root, _file_cache(file_cache_dir, file_cache_max_bytes)
+    )
 
 
 class WarehouseResource(ConfigurableResource):

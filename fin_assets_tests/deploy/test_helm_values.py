@@ -156,6 +156,12 @@ def test_user_deployment_serves_the_image_command_with_secrets_by_reference() ->
         assert f"create secret generic {name}" in guide or f"create configmap {name}" in guide
     for key in SECRET_KEYS:
         assert f"{key}=" in guide, key
-    assert deployment["env"] == [{"name": "FIN_ENV", "value": "prod"}]
+    env = {item["name"]: item["value"] for item in deployment["env"]}
+    assert env.keys() == {"FIN_ENV", "FIN_LAKE_CACHE_MAX_BYTES"}
+    assert env["FIN_ENV"] == "prod"
     mounts = {mount["mountPath"] for mount in deployment["volumeMounts"]}
     assert stages()[-1].env["FIN_HOME"].startswith(tuple(mounts))
+    # The lake's file cache (under FIN_HOME) takes at most a quarter of the writable /tmp.
+    [tmp] = [volume for volume in deployment["volumes"] if volume["name"] == "tmp"]
+    assert tmp["emptyDir"]["sizeLimit"] == "1Gi"
+    assert int(env["FIN_LAKE_CACHE_MAX_BYTES"]) * 4 <= 1 << 30

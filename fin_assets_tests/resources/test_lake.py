@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -258,3 +259,23 @@ def test_read_cache_drops_least_recently_used_files(
     for day in days:
         tamper(lake, [2.0], day)
     assert [read_close(lake, day) for day in reversed(days)] == [[1.0], [1.0], [2.0]]
+
+
+def test_threads_reading_through_one_lake_get_every_partition_once_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight threads read overlapping ranges through one lake whose cache holds fewer files
+    than they read (so they evict each other's): every read is the written rows."""
+    monkeypatch.setattr("fin_assets.resources.lake.MAX_CACHED_FILES", 5)
+    lake = ParquetLake(str(tmp_path))
+    days = [DAY + timedelta(days=i) for i in range(12)]
+    for index, day in enumerate(days):
+        write_aged(lake, [float(index)], day, age_seconds=60)
+
+    def read(offset: int) -> list[float]:
+        wanted = days[offset % 4 : offset % 4 + 8]
+        return lake.read_partitions("bars", SCHEMA, wanted, "AAPL")["close"].to_pylist()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(read, range(200)))
+    assert results == [[float(i) for i in range(n % 4, n % 4 + 8)] for n in range(200)]

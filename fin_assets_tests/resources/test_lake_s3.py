@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterInstance, materialize
@@ -14,20 +16,41 @@ from dagster import DagsterInstance, materialize
 from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS
 from fin_assets.analytics.simulator import simulate_intraday
-from fin_assets.defs.analytics.assets import technical_indicators
-from fin_assets.defs.bars.assets import daily_bars, intraday_bars
 from fin_assets.defs.common.partition_ranges import range_tags
-from fin_assets.defs.ingest.raw_quotes import raw_quotes
 from fin_assets.objects.store import ImmutableObjectError
 from fin_assets.resources.environments import resources_for
 from fin_assets.resources.lake import MissingPartitionsError, ParquetLake
+from fin_assets.resources.lake_file_cache import LakeFileCache
 from fin_assets.resources.storage import LakeResource
 from fin_assets.settings import Settings
 from fin_assets.shared.lake_io import calendar_dates
 from fin_assets.testing.s3_server import MotoS3
 from fin_assets.universe import load_universe
+from fin_assets_tests.graph import asset_def
 from fin_assets_tests.resources.test_lake import DAY, SCHEMA, bars, write_half_then_fail
 from fin_assets_tests.s3_server import s3_bucket, s3_lake_url, s3_server  # noqa: F401
+
+
+class CountingFileSystem:
+    """A filesystem that records the files opened for reading and the folders listed, and
+    delegates everything."""
+
+    def __init__(self, filesystem: pafs.FileSystem) -> None:
+        self.filesystem = filesystem
+        self.opened: list[str] = []
+        self.listed: list[str] = []
+
+    def get_file_info(self, paths: Any) -> Any:
+        if isinstance(paths, pafs.FileSelector):
+            self.listed.append(paths.base_dir)
+        return self.filesystem.get_file_info(paths)
+
+    def open_input_stream(self, path: str) -> Any:
+        self.opened.append(path)
+        return self.filesystem.open_input_stream(path)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.filesystem, name)
 
 
 def bucket_keys(s3_server: MotoS3, bucket: str) -> list[str]:  # noqa: F811
@@ -164,7 +187,12 @@ def test_raw_to_indicators_runs_with_the_lake_on_s3(
     lake_url = f"s3://{s3_bucket}/lake"
     settings = Settings.local(tmp_path, dagster_pg_url="postgresql://unused")
     result = materialize(
-        [raw_quotes, intraday_bars, daily_bars, technical_indicators],
+        [
+            asset_def("raw_quotes"),
+            asset_def("intraday_bars"),
+            asset_def("daily_bars"),
+            asset_def("technical_indicators"),
+        ],
         resources={**resources_for(settings), "lake": LakeResource(root=lake_url)},
         tags=range_tags(f"{start}|AAPL", f"{end}|MSFT"),
         instance=DagsterInstance.ephemeral(),
@@ -187,3 +215,49 @@ def test_raw_to_indicators_runs_with_the_lake_on_s3(
         indicators = lake.read_partitions("technical_indicators", INDICATORS, [end], symbol)
         closes = [bars["close"].iloc[-1] for bars in expected]
         assert indicators["sma_20"].to_pylist() == [pytest.approx(sum(closes) / 20, rel=1e-12)]
+
+
+def test_publishing_a_staged_run_on_s3_copies_its_files_and_removes_its_staging(
+    s3_server: MotoS3,  # noqa: F811
+    s3_bucket: str,  # noqa: F811
+) -> None:
+    url = f"s3://{s3_bucket}/lake"
+    ParquetLake(url).write_partition("bars", bars([1.0]), trade_date=DAY, symbol="AAPL")
+    run = "8c1f6a8e-0000-4000-8000-000000000001"
+    staged = ParquetLake(url, staging_run=run)
+    staged.open_staging(run)
+    days = [DAY + timedelta(days=n) for n in range(3)]
+    for n, day in enumerate(days):
+        staged.write_partition("bars", bars([10.0 + n], day), trade_date=day, symbol="AAPL")
+    staged.commit_staged(run)
+
+    assert staged.publish_staged(run) == 3
+
+    fresh = ParquetLake(url)
+    assert fresh.read_partitions("bars", SCHEMA, days, "AAPL")["close"].to_pylist() == [
+        10.0,
+        11.0,
+        12.0,
+    ]
+    # pyarrow keeps the emptied parent folder as a marker object: no file of the run is left.
+    assert bucket_keys(s3_server, s3_bucket) == [
+        "lake/_tmp_staging/",
+        *(f"lake/bars/symbol=AAPL/trade_date={day}/part-0.parquet" for day in days),
+    ]
+    assert fresh.staged_runs() == {}
+
+
+def test_a_run_reading_only_what_it_staged_lists_only_its_staging(
+    s3_lake_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    run = "8c1f6a8e-0000-4000-8000-000000000002"
+    staged = ParquetLake(s3_lake_url, staging_run=run, file_cache=LakeFileCache(tmp_path, 1 << 20))
+    staged.write_partition("bars", bars([5.0]), trade_date=DAY, symbol="AAPL")
+    counting = CountingFileSystem(staged.filesystem)
+    staged.filesystem = counting  # type: ignore[assignment]
+
+    assert staged.read_partitions("bars", SCHEMA, [DAY], "AAPL")["close"].to_pylist() == [5.0]
+    assert [folder.split("/lake/", 1)[1] for folder in counting.listed] == [
+        f"_tmp_staging/{run}/bars/symbol=AAPL"
+    ]

@@ -22,15 +22,14 @@ from dagster import (
 )
 
 from fin_assets.analytics.schemas import INTRADAY_BARS
-from fin_assets.defs.bars.assets import daily_bars, intraday_bars
 from fin_assets.defs.ingest.landing import landing_sensor
-from fin_assets.defs.ingest.raw_quotes import raw_quotes
 from fin_assets.resources.environments import lake_resource, resources_for
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.object_store import ZONES
 from fin_assets.settings import Settings, get_settings
 from fin_assets.testing.landing_files import csv_bytes, minute_bars
 from fin_assets.testing.s3_server import MotoS3
+from fin_assets_tests.graph import asset_def
 from fin_assets_tests.resources.test_lake import DAY, bars
 from fin_assets_tests.resources.test_lake_s3 import bucket_keys as all_bucket_keys
 from fin_assets_tests.s3_server import s3_server  # noqa: F401
@@ -157,9 +156,13 @@ def landing_runs(settings: Settings) -> list[ExecuteInProcessResult]:
     )
     assert isinstance(tick, SensorResult)
     # The landing job runs the whole graph; the bars part of it is what these tests check.
-    bars_job = define_asset_job("landing_bars", selection=[raw_quotes, intraday_bars, daily_bars])
+    bars_job = define_asset_job(
+        "landing_bars", selection=["raw_quotes", "intraday_bars", "daily_bars"]
+    )
     defs = Definitions(
-        assets=[raw_quotes, intraday_bars, daily_bars], jobs=[bars_job], resources=resources
+        assets=[asset_def("raw_quotes"), asset_def("intraday_bars"), asset_def("daily_bars")],
+        jobs=[bars_job],
+        resources=resources,
     )
     job = defs.resolve_job_def("landing_bars")
     return [
