@@ -87,7 +87,9 @@ def run(folder: Path, days: int, sample: int) -> None:
 
     from fin_assets.definitions import defs
     from fin_assets.defs.common.jobs import job_assets
-    from fin_assets.defs.common.partitions import HISTORY_START, MEMBERS, SYMBOLS, partition_key
+    from fin_assets.defs.common.partitions import graph_partitions
+
+    partitions = graph_partitions()
     from fin_assets.instance import open_instance
     from fin_assets.instance_database import database_url, drop_postgres_database
     from fin_assets.settings import Settings
@@ -103,10 +105,10 @@ def run(folder: Path, days: int, sample: int) -> None:
         folder / "fin_home",
         database_url(postgres_server(), f"fin_assets_bench_{uuid.uuid4().hex[:12]}"),
     )
-    dates = [HISTORY_START + timedelta(n) for n in range(days)]
+    dates = [partitions.values.history_start + timedelta(n) for n in range(days)]
     history_assets = job_assets(defs, "symbol_history_job")
-    values = list(MEMBERS)  # symbols, or blocks in a blocked universe
-    rectangle = [str(partition_key(d, value)) for d in dates for value in values]
+    values = list(partitions.values.members)  # symbols, or blocks in a blocked universe
+    rectangle = [str(partitions.partition_key(d, value)) for d in dates for value in values]
     instance = open_instance(settings)
     env = {"FIN_UNIVERSE_FILE": os.environ["FIN_UNIVERSE_FILE"]}
     try:
@@ -130,7 +132,8 @@ def run(folder: Path, days: int, sample: int) -> None:
 
             # One partition per backfill: late dates, one symbol (block) each, history in place.
             picks = [
-                str(partition_key(dates[-1 - i], values[i % len(values)])) for i in range(sample)
+                str(partitions.partition_key(dates[-1 - i], values[i % len(values)]))
+                for i in range(sample)
             ]
             began = time.perf_counter()
             sample_ids = [
@@ -158,8 +161,9 @@ def run(folder: Path, days: int, sample: int) -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     print(
-        f"rectangle: {len(dates)} dates × {len(SYMBOLS)} symbols in {len(values)} partition "
-        f"values = {len(rectangle):,} partitions, {len(dates) * len(SYMBOLS):,} symbol-days"
+        f"rectangle: {len(dates)} dates × {len(partitions.values.symbols)} symbols in "
+        f"{len(values)} partition values = {len(rectangle):,} partitions, "
+        f"{len(dates) * len(partitions.values.symbols):,} symbol-days"
     )
     print(
         f"range backfill: {range_seconds:.1f} s in {len(range_runs)} runs "

@@ -51,13 +51,13 @@ from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.definitions import defs
 from fin_assets.defs.common.jobs import job_assets
-from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance
 from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.environments import warehouse_resource
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import opened_warehouse
 from fin_assets.settings import RUN_LAUNCHERS, Settings
+from fin_assets.shared.partitions import partition_values
 from fin_assets.testing.daemon import (
     Daemon,
     backfill_finished,
@@ -124,9 +124,9 @@ def wave(
     """Write one landing file per symbol for `day`; seconds until each asset has its partition
     (the step's materialization) and until its risk and signal rows are published."""
     universe = {s.symbol: s for s in load_universe()}
-    keys = {f"{day}|{symbol}" for symbol in SYMBOLS}
+    keys = {f"{day}|{symbol}" for symbol in partition_values().symbols}
     written: dict[str, float] = {}
-    for symbol in SYMBOLS:
+    for symbol in partition_values().symbols:
         minutes = simulate_intraday(7, universe[symbol], day)
         lake.replace_object(f"landing/{symbol}/{day}/bench.csv", csv_bytes(minutes))
         written[f"{day}|{symbol}"] = time.time()
@@ -151,7 +151,7 @@ def row_check(settings: Settings, wave_days: list[date]) -> str:
     """After the waves: every wave (date, symbol) has exactly one fact_risk row, and no
     (date, symbol, signal) of fact_signal is there twice (signals are events: a day may have
     none). None lost, none duplicated."""
-    keys = {(symbol, day) for day in wave_days for symbol in SYMBOLS}
+    keys = {(symbol, day) for day in wave_days for symbol in partition_values().symbols}
     with opened_warehouse(warehouse_resource(settings)) as warehouse:
         risk = warehouse.query(
             "SELECT symbol, trade_date, count(*) AS n FROM fact_risk WHERE trade_date >= ? "
@@ -196,7 +196,7 @@ def main() -> None:
     )
     lake = ParquetLake(settings.lake_url)
     instance = open_instance(settings)
-    history = [HISTORY_START + timedelta(n) for n in range(args.history_days)]
+    history = [partition_values().history_start + timedelta(n) for n in range(args.history_days)]
     # The waves are the days right after the history, each an XNYS session: every symbol has a
     # file, and no day is missing from any symbol's history (a gap fails the look-back assets).
     wave_days = [history[-1] + timedelta(n + 1) for n in range(args.waves)]
@@ -204,7 +204,7 @@ def main() -> None:
         parser.error(f"the waves {wave_days[0]}..{wave_days[-1]} are not all XNYS sessions")
     try:
         with running_daemon(settings, environment) as daemon:
-            keys = [f"{d}|{s}" for d in history for s in SYMBOLS]
+            keys = [f"{d}|{s}" for d in history for s in partition_values().symbols]
             backfill = submit_backfill(instance, settings, SYMBOL_HISTORY_ASSETS, keys, "history")
             daemon.wait_for("history", lambda: backfill_finished(instance, backfill), 3 * 3600)
             status = instance.get_backfill(backfill).status

@@ -44,12 +44,12 @@ def measure() -> dict[str, float]:
     from dagster._core.execution.backfill import PartitionBackfill
 
     from fin_assets.definitions import defs
-    from fin_assets.defs.common.partitions import date_symbol_partitions
+    from fin_assets.defs.common.partitions import graph_partitions
 
     graph = defs().resolve_asset_graph()
     timings = {"load": time.process_time() - began}
     began = time.process_time()
-    keys = date_symbol_partitions.get_partition_keys()
+    keys = graph_partitions().date_symbol_partitions.get_partition_keys()
     timings["keys"] = time.process_time() - began
     timings["partitions"] = len(keys)
     instance = DagsterInstance.ephemeral()

@@ -24,13 +24,13 @@ from dagster import DagsterEventType, DagsterInstance
 from rich.console import Console
 from rich.progress import Progress
 
-from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS
 from fin_assets.instance import open_instance
 from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.runner import plan_runs, run_stages
 from fin_assets.settings import Settings
 from fin_assets.shared.lake_io import calendar_dates
+from fin_assets.shared.partitions import partition_values
 from fin_assets.testing.postgres import postgres_server
 
 # Lake dataset written by each step (the multi-asset step writes two; its first is measured).
@@ -91,7 +91,7 @@ def step_partitions(step: str, dates: int) -> int:
         return 1
     if step in ("portfolio_risk", "fact_portfolio_risk", "fact_correlation"):
         return dates
-    return dates * len(SYMBOLS)
+    return dates * len(partition_values().symbols)
 
 
 def machine_description() -> str:
@@ -122,7 +122,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=120)
     args = parser.parse_args()
     console = Console()
-    end = HISTORY_START + timedelta(days=args.days - 1)
+    values = partition_values()
+    end = values.history_start + timedelta(days=args.days - 1)
     pg_url = database_url(postgres_server(), f"fin_assets_bench_{uuid.uuid4().hex[:12]}")
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings.local(Path(folder), dagster_pg_url=pg_url)
@@ -131,7 +132,7 @@ def main() -> None:
             timings: dict[str, tuple[float, int]] = {}
             began = time.perf_counter()
             with Progress(console=console) as progress:
-                stages = plan_runs(HISTORY_START, end, SYMBOLS, parallel_runs=1)
+                stages = plan_runs(values.history_start, end, values.symbols, parallel_runs=1)
                 for outcome in run_stages(settings, stages, progress).runs:
                     if not outcome.success:
                         raise SystemExit(f"{outcome.request.label} failed")
@@ -139,13 +140,14 @@ def main() -> None:
             total = time.perf_counter() - began
             lake = ParquetLake(settings.lake_root)
             lines = [
-                f"Window: {HISTORY_START} → {end} ({len(calendar_dates(HISTORY_START, end))} "
-                f"dates) × {len(SYMBOLS)} symbols; all runs {total:.1f} s.",
+                f"Window: {values.history_start} → {end} "
+                f"({len(calendar_dates(values.history_start, end))} dates) × "
+                f"{len(values.symbols)} symbols; all runs {total:.1f} s.",
                 "",
                 "| stage | seconds | rows | rows/s | partitions/s | floor s | stage / floor |",
                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
             ]
-            dates = len(calendar_dates(HISTORY_START, end))
+            dates = len(calendar_dates(values.history_start, end))
             for step, (seconds, rows) in timings.items():
                 partitions = step_partitions(step, dates)
                 dataset = STAGE_DATASETS.get(step)

@@ -4,12 +4,12 @@ Two workloads, each at the sizes given, on a throw-away lake of synthetic bars (
 geometric random walk; 1 symbol in 10 trades 24/7, the others on XNYS sessions), built with the
 lake's own writer and not timed:
 
-- `daily`: S symbols × Y years of daily bars from HISTORY_START → technical_indicators,
+- `daily`: S symbols × Y years of daily bars from FIN_HISTORY_START → technical_indicators,
   trading_signals, risk_metrics for the whole range (a backfill). pandas path: what the three
   assets run (over_daily_history, the pure functions, the checks, write_symbol_partitions).
   Spark path: spark_resources.history_job.run_history.
 - `intraday`: at least R one-minute bars of 10 symbols (9 on XNYS, 1 at 24/7), as many days
-  from HISTORY_START as that takes → daily_bars. pandas path: the daily_bars asset's read_scope,
+  from FIN_HISTORY_START as that takes → daily_bars. pandas path: the daily_bars asset's read_scope,
   aggregate_daily_bars, write and checks. Spark path: run_history(datasets=["daily_bars"]), what
   the daily_bars asset runs on Spark.
 
@@ -52,7 +52,6 @@ from fin_assets.analytics.risk import CONFIDENCE_LEVELS, compute_risk_metrics
 from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS, INTRADAY_BARS, RISK, SIGNALS
 from fin_assets.analytics.signals import compute_signals
 from fin_assets.defs.bars.assets import bar_check_results
-from fin_assets.defs.common.partitions import HISTORY_START
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.shared.check_rules import known_signals_result, var_backtest_result
 from fin_assets.shared.lake_io import (
@@ -64,6 +63,7 @@ from fin_assets.shared.lake_io import (
     write_symbol_partitions,
 )
 from fin_assets.shared.partition_scope import PartitionScope
+from fin_assets.shared.partitions import partition_values
 from spark_resources.history_job import run_history
 from spark_resources.session import spark_session
 
@@ -164,7 +164,10 @@ def pandas_analytics(lake: ParquetLake, scope: PartitionScope, universe: Univers
     quality.check_value_range(indicators, "rsi_14", 0.0, 100.0)
     frames = []
     for symbol in scope.symbols:
-        first = max(HISTORY_START, previous_session(universe.calendars[symbol], scope.start))
+        first = max(
+            partition_values().history_start,
+            previous_session(universe.calendars[symbol], scope.start),
+        )
         history = read_symbol_history(
             lake, "technical_indicators", INDICATORS, symbol, first, scope.end
         )
@@ -195,11 +198,11 @@ def pandas_daily_bars(lake: ParquetLake, scope: PartitionScope) -> None:
 
 
 def intraday_dates(universe: Universe, rows: int) -> tuple[date, ...]:
-    """Dates from HISTORY_START until the universe's session minutes reach `rows`."""
+    """Dates from the history start until the universe's session minutes reach `rows`."""
     dates: list[date] = []
     total = 0
     while total < rows:
-        day = HISTORY_START + timedelta(days=len(dates))
+        day = partition_values().history_start + timedelta(days=len(dates))
         minutes = {c: len(session_minutes(c, day)) for c in set(universe.calendars.values())}
         total += sum(minutes[universe.calendars[s]] for s in universe.symbols)
         dates.append(day)
@@ -353,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 lambda lake, u=universe, s=scope: write_intraday_input(lake, u, s),
                 lambda lake, s=scope: pandas_daily_bars(lake, s),
                 lambda root, u=universe, s=scope: run_history(
-                    spark, root, s, HISTORY_START, ["daily_bars"], u.periods
+                    spark, root, s, partition_values().history_start, ["daily_bars"], u.periods
                 ),
                 ("daily_bars", DAILY_BARS),
                 scope,
@@ -361,8 +364,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     for symbols, years in parse_sizes(args.daily):
         universe = make_universe(symbols)
-        end = date(HISTORY_START.year + years, HISTORY_START.month, HISTORY_START.day)
-        dates = tuple(calendar_dates(HISTORY_START, end - timedelta(days=1)))
+        start = partition_values().history_start
+        end = date(
+            start.year + years,
+            start.month,
+            start.day,
+        )
+        dates = tuple(calendar_dates(partition_values().history_start, end - timedelta(days=1)))
         scope = PartitionScope(dates, universe.symbols)
         cases.append(
             (
@@ -372,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 lambda lake, u=universe, s=scope: write_daily_input(lake, u, s),
                 lambda lake, u=universe, s=scope: pandas_analytics(lake, s, u),
                 lambda root, u=universe, s=scope: run_history(
-                    spark, root, s, HISTORY_START, periods_per_year=u.periods
+                    spark, root, s, partition_values().history_start, periods_per_year=u.periods
                 ),
                 ("technical_indicators", INDICATORS),
                 scope,

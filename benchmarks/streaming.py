@@ -55,12 +55,12 @@ from fin_assets.analytics import simulator
 from fin_assets.analytics.market_calendar import session_minutes, sessions_in_range
 from fin_assets.definitions import build_definitions
 from fin_assets.defs.common.automation import EVALUATION_INTERVAL_SECONDS
-from fin_assets.defs.common.partitions import HISTORY_START
 from fin_assets.defs.ingest.landing import LANDING_SENSOR_INTERVAL_SECONDS
 from fin_assets.instance import open_instance
 from fin_assets.instance_database import database_url, drop_postgres_database
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.settings import RUN_LAUNCHERS, Settings
+from fin_assets.shared.partitions import partition_values
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_writer import LandingWriter, WriterConfig
 from fin_assets.streaming.messages import Quote
@@ -282,11 +282,12 @@ def signal_latency(
                 build_definitions(settings),
                 instance,
                 symbols,
-                HISTORY_START,
+                partition_values().history_start,
                 LATENCY_DAY - timedelta(days=1),
             )
             print(
-                f"history {HISTORY_START} → {LATENCY_DAY - timedelta(days=1)} × {symbols}: "
+                f"history {partition_values().history_start} → "
+                f"{LATENCY_DAY - timedelta(days=1)} × {symbols}: "
                 f"{time.perf_counter() - began:.0f} s"
             )
             with running_daemon(settings, {}) as daemon:

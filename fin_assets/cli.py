@@ -21,7 +21,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS
 from fin_assets.defs.ingest.landing import LandingOutcome, process_landing_files
 from fin_assets.defs.ingest.lookback import refresh_runs
 from fin_assets.dev import LOG_LEVELS, DevOptions, run_dev
@@ -43,6 +42,7 @@ from fin_assets.runner import (
     write_run_log,
 )
 from fin_assets.settings import Settings, get_settings
+from fin_assets.shared.partitions import partition_values
 from fin_assets.streaming.cli import add_stream_commands, run_stream
 from fin_assets.warehouse.staleness import REFRESH_COMMAND, STALE_RANGES_SQL
 
@@ -158,8 +158,9 @@ def ingest_landing(settings: Settings) -> int:
         f"{len(outcomes)} landing files: "
         + ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
     )
+    values = partition_values()
     landed = [
-        parse_landing_key(o.key, SYMBOLS, HISTORY_START)
+        parse_landing_key(o.key, values.symbols, values.history_start)
         for o in outcomes
         if o.status == "succeeded"
     ]
@@ -307,15 +308,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = commands.add_parser(
         "demo", help="materialize the whole graph for the default universe and window"
     )
-    demo.add_argument("--start", type=parse_date, default=HISTORY_START)
+    demo.add_argument("--start", type=parse_date, default=None, help="default: FIN_HISTORY_START")
     demo.add_argument("--end", type=parse_date, default=None, help="default: yesterday (UTC)")
     backfill = commands.add_parser("backfill", help="materialize the graph for a date range")
     backfill.add_argument("--start", type=parse_date, required=True)
     backfill.add_argument("--end", type=parse_date, required=True)
     for command in (demo, backfill):
-        command.add_argument(
-            "--symbols", default=",".join(SYMBOLS), help="comma-separated, default: all"
-        )
+        command.add_argument("--symbols", default=None, help="comma-separated, default: all")
         command.add_argument(
             "--parallel-runs",
             type=int,
@@ -375,22 +374,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         daemon = os.path.join(bin_folder, "dagster-daemon")
         return run_dagster_service([daemon, "run", "-m", "fin_assets.definitions"])
 
+    values = partition_values()
+    start = args.start or values.history_start
     end = args.end or last_complete_date()
-    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+    listed = ",".join(values.symbols) if args.symbols is None else args.symbols
+    symbols = [s.strip() for s in listed.split(",") if s.strip()]
     try:
-        plan = plan_graph(
-            settings, args.start, end, symbols, args.parallel_runs, last_complete_date()
-        )
+        plan = plan_graph(settings, start, end, symbols, args.parallel_runs, last_complete_date())
     except PlanError as error:
         parser.error(f"{args.command}: {error}")
     console.print(
-        f"fin_assets {args.command}: {args.start} → {end}, {len(symbols)} symbols, "
+        f"fin_assets {args.command}: {start} → {end}, {len(symbols)} symbols, "
         f"FIN_HOME={settings.home}"
     )
     for note in plan.notes:
         console.print(f"[yellow]{escape(note)}", soft_wrap=True)
     command = f"fin-assets {args.command}"
-    title = f"{command} {args.start} to {end}, {','.join(symbols)}"[:MAX_TITLE_LENGTH]
+    title = f"{command} {start} to {end}, {','.join(symbols)}"[:MAX_TITLE_LENGTH]
     outcome = run_graph(settings, command, plan, title)
     ok = print_summary(settings, outcome)
     if ok:

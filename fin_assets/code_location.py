@@ -32,6 +32,9 @@ from dagster._core.workspace.load_target import ModuleTarget
 # names it, and the UI finds a run's job by it.
 CODE_LOCATION_MODULE = "fin_assets.definitions"
 CODE_LOCATION_NAME = "fin_assets.definitions"
+# What the fork run launcher's server preloads (fin_assets.fork_server): the code location's
+# module and the preparation each run worker inherits.
+RUN_WORKER_PRELOAD = f"{CODE_LOCATION_MODULE}:prepare_run_workers"
 
 
 @contextmanager

@@ -3,19 +3,21 @@
 `dagster api execute_run` (Dagster's default run worker) is a fresh interpreter that imports
 Dagster and the code location before the run's first step: 3 to 4 s of CPU, 9 to 30 s of wall
 time on a loaded 2-core machine, paid by every landing run. This process pays it once: it
-imports the modules it is started with (`fin_assets.definitions`, whose definitions each run
-then builds in 0.2 s) and Dagster's run-execution code, then serves a Unix socket. For each
-request it forks; the child is the run worker: it executes the run exactly as `dagster api
-execute_run` does (Dagster's `_execute_run_command_body`: the run's own instance, its job
-reconstructed from the run's code origin, which is already imported) and exits with the status
-that command would.
+imports the modules it is started with and Dagster's run-execution code, and calls the
+preparation a target names (`module:function`: `fin_assets.definitions:prepare_run_workers`
+builds the definitions, reading the universe file, and the universe's exchange calendars, which
+each worker would otherwise build first), then serves a Unix socket. For each request it
+forks; the child is the run worker: it executes the run exactly as `dagster api execute_run`
+does (Dagster's `_execute_run_command_body`: the run's own instance, its job reconstructed from
+the run's code origin, which is already imported) and exits with the status that command
+would.
 
-Fork safety: the server forks from its main thread and refuses to serve if importing started
-any other Python thread (a forked child would inherit locks held by threads that do not exist
-in it); it opens no database connection or client before forking — every child makes its own.
-The native threads that importing starts (OpenBLAS's pool with numpy, jemalloc's background
-thread with pyarrow) belong to libraries that register fork handlers (`pthread_atfork`), as
-multiprocessing's fork start method relies on.
+Fork safety: the server forks from its main thread and refuses to serve if importing or the
+preparation started any other Python thread (a forked child would inherit locks held by threads
+that do not exist in it); it opens no database connection or client before forking — every
+child makes its own. The native threads that importing starts (OpenBLAS's pool with numpy,
+jemalloc's background thread with pyarrow) belong to libraries that register fork handlers
+(`pthread_atfork`), as multiprocessing's fork start method relies on.
 
 Staleness: the server notes the modification times of the imported source files of the
 preloaded modules' packages; when one has changed, it answers `stale` and exits, and the
@@ -26,7 +28,7 @@ Protocol: one JSON line per connection. `{"ping": true}` → `{"pid": <server pi
 `{"run_id": ..., "instance_ref": <serialized InstanceRef>}` → `{"pid": <worker pid>,
 "started": <the worker's process creation time, psutil's>}` or `{"stale": true}`.
 
-    python -m fin_assets.fork_server SOCKET_PATH MODULE...
+    python -m fin_assets.fork_server SOCKET_PATH TARGET...   (TARGET: module or module:function)
 """
 
 from __future__ import annotations
@@ -156,16 +158,28 @@ def fork_worker(server: socket.socket, connection: socket.socket, request: dict)
     return {"pid": pid, "started": started}
 
 
-def serve(socket_path: str, modules: list[str]) -> None:
-    """Import `modules` and the run worker's code, then fork a worker per request until the
-    process that started the server exits or a source file changes."""
+def preload(targets: list[str]) -> list[str]:
+    """Import the module of each target (`module` or `module:function`) and the run worker's
+    code, then call each target's function; the modules' names."""
+    modules = [target.partition(":")[0] for target in targets]
     for name in (*modules, *RUN_WORKER_MODULES):
         importlib.import_module(name)
+    for target in targets:
+        module, _, function = target.partition(":")
+        if function:
+            getattr(sys.modules[module], function)()
+    return modules
+
+
+def serve(socket_path: str, targets: list[str]) -> None:
+    """Preload `targets`, then fork a worker per request until the process that started the
+    server exits or a source file changes."""
+    modules = preload(targets)
     if threading.active_count() != 1:
         names = ", ".join(thread.name for thread in threading.enumerate())
-        raise RuntimeError(f"importing {modules} started threads ({names}): forking is unsafe")
+        raise RuntimeError(f"preloading {targets} started threads ({names}): forking is unsafe")
     sources = package_sources(modules)
-    # The imported objects move to the permanent generation: a child's garbage collections do
+    # The preloaded objects move to the permanent generation: a child's garbage collections do
     # not walk them (nor touch their pages, which would copy them from the server).
     gc.collect()
     gc.freeze()

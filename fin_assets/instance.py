@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import yaml
 from dagster import DagsterInstance
 
-from fin_assets.code_location import CODE_LOCATION_MODULE
+from fin_assets.code_location import RUN_WORKER_PRELOAD
 from fin_assets.instance_database import ensure_postgres_database, resolve_instance_database
 from fin_assets.settings import Settings, export
 
@@ -25,6 +25,10 @@ RUN_MONITORING_POLL_SECONDS = 5
 
 # The limit of every concurrency pool of the code location (open_instance sets it explicitly).
 POOL_LIMIT = 1
+
+# Threads of the sensor daemon: one per sensor of the code location (landing, freshness, run
+# failure alert, room for one more).
+SENSOR_THREADS = 4
 
 
 def _configurable(module: str, class_name: str, config: dict) -> dict:
@@ -79,7 +83,7 @@ def run_launcher_config(settings: Settings) -> dict:
         "run_launcher": _configurable(
             "fin_assets.run_launcher",
             "ForkServerRunLauncher",
-            {"preload_modules": [CODE_LOCATION_MODULE]},
+            {"preload_modules": [RUN_WORKER_PRELOAD]},
         ),
         "run_monitoring": {"enabled": True, "poll_interval_seconds": RUN_MONITORING_POLL_SECONDS},
     }
@@ -98,6 +102,10 @@ def instance_config(settings: Settings) -> dict:
             "class": "QueuedRunCoordinator",
             "config": {"dequeue_interval_seconds": 1},
         },
+        # Each sensor's tick in its own thread: the landing sensor's tick (every 5-s loop of
+        # the sensor daemon) never waits behind another sensor's (Dagster's default evaluates
+        # them one after the other).
+        "sensors": {"use_threads": True, "num_workers": SENSOR_THREADS},
         # Op-level pools, limit 1 unless set otherwise: warehouse steps of concurrent runs
         # take turns on the DuckDB file, and each vendor's fetch step of raw_quotes (pools
         # vendor_alpha_vantage, vendor_coingecko, vendor_yahoo, vendor_offline) on its vendor.

@@ -54,7 +54,7 @@ from dagster._serdes.config_class import ConfigurableClassData
 WORKER_PID_TAG = "fin/run_worker_pid"
 WORKER_STARTED_TAG = "fin/run_worker_started"
 WORKER_HOST_TAG = "fin/run_worker_host"
-DEFAULT_PRELOAD_MODULES = ("fin_assets.definitions",)
+DEFAULT_PRELOAD_MODULES = ("fin_assets.definitions:prepare_run_workers",)
 READY_TIMEOUT_SECONDS = 300
 POLL_SECONDS = 0.05
 
@@ -126,8 +126,10 @@ class ForkServer:
 class ForkServerRunLauncher(RunLauncher, ConfigurableClass):
     """Launches each run as a child forked from a process that has imported the code location.
 
-    Config: `preload_modules`, the modules the fork server imports (default
-    `fin_assets.definitions`; a run of another code location imports its own in its worker).
+    Config: `preload_modules`, what the fork server imports before forking: modules, or
+    `module:function` to also call a preparation (default
+    `fin_assets.definitions:prepare_run_workers`; a run of another code location imports its own
+    in its worker).
     """
 
     def __init__(

@@ -3,7 +3,7 @@
 Planning (`plan_graph`) happens before anything runs. A demo or backfill is four stages: the
 reference dimensions, the date × symbol history (split into up to `parallel_runs` symbol blocks,
 each one run over the whole date range), the portfolio over the date range, the market report.
-- Look-back: indicators and risk read each symbol's whole daily history from HISTORY_START, so
+- Look-back: indicators and risk read each symbol's whole daily history from the history start, so
   when a requested symbol lacks daily bars before `start` the history runs start at the first
   missing date (said in the plan's notes).
 - Portfolio: `portfolio_risk` and `correlation_matrix` cover the whole universe; they are run
@@ -53,13 +53,13 @@ from rich.progress import Progress
 from fin_assets.backfill_record import add_backfill, finish_backfill
 from fin_assets.code_location import launch_run, loaded_code_location, worker_running
 from fin_assets.defs.common.partition_ranges import range_tags
-from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS, partition_key
+from fin_assets.defs.common.partitions import graph_partitions
 from fin_assets.defs.operations.freshness import record_daily_freshness
 from fin_assets.instance import open_instance
 from fin_assets.resources.environments import lake_resource
 from fin_assets.settings import Settings, exported
 from fin_assets.shared.lake_io import calendar_dates
-from fin_assets.shared.partitions import member_ranges
+from fin_assets.shared.partitions import partition_values
 
 # Only warnings and errors from Dagster's console logger; progress is shown by the CLI itself.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -145,11 +145,14 @@ def plan_runs(
     """Stages of runs materializing the whole graph for [start, end] × symbols."""
     if start > end:
         raise PlanError(f"start {start} is after end {end}")
+    partitions = graph_partitions()
     history = [
         RunRequest(
-            "symbol_history_job", str(partition_key(start, first)), str(partition_key(end, last))
+            "symbol_history_job",
+            str(partitions.partition_key(start, first)),
+            str(partitions.partition_key(end, last)),
         )
-        for first, last in member_ranges(symbols, parallel_runs)
+        for first, last in partitions.values.member_ranges(symbols, parallel_runs)
     ]
     return [
         [RunRequest("reference_job")],
@@ -180,22 +183,29 @@ def plan_graph(
         raise PlanError("no symbols given")
     if parallel_runs < 1:
         raise PlanError(f"--parallel-runs must be at least 1, not {parallel_runs}")
-    if start < HISTORY_START:
-        raise PlanError(f"start {start} is before the partitions' first date {HISTORY_START}")
+    values = partition_values()
+    if start < values.history_start:
+        raise PlanError(
+            f"start {start} is before the partitions' first date {values.history_start}"
+        )
     if end > last_date:
         raise PlanError(f"end {end} is after the last complete date {last_date}")
     if start > end:
         raise PlanError(f"start {start} is after end {end}")
-    unknown = sorted(set(symbols) - set(SYMBOLS))
+    unknown = sorted(set(symbols) - set(values.symbols))
     if unknown:
-        raise PlanError(f"unknown symbols {unknown}; the universe has {', '.join(SYMBOLS)}")
+        raise PlanError(f"unknown symbols {unknown}; the universe has {', '.join(values.symbols)}")
     lake = lake_resource(settings).get_lake()
-    existing = {symbol: lake.existing_dates("daily_bars", symbol) for symbol in SYMBOLS}
+    existing = {symbol: lake.existing_dates("daily_bars", symbol) for symbol in values.symbols}
     notes = []
     missing = {
         symbol: day
         for symbol in symbols
-        if (day := first_missing_daily_bar(existing[symbol], HISTORY_START, start - timedelta(1)))
+        if (
+            day := first_missing_daily_bar(
+                existing[symbol], values.history_start, start - timedelta(1)
+            )
+        )
     }
     history_start = min(missing.values(), default=start)
     if missing:
@@ -205,8 +215,10 @@ def plan_graph(
             f"read each symbol's whole history, so the history runs start at {history_start}"
         )
     stages = plan_runs(history_start, end, symbols, parallel_runs)
-    others = [s for s in SYMBOLS if s not in symbols]
-    incomplete = [s for s in others if first_missing_daily_bar(existing[s], HISTORY_START, end)]
+    others = [s for s in values.symbols if s not in symbols]
+    incomplete = [
+        s for s in others if first_missing_daily_bar(existing[s], values.history_start, end)
+    ]
     if incomplete:
         stages = stages[:-1]
         notes.append(

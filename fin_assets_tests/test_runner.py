@@ -6,18 +6,18 @@ from pathlib import Path
 import pytest
 
 from fin_assets.analytics.schemas import DAILY_BARS
-from fin_assets.defs.common.partitions import SYMBOLS
 from fin_assets.resources.lake import ParquetLake
-from fin_assets.runner import RunRequest, member_ranges, plan_graph, plan_runs
+from fin_assets.runner import RunRequest, plan_graph, plan_runs
 from fin_assets.settings import Settings
 from fin_assets.shared.lake_io import calendar_dates
+from fin_assets.shared.partitions import partition_values
 
 
 def test_member_ranges_follow_the_universe_order() -> None:
-    assert member_ranges(
+    assert partition_values().member_ranges(
         ["AAPL", "MSFT", "NVDA", "JPM", "XOM", "JNJ", "SPY", "BTC", "ETH", "SOL"]
     ) == [("AAPL", "SOL")]
-    assert member_ranges(["SOL", "AAPL", "MSFT", "BTC"]) == [
+    assert partition_values().member_ranges(["SOL", "AAPL", "MSFT", "BTC"]) == [
         ("AAPL", "MSFT"),
         ("BTC", "BTC"),
         ("SOL", "SOL"),
@@ -26,15 +26,20 @@ def test_member_ranges_follow_the_universe_order() -> None:
 
 def test_unknown_symbols_are_rejected() -> None:
     with pytest.raises(ValueError, match="unknown symbols \\['DOGE'\\]"):
-        member_ranges(["AAPL", "DOGE"])
+        partition_values().member_ranges(["AAPL", "DOGE"])
 
 
 def test_blocks_are_halved_for_parallel_runs() -> None:
-    assert member_ranges(["AAPL", "MSFT", "NVDA", "JPM", "XOM"], parallel_runs=2) == [
+    assert partition_values().member_ranges(
+        ["AAPL", "MSFT", "NVDA", "JPM", "XOM"], parallel_runs=2
+    ) == [
         ("AAPL", "NVDA"),
         ("JPM", "XOM"),
     ]
-    assert member_ranges(["AAPL", "BTC"], parallel_runs=4) == [("AAPL", "AAPL"), ("BTC", "BTC")]
+    assert partition_values().member_ranges(["AAPL", "BTC"], parallel_runs=4) == [
+        ("AAPL", "AAPL"),
+        ("BTC", "BTC"),
+    ]
 
 
 def test_plan_runs_one_run_per_job_and_range() -> None:
@@ -85,7 +90,7 @@ def test_plan_graph_includes_the_missing_look_back_and_says_why_no_portfolio(
 def test_plan_graph_keeps_the_range_and_the_portfolio_when_history_exists(tmp_path: Path) -> None:
     settings = Settings.local(tmp_path, dagster_pg_url="postgresql://unused")
     lake = ParquetLake(settings.lake_root)
-    for symbol in SYMBOLS:
+    for symbol in partition_values().symbols:
         for day in calendar_dates(date(2025, 1, 1), date(2025, 1, 31)):
             lake.write_partition(
                 "daily_bars", DAILY_BARS.empty_table(), trade_date=day, symbol=symbol

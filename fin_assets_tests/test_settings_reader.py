@@ -1,5 +1,7 @@
 """fin_assets.settings is the one module of fin_assets that reads the environment, and importing
-the code location reads none of it (the settings are read when Dagster loads `defs`)."""
+the code location reads none of it (the settings are read when Dagster loads `defs`), nor does
+importing any module of fin_assets or spark_resources (the universe file and FIN_HISTORY_START
+are read by the first partition_values())."""
 
 from __future__ import annotations
 
@@ -42,6 +44,21 @@ def environment_uses(path: Path) -> list[str]:
     return found
 
 
+def python_output(code: str, variables: dict[str, str]) -> list[str]:
+    """The lines `code` prints in a fresh interpreter with `variables` added to the environment
+    (it must exit 0)."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **variables},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.splitlines()
+
+
 def test_only_the_settings_module_reads_the_environment() -> None:
     modules = sorted(PACKAGE.rglob("*.py"))
     assert READER in modules
@@ -62,18 +79,41 @@ def test_importing_the_code_location_reads_no_settings() -> None:
         "except ValueError as error:\n"
         "    print(error)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "FIN_ENV": "nowhere"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.splitlines() == [
+    assert python_output(code, {"FIN_ENV": "nowhere"}) == [
         "imported",
         "FIN_ENV='nowhere': expected one of local, prod",
+    ]
+
+
+def test_importing_any_module_reads_no_setting_and_opens_no_universe_file(tmp_path: Path) -> None:
+    """With FIN_UNIVERSE_FILE naming no file and an invalid FIN_HISTORY_START, every module of
+    fin_assets and spark_resources imports; the partition values then name the missing file,
+    and, with the universe back, the invalid date."""
+    missing = tmp_path / "no_universe.yaml"
+    code = (
+        "import importlib, os, pkgutil\n"
+        "import fin_assets, spark_resources\n"
+        "for package in (fin_assets, spark_resources):\n"
+        "    prefix = package.__name__ + '.'\n"
+        "    for module in pkgutil.walk_packages(package.__path__, prefix):\n"
+        "        importlib.import_module(module.name)\n"
+        "print('imported')\n"
+        "from fin_assets.shared.partitions import partition_values\n"
+        "try:\n"
+        "    partition_values()\n"
+        "except FileNotFoundError as error:\n"
+        "    print(error.filename)\n"
+        "del os.environ['FIN_UNIVERSE_FILE']\n"
+        "try:\n"
+        "    partition_values()\n"
+        "except ValueError as error:\n"
+        "    print(error)\n"
+    )
+    variables = {"FIN_UNIVERSE_FILE": str(missing), "FIN_HISTORY_START": "someday"}
+    assert python_output(code, variables) == [
+        "imported",
+        str(missing.resolve()),
+        "Invalid isoformat string: 'someday'",
     ]
 
 

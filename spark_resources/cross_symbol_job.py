@@ -30,7 +30,7 @@ from fin_assets.analytics.risk import compute_portfolio_risk
 from fin_assets.analytics.schemas import CORRELATION, DAILY_BARS, PORTFOLIO_RISK
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.shared.lake_io import calendar_dates, write_date_partitions
-from fin_assets.shared.partitions import HISTORY_START
+from fin_assets.shared.partitions import partition_values
 from fin_assets.shared.portfolio import PORTFOLIO_CALENDAR, portfolio_weights
 from spark_resources.lake_frames import (
     CheckTotals,
@@ -74,7 +74,7 @@ def run_cross_symbol(
     lake_root: str,
     dates: Sequence[date],
     weights: Mapping[str, float],
-    history_start: date = HISTORY_START,
+    history_start: date,
     staging_run: str | None = None,
 ) -> list[WrittenDataset]:
     """Write portfolio_risk and correlation_matrix for `dates` (ascending) and check them;
@@ -121,7 +121,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lake-root", required=True, help="lake folder or s3://bucket/prefix")
     parser.add_argument("--start", required=True, type=date.fromisoformat)
     parser.add_argument("--end", required=True, type=date.fromisoformat)
-    parser.add_argument("--history-start", type=date.fromisoformat, default=HISTORY_START)
+    parser.add_argument(
+        "--history-start", type=date.fromisoformat, default=partition_values().history_start
+    )
     parser.add_argument("--weights", default="", help="SYM=w,...; default equal weights")
     add_staging_argument(parser)
     return parser.parse_args(argv)

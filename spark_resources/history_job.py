@@ -8,7 +8,8 @@ Runnable by spark-submit (locally, on EMR, on EMR Serverless):
         [--staging-run RUN_ID]
 
 Same numbers as the pandas assets by construction: each symbol's whole daily history from
-`--history-start` (the assets' HISTORY_START) to `--end` goes through the same pure functions
+`--history-start` (the assets' history start, default FIN_HISTORY_START) to `--end` goes
+through the same pure functions
 (`compute_indicators`, `compute_signals`, `compute_risk_metrics`) in one `applyInPandas` group,
 then the range's partitions are written with the assets' writer and checked with the assets'
 rules. With `daily_bars` among the datasets, the range's daily bars are first aggregated from
@@ -39,7 +40,7 @@ from fin_assets.resources.lake import ParquetLake
 from fin_assets.shared.check_rules import BACKTEST_WINDOW, known_signals_result, var_backtest_result
 from fin_assets.shared.lake_io import calendar_dates
 from fin_assets.shared.partition_scope import PartitionScope
-from fin_assets.shared.partitions import HISTORY_START
+from fin_assets.shared.partitions import partition_values
 from fin_assets.universe import load_universe
 from spark_resources.lake_frames import (
     CheckTotals,
@@ -260,7 +261,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--start", required=True, type=date.fromisoformat)
     parser.add_argument("--end", required=True, type=date.fromisoformat)
     parser.add_argument("--symbols", required=True, help="comma-separated universe symbols")
-    parser.add_argument("--history-start", type=date.fromisoformat, default=HISTORY_START)
+    parser.add_argument(
+        "--history-start", type=date.fromisoformat, default=partition_values().history_start
+    )
     parser.add_argument(
         "--datasets",
         default=",".join(ANALYTICS),

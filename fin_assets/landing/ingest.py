@@ -139,15 +139,16 @@ def _reject(
 
 def check_landing_object(
     lake: ObjectStore,
-    key: str,
+    info: ObjectInfo,
     symbols: Collection[str],
     first_date: date,
     limits: LandingLimits,
 ) -> LandingKey:
-    """The parsed key of an object fit to be read: its key follows the layout, it is a regular
-    file (a symbolic link is never followed) and within the byte limit. Nothing of it is read;
-    an unfit object is quarantined and LandingFileRejected raised (every problem listed)."""
-    info = lake.object_info(key)
+    """The parsed key of an object fit to be read, from its listing or `object_info`: its key
+    follows the layout, it is a regular file (a symbolic link is never followed) and within the
+    byte limit. Nothing of it is read; an unfit object is quarantined and LandingFileRejected
+    raised (every problem listed)."""
+    key = info.key
     problems = []
     try:
         landing_key = parse_landing_key(key, symbols, first_date)
@@ -196,12 +197,15 @@ def validate_landing_file(
     quarantined (a retried run) raises LandingFileRejected with its report's problems; a key
     that is absent otherwise raises FileNotFoundError. Nothing is written to the raw layer.
     """
-    if not lake.has_object(key):
+    try:
+        info = lake.object_info(key)
+    except FileNotFoundError:
         rejected = latest_rejection(lake, key)
         if rejected is not None:
-            raise rejected
-    landing_key = check_landing_object(lake, key, universe.keys(), first_date, limits)
-    landed_at = lake.object_info(key).last_modified
+            raise rejected from None
+        raise
+    landing_key = check_landing_object(lake, info, universe.keys(), first_date, limits)
+    landed_at = info.last_modified
     try:
         content = lake.read_object(key, limits.max_bytes)
         rows = parse_landing_file(content, landing_key.format, limits.max_rows)
@@ -264,6 +268,31 @@ def ingest_landing_file(
         payloads_unchanged=unchanged,
         session_dates=tuple(sorted(positions.groups)),
     )
+
+
+def ingest_landing_files(
+    lake: Lake,
+    keys: Sequence[str],
+    universe: Mapping[str, Symbol],
+    first_date: date,
+    limits: LandingLimits,
+    rules: PlausibilityRules = DEFAULT_RULES,
+) -> list[AcceptedFile]:
+    """ingest_landing_file of every key, one after the other in the order of `keys`. Every file
+    is ingested; the first of them whose ingestion raised then raises. (Not in threads: a
+    landing run ingesting four files at once failed on a KeyError inside exchange_calendars'
+    session lookup, whose pandas objects every file's validation shares.)"""
+    accepted: list[AcceptedFile] = []
+    first_error: Exception | None = None
+    for key in keys:
+        try:
+            accepted.append(ingest_landing_file(lake, key, universe, first_date, limits, rules))
+        except Exception as error:  # every file is ingested; the first error raises after
+            if first_error is None:
+                first_error = error
+    if first_error is not None:
+        raise first_error
+    return accepted
 
 
 def read_landing_payloads(lake: ObjectStore, payload_keys: Sequence[str]) -> list[pd.DataFrame]:

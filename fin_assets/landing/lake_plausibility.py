@@ -21,6 +21,7 @@ from fin_assets.analytics.plausibility import (
 from fin_assets.analytics.quality import RuleResult
 from fin_assets.analytics.schemas import DAILY_BARS
 from fin_assets.objects.store import PartitionReader
+from fin_assets.shared.lake_io import each_symbol
 
 # Calendar dates read per wanted session: weekends and holidays are zero-row partitions.
 _DATES_PER_SESSION = 2
@@ -46,8 +47,11 @@ def check_bars_plausibility(
     if bars.empty:
         return check_plausibility(bars, pd.Series(dtype="float64"), rules)
     days = session_closes(bars)
-    history = [
-        daily_closes_before(lake, symbol, group["trade_date"].min(), rules.reference_sessions)
-        for symbol, group in days.groupby("symbol", sort=False)
-    ]
+    first_days = days.groupby("symbol", sort=False)["trade_date"].min()
+    history = each_symbol(
+        list(first_days.index),
+        lambda symbol: daily_closes_before(
+            lake, symbol, first_days[symbol], rules.reference_sessions
+        ),
+    )
     return check_plausibility(bars, reference_prices(pd.concat(history), days, rules), rules)

@@ -19,7 +19,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.storage.runs.schema import RunsTable, RunTagsTable
 from sqlalchemy import and_, case, func, select
 
-from fin_assets.defs.ingest.landing import LANDING_RUN_KEY_TAG, landing_job
+from fin_assets.defs.ingest.landing import LANDING_JOB, LANDING_RUN_KEY_TAG
 from fin_assets.operations.metrics import (
     DURATION_BUCKETS,
     FINISHED_STATUSES,
@@ -86,7 +86,7 @@ def ingested_landing_versions(instance: DagsterInstance) -> dict[str, float]:
         .join_from(RunTagsTable, RunsTable, tags.run_id == runs.run_id)
         .where(
             tags.key == LANDING_RUN_KEY_TAG,
-            runs.pipeline_name == landing_job.name,
+            runs.pipeline_name == LANDING_JOB,
             runs.status == DagsterRunStatus.SUCCESS.value,
             runs.end_time.isnot(None),
         )

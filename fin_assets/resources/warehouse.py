@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -92,6 +92,9 @@ class Warehouse(Protocol):
 
     def ensure_schema(self) -> None:
         """Apply the pending migrations (idempotent)."""
+
+    def connected(self) -> AbstractContextManager[None]:
+        """A block whose sessions may share one connection (a step's load and checks)."""
 
     def replace_range(
         self,
@@ -317,6 +320,10 @@ class SqlWarehouse(ABC):
     @abstractmethod
     def session(self, read_only: bool = False) -> AbstractContextManager[Session]:
         """An open session, closed on exit."""
+
+    def connected(self) -> AbstractContextManager[None]:
+        """A block whose sessions may share one connection; by default each opens its own."""
+        return nullcontext()
 
     def migration_variables(self) -> dict[str, str]:
         """Values of the `{name}` tokens of the migrations."""

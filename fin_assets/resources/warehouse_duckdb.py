@@ -57,7 +57,8 @@ class DuckDBWarehouse(SqlWarehouse):
     """The local warehouse in one DuckDB file at `path`.
 
     Each session opens its own connection and closes it, so several processes can take turns
-    on the file (DuckDB allows one writer process at a time). Call `ensure_schema()` first.
+    on the file (DuckDB allows one writer process at a time), except inside `connected()`.
+    Call `ensure_schema()` first.
     """
 
     engine = "duckdb"
@@ -65,9 +66,34 @@ class DuckDBWarehouse(SqlWarehouse):
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._held: duckdb.DuckDBPyConnection | None = None
+
+    @contextmanager
+    def connected(self) -> Iterator[None]:
+        """Sessions opened inside are cursors of one read-write connection, which holds the
+        file's lock until the block ends: a fact's load and checks open the file once, not once
+        per statement (17 ms each on the AMD EPYC, with a 12-MB file). Re-entrant."""
+        if self._held is not None:
+            yield
+            return
+        with self._connect(read_only=False) as con:
+            self._held = con
+            try:
+                yield
+            finally:
+                self._held = None
 
     @contextmanager
     def session(self, read_only: bool = False) -> Iterator[Session]:
+        """A connection to the file, or a cursor of the one held by `connected()`."""
+        if self._held is not None:
+            with self._held.cursor() as cursor:
+                yield _DuckDBSession(cursor)
+            return
+        with self._connect(read_only) as con:
+            yield _DuckDBSession(con)
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """A connection to the file (created with its folder unless read_only), waiting up to
         LOCK_WAIT_SECONDS while another process holds the file's lock."""
         if not read_only:
@@ -75,11 +101,8 @@ class DuckDBWarehouse(SqlWarehouse):
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
             try:
-                con = duckdb.connect(self.path, read_only=read_only)
-                break
+                return duckdb.connect(self.path, read_only=read_only)
             except duckdb.IOException as error:
                 if "lock" not in str(error).lower() or time.monotonic() > deadline:
                     raise
                 time.sleep(LOCK_POLL_SECONDS)
-        with con:
-            yield _DuckDBSession(con)

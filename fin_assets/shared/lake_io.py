@@ -6,23 +6,37 @@ LakeResource, a Spark job's own).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 import pyarrow as pa
 
 from fin_assets.analytics.schemas import DAILY_BARS
 from fin_assets.shared.partition_scope import PartitionScope
-from fin_assets.shared.partitions import HISTORY_START, PARTITION_OF, partition_key_text
+from fin_assets.shared.partitions import partition_values
 
 if TYPE_CHECKING:
     from fin_assets.resources.lake import ParquetLake
 
 # The entry of a Spark job's reported materialization holding its rows per partition key.
 PARTITION_ROWS = "partition_rows"
+# Symbols whose partitions are read or written at once: each read or write of a symbol mostly
+# waits on the object store (a listing, fetches, uploads), so the symbols' waits overlap.
+LAKE_THREADS = 8
+
+T = TypeVar("T")
+
+
+def each_symbol(symbols: Sequence[str], work: Callable[[str], T]) -> list[T]:
+    """`work(symbol)` for every symbol, LAKE_THREADS at a time; the results in the symbols'
+    order. The first symbol's error (in that order) is raised, once every call has ended."""
+    with ThreadPoolExecutor(LAKE_THREADS) as pool:
+        futures = [pool.submit(work, symbol) for symbol in symbols]
+    return [future.result() for future in futures]
 
 
 def calendar_dates(start: date, end: date) -> list[date]:
@@ -65,12 +79,15 @@ def write_symbol_partitions(
         raise ValueError(f"{dataset}: {int((~in_scope).sum())} rows fall outside the run's scope")
     table = to_arrow(frame, schema)
     bounds = _group_bounds(frame, ["symbol", "trade_date"])
-    for symbol in scope.symbols:
+
+    def write_symbol(symbol: str) -> None:
         for trade_date in scope.dates:
             offset, length = bounds.get((symbol, trade_date), (0, 0))
             lake.write_partition(
                 dataset, table.slice(offset, length), trade_date=trade_date, symbol=symbol
             )
+
+    each_symbol(scope.symbols, write_symbol)
     return symbol_partition_rows(bounds, scope)
 
 
@@ -78,10 +95,11 @@ def symbol_partition_rows(
     bounds: Mapping[tuple, tuple[int, int]], scope: PartitionScope
 ) -> WrittenRows:
     """Rows per date × member partition of the scope from (symbol, date) → (offset, length)."""
+    values = partition_values()
     rows: dict[str, int] = {}
     for symbol in scope.symbols:
         for trade_date in scope.dates:
-            key = partition_key_text(trade_date, PARTITION_OF[symbol])
+            key = values.partition_key_text(trade_date, values.partition_of[symbol])
             rows[key] = rows.get(key, 0) + bounds.get((symbol, trade_date), (0, 0))[1]
     return WrittenRows(rows)
 
@@ -142,25 +160,47 @@ def read_scope(
     lake: ParquetLake, dataset: str, schema: pa.Schema, scope: PartitionScope
 ) -> pd.DataFrame:
     """Every row of the scope's partitions (symbols in scope order, then dates)."""
-    tables = [
-        lake.read_partitions(dataset, schema, scope.dates, symbol=symbol)
-        for symbol in scope.symbols
-    ]
-    return pa.concat_tables(tables).to_pandas()
+    return read_scope_table(lake, dataset, schema, scope).to_pandas()
+
+
+def read_scope_table(
+    lake: ParquetLake, dataset: str, schema: pa.Schema, scope: PartitionScope
+) -> pa.Table:
+    """Every row of the scope's partitions as an Arrow table (symbols in scope order, then
+    dates)."""
+    tables = each_symbol(
+        scope.symbols,
+        lambda symbol: lake.read_partitions(dataset, schema, scope.dates, symbol=symbol),
+    )
+    return pa.concat_tables(tables)
+
+
+def daily_history(lake: ParquetLake, scope: PartitionScope, symbol: str) -> pd.DataFrame:
+    """The symbol's whole daily history: its daily bars from the history start to the scope's
+    end, so that the figures of a date never depend on how runs were split."""
+    start = partition_values().history_start
+    return read_symbol_history(lake, "daily_bars", DAILY_BARS, symbol, start, scope.end)
+
+
+def daily_histories(lake: ParquetLake, scope: PartitionScope) -> list[pd.DataFrame]:
+    """Each scope symbol's daily_history, in scope order (read LAKE_THREADS symbols at once)."""
+    return each_symbol(scope.symbols, lambda symbol: daily_history(lake, scope, symbol))
 
 
 def over_daily_history(
     lake: ParquetLake, scope: PartitionScope, compute: Callable[[pd.DataFrame], pd.DataFrame]
 ) -> pd.DataFrame:
-    """`compute` applied to each scope symbol's whole daily history (HISTORY_START to the
-    scope's end), concatenated: the figures of a date never depend on how runs were split."""
-    frames = [
-        compute(
-            read_symbol_history(lake, "daily_bars", DAILY_BARS, symbol, HISTORY_START, scope.end)
-        )
-        for symbol in scope.symbols
-    ]
+    """`compute` applied to each scope symbol's daily_history, concatenated in scope order."""
+    frames = [compute(history) for history in daily_histories(lake, scope)]
     return pd.concat(frames, ignore_index=True)
+
+
+def in_scope_order(frame: pd.DataFrame, scope: PartitionScope) -> pd.DataFrame:
+    """`frame`'s rows with their symbols in scope order (a stable sort: each symbol's rows keep
+    their order), as over_daily_history concatenates them."""
+    position = {symbol: index for index, symbol in enumerate(scope.symbols)}
+    ordered = frame.sort_values("symbol", key=lambda s: s.map(position), kind="stable")
+    return ordered.reset_index(drop=True)
 
 
 def from_date(frame: pd.DataFrame, start: date) -> pd.DataFrame:

@@ -118,7 +118,8 @@ def load_universe(path: Path | None = None) -> tuple[Symbol, ...]:
     """The universe of `path` in file order (the partition order). Default: FIN_UNIVERSE_FILE
     (fin_assets.settings.universe_file; benchmarks run larger universes with it), else the
     checked-in file. The variable is read when the universe is first loaded, which
-    fin_assets.shared.partitions does at import: set it before the code location is imported.
+    fin_assets.shared.partitions.partition_values() does when the definitions are built (never
+    at import): set it before the code location loads its definitions.
 
     ValueError, naming the file, the symbol and the rule, for an entry that breaks one: a
     symbol must form lake keys (letters, digits, '_', '.', '-', starting with a letter or

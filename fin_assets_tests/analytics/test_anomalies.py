@@ -309,6 +309,23 @@ def test_detect_anomalies_all_kinds_sorted() -> None:
     assert set(out["anomaly"]) <= set(ANOMALY_KINDS)
 
 
+def test_detect_anomalies_over_all_symbols_equals_one_symbol_at_a_time() -> None:
+    """The anomalies asset scans every symbol's history in one call: the same frame as
+    scanning each symbol alone and concatenating the results."""
+    bars = _random_bars(symbols=3, rows=120, seed=11).iloc[lambda frame: frame.index % 17 != 5]
+    calendars = {"S0": "XNYS", "S1": "24/7", "S2": "XNYS"}
+    one_at_a_time = pd.concat(
+        [
+            detect_anomalies(group.reset_index(drop=True), calendars, window=20, stale_run=2)
+            for _, group in bars.groupby("symbol", sort=True)
+        ],
+        ignore_index=True,
+    )
+    together = detect_anomalies(bars, calendars, window=20, stale_run=2)
+    assert set(together["anomaly"]) == set(ANOMALY_KINDS)
+    pd.testing.assert_frame_equal(together, one_at_a_time)
+
+
 def test_detect_anomalies_symbols_are_isolated() -> None:
     # B alone has too short a history for window 4; A's rows must not fill B's window.
     a = _bars("A", _closes_from_returns([0.01, -0.01, 0.02, 0.0, 0.01, -0.01]))

@@ -20,7 +20,7 @@ from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.definitions import build_definitions, defs
 from fin_assets.defs.common.checks import uncovered_parts
 from fin_assets.defs.common.jobs import job_assets
-from fin_assets.defs.common.partitions import partition_key
+from fin_assets.defs.common.partitions import graph_partitions
 from fin_assets.defs.ingest.landing import process_landing_files
 from fin_assets.defs.operations.freshness import FRESHNESS_CHECK
 from fin_assets.instance import open_instance
@@ -70,7 +70,9 @@ query AssetChecks($assetKey: AssetKeyInput!) {
 
 def run_range(settings: Settings, symbol: str) -> None:
     request = RunRequest(
-        "symbol_history_job", str(partition_key(START, symbol)), str(partition_key(END, symbol))
+        "symbol_history_job",
+        str(graph_partitions().partition_key(START, symbol)),
+        str(graph_partitions().partition_key(END, symbol)),
     )
     assert execute_in_process(settings, request)
 

@@ -7,7 +7,7 @@ import sys
 from dagster import AssetKey, MultiPartitionsDefinition
 
 from fin_assets.definitions import defs
-from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS, date_symbol_partitions
+from fin_assets.defs.common.partitions import graph_partitions
 from fin_assets_tests.defs.test_jobs import JOB_ASSETS
 
 # Every asset belongs to a job (test_jobs.JOB_ASSETS, the one list of the graph's assets).
@@ -42,11 +42,13 @@ def test_bar_checks_that_poison_downstream_are_blocking() -> None:
 
 
 def test_partitions_are_date_by_static_symbol_under_dagster_limit() -> None:
+    partitions = graph_partitions()
+    date_symbol_partitions = partitions.date_symbol_partitions
     assert isinstance(date_symbol_partitions, MultiPartitionsDefinition)
     symbol_keys = date_symbol_partitions.get_partitions_def_for_dimension("symbol")
-    assert tuple(symbol_keys.get_partition_keys()) == SYMBOLS
+    assert tuple(symbol_keys.get_partition_keys()) == partitions.values.symbols
     first = date_symbol_partitions.get_partition_keys()[0]
-    assert first.keys_by_dimension["date"] == HISTORY_START.isoformat()
+    assert first.keys_by_dimension["date"] == partitions.values.history_start.isoformat()
     assert len(date_symbol_partitions.get_partition_keys()) < 100_000
 
 

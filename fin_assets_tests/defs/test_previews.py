@@ -7,10 +7,10 @@ from dagster import AssetKey, DagsterInstance
 
 from fin_assets.definitions import build_definitions
 from fin_assets.defs.common.partition_metadata import PREVIEW_ROWS
-from fin_assets.defs.common.partitions import SYMBOLS
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.settings import Settings
 from fin_assets.shared.lake_io import calendar_dates
+from fin_assets.shared.partitions import partition_values
 from fin_assets_tests.spark.conftest import write_daily_bars
 
 # A Friday after 60 sessions of history: the correlation windows are full.
@@ -25,7 +25,9 @@ def markdown_rows(preview: str) -> list[list[str]]:
 
 def test_the_portfolio_tables_preview_their_latest_date(tmp_path: Path) -> None:
     settings = Settings.local(tmp_path, "postgresql://postgres@127.0.0.1:5432/unused")
-    write_daily_bars(ParquetLake(settings.lake_root), SYMBOLS, date(2025, 1, 1), END)
+    write_daily_bars(
+        ParquetLake(settings.lake_root), partition_values().symbols, date(2025, 1, 1), END
+    )
     definitions = build_definitions(settings)
     with DagsterInstance.ephemeral() as instance:
         result = definitions.resolve_job_def("portfolio_job").execute_in_process(

@@ -8,13 +8,16 @@ from datetime import date
 from fin_assets.landing.batches import landing_batches
 from fin_assets.landing.contract import LandingKey, parse_landing_key
 from fin_assets.landing.cursor import LandedFile
-from fin_assets.shared.partitions import HISTORY_START, SYMBOLS
+from fin_assets.shared.partitions import partition_values
 
 JAN2, JAN3 = date(2025, 1, 2), date(2025, 1, 3)
 
 
 def landed(key: str) -> tuple[LandedFile, LandingKey]:
-    return LandedFile(key, f"etag-{key}", 0.0), parse_landing_key(key, SYMBOLS, HISTORY_START)
+    values = partition_values()
+    return LandedFile(key, f"etag-{key}", 0.0), parse_landing_key(
+        key, values.symbols, values.history_start
+    )
 
 
 def test_one_batch_per_date_range_and_contiguous_stretch_of_symbols() -> None:

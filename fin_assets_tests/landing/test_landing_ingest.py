@@ -10,10 +10,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fin_assets.landing.contract import LandingFileRejected
-from fin_assets.landing.ingest import ingest_landing_file, read_landing_payloads
+from fin_assets.landing.contract import LANDING_VENDOR, LandingFileRejected
+from fin_assets.landing.ingest import (
+    ingest_landing_file,
+    ingest_landing_files,
+    read_landing_payloads,
+)
 from fin_assets.landing.limits import LandingLimits
 from fin_assets.landing.parsing import parse_landing_file
+from fin_assets.landing.raw_store import raw_partition_prefix
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.testing.landing_files import (
     csv_bytes,
@@ -211,3 +216,30 @@ def test_naive_or_out_of_range_timestamps_and_text_numbers_are_rejected() -> Non
     pq.write_table(texts, sink)
     with pytest.raises(ValueError, match="open must be numeric, not string"):
         parse_landing_file(sink.getvalue().to_pybytes(), "parquet")
+
+
+def test_a_runs_files_are_ingested_together_in_order_and_the_first_rejection_raises(
+    s3_bucket: str,  # noqa: F811
+) -> None:
+    """ingest_landing_files: every file is ingested, the results follow the keys, and the first
+    rejected file (in key order) raises."""
+    symbols = [s for s in UNIVERSE if UNIVERSE[s].calendar == "XNYS"][:6]
+    keys = [f"landing/{symbol}/2025-01-02/{symbol}.csv" for symbol in symbols]
+    for key in keys:
+        put(s3_bucket, key, csv_bytes(minute_bars("XNYS", JAN2, 0, 2, 10.0)))
+    lake = ParquetLake(f"s3://{s3_bucket}/lake")
+
+    accepted = ingest_landing_files(lake, keys, UNIVERSE, FIRST, LIMITS)
+
+    assert [file.key.symbol for file in accepted] == symbols
+    assert all(file.payloads_stored == 1 for file in accepted)
+    bad = [f"landing/{symbol}/2025-01-03/{symbol}.csv" for symbol in symbols[1:3]]
+    good = f"landing/{symbols[0]}/2025-01-03/{symbols[0]}.csv"
+    put(s3_bucket, good, csv_bytes(minute_bars("XNYS", JAN3, 0, 2, 10.0)))
+    for key in bad:
+        put(s3_bucket, key, b"ts,open\n")
+    with pytest.raises(LandingFileRejected) as caught:
+        ingest_landing_files(lake, [good, *bad], UNIVERSE, FIRST, LIMITS)
+    assert caught.value.quarantined_as.startswith(f"quarantine/{bad[0]}")
+    assert all(lake.list_objects(f"quarantine/{key}") for key in bad)
+    assert lake.list_objects(raw_partition_prefix(LANDING_VENDOR, symbols[0], str(JAN3)))

@@ -21,7 +21,6 @@ from fin_assets.analytics.schemas import DAILY_BARS, INTRADAY_BARS
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.cli import main
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.common.partitions import HISTORY_START, SYMBOLS
 from fin_assets.defs.ingest.landing import landing_run_config, landing_run_tags
 from fin_assets.landing.batches import landing_batches
 from fin_assets.landing.contract import parse_landing_key
@@ -29,6 +28,7 @@ from fin_assets.landing.cursor import LandedFile
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.settings import Settings
+from fin_assets.shared.partitions import partition_values
 from fin_assets.testing.landing_files import csv_bytes, json_bytes, minute_bars, put
 from fin_assets.universe import load_universe
 from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
@@ -57,7 +57,7 @@ def run_landing(
     files = [
         (
             LandedFile(key, lake.object_etag(key), 0.0),
-            parse_landing_key(key, SYMBOLS, HISTORY_START),
+            parse_landing_key(key, partition_values().symbols, partition_values().history_start),
         )
         for key in keys
     ]

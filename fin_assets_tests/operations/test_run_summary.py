@@ -10,7 +10,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 from dagster._core.storage.runs.schema import RunsTable
 
-from fin_assets.defs.ingest.landing import LANDING_RUN_KEY_TAG, landing_job
+from fin_assets.defs.ingest.landing import LANDING_JOB, LANDING_RUN_KEY_TAG
 from fin_assets.operations.config import OperationsConfig
 from fin_assets.operations.metrics import DURATION_BUCKETS, PriceTable
 from fin_assets.operations.sources import PlatformSources
@@ -127,7 +127,7 @@ def test_a_landing_file_is_ingested_by_a_successful_landing_run_carrying_its_ver
     version = f"{key}@{lake.object_etag(key)}"
     add_run(
         sources.instance,
-        landing_job.name,
+        LANDING_JOB,
         "SUCCESS",
         landed + 10.0,
         landed + 42.5,
@@ -135,7 +135,7 @@ def test_a_landing_file_is_ingested_by_a_successful_landing_run_carrying_its_ver
     )
     add_run(
         sources.instance,
-        landing_job.name,
+        LANDING_JOB,
         "FAILURE",
         landed,
         landed + 5.0,

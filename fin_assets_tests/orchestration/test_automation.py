@@ -27,7 +27,7 @@ from dagster._core.utils import make_new_run_id
 from fin_assets.definitions import defs
 from fin_assets.defs.common.automation import LOOKBACKS, follow_lookback, follow_upstream
 from fin_assets.defs.common.jobs import job_assets
-from fin_assets.defs.common.partitions import SYMBOLS, date_partitions, date_symbol_partitions
+from fin_assets.defs.common.partitions import graph_partitions
 
 SYMBOL_HISTORY_ASSETS = job_assets(defs(), "symbol_history_job")
 PORTFOLIO_ASSETS = job_assets(defs(), "portfolio_job")
@@ -61,12 +61,17 @@ def requested(result: EvaluateAutomationConditionsResult) -> dict[str, set[str]]
 def every_partition() -> dict[str, set[str]]:
     """Every partition of every partitioned asset up to LAST_DATE."""
     every_day = days(date(2025, 1, 1), LAST_DATE)
-    assert date_partitions.get_partition_keys(current_time=NOW)[-1] == LAST_DATE.isoformat()
+    partitions = graph_partitions()
+    assert (
+        partitions.date_partitions.get_partition_keys(current_time=NOW)[-1] == LAST_DATE.isoformat()
+    )
     everything = {}
     for key, assets_def in defs().get_repository_def().assets_defs_by_key.items():
-        if assets_def.partitions_def == date_symbol_partitions:
-            everything[key.to_user_string()] = set().union(*(keys(every_day, s) for s in SYMBOLS))
-        elif assets_def.partitions_def == date_partitions:
+        if assets_def.partitions_def == partitions.date_symbol_partitions:
+            everything[key.to_user_string()] = set().union(
+                *(keys(every_day, s) for s in partitions.values.symbols)
+            )
+        elif assets_def.partitions_def == partitions.date_partitions:
             everything[key.to_user_string()] = keys(every_day)
     return everything
 

@@ -12,7 +12,7 @@ from fin_assets.analytics.market_calendar import sessions_in_range
 from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
-from fin_assets.shared.partitions import member_ranges
+from fin_assets.shared.partitions import partition_values
 from fin_assets.testing.postgres import throwaway_settings
 from fin_assets.warehouse.model import TABLES
 from fin_assets_tests.in_process_runs import execute_in_process
@@ -46,7 +46,7 @@ def facts(settings: Settings) -> dict[str, pd.DataFrame]:
 
 def range_runs(settings: Settings) -> dict[str, pd.DataFrame]:
     """One run per contiguous symbol block over the whole date range."""
-    for first, last in member_ranges(SYMBOLS):
+    for first, last in partition_values().member_ranges(SYMBOLS):
         request = RunRequest("symbol_history_job", key(START, first), key(END, last))
         assert execute_in_process(settings, request)
     return facts(settings)

@@ -16,6 +16,8 @@ import logging
 import os
 import signal
 import socket
+import subprocess
+import sys
 import textwrap
 import time
 from dataclasses import replace
@@ -28,7 +30,7 @@ from dagster._core.launcher import WorkerStatus
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
 from fin_assets.code_location import launch_run, loaded_code_location
-from fin_assets.defs.common.partitions import partition_key
+from fin_assets.defs.common.partitions import graph_partitions
 from fin_assets.instance import open_instance
 from fin_assets.run_launcher import (
     WORKER_PID_TAG,
@@ -38,6 +40,7 @@ from fin_assets.run_launcher import (
 )
 from fin_assets.runner import SILENT_RUN_CONFIG, RunRequest
 from fin_assets.settings import Settings
+from fin_assets.universe import load_universe
 
 RUN_TIMEOUT_SECONDS = 600
 
@@ -92,8 +95,8 @@ def test_runs_run_in_forked_workers_and_a_killed_worker_fails_its_run(
         assert worker_status_after_exit(instance, run) == WorkerStatus.SUCCESS
 
         first, last = (
-            partition_key(date(2025, 1, 1), "AAPL"),
-            partition_key(date(2025, 3, 31), "AAPL"),
+            graph_partitions().partition_key(date(2025, 1, 1), "AAPL"),
+            graph_partitions().partition_key(date(2025, 3, 31), "AAPL"),
         )
         request = RunRequest("symbol_history_job", str(first), str(last))
         run = launch_run(workspace, request.job_name, request.tags, SILENT_RUN_CONFIG)
@@ -148,3 +151,60 @@ def test_the_fork_server_answers_stale_once_a_source_changed(
             connection.sendall(json.dumps({"ping": True}).encode() + b"\n")
     finally:
         server.stop()
+
+
+def test_the_fork_server_calls_a_targets_preparation_once_before_forking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "prepared"
+    module = write_package(
+        tmp_path,
+        f"""
+        import os
+
+        def prepare():
+            with open({str(marker)!r}, "a") as marker:
+                marker.write(f"{{os.getpid()}}\\n")
+        """,
+    )
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    server = ForkServer([f"{module}:prepare"])
+    try:
+        assert marker.read_text() == f"{server.request({'ping': True})['pid']}\n"
+    finally:
+        server.stop()
+
+
+def test_the_fork_server_refuses_a_preparation_that_starts_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = write_package(
+        tmp_path,
+        """
+        import threading, time
+
+        def prepare():
+            threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+        """,
+    )
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    ForkServer([module]).stop()
+    with pytest.raises(ForkServerError, match="exited"):
+        ForkServer([f"{module}:prepare"])
+
+
+def test_preparing_run_workers_builds_the_definitions_and_calendars() -> None:
+    """fin_assets.definitions.prepare_run_workers, in a fresh process: afterwards the code
+    location's definitions and the universe's calendars are built (a worker only reads them)."""
+    code = (
+        "from fin_assets import definitions\n"
+        "from fin_assets.analytics import market_calendar\n"
+        "definitions.prepare_run_workers()\n"
+        "print(definitions._process_definitions.cache_info().currsize,"
+        " market_calendar._calendar.cache_info().currsize)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    calendars = {symbol.calendar for symbol in load_universe()}
+    assert result.stdout.split() == ["1", str(len(calendars))]

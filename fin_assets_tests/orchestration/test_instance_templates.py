@@ -10,10 +10,13 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.storage.runs import SqliteRunStorage
 from dagster_postgres import PostgresRunStorage
 
+from fin_assets.instance import SENSOR_THREADS, open_instance
 from fin_assets.instance_storage import PostgresPoolSafeEventLogStorage
 from fin_assets.settings import Settings
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
+# Each sensor's tick in its own thread, as the instance of fin_assets.instance has it.
+THREADED_SENSORS = {"use_threads": True, "num_workers": SENSOR_THREADS}
 
 
 def load(template: str, home: Path) -> DagsterInstance:
@@ -40,6 +43,7 @@ def test_local_template_is_sqlite_under_dagster_home(
         config = instance.get_concurrency_config()
         assert config.run_queue_config.max_concurrent_runs == 2
         assert config.pool_config.default_pool_limit == 1
+        assert instance.get_settings("sensors") == THREADED_SENSORS
     assert (home / "history" / "runs.db").exists()
 
 
@@ -51,6 +55,7 @@ def test_prod_template_is_postgres_from_the_environment_with_vendor_limits(
         assert isinstance(instance.run_storage, PostgresRunStorage)
         assert isinstance(instance.event_log_storage, PostgresPoolSafeEventLogStorage)
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        assert instance.get_settings("sensors") == THREADED_SENSORS
         run = store_a_run(instance)
         queue = instance.get_concurrency_config().run_queue_config
         limits = {
@@ -72,3 +77,13 @@ def test_prod_template_is_postgres_from_the_environment_with_vendor_limits(
             assert cursor.fetchone() == (DagsterRunStatus.NOT_STARTED.value, "vendor_pull_job")
     finally:
         connection.close()
+
+
+def test_the_projects_instance_runs_each_sensor_in_its_own_thread(fin_settings: Settings) -> None:
+    """The landing sensor's tick never waits behind another sensor's (Dagster's default runs
+    the sensors of a daemon loop one after the other)."""
+    instance = open_instance(fin_settings)
+    try:
+        assert instance.get_settings("sensors") == THREADED_SENSORS
+    finally:
+        instance.dispose()

@@ -8,7 +8,7 @@ import pytest
 from dagster import RunRequest, build_schedule_context
 
 from fin_assets.definitions import defs
-from fin_assets.defs.common.partitions import date_partitions
+from fin_assets.defs.common.partitions import graph_partitions
 from fin_assets.defs.operations.schedules import VENDOR_TAG
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
@@ -40,7 +40,10 @@ def test_schedules_tick_after_the_close_in_their_time_zones() -> None:
 def test_equity_tick_pulls_the_new_york_date_as_one_range_run(lake_root: str) -> None:
     """20:30 in New York on 2025-07-03 (00:30 UTC on the 4th, summer time): the 3rd."""
     scheduled = datetime(2025, 7, 3, 20, 30, tzinfo=NEW_YORK)
-    assert date_partitions.get_partition_keys(current_time=scheduled)[-1] == "2025-07-03"
+    assert (
+        graph_partitions().date_partitions.get_partition_keys(current_time=scheduled)[-1]
+        == "2025-07-03"
+    )
     (request,) = tick("equity_vendor_pull", scheduled, lake_root)
     assert request.tags["dagster/asset_partition_range_start"] == "2025-07-03|AAPL"
     assert request.tags["dagster/asset_partition_range_end"] == "2025-07-03|SPY"
@@ -57,7 +60,10 @@ def test_equity_tick_in_winter_time_pulls_the_new_york_date(lake_root: str) -> N
 
 def test_crypto_tick_pulls_the_utc_day_that_just_ended(lake_root: str) -> None:
     scheduled = datetime(2025, 7, 5, 0, 15, tzinfo=UTC)
-    assert date_partitions.get_partition_keys(current_time=scheduled)[-1] == "2025-07-04"
+    assert (
+        graph_partitions().date_partitions.get_partition_keys(current_time=scheduled)[-1]
+        == "2025-07-04"
+    )
     (request,) = tick("crypto_vendor_pull", scheduled, lake_root)
     assert request.tags["dagster/asset_partition_range_start"] == "2025-07-04|BTC"
     assert request.tags["dagster/asset_partition_range_end"] == "2025-07-04|SOL"

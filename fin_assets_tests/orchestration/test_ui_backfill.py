@@ -25,7 +25,7 @@ from dagster_graphql.test.utils import (
 
 from fin_assets.definitions import defs
 from fin_assets.defs.common.jobs import job_assets
-from fin_assets.defs.common.partitions import partition_key
+from fin_assets.defs.common.partitions import graph_partitions
 from fin_assets.instance import open_instance
 from fin_assets.runner import RunRequest
 from fin_assets.settings import Settings
@@ -47,7 +47,7 @@ TIMEOUT_SECONDS = 600
 
 
 def keys(days: list[date]) -> set[str]:
-    return {str(partition_key(day, "AAPL")) for day in days}
+    return {str(graph_partitions().partition_key(day, "AAPL")) for day in days}
 
 
 @pytest.fixture
@@ -75,8 +75,8 @@ def test_a_ui_backfill_after_existing_history_and_a_one_partition_materialize_su
     instance = open_instance(fin_settings)
     history = RunRequest(
         "symbol_history_job",
-        str(partition_key(HISTORY_START, "AAPL")),
-        str(partition_key(HISTORY_END, "AAPL")),
+        str(graph_partitions().partition_key(HISTORY_START, "AAPL")),
+        str(graph_partitions().partition_key(HISTORY_END, "AAPL")),
     )
     assert execute_in_process(fin_settings, history)
 

@@ -32,6 +32,30 @@ def test_connections_are_closed_between_operations(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM fact_daily_bar").fetchone() == (1,)
 
 
+def test_sessions_inside_connected_share_one_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside `connected()` the file is opened once, its writes and reads (read-only sessions
+    included) go through that connection, and it is closed when the block ends."""
+    warehouse = DuckDBWarehouse(str(tmp_path / "warehouse.duckdb"))
+    warehouse.ensure_schema()
+    opened: list[bool] = []
+    connect = duckdb.connect
+
+    def counting_connect(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        opened.append(read_only)
+        return connect(path, read_only=read_only)
+
+    monkeypatch.setattr(duckdb, "connect", counting_connect)
+    with warehouse.connected(), warehouse.connected():
+        warehouse.replace_range("fact_daily_bar", daily_bars([("AAPL", D1, 1.0)]), start=D1, end=D1)
+        assert warehouse.query("SELECT count(*) AS n FROM fact_daily_bar")["n"][0] == 1
+    assert opened == [False]
+
+    assert warehouse.query("SELECT count(*) AS n FROM fact_daily_bar")["n"][0] == 1
+    assert opened == [False, True]
+
+
 def test_a_failed_migration_leaves_no_trace(tmp_path: Path) -> None:
     """DDL is transactional on DuckDB: a migration and its record commit together. A foreign
     fact_signal table (kept by 001's IF NOT EXISTS) makes 002's views fail half-way."""

@@ -10,12 +10,12 @@ import pytest
 from dagster import AssetKey, ExecuteInProcessResult, materialize
 
 from fin_assets.analytics.schemas import CORRELATION, PORTFOLIO_RISK
-from fin_assets.defs.common.partitions import SYMBOLS
-from fin_assets.defs.risk.assets import portfolio_risk
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.shared.lake_io import calendar_dates
+from fin_assets.shared.partitions import partition_values
+from fin_assets_tests.graph import asset_def
 from fin_assets_tests.spark.conftest import partition_rows, write_daily_bars
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -28,7 +28,7 @@ WEIGHTS = {"AAPL": 0.25, "SPY": 0.25, "BTC": 0.5}
 
 def run_portfolio(lake_root: Path, min_partitions: int) -> ExecuteInProcessResult:
     result = materialize(
-        [portfolio_risk],
+        [asset_def("portfolio_risk")],
         resources={
             "lake": LakeResource(root=str(lake_root)),
             "spark": LocalSparkRunner(master="local[2]", min_partitions=min_partitions),
@@ -48,12 +48,14 @@ def both_paths(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, Path, ExecuteInProcessResult, ExecuteInProcessResult]:
     daily = tmp_path_factory.mktemp("universe") / "lake"
-    write_daily_bars(ParquetLake(str(daily)), SYMBOLS, date(2025, 1, 1), HISTORY_END)
+    write_daily_bars(
+        ParquetLake(str(daily)), partition_values().symbols, date(2025, 1, 1), HISTORY_END
+    )
     pandas_lake = tmp_path_factory.mktemp("pandas") / "lake"
     spark_lake = tmp_path_factory.mktemp("spark") / "lake"
     shutil.copytree(daily, pandas_lake)
     shutil.copytree(daily, spark_lake)
-    partitions = len(calendar_dates(START, END)) * len(SYMBOLS)
+    partitions = len(calendar_dates(START, END)) * len(partition_values().symbols)
     return (
         pandas_lake,
         spark_lake,
@@ -97,7 +99,7 @@ def test_spark_reports_both_assets_with_their_checks(both_paths) -> None:
         key = AssetKey(name)
         assert by_key[key]["rows_in_run"] == pandas_by_key[key]["rows_in_run"]
     assert by_key[AssetKey("portfolio_risk")]["weights"].value == {
-        symbol: WEIGHTS.get(symbol, 0.0) for symbol in SYMBOLS
+        symbol: WEIGHTS.get(symbol, 0.0) for symbol in partition_values().symbols
     }
     checks = {
         (e.asset_key.to_user_string(), e.check_name): e.passed

@@ -14,9 +14,10 @@ import pytest
 from dagster import AssetKey
 
 from fin_assets.analytics.schemas import DAILY_BARS
-from fin_assets.defs.bars.assets import BAR_CHECKS, daily_bars
+from fin_assets.defs.bars.assets import BAR_CHECKS
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.shared.lake_io import calendar_dates
+from fin_assets_tests.graph import asset_def
 from fin_assets_tests.spark.conftest import (
     INTRADAY_END,
     INTRADAY_START,
@@ -48,10 +49,10 @@ def test_daily_bars_on_spark_equal_the_pandas_path(
     assert PARTITIONS == 59 * 3
 
     pandas_run = materialize_rectangle(
-        [daily_bars], pandas_lake, PARTITIONS + 1, INTRADAY_START, INTRADAY_END
+        [asset_def("daily_bars")], pandas_lake, PARTITIONS + 1, INTRADAY_START, INTRADAY_END
     )
     spark_run = materialize_rectangle(
-        [daily_bars], spark_lake, PARTITIONS, INTRADAY_START, INTRADAY_END
+        [asset_def("daily_bars")], spark_lake, PARTITIONS, INTRADAY_START, INTRADAY_END
     )
 
     expected, actual = lake_frame(pandas_lake), lake_frame(spark_lake)

@@ -42,7 +42,6 @@ import pytest
 from dagster import ExecuteInProcessResult, materialize
 
 from fin_assets.analytics.schemas import INDICATORS
-from fin_assets.defs.analytics.assets import technical_indicators
 from fin_assets.defs.common.spark_history import history_job
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.spark_emr import (
@@ -58,6 +57,7 @@ from fin_assets.settings import environ
 from fin_assets.shared.lake_io import calendar_dates
 from fin_assets.shared.partition_scope import PartitionScope
 from fin_assets.testing.s3_server import REGION, MotoS3
+from fin_assets_tests.graph import asset_def
 from fin_assets_tests.s3_server import s3_bucket, s3_server  # noqa: F401
 from fin_assets_tests.spark.conftest import SYMBOLS
 
@@ -84,7 +84,7 @@ def run_asset_in_thread(lake_root: Path, runner: EMRSparkRunner) -> tuple[thread
     def target() -> None:
         try:
             outcome["result"] = materialize(
-                [technical_indicators],
+                [asset_def("technical_indicators")],
                 resources={"lake": LakeResource(root=str(lake_root)), "spark": runner},
                 tags={
                     "dagster/asset_partition_range_start": f"{START}|{SYMBOLS[0]}",

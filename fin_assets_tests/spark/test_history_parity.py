@@ -13,10 +13,9 @@ import pytest
 from dagster import AssetKey, ExecuteInProcessResult
 
 from fin_assets.analytics.schemas import INDICATORS, RISK, SIGNALS
-from fin_assets.defs.analytics.assets import technical_indicators, trading_signals
-from fin_assets.defs.risk.assets import risk_metrics
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.shared.lake_io import calendar_dates
+from fin_assets_tests.graph import asset_def
 from fin_assets_tests.spark.conftest import (
     END,
     START,
@@ -36,7 +35,7 @@ KEYS = {
 }
 
 
-ASSETS = [technical_indicators, trading_signals, risk_metrics]
+ASSETS = ("technical_indicators", "trading_signals", "risk_metrics")
 
 
 def lake_frame(lake_root: Path, dataset: str) -> pd.DataFrame:
@@ -55,8 +54,9 @@ def both_paths(
     shutil.copytree(daily_lake, pandas_lake)
     shutil.copytree(daily_lake, spark_lake)
     partitions = len(calendar_dates(START, END)) * len(SYMBOLS)
-    pandas_run = materialize_rectangle(ASSETS, pandas_lake, partitions + 1, START, END)
-    spark_run = materialize_rectangle(ASSETS, spark_lake, partitions, START, END)
+    assets = [asset_def(name) for name in ASSETS]
+    pandas_run = materialize_rectangle(assets, pandas_lake, partitions + 1, START, END)
+    spark_run = materialize_rectangle(assets, spark_lake, partitions, START, END)
     return pandas_lake, spark_lake, pandas_run, spark_run
 
 

@@ -11,12 +11,12 @@ from dagster import materialize
 from pyspark.sql import SparkSession
 
 from fin_assets.analytics.schemas import INDICATORS, RISK, SIGNALS
-from fin_assets.defs.warehouse.assets import fact_indicator
 from fin_assets.resources.lake import MissingPartitionsError, ParquetLake
 from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
 from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.shared.lake_io import calendar_dates
 from fin_assets.shared.partition_scope import PartitionScope
+from fin_assets_tests.graph import asset_def
 from fin_assets_tests.spark.conftest import START, SYMBOLS
 from spark_resources.history_job import run_history
 
@@ -49,7 +49,7 @@ def mtimes(root: Path, dataset: str) -> dict[str, int]:
 
 def load_facts(lake_root: Path, warehouse_path: Path, scope: PartitionScope) -> None:
     result = materialize(
-        [fact_indicator],
+        [asset_def("fact_indicator")],
         resources={
             "lake": LakeResource(root=str(lake_root)),
             "warehouse": DuckDBWarehouseResource(path=str(warehouse_path)),

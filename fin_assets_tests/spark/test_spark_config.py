@@ -9,7 +9,6 @@ import pytest
 from dagster import build_schedule_context, validate_run_config
 
 from fin_assets.definitions import defs
-from fin_assets.defs.common.partitions import SYMBOLS
 from fin_assets.defs.operations.compaction import (
     CompactionConfig,
     compaction_job,
@@ -23,6 +22,7 @@ from fin_assets.resources.spark_emr import (
 )
 from fin_assets.resources.spark_runner import LocalSparkRunner, SparkJob
 from fin_assets.settings import environ
+from fin_assets.shared.partitions import partition_values
 from spark_resources.cross_symbol_job import parse_weights
 from spark_resources.history_job import scope_of
 
@@ -74,9 +74,11 @@ def test_history_scope_takes_universe_symbols_in_universe_order() -> None:
 
 
 def test_weights_resolve_like_the_portfolio_config() -> None:
-    assert parse_weights("") == {symbol: 1 / len(SYMBOLS) for symbol in SYMBOLS}
+    assert parse_weights("") == {
+        symbol: 1 / len(partition_values().symbols) for symbol in partition_values().symbols
+    }
     assert parse_weights("AAPL=0.5,BTC=0.5") == {
-        symbol: {"AAPL": 0.5, "BTC": 0.5}.get(symbol, 0.0) for symbol in SYMBOLS
+        symbol: {"AAPL": 0.5, "BTC": 0.5}.get(symbol, 0.0) for symbol in partition_values().symbols
     }
     with pytest.raises(ValueError, match="weights must look like"):
         parse_weights("AAPL:1")
@@ -130,7 +132,7 @@ def test_compaction_job_takes_universe_symbols_and_a_valid_range() -> None:
         "--end",
         "2025-03-31",
         "--symbols",
-        ",".join(SYMBOLS),
+        ",".join(partition_values().symbols),
     )
     some = compaction_job(
         "/lake",

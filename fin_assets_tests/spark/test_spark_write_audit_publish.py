@@ -32,20 +32,17 @@ from dagster import (
 from fin_assets.analytics.bars import aggregate_daily_bars
 from fin_assets.analytics.indicators import compute_indicators
 from fin_assets.analytics.schemas import DAILY_BARS, INDICATORS, INTRADAY_BARS
-from fin_assets.defs.analytics.assets import technical_indicators
-from fin_assets.defs.bars.assets import daily_bars
 from fin_assets.defs.common.partition_ranges import rectangle_tags
-from fin_assets.defs.common.partitions import SYMBOLS as UNIVERSE
-from fin_assets.defs.common.partitions import date_partitions
+from fin_assets.defs.common.partitions import graph_partitions
 from fin_assets.defs.common.publish import execute_staged_in_process
 from fin_assets.defs.operations.compaction import CompactionConfig, compacted_assets, compacted_key
-from fin_assets.defs.risk.assets import portfolio_risk
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.spark_runner import LocalSparkRunner
 from fin_assets.resources.storage import DuckDBWarehouseResource, LakeResource
 from fin_assets.shared.lake_io import calendar_dates, write_symbol_partitions
 from fin_assets.shared.partition_scope import PartitionScope
 from fin_assets_tests.defs.test_publish import hashes
+from fin_assets_tests.graph import asset_def
 from fin_assets_tests.spark.conftest import (
     SYMBOLS,
     assert_same_columns,
@@ -134,7 +131,7 @@ def test_a_failing_blocking_check_of_the_spark_history_job_leaves_the_lake_as_it
     lake.write_partition("intraday_bars", broken, trade_date=BROKEN_DAY, symbol="BTC")
     before = hashes(lake_root)
 
-    result = run_staged([daily_bars], lake_root, tmp_path)
+    result = run_staged([asset_def("daily_bars")], lake_root, tmp_path)
 
     assert not result.success
     assert failed_checks(result) == ["non_negative_volume"]
@@ -149,17 +146,19 @@ def test_a_run_failing_after_the_spark_portfolio_job_wrote_leaves_the_lake_as_it
     run is published."""
 
     @asset(
-        partitions_def=date_partitions,
+        partitions_def=graph_partitions().date_partitions,
         backfill_policy=BackfillPolicy.single_run(),
         deps=[AssetKey("portfolio_risk")],
     )
     def after_portfolio() -> None:
         raise Failure("a later step of the run fails")
 
-    write_daily_bars(ParquetLake(str(lake_root)), UNIVERSE, START, END)
+    write_daily_bars(ParquetLake(str(lake_root)), graph_partitions().values.symbols, START, END)
     before = hashes(lake_root)
 
-    result = run_staged([portfolio_risk, after_portfolio], lake_root, tmp_path, DATE_RANGE)
+    result = run_staged(
+        [asset_def("portfolio_risk"), after_portfolio], lake_root, tmp_path, DATE_RANGE
+    )
 
     assert not result.success
     written = {e.asset_key for e in result.get_asset_materialization_events()}
@@ -183,7 +182,9 @@ def test_a_succeeding_run_publishes_what_its_spark_steps_computed_from_its_stage
         ignore_index=True,
     )
 
-    result = run_staged([daily_bars, technical_indicators], lake_root, tmp_path)
+    result = run_staged(
+        [asset_def("daily_bars"), asset_def("technical_indicators")], lake_root, tmp_path
+    )
 
     assert result.success
     lake = ParquetLake(str(lake_root))

@@ -36,10 +36,10 @@ from fin_assets.analytics.indicators import compute_indicators
 from fin_assets.analytics.signals import compute_signals
 from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.definitions import build_definitions
-from fin_assets.defs.common.partitions import HISTORY_START
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.settings import Settings
+from fin_assets.shared.partitions import partition_values
 from fin_assets.streaming.kafka_config import KafkaSettings
 from fin_assets.streaming.landing_writer import LandingWriter, WriterConfig
 from fin_assets.streaming.publisher import QuotePublisher, replay_day
@@ -78,7 +78,7 @@ def test_a_streamed_day_reaches_signals_and_risk_through_the_sensors(
     defs = build_definitions(settings)
     instance = DagsterInstance.ephemeral()
     history_end = DAY - timedelta(days=1)
-    run_history(defs, instance, SYMBOLS, HISTORY_START, history_end)
+    run_history(defs, instance, SYMBOLS, partition_values().history_start, history_end)
     ticks = InProcessTicks(defs, instance)
     ticks.automate_until_quiet()
 
@@ -121,7 +121,10 @@ def test_a_streamed_day_reaches_signals_and_risk_through_the_sensors(
     for symbol in SYMBOLS:
         streamed = want[want["symbol"] == symbol].assign(trade_date=DAY)
         daily[symbol] = pd.concat(
-            [simulated_daily(symbol, HISTORY_START, history_end), aggregate_daily_bars(streamed)],
+            [
+                simulated_daily(symbol, partition_values().history_start, history_end),
+                aggregate_daily_bars(streamed),
+            ],
             ignore_index=True,
         )
     facts = warehouse.query(

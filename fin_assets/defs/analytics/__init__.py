@@ -1,8 +1,16 @@
 """Analytics: technical indicators, trading signals and anomalies of the daily bars."""
 
-from dagster import Definitions, load_assets_from_modules
+from dagster import Definitions
 
 from fin_assets.defs.analytics import anomalies, assets
 from fin_assets.defs.common.automation import with_automation
+from fin_assets.defs.common.partitions import GraphPartitions
 
-defs = Definitions(assets=with_automation(load_assets_from_modules([assets, anomalies])))
+
+def build_defs(partitions: GraphPartitions) -> Definitions:
+    """The domain's definitions on `partitions`."""
+    return Definitions(
+        assets=with_automation(
+            [*assets.build_assets(partitions), *anomalies.build_assets(partitions)]
+        )
+    )

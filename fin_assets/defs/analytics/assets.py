@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
+    AssetsDefinition,
     BackfillPolicy,
     MaterializeResult,
     asset,
@@ -22,36 +23,23 @@ from fin_assets.defs.common.audit import publish_if_passed
 from fin_assets.defs.common.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.common.partition_metadata import record_partition_rows
 from fin_assets.defs.common.partition_scope import date_symbol_scope
-from fin_assets.defs.common.partitions import (
-    HISTORY_START,
-    date_symbol_partitions,
-)
+from fin_assets.defs.common.partitions import GraphPartitions
 from fin_assets.defs.common.spark_history import history_on_spark
 from fin_assets.executors import heavy_step_op_tags, signal_path_op_tags
 from fin_assets.resources.spark_runner import SparkRunner
 from fin_assets.resources.storage import LakeResource
 from fin_assets.shared.check_rules import known_signals_result
 from fin_assets.shared.lake_io import (
+    each_symbol,
     from_date,
     over_daily_history,
     read_symbol_history,
     write_symbol_partitions,
 )
+from fin_assets.shared.partitions import partition_values
 from fin_assets.universe import load_universe
 
 
-@asset(
-    group_name="analytics",
-    partitions_def=date_symbol_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.common.automation.LOOKBACKS
-    check_specs=check_specs(
-        "technical_indicators",
-        blocking=["schema", "unique_key", "rsi_range"],
-    ),
-    kinds={"parquet", "pandas"},
-    op_tags={**heavy_step_op_tags(), **signal_path_op_tags()},
-)
 def technical_indicators(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
 ) -> Iterator[Any]:
@@ -87,18 +75,6 @@ def technical_indicators(
     yield from with_run_checks(context, result)
 
 
-@asset(
-    group_name="analytics",
-    partitions_def=date_symbol_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    deps=["technical_indicators"],  # same date; the look-back: automation.LOOKBACKS
-    check_specs=check_specs(
-        "trading_signals",
-        blocking=["schema", "unique_key", "known_signals"],
-    ),
-    kinds={"parquet", "pandas"},
-    op_tags=signal_path_op_tags(),
-)
 def trading_signals(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
 ) -> Iterator[Any]:
@@ -113,13 +89,18 @@ def trading_signals(
         return
     store = lake.get_lake()
     calendars = {s.symbol: s.calendar for s in load_universe()}
-    frames = []
-    for symbol in scope.symbols:
+
+    def indicators_of(symbol: str) -> pd.DataFrame:
         # The first date's crossings compare with the symbol's previous session.
-        first_read = max(HISTORY_START, previous_session(calendars[symbol], scope.start))
-        indicators = read_symbol_history(
+        first_read = max(
+            partition_values().history_start, previous_session(calendars[symbol], scope.start)
+        )
+        return read_symbol_history(
             store, "technical_indicators", INDICATORS, symbol, first_read, scope.end
         )
+
+    frames = []
+    for indicators in each_symbol(scope.symbols, indicators_of):
         signals = compute_signals(indicators)
         frames.append(signals[signals["trade_date"] >= scope.start])
     frame = pd.concat(frames, ignore_index=True)
@@ -141,3 +122,34 @@ def trading_signals(
         },
     )
     yield from with_run_checks(context, result)
+
+
+def build_assets(partitions: GraphPartitions) -> list[AssetsDefinition]:
+    """The indicator and signal assets on `partitions`."""
+    return [
+        asset(
+            group_name="analytics",
+            partitions_def=partitions.date_symbol_partitions,
+            backfill_policy=BackfillPolicy.single_run(),
+            # The same date's daily bars (the look-back: automation.LOOKBACKS).
+            deps=["daily_bars"],
+            check_specs=check_specs(
+                "technical_indicators",
+                blocking=["schema", "unique_key", "rsi_range"],
+            ),
+            kinds={"parquet", "pandas"},
+            op_tags={**heavy_step_op_tags(), **signal_path_op_tags()},
+        )(technical_indicators),
+        asset(
+            group_name="analytics",
+            partitions_def=partitions.date_symbol_partitions,
+            backfill_policy=BackfillPolicy.single_run(),
+            deps=["technical_indicators"],  # same date; the look-back: automation.LOOKBACKS
+            check_specs=check_specs(
+                "trading_signals",
+                blocking=["schema", "unique_key", "known_signals"],
+            ),
+            kinds={"parquet", "pandas"},
+            op_tags=signal_path_op_tags(),
+        )(trading_signals),
+    ]

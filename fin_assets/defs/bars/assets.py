@@ -15,6 +15,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     BackfillPolicy,
     Failure,
     MaterializeResult,
@@ -36,7 +37,7 @@ from fin_assets.defs.common.audit import publish_if_passed
 from fin_assets.defs.common.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.common.partition_metadata import record_partition_rows
 from fin_assets.defs.common.partition_scope import date_symbol_scope
-from fin_assets.defs.common.partitions import date_symbol_partitions
+from fin_assets.defs.common.partitions import GraphPartitions
 from fin_assets.defs.common.spark_history import history_on_spark
 from fin_assets.executors import heavy_step_op_tags
 from fin_assets.landing.lake_plausibility import check_bars_plausibility
@@ -147,19 +148,6 @@ class OhlcRepairs:
         return check_result("ohlc_repaired", result, AssetCheckSeverity.WARN)
 
 
-@asset(
-    group_name="bars",
-    partitions_def=date_symbol_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    deps=[AssetKey("raw_quotes")],
-    check_specs=check_specs(
-        "intraday_bars",
-        blocking=[*BAR_CHECKS, "plausibility"],
-        warning=["session_completeness", "ohlc_repaired"],
-    ),
-    kinds={"parquet", "pandas"},
-    op_tags=heavy_step_op_tags(),
-)
 def intraday_bars(
     context: AssetExecutionContext, market_data: MarketDataResource, lake: LakeResource
 ) -> Iterator[Any]:
@@ -253,14 +241,6 @@ def incomplete_sessions(
     return found
 
 
-@asset(
-    group_name="bars",
-    partitions_def=date_symbol_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    deps=[AssetKey("intraday_bars")],
-    check_specs=check_specs("daily_bars", blocking=BAR_CHECKS),
-    kinds={"parquet", "pandas"},
-)
 def daily_bars(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
 ) -> Iterator[Any]:
@@ -290,3 +270,30 @@ def daily_bars(
 
 def _empty(schema: pa.Schema) -> pd.DataFrame:
     return schema.empty_table().to_pandas()
+
+
+def build_assets(partitions: GraphPartitions) -> list[AssetsDefinition]:
+    """The bar assets on `partitions`."""
+    return [
+        asset(
+            group_name="bars",
+            partitions_def=partitions.date_symbol_partitions,
+            backfill_policy=BackfillPolicy.single_run(),
+            deps=[AssetKey("raw_quotes")],
+            check_specs=check_specs(
+                "intraday_bars",
+                blocking=[*BAR_CHECKS, "plausibility"],
+                warning=["session_completeness", "ohlc_repaired"],
+            ),
+            kinds={"parquet", "pandas"},
+            op_tags=heavy_step_op_tags(),
+        )(intraday_bars),
+        asset(
+            group_name="bars",
+            partitions_def=partitions.date_symbol_partitions,
+            backfill_policy=BackfillPolicy.single_run(),
+            deps=[AssetKey("intraday_bars")],
+            check_specs=check_specs("daily_bars", blocking=BAR_CHECKS),
+            kinds={"parquet", "pandas"},
+        )(daily_bars),
+    ]

@@ -51,7 +51,7 @@ from dagster._core.asset_graph_view.entity_subset import EntitySubset, _Validate
 from dagster._core.definitions.events import AssetKeyPartitionKey
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
-from fin_assets.defs.common.partitions import LOOKBACK_DAYS, PREVIOUS_SESSION_DAYS, lookback_mapping
+from fin_assets.defs.common.partitions import LOOKBACK_DAYS, PREVIOUS_SESSION_DAYS, graph_partitions
 
 # The look-backs of the history assets: each (date, symbol) is computed from its source's
 # partitions of the same symbol over the previous `days` dates. Declared as dependencies they
@@ -127,8 +127,8 @@ def follow_upstream() -> AutomationCondition:
 @dataclass(frozen=True)
 class LookbackCondition(AutomationCondition[AssetKey]):
     """True for a (date X, symbol) partition when `source`'s partition of that symbol on some
-    date in [X - days, X] meets `of_source()`: the look-back of `lookback_mapping(days)`,
-    followed without declaring it."""
+    date in [X - days, X] meets `of_source()`: the look-back of
+    `GraphPartitions.lookback_mapping(days)`, followed without declaring it."""
 
     source: str
     days: int
@@ -140,7 +140,7 @@ class LookbackCondition(AutomationCondition[AssetKey]):
         view = context.asset_graph_view
         graph = view.asset_graph
         source = AssetKey(self.source)
-        mapping = lookback_mapping(self.days)
+        mapping = graph_partitions().lookback_mapping(self.days)
         target_def = graph.get(context.key).partitions_def
         source_def = graph.get(source).partitions_def
         upstream = mapping.get_upstream_mapped_partitions_result_for_partitions(

@@ -49,7 +49,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from dagster_shared.record import replace
 
 from fin_assets.analytics.quality import RuleResult
-from fin_assets.defs.common.partitions import MEMBER_DIMENSION, members_of
+from fin_assets.shared.partitions import partition_values
 
 # Metadata key of a run-level AssetCheckResult placing its failures: [[symbol, date, rows], ...]
 # with null for "every symbol" / "every date" (see RuleResult.failed_partitions).
@@ -177,15 +177,19 @@ def with_run_checks(
         for name, spec in context.assets_def.check_specs_by_output_name.items()
         if name in op_outputs or spec.name in op_outputs
     }
+    # The run's latest materialization of each asset, which its checks' evaluations describe.
+    targets: dict[AssetKey, AssetCheckEvaluationTargetMaterializationData | None] = {}
     for result in checks:
         key = AssetCheckKey(result.asset_key or context.assets_def.key, str(result.check_name))
         if key in outputs:
             yield Output(None, output_name=outputs[key])
+        if key.asset_key not in targets:
+            targets[key.asset_key] = _target(context, key.asset_key)
+        target = targets[key.asset_key]
         if key.name in WHOLE_ASSET_CHECKS:
-            target = _target(context, key.asset_key)
             yield whole_asset_evaluation(result, key, context.run.run_id, target)
         else:
-            yield _evaluation(context, result, specs[key], covered)
+            yield _evaluation(context, result, specs[key], covered, target)
 
 
 def whole_asset_evaluation(
@@ -235,12 +239,13 @@ def latest_materialization(
 
 def _covered(keys: Sequence[str]) -> dict[str, Any]:
     """The run's rectangle: its symbols (null for date partitions) and first and last date."""
+    values = partition_values()
     days: list[date] = []
     symbols: set[str] = set()
     for key in keys:
         if isinstance(key, MultiPartitionKey):
             days.append(date.fromisoformat(key.keys_by_dimension["date"]))
-            symbols.update(members_of(key.keys_by_dimension[MEMBER_DIMENSION]))
+            symbols.update(values.members_of(key.keys_by_dimension[values.member_dimension]))
         else:
             days.append(date.fromisoformat(key))
     return {
@@ -329,8 +334,9 @@ def _evaluation(
     result: AssetCheckResult,
     spec: AssetCheckSpec,
     covered: Mapping[str, Any],
+    target: AssetCheckEvaluationTargetMaterializationData | None,
 ) -> AssetCheckEvaluation:
-    """The check's evaluation for the whole asset after this run."""
+    """The check's evaluation for the whole asset after this run, describing `target`."""
     own = _own_failures(result, covered, context.run.run_id)
     earlier = [
         part
@@ -358,7 +364,7 @@ def _evaluation(
         check_name=spec.name,
         passed=not failing,
         metadata=metadata,
-        target_materialization_data=_target(context, spec.asset_key),
+        target_materialization_data=target,
         severity=result.severity,
         description=description,
         # Only the run's own failures stop it; earlier ones are already reported.

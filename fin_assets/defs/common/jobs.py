@@ -12,32 +12,45 @@ None runs the freshness checks (fin_assets.defs.operations.freshness evaluates t
 
 from __future__ import annotations
 
-from dagster import Definitions, define_asset_job
+from dagster import AssetSelection, Definitions, define_asset_job
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from fin_assets.defs.common.partitions import date_partitions, date_symbol_partitions
+from fin_assets.defs.common.partitions import GraphPartitions
 from fin_assets.defs.common.selections import partitioned_as, without_freshness_checks
 
 # The groups a day's quotes go through, in order.
 SIGNAL_PATH_GROUPS = ("ingest", "bars", "analytics", "risk", "warehouse")
 
-SYMBOL_HISTORY = without_freshness_checks(
-    partitioned_as(SIGNAL_PATH_GROUPS, date_symbol_partitions)
-)
-symbol_history_job = define_asset_job(
-    "symbol_history_job",
-    selection=SYMBOL_HISTORY,
-    description="Raw quotes → bars → indicators → signals → risk → facts, date × symbol range.",
-)
-portfolio_job = define_asset_job(
-    "portfolio_job",
-    selection=without_freshness_checks(partitioned_as(("risk", "warehouse"), date_partitions)),
-    description="Portfolio VaR and correlations per session, and their warehouse facts.",
-)
-reference_job = define_asset_job(
-    "reference_job",
-    selection=partitioned_as(("warehouse",), None),
-    description="Warehouse dimensions: dim_symbol (from the universe file) and dim_date.",
-)
+
+def symbol_history(partitions: GraphPartitions) -> AssetSelection:
+    """The date × symbol assets of the signal path's groups, without the freshness checks."""
+    return without_freshness_checks(
+        partitioned_as(SIGNAL_PATH_GROUPS, partitions.date_symbol_partitions)
+    )
+
+
+def cross_domain_jobs(partitions: GraphPartitions) -> list[UnresolvedAssetJobDefinition]:
+    """symbol_history_job, portfolio_job and reference_job on `partitions`."""
+    return [
+        define_asset_job(
+            "symbol_history_job",
+            selection=symbol_history(partitions),
+            description="Raw quotes → bars → indicators → signals → risk → facts, date × symbol "
+            "range.",
+        ),
+        define_asset_job(
+            "portfolio_job",
+            selection=without_freshness_checks(
+                partitioned_as(("risk", "warehouse"), partitions.date_partitions)
+            ),
+            description="Portfolio VaR and correlations per session, and their warehouse facts.",
+        ),
+        define_asset_job(
+            "reference_job",
+            selection=partitioned_as(("warehouse",), None),
+            description="Warehouse dimensions: dim_symbol (from the universe file) and dim_date.",
+        ),
+    ]
 
 
 def job_assets(definitions: Definitions, job_name: str) -> tuple[str, ...]:

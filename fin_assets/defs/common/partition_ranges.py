@@ -4,14 +4,14 @@ A range of the date × member MultiPartitionsDefinition (defs/common/partitions.
 dimension is `symbol`, or `block` in a blocked universe) runs as one run when it is tagged with
 Dagster's range tags; its members must be contiguous in the dimension's order (the universe
 order), so any set of symbols is covered by one range per contiguous stretch
-(fin_assets.shared.partitions.member_ranges).
+(fin_assets.shared.partitions.PartitionValues.member_ranges).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from fin_assets.defs.common.partitions import partition_key
+from fin_assets.defs.common.partitions import graph_partitions
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -24,4 +24,7 @@ def range_tags(start_key: str, end_key: str) -> dict[str, str]:
 
 def rectangle_tags(start: date, end: date, first: str, last: str) -> dict[str, str]:
     """Range tags of the rectangle [start, end] × member values first..last."""
-    return range_tags(str(partition_key(start, first)), str(partition_key(end, last)))
+    partitions = graph_partitions()
+    return range_tags(
+        str(partitions.partition_key(start, first)), str(partitions.partition_key(end, last))
+    )

@@ -11,21 +11,22 @@ from datetime import date
 
 from dagster import AssetExecutionContext, MultiPartitionKey
 
-from fin_assets.defs.common.partitions import MEMBER_DIMENSION, SYMBOLS, members_of
 from fin_assets.shared.partition_scope import PartitionScope
+from fin_assets.shared.partitions import partition_values
 
 
 def date_symbol_scope(context: AssetExecutionContext) -> PartitionScope:
     """Scope of a run of a date × symbol partitioned asset (a block's partitions: its members)."""
+    values = partition_values()
     dates: set[date] = set()
     symbols: set[str] = set()
     for key in context.partition_keys:
         if not isinstance(key, MultiPartitionKey):
             raise TypeError(f"expected a date|symbol partition key, got {key!r}")
         dates.add(date.fromisoformat(key.keys_by_dimension["date"]))
-        symbols.update(members_of(key.keys_by_dimension[MEMBER_DIMENSION]))
+        symbols.update(values.members_of(key.keys_by_dimension[values.member_dimension]))
     return PartitionScope(
-        dates=tuple(sorted(dates)), symbols=tuple(s for s in SYMBOLS if s in symbols)
+        dates=tuple(sorted(dates)), symbols=tuple(s for s in values.symbols if s in symbols)
     )
 
 

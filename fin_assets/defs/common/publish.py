@@ -109,10 +109,13 @@ def collect_abandoned(
 
 @contextmanager
 def _storage(
-    resources: Mapping[str, Any],
+    resources: Mapping[str, Any], instance: DagsterInstance
 ) -> Iterator[tuple[ParquetLake, Warehouse]]:
-    """The lake (publishing side: not staging) and the warehouse of a job's resources."""
-    with build_resources({"lake": resources["lake"], "warehouse": resources["warehouse"]}) as built:
+    """The lake (publishing side: not staging) and the warehouse of a job's resources, built on
+    the run's instance (without one, Dagster builds a throw-away instance each time)."""
+    with build_resources(
+        {"lake": resources["lake"], "warehouse": resources["warehouse"]}, instance=instance
+    ) as built:
         lake: LakeResource = built.lake
         warehouse: WarehouseResource = built.warehouse
         yield lake.get_lake(), warehouse.get_warehouse()
@@ -139,7 +142,7 @@ class PublishingExecutor(Executor):
     ) -> Iterator[DagsterEvent]:
         run_id = plan_context.run_id
         resources = plan_context.job.get_definition().resource_defs
-        with _storage(resources) as (lake, warehouse):
+        with _storage(resources, plan_context.instance) as (lake, warehouse):
             collected = collect_abandoned(lake, warehouse, plan_context.instance, run_id)
             if collected:
                 yield _engine_event(plan_context, f"collected the staging of runs {collected}")
@@ -153,7 +156,7 @@ class PublishingExecutor(Executor):
             if event.is_step_materialization and event.asset_key is not None:
                 materialized.add(event.asset_key.to_user_string())
             yield event
-        with _storage(resources) as (lake, warehouse):
+        with _storage(resources, plan_context.instance) as (lake, warehouse):
             if finished.issuperset(execution_plan.step_keys_to_execute):
                 moved = publish_run(lake, warehouse, run_id)
                 restate_stale_checks(plan_context.instance, warehouse, run_id, materialized)
@@ -195,13 +198,13 @@ def execute_staged_in_process(
     """`job.execute_in_process(instance=instance, tags=tags, **kwargs)` as a staged run:
     published when it succeeded, discarded otherwise."""
     run_id = make_new_run_id()
-    with _storage(job.resource_defs) as (lake, warehouse):
+    with _storage(job.resource_defs, instance) as (lake, warehouse):
         collect_abandoned(lake, warehouse, instance, run_id)
         lake.open_staging(run_id)
     result = job.execute_in_process(
         instance=instance, run_id=run_id, tags={**(tags or {}), STAGED_RUN_TAG: run_id}, **kwargs
     )
-    with _storage(job.resource_defs) as (lake, warehouse):
+    with _storage(job.resource_defs, instance) as (lake, warehouse):
         if result.success:
             publish_run(lake, warehouse, run_id)
             materialized = {

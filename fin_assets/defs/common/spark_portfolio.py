@@ -13,9 +13,9 @@ from datetime import date
 from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult
 
 from fin_assets.defs.common.partition_metadata import record_reported_rows
-from fin_assets.defs.common.partitions import HISTORY_START
 from fin_assets.resources.spark_runner import SparkJob, SparkRunner, staging_arguments
 from fin_assets.resources.storage import LakeResource
+from fin_assets.shared.partitions import partition_values
 
 
 def cross_symbol_job(
@@ -36,7 +36,7 @@ def cross_symbol_job(
             "--end",
             dates[-1].isoformat(),
             "--history-start",
-            HISTORY_START.isoformat(),
+            partition_values().history_start.isoformat(),
             "--weights",
             ",".join(f"{symbol}={weight!r}" for symbol, weight in weights.items()),
             *staging_arguments(staging_run),

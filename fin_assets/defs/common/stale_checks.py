@@ -29,16 +29,16 @@ def stale_evaluations(
 ) -> list[AssetCheckEvaluation]:
     """`bars_current` of every fact derived from daily bars, over its whole table as it is now,
     each targeting the fact's latest materialization; `run_id`: the run that changed the bars."""
+    with warehouse.connected():
+        results = {name: stale_rows_result(warehouse, name) for name in DERIVED_FROM_BARS}
     return [
         whole_asset_evaluation(
-            check_result(
-                STALE_CHECK, stale_rows_result(warehouse, name), AssetCheckSeverity.WARN, asset=name
-            ),
+            check_result(STALE_CHECK, result, AssetCheckSeverity.WARN, asset=name),
             AssetCheckKey(AssetKey(name), STALE_CHECK),
             run_id,
             latest_materialization(instance, AssetKey(name)),
         )
-        for name in DERIVED_FROM_BARS
+        for name, result in results.items()
     ]
 
 

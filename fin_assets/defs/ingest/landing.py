@@ -53,20 +53,16 @@ from dagster import (
     define_asset_job,
     sensor,
 )
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from pydantic import Field
 
 from fin_assets.analytics.market_calendar import is_session
 from fin_assets.analytics.plausibility import PlausibilityRules
 from fin_assets.defs.common.checks import check_result
-from fin_assets.defs.common.jobs import SYMBOL_HISTORY
+from fin_assets.defs.common.jobs import symbol_history
 from fin_assets.defs.common.partition_ranges import rectangle_tags
 from fin_assets.defs.common.partition_scope import date_symbol_scope
-from fin_assets.defs.common.partitions import (
-    HISTORY_START,
-    PARTITION_OF,
-    SYMBOLS,
-    date_partitions,
-)
+from fin_assets.defs.common.partitions import GraphPartitions, graph_partitions
 from fin_assets.defs.common.publish import execute_staged_in_process
 from fin_assets.defs.ingest.lookback import dependent_runs
 from fin_assets.landing.batches import LandingBatch, landing_batches
@@ -80,7 +76,7 @@ from fin_assets.landing.contract import (
 from fin_assets.landing.cursor import LandedFile, LandingCursor, plan_tick
 from fin_assets.landing.ingest import (
     check_landing_object,
-    ingest_landing_file,
+    ingest_landing_files,
     latest_rejection,
     object_version,
     unreadable_reason,
@@ -93,6 +89,7 @@ from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.settings import environ
 from fin_assets.shared.check_rules import payload_present_result
+from fin_assets.shared.partitions import partition_values
 from fin_assets.universe import load_universe
 
 # The landing sensor's minimum interval. Dagster's sensor daemon evaluates its sensors in a loop
@@ -107,12 +104,17 @@ LANDING_PARTITIONS_TAG = "fin/landing_partitions"
 # Tag of the runs `fin-assets ingest-landing` makes for a file's look-back dependents.
 LANDING_FOLLOW_UP_TAG = "fin/landing_follow_up"
 
-landing_job = define_asset_job(
-    "landing_job",
-    selection=SYMBOL_HISTORY,
-    description="A batch of landing files through their partitions of the graph: raw payloads "
-    "→ bars → indicators, signals, risk → warehouse facts.",
-)
+LANDING_JOB = "landing_job"
+
+
+def landing_job(partitions: GraphPartitions) -> UnresolvedAssetJobDefinition:
+    """The job of the landing runs: the date × symbol graph of `partitions`."""
+    return define_asset_job(
+        LANDING_JOB,
+        selection=symbol_history(partitions),
+        description="A batch of landing files through their partitions of the graph: raw "
+        "payloads → bars → indicators, signals, risk → warehouse facts.",
+    )
 
 
 class RawQuotesConfig(Config):
@@ -139,7 +141,7 @@ def landing_run_tags(batch: LandingBatch) -> dict[str, str]:
 
 def last_partition_date() -> date:
     """The newest date partition (yesterday in UTC): landing files past it wait."""
-    return date.fromisoformat(date_partitions.get_last_partition_key())
+    return date.fromisoformat(graph_partitions().date_partitions.get_last_partition_key())
 
 
 @dataclass(frozen=True)
@@ -179,13 +181,14 @@ def runnable_key(
     if info.kind == "folder":
         return Waiting("a folder the lake may not open: its files wait until it may")
     try:
-        landing_key = check_landing_object(lake, key, SYMBOLS, HISTORY_START, limits)
+        values = partition_values()
+        landing_key = check_landing_object(lake, info, values.symbols, values.history_start, limits)
         if landing_key.end > last_date:
             reason = f"its dates end {landing_key.end}, after the newest partition {last_date}"
             return Waiting(reason, deferred=True)
         universe = {s.symbol: s for s in load_universe()}
         rules = PlausibilityRules.from_environment(environ())
-        validate_landing_file(lake, key, universe, HISTORY_START, limits, rules)
+        validate_landing_file(lake, key, universe, values.history_start, limits, rules)
     except LandingFileRejected:
         raise
     except Exception as error:  # any failure of one object must not stop the others
@@ -204,12 +207,12 @@ ACTIVE_RUN_STATUSES = [
 
 def busy_values(instance: DagsterInstance) -> set[str]:
     """Partition values of landing runs queued or in progress."""
-    runs = instance.get_runs(RunsFilter(job_name=landing_job.name, statuses=ACTIVE_RUN_STATUSES))
+    runs = instance.get_runs(RunsFilter(job_name=LANDING_JOB, statuses=ACTIVE_RUN_STATUSES))
     return {value for run in runs for value in run.tags[LANDING_PARTITIONS_TAG].split(",")}
 
 
 @sensor(
-    job=landing_job,
+    job_name=LANDING_JOB,
     minimum_interval_seconds=LANDING_SENSOR_INTERVAL_SECONDS,
     default_status=DefaultSensorStatus.RUNNING,
     description="New files under landing/ → landing_job runs over the partitions they cover.",
@@ -278,11 +281,12 @@ def ingest_landing_run(
     since is quarantined here and its LandingFileRejected fails the run (the new version has
     its own run request, which the sensor rejects).
     """
-    landing_keys = [parse_landing_key(key, SYMBOLS, HISTORY_START) for key in keys]
+    values = partition_values()
+    landing_keys = [parse_landing_key(key, values.symbols, values.history_start) for key in keys]
     scope = date_symbol_scope(context)
     ranges = {(k.start, k.end) for k in landing_keys}
-    values = dict.fromkeys(PARTITION_OF[k.symbol] for k in landing_keys)
-    covered = tuple(s for s in SYMBOLS if PARTITION_OF[s] in values)
+    taken = dict.fromkeys(values.partition_of[k.symbol] for k in landing_keys)
+    covered = tuple(s for s in values.symbols if values.partition_of[s] in taken)
     if len(ranges) != 1 or scope.symbols != covered or (scope.start, scope.end) not in ranges:
         raise ValueError(
             f"landing files {list(keys)} cover {covered} × {sorted(ranges)}, but the run covers "
@@ -291,9 +295,7 @@ def ingest_landing_run(
     universe = {s.symbol: s for s in load_universe()}
     limits = LandingLimits.from_environment(environ())
     rules = PlausibilityRules.from_environment(environ())
-    accepted = [
-        ingest_landing_file(lake, key, universe, HISTORY_START, limits, rules) for key in keys
-    ]
+    accepted = ingest_landing_files(lake, keys, universe, values.history_start, limits, rules)
     sessions = [
         (f.key.symbol, d)
         for f in accepted
@@ -398,7 +400,7 @@ def _process_landing_file(
         return LandingOutcome(landed.key, status, detail=state.reason)
     [batch] = landing_batches([(landed, state)])
     result = execute_staged_in_process(
-        definitions.resolve_job_def(landing_job.name),
+        definitions.resolve_job_def(LANDING_JOB),
         instance,
         run_config={**run_config, **landing_run_config(batch.keys)},
         tags=landing_run_tags(batch),

@@ -28,8 +28,8 @@ from datetime import date, timedelta
 from dagster import AssetKey
 
 from fin_assets.defs.common.partition_ranges import range_tags, rectangle_tags
-from fin_assets.defs.common.partitions import PARTITION_OF
 from fin_assets.resources.lake import ParquetLake
+from fin_assets.shared.partitions import partition_values
 
 LOOKBACK_DEPENDENTS = (
     "technical_indicators",
@@ -75,7 +75,7 @@ def dependent_runs(lake: ParquetLake, symbol: str, start: date, end: date) -> li
     ]
     if later:
         first, last = end + timedelta(days=1), max(later)
-        runs.append(history_run(PARTITION_OF[symbol], first, last))
+        runs.append(history_run(partition_values().partition_of[symbol], first, last))
     portfolio = [d for d in lake.existing_dates("portfolio_risk") if d >= start]
     if portfolio:
         last = max(portfolio)
@@ -89,7 +89,7 @@ def refresh_runs(ranges: Iterable[tuple[str | None, date, date]]) -> list[Depend
     over the union of its ranges, then one portfolio run; in a stable order."""
     spans: dict[str | None, tuple[date, date]] = {}
     for symbol, first, last in ranges:
-        value = None if symbol is None else PARTITION_OF[symbol]
+        value = None if symbol is None else partition_values().partition_of[symbol]
         known = spans.get(value, (first, last))
         spans[value] = (min(known[0], first), max(known[1], last))
     runs = [

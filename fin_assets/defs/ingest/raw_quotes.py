@@ -24,6 +24,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
+    AssetsDefinition,
     BackfillPolicy,
     ConfigMapping,
     In,
@@ -38,7 +39,7 @@ from dagster import (
 
 from fin_assets.defs.common.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.common.partition_scope import PartitionScope, date_symbol_scope
-from fin_assets.defs.common.partitions import date_symbol_partitions
+from fin_assets.defs.common.partitions import GraphPartitions
 from fin_assets.defs.ingest.fetch_summary import (
     FETCH_SUMMARY_IO_MANAGER,
     FetchSummary,
@@ -245,17 +246,6 @@ def _op_config(outer: dict[str, Any]) -> dict[str, Any]:
     return {COLLECT_OP: config, **{op_def.name: config for op_def in FETCH_OPS.values()}}
 
 
-@graph_asset(
-    group_name="ingest",
-    partitions_def=date_symbol_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    check_specs=check_specs(
-        "raw_quotes", blocking=["payload_present"], warning=["session_has_bars"]
-    ),
-    kinds={"parquet", "json"},
-    config=ConfigMapping(config_fn=_op_config, config_schema=RawQuotesConfig.to_config_schema()),
-    resource_defs={FETCH_SUMMARY_IO_MANAGER: fetch_summary_io_manager},
-)
 def raw_quotes() -> dict[str, Any]:
     """Vendor payloads of one-minute bars per (date, symbol), immutable and as received.
 
@@ -273,3 +263,22 @@ def raw_quotes() -> dict[str, Any]:
         "raw_quotes_payload_present": presence,
         "raw_quotes_session_has_bars": has_bars,
     }
+
+
+def build_assets(partitions: GraphPartitions) -> list[AssetsDefinition]:
+    """raw_quotes on `partitions`."""
+    return [
+        graph_asset(
+            group_name="ingest",
+            partitions_def=partitions.date_symbol_partitions,
+            backfill_policy=BackfillPolicy.single_run(),
+            check_specs=check_specs(
+                "raw_quotes", blocking=["payload_present"], warning=["session_has_bars"]
+            ),
+            kinds={"parquet", "json"},
+            config=ConfigMapping(
+                config_fn=_op_config, config_schema=RawQuotesConfig.to_config_schema()
+            ),
+            resource_defs={FETCH_SUMMARY_IO_MANAGER: fetch_summary_io_manager},
+        )(raw_quotes),
+    ]

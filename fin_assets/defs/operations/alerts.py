@@ -3,16 +3,22 @@
 The body (`failure_alert`) names the run, its job, its partition or partition range, the run's
 failure message and each failed step with its error, so the receiver (a Slack or PagerDuty
 relay, an incident bot) can act without opening Dagster. The sensor runs by default when the
-variable is set when the code location loads; started without it, every evaluation fails with
-an error naming the variable. A webhook that does not answer 2xx fails the evaluation, which
-Dagster shows on the sensor's tick.
+variable is set when the definitions are built (`run_failure_alert_sensor`); started without
+it, every evaluation fails with an error naming the variable. A webhook that does not answer
+2xx fails the evaluation, which Dagster shows on the sensor's tick.
 """
 
 from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from dagster import DagsterRun, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
+from dagster import (
+    DagsterRun,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunStatusSensorDefinition,
+    run_failure_sensor,
+)
 from dagster._utils.error import SerializableErrorInfo
 
 from fin_assets.defs.common.partition_ranges import RANGE_END_TAG, RANGE_START_TAG
@@ -59,17 +65,8 @@ def webhook_url() -> str:
     return url
 
 
-@run_failure_sensor(
-    name="run_failure_alert",
-    monitor_all_code_locations=True,
-    default_status=(
-        DefaultSensorStatus.RUNNING
-        if environ().get(ALERT_WEBHOOK_ENV)
-        else DefaultSensorStatus.STOPPED
-    ),
-    description=f"POSTs a JSON alert for every failed run to ${ALERT_WEBHOOK_ENV}.",
-)
 def run_failure_alert(context: RunFailureSensorContext) -> None:
+    """POST the alert of the failed run of `context` to the webhook."""
     failed_steps = [
         (str(event.step_key), root_cause(event.step_failure_data.error))
         for event in context.get_step_failure_events()
@@ -78,3 +75,18 @@ def run_failure_alert(context: RunFailureSensorContext) -> None:
     alert = failure_alert(context.dagster_run, context.failure_event.message or "", failed_steps)
     post_alert(webhook_url(), alert)
     context.log.info(f"run failure alert for {context.dagster_run.run_id} sent")
+
+
+def run_failure_alert_sensor() -> RunStatusSensorDefinition:
+    """The sensor of the alerts: running by default when the webhook variable is set now (when
+    the definitions are built)."""
+    return run_failure_sensor(
+        name="run_failure_alert",
+        monitor_all_code_locations=True,
+        default_status=(
+            DefaultSensorStatus.RUNNING
+            if environ().get(ALERT_WEBHOOK_ENV)
+            else DefaultSensorStatus.STOPPED
+        ),
+        description=f"POSTs a JSON alert for every failed run to ${ALERT_WEBHOOK_ENV}.",
+    )(run_failure_alert)

@@ -39,9 +39,9 @@ from dagster import (
 from pydantic import Field
 
 from fin_assets.defs.common.checks import check_specs
-from fin_assets.defs.common.partitions import SYMBOLS
 from fin_assets.resources.spark_runner import SparkJob, SparkRunner, staging_arguments
 from fin_assets.resources.storage import LakeResource
+from fin_assets.shared.partitions import partition_values
 from spark_resources.compactable import COMPACTABLE
 
 COMPACTION_GROUP = "compaction"
@@ -70,10 +70,11 @@ def compaction_job(
     start, end = date.fromisoformat(config.start), date.fromisoformat(config.end)
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
-    unknown = sorted(set(config.symbols) - set(SYMBOLS))
+    universe = partition_values().symbols
+    unknown = sorted(set(config.symbols) - set(universe))
     if unknown:
         raise ValueError(f"symbols outside the universe: {', '.join(unknown)}")
-    symbols = [s for s in SYMBOLS if s in config.symbols] if config.symbols else list(SYMBOLS)
+    symbols = [s for s in universe if s in config.symbols] if config.symbols else list(universe)
     return SparkJob(
         "compaction_job.py",
         (

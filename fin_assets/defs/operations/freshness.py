@@ -52,7 +52,7 @@ from dagster import (
 )
 
 from fin_assets.analytics.market_calendar import is_session
-from fin_assets.defs.common.partitions import HISTORY_START, PARTITION_OF, partition_key
+from fin_assets.defs.common.partitions import graph_partitions
 from fin_assets.defs.common.selections import FRESHNESS_CHECK
 from fin_assets.defs.operations.schedules import CRYPTO_PULL, EQUITY_PULL, VendorPull
 from fin_assets.shared.portfolio import PORTFOLIO_CALENDAR
@@ -89,9 +89,10 @@ class DailySla:
 
     def latest_due(self, calendar: str, now: datetime) -> date | None:
         """The newest session of `calendar` whose deadline has passed at `now` (None before
-        the first one since HISTORY_START)."""
+        the first one since the history start)."""
         day = now.astimezone(UTC).date()
-        while day >= HISTORY_START:
+        history_start = graph_partitions().values.history_start
+        while day >= history_start:
             if self.deadline(day) <= now and is_session(calendar, day):
                 return day
             day -= timedelta(days=1)
@@ -123,12 +124,14 @@ def due_partitions(asset: str, now: datetime) -> dict[str, tuple[str, date]]:
         sla, calendar = DATE_SLA_ASSETS[asset]
         day = sla.latest_due(calendar, now)
         return {} if day is None else {day.isoformat(): (sla.name, day)}
+    partitions = graph_partitions()
     due: dict[str, tuple[str, date]] = {}
     for symbol in load_universe():
         sla = sla_of(symbol.symbol)
         day = sla.latest_due(symbol.calendar, now)
         if day is not None:
-            due[str(partition_key(day, PARTITION_OF[symbol.symbol]))] = (sla.name, day)
+            value = partitions.values.partition_of[symbol.symbol]
+            due[str(partitions.partition_key(day, value))] = (sla.name, day)
     return due
 
 

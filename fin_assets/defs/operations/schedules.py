@@ -36,11 +36,10 @@ from dagster import (
 
 from fin_assets.analytics.market_calendar import is_session
 from fin_assets.defs.common.partition_ranges import range_tags
-from fin_assets.defs.common.partitions import HISTORY_START, partition_key
+from fin_assets.defs.common.partitions import graph_partitions
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.market_data import stored_bar_count
 from fin_assets.resources.storage import LakeResource
-from fin_assets.shared.partitions import member_ranges
 from fin_assets.universe import Symbol, load_universe
 
 VENDOR_TAG = "fin/vendor"
@@ -57,7 +56,8 @@ vendor_pull_job = define_asset_job(
 @dataclass(frozen=True)
 class VendorPull:
     """A daily pull: which symbols from which vendor, when (cron in `timezone`) and which date
-    a tick fetches. Every symbol of the pull must have an id at the vendor."""
+    a tick fetches. Every symbol of the pull must have an id at the vendor (`check_vendor_ids`,
+    when its schedule is built)."""
 
     name: str
     asset_classes: tuple[str, ...]
@@ -66,7 +66,8 @@ class VendorPull:
     timezone: str
     days_back: int  # the tick's local date minus this many days is the trade date pulled
 
-    def __post_init__(self) -> None:
+    def check_vendor_ids(self) -> None:
+        """ValueError naming the symbols of the pull without an id at its vendor."""
         missing = [s for s in self.symbols if not self._universe[s].vendor_ids.get(self.vendor)]
         if missing:
             raise ValueError(f"{self.name}: {self.vendor} has no id for {missing}")
@@ -91,13 +92,14 @@ class VendorPull:
         """Runs fetching again the sessions of the NO_DATA_REFETCH_DAYS dates before the tick's
         whose newest payload of the pull's vendor holds no bar (one run per date and block)."""
         tick_date = self.trade_date(scheduled)
+        history_start = graph_partitions().values.history_start
         requests = []
         for back in range(NO_DATA_REFETCH_DAYS, 0, -1):
             day = tick_date - timedelta(days=back)
             empty = [
                 symbol
                 for symbol in self.symbols
-                if day >= HISTORY_START
+                if day >= history_start
                 and is_session(self._universe[symbol].calendar, day)
                 and stored_bar_count(lake, self.vendor, symbol, day.isoformat()) == 0
             ]
@@ -106,10 +108,11 @@ class VendorPull:
         return requests
 
     def _requests(self, day: date, symbols: list[str], prefix: str) -> list[RunRequest]:
+        partitions = graph_partitions()
         requests = []
-        for first, last in member_ranges(symbols):
-            start = partition_key(day.isoformat(), first)
-            end = partition_key(day.isoformat(), last)
+        for first, last in partitions.values.member_ranges(symbols):
+            start = partitions.partition_key(day.isoformat(), first)
+            end = partitions.partition_key(day.isoformat(), last)
             requests.append(
                 RunRequest(
                     run_key=f"{prefix}:{start}:{end}",
@@ -139,6 +142,7 @@ CRYPTO_PULL = VendorPull(
 
 def vendor_pull_schedule(pull: VendorPull) -> ScheduleDefinition:
     """The schedule of one daily pull (running by default: data arrives by itself)."""
+    pull.check_vendor_ids()
 
     @schedule(
         name=pull.name,
@@ -156,4 +160,6 @@ def vendor_pull_schedule(pull: VendorPull) -> ScheduleDefinition:
     return pull_schedule
 
 
-vendor_pull_schedules = [vendor_pull_schedule(pull) for pull in (EQUITY_PULL, CRYPTO_PULL)]
+def vendor_pull_schedules() -> list[ScheduleDefinition]:
+    """The schedules of the daily pulls (they read the universe)."""
+    return [vendor_pull_schedule(pull) for pull in (EQUITY_PULL, CRYPTO_PULL)]

@@ -10,6 +10,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetDep,
     AssetExecutionContext,
+    AssetsDefinition,
     AssetSpec,
     BackfillPolicy,
     Config,
@@ -33,12 +34,7 @@ from fin_assets.defs.common.audit import publish_if_passed
 from fin_assets.defs.common.checks import check_result, check_specs, with_run_checks
 from fin_assets.defs.common.partition_metadata import record_latest_preview, record_partition_rows
 from fin_assets.defs.common.partition_scope import date_scope, date_symbol_scope
-from fin_assets.defs.common.partitions import (
-    HISTORY_START,
-    SYMBOLS,
-    date_partitions,
-    date_symbol_partitions,
-)
+from fin_assets.defs.common.partitions import GraphPartitions
 from fin_assets.defs.common.spark_history import history_on_spark
 from fin_assets.defs.common.spark_portfolio import portfolio_on_spark
 from fin_assets.executors import heavy_step_op_tags, signal_path_op_tags
@@ -52,23 +48,11 @@ from fin_assets.shared.lake_io import (
     write_date_partitions,
     write_symbol_partitions,
 )
+from fin_assets.shared.partitions import partition_values
 from fin_assets.shared.portfolio import PORTFOLIO_CALENDAR, portfolio_weights
 from fin_assets.universe import load_universe
 
 
-@asset(
-    group_name="risk",
-    partitions_def=date_symbol_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    deps=["daily_bars"],  # same date; the look-back: fin_assets.defs.common.automation.LOOKBACKS
-    check_specs=check_specs(
-        "risk_metrics",
-        blocking=["schema", "unique_key", "var_ordering"],
-        warning=[f"var_backtest_{label}" for label in CONFIDENCE_LEVELS],
-    ),
-    kinds={"parquet", "pandas"},
-    op_tags={**heavy_step_op_tags(), **signal_path_op_tags()},
-)
 def risk_metrics(
     context: AssetExecutionContext, lake: LakeResource, spark: SparkRunner
 ) -> Iterator[Any]:
@@ -122,58 +106,24 @@ class PortfolioConfig(Config):
         return portfolio_weights(self.weights)
 
 
-@multi_asset(
-    group_name="risk",
-    partitions_def=date_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    specs=[
-        AssetSpec(
-            "portfolio_risk",
-            deps=[
-                AssetDep(
-                    "daily_bars",
-                    partition_mapping=MultiToSingleDimensionPartitionMapping("date"),
-                )
-            ],
-            description="Portfolio of the universe (equal weights unless the run config sets "
-            "others): 1-day VaR/CVaR and volatility.",
-            kinds={"parquet", "pandas"},
-        ),
-        AssetSpec(
-            "correlation_matrix",
-            deps=[
-                AssetDep(
-                    "daily_bars",
-                    partition_mapping=MultiToSingleDimensionPartitionMapping("date"),
-                )
-            ],
-            description="Pearson correlation of daily returns over 60 sessions, all pairs.",
-            kinds={"parquet", "pandas"},
-        ),
-    ],
-    check_specs=[
-        *check_specs("portfolio_risk", blocking=["var_ordering"]),
-        *check_specs("correlation_matrix", blocking=["correlation_range"]),
-    ],
-    op_tags=heavy_step_op_tags(),
-)
 def portfolio_risk(
     context: AssetExecutionContext, config: PortfolioConfig, lake: LakeResource, spark: SparkRunner
 ) -> Iterator[Any]:
     """Portfolio risk per session of PORTFOLIO_CALENDAR; other dates are zero-row partitions.
     Long ranges run on Spark (fin_assets.defs.common.spark_portfolio)."""
     dates = date_scope(context)
-    if spark.use_spark(len(dates) * len(SYMBOLS)):
+    values = partition_values()
+    if spark.use_spark(len(dates) * len(values.symbols)):
         yield from with_run_checks(
             context, *portfolio_on_spark(context, spark, lake, dates, config.resolved_weights())
         )
         return
     store = lake.get_lake()
-    sessions = sessions_in_range(PORTFOLIO_CALENDAR, HISTORY_START, dates[-1])
+    sessions = sessions_in_range(PORTFOLIO_CALENDAR, values.history_start, dates[-1])
     closes = pd.DataFrame(index=pd.Index(sessions, name="trade_date"))
-    for symbol in SYMBOLS:
+    for symbol in values.symbols:
         history = read_symbol_history(
-            store, "daily_bars", DAILY_BARS, symbol, HISTORY_START, dates[-1]
+            store, "daily_bars", DAILY_BARS, symbol, values.history_start, dates[-1]
         )
         closes[symbol] = history.set_index("trade_date")["close"].reindex(closes.index)
     weights = config.resolved_weights()
@@ -215,3 +165,58 @@ def portfolio_risk(
         ),
         *checks,
     )
+
+
+def build_assets(partitions: GraphPartitions) -> list[AssetsDefinition]:
+    """The risk assets on `partitions`."""
+    return [
+        asset(
+            group_name="risk",
+            partitions_def=partitions.date_symbol_partitions,
+            backfill_policy=BackfillPolicy.single_run(),
+            # The same date's daily bars (the look-back: automation.LOOKBACKS).
+            deps=["daily_bars"],
+            check_specs=check_specs(
+                "risk_metrics",
+                blocking=["schema", "unique_key", "var_ordering"],
+                warning=[f"var_backtest_{label}" for label in CONFIDENCE_LEVELS],
+            ),
+            kinds={"parquet", "pandas"},
+            op_tags={**heavy_step_op_tags(), **signal_path_op_tags()},
+        )(risk_metrics),
+        multi_asset(
+            group_name="risk",
+            partitions_def=partitions.date_partitions,
+            backfill_policy=BackfillPolicy.single_run(),
+            specs=[
+                AssetSpec(
+                    "portfolio_risk",
+                    deps=[
+                        AssetDep(
+                            "daily_bars",
+                            partition_mapping=MultiToSingleDimensionPartitionMapping("date"),
+                        )
+                    ],
+                    description="Portfolio of the universe (equal weights unless the run config "
+                    "sets others): 1-day VaR/CVaR and volatility.",
+                    kinds={"parquet", "pandas"},
+                ),
+                AssetSpec(
+                    "correlation_matrix",
+                    deps=[
+                        AssetDep(
+                            "daily_bars",
+                            partition_mapping=MultiToSingleDimensionPartitionMapping("date"),
+                        )
+                    ],
+                    description="Pearson correlation of daily returns over 60 sessions, all pairs.",
+                    kinds={"parquet", "pandas"},
+                ),
+            ],
+            check_specs=[
+                *check_specs("portfolio_risk", blocking=["var_ordering"]),
+                *check_specs("correlation_matrix", blocking=["correlation_range"]),
+            ],
+            op_tags=heavy_step_op_tags(),
+        )(portfolio_risk),
+    ]

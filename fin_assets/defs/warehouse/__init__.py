@@ -4,12 +4,16 @@
 from dagster import Definitions, load_assets_from_modules
 
 from fin_assets.defs.common.automation import with_automation
+from fin_assets.defs.common.partitions import GraphPartitions
 from fin_assets.defs.warehouse import assets, report
 
-defs = Definitions(
-    assets=[
-        *with_automation(load_assets_from_modules([assets])),
-        *load_assets_from_modules([report]),
-    ],
-    jobs=[report.report_job],
-)
+
+def build_defs(partitions: GraphPartitions) -> Definitions:
+    """The domain's definitions on `partitions`."""
+    return Definitions(
+        assets=[
+            *with_automation(assets.build_assets(partitions)),
+            *load_assets_from_modules([report]),
+        ],
+        jobs=[report.report_job],
+    )

@@ -54,12 +54,17 @@ from fin_assets.defs.common.partition_metadata import (
     record_partition_rows,
 )
 from fin_assets.defs.common.partition_scope import date_scope, date_symbol_scope
-from fin_assets.defs.common.partitions import HISTORY_START, date_partitions, date_symbol_partitions
+from fin_assets.defs.common.partitions import GraphPartitions
 from fin_assets.defs.common.stale_checks import STALE_CHECK, stale_evaluations, stale_rows_result
 from fin_assets.executors import signal_path_op_tags
 from fin_assets.resources.storage import LakeResource, WarehouseResource
 from fin_assets.resources.warehouse import staged_relation
-from fin_assets.shared.lake_io import count_date_partitions, count_symbol_partitions
+from fin_assets.shared.lake_io import (
+    count_date_partitions,
+    count_symbol_partitions,
+    read_scope_table,
+)
+from fin_assets.shared.partitions import partition_values
 from fin_assets.universe import load_universe
 from fin_assets.warehouse.check_rules import (
     one_current_version_result,
@@ -98,6 +103,7 @@ def _bars_dep(table: str) -> list[AssetDep]:
 
 
 def fact_asset(
+    partitions: GraphPartitions,
     table: str,
     source: str,
     schema: pa.Schema,
@@ -105,7 +111,8 @@ def fact_asset(
     signal_path: bool = False,
     derive: Callable[[pa.Table], pa.Table] | None = None,
 ) -> AssetsDefinition:
-    """An asset loading lake dataset `source` (read as `schema`) into warehouse `table`.
+    """An asset loading lake dataset `source` (read as `schema`) into warehouse `table`, on the
+    date × member or date `partitions`.
 
     The rows stay in Arrow from the Parquet files to the warehouse's bulk path; `derive` adds
     columns the lake does not hold; the warehouse keeps the table's columns (TABLES) and drops
@@ -114,7 +121,9 @@ def fact_asset(
     """
     keys = list(TABLES[table].key)
     per_symbol = "symbol" in keys
-    partitions_def: PartitionsDefinition = date_symbol_partitions if per_symbol else date_partitions
+    partitions_def: PartitionsDefinition = (
+        partitions.date_symbol_partitions if per_symbol else partitions.date_partitions
+    )
     derived = table in DERIVED_FROM_BARS
 
     @asset(
@@ -139,9 +148,7 @@ def fact_asset(
         if per_symbol:
             scope = date_symbol_scope(context)
             start, end, symbols = scope.start, scope.end, list(scope.symbols)
-            rows = pa.concat_tables(
-                [store.read_partitions(source, schema, scope.dates, symbol=s) for s in symbols]
-            )
+            rows = read_scope_table(store, source, schema, scope)
             written = count_symbol_partitions(rows, scope)
         else:
             dates = date_scope(context)
@@ -151,24 +158,32 @@ def fact_asset(
         if derive is not None:
             rows = derive(rows)
         staged_run = warehouse.staged_run
-        inserted = db.replace_range(
-            table, rows, start=start, end=end, symbols=symbols, staged_run=staged_run
-        )
-        relation = _audited_relation(table, staged_run)
-        counts = db.query(*range_counts_query(relation, keys, start, end, symbols))
-        results = range_key_results(
-            table, int(counts["stored"].iloc[0]), int(counts["distinct_keys"].iloc[0]), inserted
-        )
-        record_partition_rows(context, written)
-        checks = [check_result(r.rule, r) for r in results]
-        if derived:
-            stale = stale_rows_result(db, table)
-            checks.append(check_result(STALE_CHECK, stale, AssetCheckSeverity.WARN))
-        metadata: dict[str, Any] = {"rows_in_run": inserted, "range": f"{start}..{end}"}
-        if table == "fact_daily_bar" and staged_run is None:
+        with db.connected():
+            inserted = db.replace_range(
+                table, rows, start=start, end=end, symbols=symbols, staged_run=staged_run
+            )
+            relation = _audited_relation(table, staged_run)
+            counts = db.query(*range_counts_query(relation, keys, start, end, symbols))
+            results = range_key_results(
+                table,
+                int(counts["stored"].iloc[0]),
+                int(counts["distinct_keys"].iloc[0]),
+                inserted,
+            )
+            checks = [check_result(r.rule, r) for r in results]
+            if derived:
+                stale = stale_rows_result(db, table)
+                checks.append(check_result(STALE_CHECK, stale, AssetCheckSeverity.WARN))
             # Bars changed under derived rows: their check says so now, not at their next load
             # (a staged run's bars change at its publication, which re-states the checks then).
-            evaluations = stale_evaluations(context.instance, db, context.run.run_id)
+            evaluations = (
+                stale_evaluations(context.instance, db, context.run.run_id)
+                if table == "fact_daily_bar" and staged_run is None
+                else []
+            )
+        record_partition_rows(context, written)
+        metadata: dict[str, Any] = {"rows_in_run": inserted, "range": f"{start}..{end}"}
+        if evaluations:
             metadata["stale_rows"] = MetadataValue.json(
                 {e.asset_key.path[-1]: e.metadata["failed_rows"].value for e in evaluations}
             )
@@ -184,18 +199,6 @@ def fact_asset(
 def _daily_bar_rows(daily: pa.Table) -> pa.Table:
     """Daily bars with their session completeness (model.SESSION_COMPLETENESS)."""
     return with_session_completeness(daily, {s.symbol: s.calendar for s in load_universe()})
-
-
-# On the signal path too: the signal and risk loads depend on it (their bars' watermark).
-fact_daily_bar = fact_asset(
-    "fact_daily_bar", "daily_bars", DAILY_BARS, signal_path=True, derive=_daily_bar_rows
-)
-fact_intraday_bar = fact_asset("fact_intraday_bar", "intraday_bars", INTRADAY_BARS)
-fact_indicator = fact_asset("fact_indicator", "technical_indicators", INDICATORS)
-fact_signal = fact_asset("fact_signal", "trading_signals", SIGNALS, signal_path=True)
-fact_risk = fact_asset("fact_risk", "risk_metrics", RISK, signal_path=True)
-fact_portfolio_risk = fact_asset("fact_portfolio_risk", "portfolio_risk", PORTFOLIO_RISK)
-fact_correlation = fact_asset("fact_correlation", "correlation_matrix", CORRELATION)
 
 
 def _audited_relation(table: str, staged_run: str | None) -> str:
@@ -258,7 +261,8 @@ def dim_date(warehouse: WarehouseResource) -> MaterializeResult:
     """Calendar dates from HISTORY_START to the end of next year: calendar attributes and each
     exchange's trading-day flag (its symbols' calendar). Its preview: the dates up to today."""
     end = date(date.today().year + 1, 12, 31)
-    rows = date_rows(HISTORY_START, end, load_universe())
+    start = partition_values().history_start
+    rows = date_rows(start, end, load_universe())
     db = warehouse.get_warehouse()
     loaded = db.replace_all("dim_date", rows, staged_run=warehouse.staged_run)
     stored = db.query(date_keys_sql(_audited_relation("dim_date", warehouse.staged_run)))
@@ -267,8 +271,31 @@ def dim_date(warehouse: WarehouseResource) -> MaterializeResult:
     return MaterializeResult(
         metadata={
             "dagster/row_count": loaded,
-            "range": f"{HISTORY_START}..{end}",
+            "range": f"{start}..{end}",
             PREVIEW: preview(recent),
         },
         check_results=[check_result("unique_key", unique_dates_result(stored))],
     )
+
+
+def build_assets(partitions: GraphPartitions) -> list[AssetsDefinition]:
+    """The fact loads on `partitions`, and the dimensions."""
+    return [
+        # On the signal path too: the signal and risk loads depend on it (their bars' watermark).
+        fact_asset(
+            partitions,
+            "fact_daily_bar",
+            "daily_bars",
+            DAILY_BARS,
+            signal_path=True,
+            derive=_daily_bar_rows,
+        ),
+        fact_asset(partitions, "fact_intraday_bar", "intraday_bars", INTRADAY_BARS),
+        fact_asset(partitions, "fact_indicator", "technical_indicators", INDICATORS),
+        fact_asset(partitions, "fact_signal", "trading_signals", SIGNALS, signal_path=True),
+        fact_asset(partitions, "fact_risk", "risk_metrics", RISK, signal_path=True),
+        fact_asset(partitions, "fact_portfolio_risk", "portfolio_risk", PORTFOLIO_RISK),
+        fact_asset(partitions, "fact_correlation", "correlation_matrix", CORRELATION),
+        dim_symbol,
+        dim_date,
+    ]

@@ -7,10 +7,10 @@ from pathlib import Path
 from dagster import AssetCheckSeverity, ExecuteInProcessResult, MultiPartitionKey, materialize
 from pytest_httpserver import HTTPServer
 
-from fin_assets.defs.ingest.raw_quotes import raw_quotes
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.resources.vendors.routing import VendorMarketSource
+from fin_assets_tests.graph import asset_def
 from fin_assets_tests.resources.vendors.conftest import (
     data_requests,
     fixture_bytes,
@@ -23,7 +23,7 @@ def _run(
     source: VendorMarketSource, lake_root: Path, day: str, symbol: str
 ) -> ExecuteInProcessResult:
     return materialize(
-        [raw_quotes],
+        [asset_def("raw_quotes")],
         partition_key=MultiPartitionKey({"date": day, "symbol": symbol}),
         resources={"market_data": source, "lake": LakeResource(root=str(lake_root))},
         raise_on_error=False,

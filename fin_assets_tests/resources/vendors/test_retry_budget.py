@@ -8,7 +8,6 @@ import pytest
 from dagster import DagsterEventType, ExecuteInProcessResult, MultiPartitionKey, materialize
 from pytest_httpserver import HTTPServer
 
-from fin_assets.defs.ingest.raw_quotes import raw_quotes
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
 from fin_assets.resources.vendors import alphavantage, coingecko
@@ -24,6 +23,7 @@ from fin_assets.resources.vendors.limiter_store import limiter_engine
 from fin_assets.resources.vendors.rate_limit import Quota
 from fin_assets.resources.vendors.routing import VendorMarketSource
 from fin_assets.universe import load_universe
+from fin_assets_tests.graph import asset_def
 from fin_assets_tests.resources.vendors.conftest import (
     FakeClock,
     fixture_bytes,
@@ -42,7 +42,7 @@ CLOUDFLARE_PAGE = (
 
 def _run(source: VendorMarketSource, lake_root: Path, symbol: str) -> ExecuteInProcessResult:
     return materialize(
-        [raw_quotes],
+        [asset_def("raw_quotes")],
         partition_key=MultiPartitionKey({"date": "2025-02-03", "symbol": symbol}),
         resources={"market_data": source, "lake": LakeResource(root=str(lake_root))},
         raise_on_error=False,

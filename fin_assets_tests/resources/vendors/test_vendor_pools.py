@@ -23,13 +23,13 @@ from dagster import (
 from pytest_httpserver import HTTPServer
 
 from fin_assets.defs.common.partition_ranges import range_tags
-from fin_assets.defs.ingest.raw_quotes import raw_quotes
 from fin_assets.instance import instance_config
 from fin_assets.resources.market_data import SyntheticMarketSource
 from fin_assets.resources.storage import LakeResource
 from fin_assets.resources.vendors.routing import VendorMarketSource
 from fin_assets.settings import Settings
 from fin_assets.universe import load_universe
+from fin_assets_tests.graph import asset_def
 from fin_assets_tests.resources.vendors.conftest import (
     data_requests,
     serve_yahoo_empty_day,
@@ -43,7 +43,7 @@ EMPTY_CHART = b'{"prices":[],"market_caps":[],"total_volumes":[]}'
 
 
 def test_each_fetch_step_takes_its_vendor_pool() -> None:
-    pools = {op_def.name: op_def.pool for op_def in raw_quotes.node_def.node_defs}
+    pools = {op_def.name: op_def.pool for op_def in asset_def("raw_quotes").node_def.node_defs}
     assert pools == {
         "fetch_alpha_vantage": "vendor_alpha_vantage",
         "fetch_coingecko": "vendor_coingecko",
@@ -116,8 +116,8 @@ def test_a_busy_vendor_pool_holds_only_that_vendors_step(
     releaser = threading.Thread(target=free_the_slot_once_blocked)
     releaser.start()
     defs = Definitions(
-        assets=[raw_quotes],
-        jobs=[define_asset_job("pull", selection=[raw_quotes])],
+        assets=[asset_def("raw_quotes")],
+        jobs=[define_asset_job("pull", selection=["raw_quotes"])],
         resources={
             "market_data": vendor_source(httpserver, equity_vendor="yahoo"),
             "lake": LakeResource(root=str(tmp_path / "lake")),
