@@ -24,6 +24,7 @@ PipesEMRServerlessClient cannot wait on it; its StartJobRun request (application
 role, log URI from the environment) is checked against moto's API below.
 """
 
+import gzip
 import io
 import json
 import os
@@ -147,6 +148,15 @@ def play_emr(emr: Any, s3: Any, cluster_id: str, workdir: Path) -> dict[str, Any
         "PYTHONPATH": str(code_dir),
     }
     completed = subprocess.run(command, env=environment, capture_output=True, text=True)
+    # EMR ships a step's output to the cluster's log URI, where the runner's log readers wait
+    # for it (Dagster's readers give up only 60 s after the step).
+    log_bucket, log_prefix = split_s3_uri(cluster["LogUri"])
+    for stream, text in (("stdout", completed.stdout), ("stderr", completed.stderr)):
+        s3.put_object(
+            Bucket=log_bucket,
+            Key=f"{log_prefix}/{cluster_id}/steps/{step['Id']}/{stream}.gz",
+            Body=gzip.compress(text.encode()),
+        )
     emr.terminate_job_flows(JobFlowIds=[cluster_id])
     assert completed.returncode == 0, (completed.stdout + completed.stderr)[-6000:]
     return {"cluster": cluster, "step": step, "bootstrap": bootstrap, "exports": exports}
