@@ -65,7 +65,7 @@ lint: install
 # with a clear failure, within 85 minutes whatever hangs.
 test: lint tools browser monitoring
 	timeout --kill-after=30 25m $(BIN)/pytest -n 2 --dist loadgroup --session-timeout 1200
-	timeout --kill-after=30 55m $(BIN)/pytest -m slow -n 0 --session-timeout 3000
+	timeout --kill-after=30 60m $(BIN)/pytest -m slow -n 0 --session-timeout 3300
 
 benchmark: install
 	$(BIN)/python -m benchmarks.pipeline_stages
