@@ -65,17 +65,13 @@ def _location(workspace: BaseWorkspaceRequestContext) -> tuple[CodeLocation, Rem
     return location, repository
 
 
-def launch_run(
+def create_run(
     workspace: BaseWorkspaceRequestContext,
     job_name: str,
     tags: Mapping[str, str],
     run_config: Mapping[str, Any],
 ) -> DagsterRun:
-    """Create a run of `job_name` with the job's origin and snapshots, and launch it.
-
-    A run whose launch fails is returned failed (the instance records the failure and its
-    error in the run's event log).
-    """
+    """Create a run of `job_name` with the job's origin and snapshots (not started)."""
     instance = workspace.instance
     location, repository = _location(workspace)
     remote_job = location.get_job(
@@ -89,7 +85,7 @@ def launch_run(
     plan = location.get_execution_plan(
         remote_job, run_config, step_keys_to_execute=None, known_state=None, instance=instance
     ).execution_plan_snapshot
-    run = instance.create_run(
+    return instance.create_run(
         job_name=job_name,
         run_id=None,
         run_config=run_config,
@@ -109,6 +105,21 @@ def launch_run(
         asset_check_selection=None,
         asset_graph=repository.asset_graph,
     )
+
+
+def launch_run(
+    workspace: BaseWorkspaceRequestContext,
+    job_name: str,
+    tags: Mapping[str, str],
+    run_config: Mapping[str, Any],
+) -> DagsterRun:
+    """Create a run of `job_name` (create_run) and launch it.
+
+    A run whose launch fails is returned failed (the instance records the failure and its
+    error in the run's event log).
+    """
+    instance = workspace.instance
+    run = create_run(workspace, job_name, tags, run_config)
     try:
         return instance.launch_run(run.run_id, workspace)
     except DagsterLaunchFailedError:

@@ -95,13 +95,13 @@ def instance_config(settings: Settings) -> dict:
     return {
         **storage_config(settings),
         **run_launcher_config(settings),
-        # Queued runs are looked at every second (Dagster's default is 5 s: a landing file's run
-        # would wait for it).
-        "run_coordinator": {
-            "module": "dagster.core.run_coordinator",
-            "class": "QueuedRunCoordinator",
-            "config": {"dequeue_interval_seconds": 1},
-        },
+        # Dagster's run queue, looked at every second (its default is 5 s), except for the
+        # landing sensor's runs, launched at once (fin_assets.run_coordinator).
+        "run_coordinator": _configurable(
+            "fin_assets.run_coordinator",
+            "AtOnceOrQueuedRunCoordinator",
+            {"dequeue_interval_seconds": 1},
+        ),
         # Each sensor's tick in its own thread: the landing sensor's tick (every 5-s loop of
         # the sensor daemon) never waits behind another sensor's (Dagster's default evaluates
         # them one after the other).

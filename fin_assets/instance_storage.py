@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import psutil
-from dagster import DagsterRun, DagsterRunStatus, Field, IntSource
+from dagster import DagsterRun, DagsterRunStatus, Field, IntSource, RunsFilter
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._serdes import ConfigurableClassData
 from dagster._utils.concurrency import ConcurrencyClaimStatus
@@ -158,9 +158,15 @@ class PoolClaimsMixin:
             return
         instance = self._instance  # type: ignore[attr-defined]
         info = self.get_concurrency_info(concurrency_key)  # type: ignore[attr-defined]
-        holders = {slot.run_id for slot in info.claimed_slots}
-        for run_id in holders | {step.run_id for step in info.pending_steps}:
-            run = instance.get_run_by_id(run_id)
+        run_ids = {slot.run_id for slot in info.claimed_slots}
+        run_ids |= {step.run_id for step in info.pending_steps}
+        if not run_ids:
+            return
+        # One query for all of them: every waiting step of every run repeats a blocked claim
+        # twice a second.
+        runs = {run.run_id: run for run in instance.get_runs(RunsFilter(run_ids=list(run_ids)))}
+        for run_id in run_ids:
+            run = runs.get(run_id)
             if run is not None and run.status in ACTIVE_RUN_STATUSES:
                 if not holder_is_gone(run):
                     continue

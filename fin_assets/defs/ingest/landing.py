@@ -28,8 +28,9 @@
   the file's look-back dependents (defs/ingest/lookback.py) that automation makes when the
   daemon runs.
 
-Landing runs carry the tags `fin/landing_run_key`, `fin/landing_files` (how many) and
-`fin/landing_partitions` (the partition values covered, comma-separated).
+Landing runs carry the tags `fin/landing_run_key`, `fin/landing_files` (how many),
+`fin/landing_partitions` (the partition values covered, comma-separated) and
+`fin/launch_at_once` (the instance launches them without queueing: fin_assets.run_coordinator).
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -87,6 +88,7 @@ from fin_assets.landing.raw_store import raw_partition_prefix
 from fin_assets.objects.store import ObjectInfo
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
+from fin_assets.run_coordinator import LAUNCH_AT_ONCE_TAG
 from fin_assets.settings import environ
 from fin_assets.shared.check_rules import payload_present_result
 from fin_assets.shared.partitions import partition_values
@@ -130,9 +132,11 @@ def landing_run_config(keys: Sequence[str]) -> dict:
 
 
 def landing_run_tags(batch: LandingBatch) -> dict[str, str]:
-    """Range tags covering the batch's partitions, its run key, file count and values."""
+    """Range tags covering the batch's partitions, its run key, file count and values; launched
+    without waiting in the run queue (fin_assets.run_coordinator)."""
     return {
         **rectangle_tags(batch.start, batch.end, batch.first, batch.last),
+        LAUNCH_AT_ONCE_TAG: "true",
         LANDING_RUN_KEY_TAG: batch.run_key,
         LANDING_FILES_TAG: str(len(batch.files)),
         LANDING_PARTITIONS_TAG: ",".join(batch.values),
