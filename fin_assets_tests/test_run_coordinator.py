@@ -2,7 +2,6 @@
 skip Dagster's run queue, the others wait in it for the daemon — on a real instance, code server
 and run launcher."""
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -13,8 +12,7 @@ from fin_assets.instance import open_instance
 from fin_assets.run_coordinator import LAUNCH_AT_ONCE_TAG, AtOnceOrQueuedRunCoordinator
 from fin_assets.runner import SILENT_RUN_CONFIG
 from fin_assets.settings import Settings
-
-RUN_TIMEOUT_SECONDS = 300
+from fin_assets.testing.daemon import wait_for_run
 
 
 def test_a_run_tagged_launch_at_once_skips_the_queue_and_the_others_wait_in_it(
@@ -35,10 +33,7 @@ def test_a_run_tagged_launch_at_once_skips_the_queue_and_the_others_wait_in_it(
         assert instance.submit_run(at_once.run_id, workspace).status == DagsterRunStatus.STARTING
         assert instance.submit_run(queued.run_id, workspace).status == DagsterRunStatus.QUEUED
 
-        began = time.monotonic()
-        while not (run := instance.get_run_by_id(at_once.run_id)).is_finished:
-            assert time.monotonic() - began < RUN_TIMEOUT_SECONDS, run.status
-            time.sleep(0.2)
+        run = wait_for_run(instance, at_once.run_id, lambda r: r.is_finished)
     assert run.status == DagsterRunStatus.SUCCESS
     events = {
         record.event_log_entry.dagster_event_type

@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import IO
 
 import yaml
-from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    RunsFilter,
+)
 from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._grpc.client import DagsterGrpcClient
@@ -45,6 +52,8 @@ DAGSTER = Path(sys.executable).with_name("dagster")
 LOCATION_NAME = "fin_assets"
 # Seconds the code server may take to import and load the code location on a loaded machine.
 CODE_SERVER_START_SECONDS = 300
+# How long wait_for_run waits for a run by default.
+RUN_TIMEOUT_SECONDS = 600
 POLL_SECONDS = 1.0
 STOP_SECONDS = 60
 FINISHED_BACKFILL_STATUSES = {
@@ -224,6 +233,20 @@ def submit_backfill(
     )
     instance.add_backfill(backfill)
     return backfill_id
+
+
+def wait_for_run(
+    instance: DagsterInstance,
+    run_id: str,
+    done: Callable[[DagsterRun], bool],
+    timeout: float = RUN_TIMEOUT_SECONDS,
+) -> DagsterRun:
+    """The run once `done(run)` holds; fails the test after `timeout` seconds."""
+    began = time.monotonic()
+    while not done(run := instance.get_run_by_id(run_id)):
+        assert time.monotonic() - began < timeout, f"run {run_id}: {run.status}"
+        time.sleep(0.2)
+    return run
 
 
 def backfill_finished(instance: DagsterInstance, backfill_id: str) -> bool:

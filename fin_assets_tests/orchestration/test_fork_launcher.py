@@ -40,17 +40,8 @@ from fin_assets.run_launcher import (
 )
 from fin_assets.runner import SILENT_RUN_CONFIG, RunRequest
 from fin_assets.settings import Settings
+from fin_assets.testing.daemon import wait_for_run
 from fin_assets.universe import load_universe
-
-RUN_TIMEOUT_SECONDS = 600
-
-
-def wait_for_run(instance: DagsterInstance, run_id: str, done) -> DagsterRun:
-    began = time.monotonic()
-    while not done(run := instance.get_run_by_id(run_id)):
-        assert time.monotonic() - began < RUN_TIMEOUT_SECONDS, f"run {run_id}: {run.status}"
-        time.sleep(0.2)
-    return run
 
 
 def worker_status_after_exit(instance: DagsterInstance, run: DagsterRun) -> WorkerStatus:
