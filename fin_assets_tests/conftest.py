@@ -1,6 +1,7 @@
 """Shared fixtures: a throw-away FIN_HOME with its own Postgres database for the instance
 (fin_assets.testing.postgres: an embedded server per test process, or FIN_TEST_PG_URL's)."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,13 @@ SLOW_TEST_TIMEOUT_SECONDS = 1200
 
 
 HANG_GUARD = pytest.StashKey[HangGuard]()
+
+
+def pytest_configure() -> None:
+    """Landing sensor ticks evaluated in the tests list the landing zone once: a tick that finds
+    nothing new returns at once instead of watching (fin_assets.landing.watch; its tests and the
+    daemon's end to end test set a window of their own)."""
+    os.environ["FIN_LANDING_WATCH_SECONDS"] = "0"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

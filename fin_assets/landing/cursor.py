@@ -15,7 +15,8 @@ upload "lands late"), and many files can share one second. The cursor therefore 
 A tick lists the landing prefix once. An object is a candidate when its time is within the
 overlap (or it is deferred); a candidate is new unless `seen` holds the same key with the same
 etag. The etag of a candidate is looked up (one HEAD on S3) only when its (time, size) differs
-from what `seen` recorded, so a quiet tick costs one listing. A file is missed only if its
+from what `seen` recorded, so a quiet listing costs nothing more (a tick that finds nothing
+new lists again for a few seconds: fin_assets.landing.watch). A file is missed only if its
 upload started more than OVERLAP_SECONDS before the newest file already seen; the cursor is
 JSON, stored by Dagster with the sensor, so it survives daemon restarts.
 """

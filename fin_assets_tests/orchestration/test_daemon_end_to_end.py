@@ -29,6 +29,7 @@ from fin_assets.analytics.simulator import simulate_intraday
 from fin_assets.definitions import defs
 from fin_assets.defs.common.jobs import job_assets
 from fin_assets.instance import open_instance
+from fin_assets.landing.watch import DEFAULT_WATCH_SECONDS
 from fin_assets.resources.warehouse_duckdb import DuckDBWarehouse
 from fin_assets.settings import Settings
 from fin_assets.testing.daemon import (
@@ -135,7 +136,9 @@ def test_backfill_and_landing_file_through_the_daemon(
         asset: [f"{LANDED_DAY}|AAPL"] if asset in SAME_DAY_FOLLOWERS else landed_and_later
         for asset in FOLLOWERS
     }
-    with running_daemon(settings, s3_server.environment) as daemon:
+    # The deployment's landing sensor: its ticks watch the landing zone (the suite's are 0 s).
+    environment = {**s3_server.environment, "FIN_LANDING_WATCH_SECONDS": str(DEFAULT_WATCH_SECONDS)}
+    with running_daemon(settings, environment) as daemon:
         backfill_id = submit_backfill(
             instance, settings, SYMBOL_HISTORY_ASSETS, rectangle, "end-to-end"
         )

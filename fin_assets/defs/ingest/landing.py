@@ -6,8 +6,9 @@
   reaches the warehouse's signal and risk rows without waiting for automation; declarative
   automation then carries the change to the look-back dependents (the symbols' later dates)
   and to the portfolio.
-- `landing_sensor`: lists `landing/` (one prefix-scoped listing per tick) and takes the files
-  it has not seen (fin_assets/landing/cursor.py). It groups them into batches — one per date
+- `landing_sensor`: lists `landing/` (prefix-scoped; a tick that finds nothing new lists it
+  again for a few seconds: fin_assets.landing.watch) and takes the files it has not seen
+  (fin_assets/landing/cursor.py). It groups them into batches — one per date
   range and contiguous stretch of partition values (fin_assets.landing.batches), so a vendor
   drop or a streaming flush of every symbol is one run, not one process per file — and requests
   a run of landing_job per batch with `run_key` = the files' sorted `key@etag`s and run config
@@ -74,7 +75,7 @@ from fin_assets.landing.contract import (
     LandingKey,
     parse_landing_key,
 )
-from fin_assets.landing.cursor import LandedFile, LandingCursor, plan_tick
+from fin_assets.landing.cursor import LandedFile, LandingCursor, Tick, plan_tick
 from fin_assets.landing.ingest import (
     check_landing_object,
     ingest_landing_files,
@@ -85,6 +86,7 @@ from fin_assets.landing.ingest import (
 )
 from fin_assets.landing.limits import LandingLimits
 from fin_assets.landing.raw_store import raw_partition_prefix
+from fin_assets.landing.watch import LandingWatch, watch_landing_zone
 from fin_assets.objects.store import ObjectInfo
 from fin_assets.resources.lake import ParquetLake
 from fin_assets.resources.storage import LakeResource
@@ -97,8 +99,8 @@ from fin_assets.universe import load_universe
 # The landing sensor's minimum interval. Dagster's sensor daemon evaluates its sensors in a loop
 # every 5 s (its floor) and skips a sensor whose last tick started or ENDED less than the minimum
 # interval ago: an interval of 5 s skipped every other loop (10 s between listings, a tick's own
-# duration counting). Below a loop minus a tick, every loop lists the landing zone: a file waits
-# at most one loop (5 s) for its run request.
+# duration counting). Below a loop minus a tick, every loop lists the landing zone, and each tick
+# watches it for most of its loop (fin_assets.landing.watch).
 LANDING_SENSOR_INTERVAL_SECONDS = 1
 LANDING_RUN_KEY_TAG = "fin/landing_run_key"
 LANDING_FILES_TAG = "fin/landing_files"
@@ -215,6 +217,14 @@ def busy_values(instance: DagsterInstance) -> set[str]:
     return {value for run in runs for value in run.tags[LANDING_PARTITIONS_TAG].split(",")}
 
 
+def plan_landing_tick(
+    store: ParquetLake, cursor: LandingCursor, listing: Sequence[ObjectInfo]
+) -> Tick:
+    """The objects of `listing` the cursor has not seen (fin_assets.landing.cursor)."""
+    infos = {info.key: info for info in listing}
+    return plan_tick(cursor, listing, lambda key: landing_version(store, infos[key]))
+
+
 @sensor(
     job_name=LANDING_JOB,
     minimum_interval_seconds=LANDING_SENSOR_INTERVAL_SECONDS,
@@ -226,9 +236,13 @@ def landing_sensor(context: SensorEvaluationContext, lake: LakeResource) -> Sens
     store = lake.get_sensor_lake()
     limits = LandingLimits.from_environment(environ())
     cursor = LandingCursor.from_json(context.cursor)
-    listing = store.list_object_infos(LANDING_PREFIX, temporary=True)
+    listing, tick = watch_landing_zone(
+        cursor,
+        lambda: store.list_object_infos(LANDING_PREFIX, temporary=True),
+        lambda listing: plan_landing_tick(store, cursor, listing),
+        LandingWatch.from_environment(environ()),
+    )
     infos = {info.key: info for info in listing}
-    tick = plan_tick(cursor, listing, lambda key: landing_version(store, infos[key]))
     last_date = last_partition_date()
     runnable: list[tuple[LandedFile, LandingKey]] = []
     waiting: dict[LandedFile, str] = {}
