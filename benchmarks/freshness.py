@@ -3,13 +3,14 @@
 A throw-away deployment: lake on moto's S3 server (real HTTP, in this process), instance on a
 throw-away Postgres database, `dagster-daemon run` with the landing sensor and declarative
 automation running. History is backfilled first (`--history-days` dates × the universe), then
-the next `--waves` days (XNYS sessions, so every symbol has a file) arrive as landing files,
-one file per symbol and day, a day's files written together (as a vendor drop or the
-streaming writer delivers them), each wave once the previous one's downstream work is done
-(settle). A file is fresh when its (date, symbol) rows of fact_risk and fact_signal are
-visible in the warehouse: a run's writes are staged and published when its last step
-succeeded, just before the run ends (write-audit-publish, fin_assets.defs.common.publish), so that
-is the end of the run that loaded them. The landing sensor batches a day's files into one
+the next `--waves` days (XNYS sessions, so every symbol has a file) arrive as landing files, one
+file per symbol and day, a day's files made first, then written one after the other (as a vendor
+drop or the streaming writer delivers them), each wave once the previous one's downstream work
+is done (settle) and a random 0 to 5 s more (the point of the sensor daemon's 5-s loop a file
+arrives at is chance). A file is fresh when its (date, symbol) rows of fact_risk and fact_signal
+are visible in the warehouse: a run's writes are staged and published when its last step
+succeeded, just before the run ends (write-audit-publish, fin_assets.defs.common.publish), so
+that is the end of the run that loaded them. The landing sensor batches a day's files into one
 landing_job run that takes them through the whole graph. Also printed: when the steps of
 daily_bars (the baseline: the part before analytics and the warehouse), fact_risk and
 fact_signal materialized their partitions (staged, not yet visible).
@@ -25,6 +26,7 @@ the machine may be shared, and wall-clock figures under load are not comparable.
 
 import argparse
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -71,6 +73,9 @@ from fin_assets.universe import load_universe
 SYMBOL_HISTORY_ASSETS = job_assets(defs(), "symbol_history_job")
 TIMEOUT_SECONDS = 1800
 POLL_SECONDS = 0.5
+# A wave is written at a random moment of the sensor daemon's loop: the settle ends in step with
+# the daemon's loops, so without the offset every wave arrived at the same point of the loop.
+SENSOR_LOOP_SECONDS = 5.0
 FRESH_ASSETS = ("daily_bars", "fact_risk", "fact_signal")
 # The risk and signal rows of a file visible in the warehouse: the target's end point.
 PUBLISHED = "risk and signal rows published"
@@ -124,11 +129,14 @@ def wave(
     """Write one landing file per symbol for `day`; seconds until each asset has its partition
     (the step's materialization) and until its risk and signal rows are published."""
     universe = {s.symbol: s for s in load_universe()}
-    keys = {f"{day}|{symbol}" for symbol in partition_values().symbols}
+    symbols = partition_values().symbols
+    keys = {f"{day}|{symbol}" for symbol in symbols}
+    contents = {
+        symbol: csv_bytes(simulate_intraday(7, universe[symbol], day)) for symbol in symbols
+    }
     written: dict[str, float] = {}
-    for symbol in partition_values().symbols:
-        minutes = simulate_intraday(7, universe[symbol], day)
-        lake.replace_object(f"landing/{symbol}/{day}/bench.csv", csv_bytes(minutes))
+    for symbol, content in contents.items():
+        lake.replace_object(f"landing/{symbol}/{day}/bench.csv", content)
         written[f"{day}|{symbol}"] = time.time()
     seen: dict[str, dict[str, float]] = {name: {} for name in (*FRESH_ASSETS, PUBLISHED)}
     began = time.perf_counter()
@@ -214,7 +222,9 @@ def main() -> None:
             results = []
             for day in wave_days:
                 daemon.settle(instance, TIMEOUT_SECONDS)
-                print(f"wave {day}: {load_average()}")
+                offset = random.uniform(0, SENSOR_LOOP_SECONDS)
+                time.sleep(offset)
+                print(f"wave {day}: {offset:.1f} s after the settle; {load_average()}")
                 written = time.time()
                 results.append(wave(daemon, instance, lake, day))
                 print(run_timeline(instance, written))
