@@ -13,10 +13,9 @@ runs of whatever part of it each listing caught.
 
 Default: 3.5 s, listing every 0.5 s; with the daemon's loop of 5 s that leaves a quiet tick
 1.5 s to finish before the next loop, which skips a sensor whose tick is still running (a quiet
-tick's own work besides its listings: ~0.1 s). A quiet tick
-costs one listing per poll (on S3, one LIST request: ~2 a second while watching); a drop waits
-one poll more to be seen complete. Set FIN_LANDING_WATCH_SECONDS to change the window; 0 lists
-once per tick.
+tick's own work besides its listings: ~0.1 s). A quiet tick costs one listing per poll (on S3,
+one LIST request: ~2 a second while watching); a drop waits one poll more to be seen complete.
+Set FIN_LANDING_WATCH_SECONDS to change the window; 0 lists once per tick.
 """
 
 from __future__ import annotations
